@@ -1,0 +1,21 @@
+"""The JSON API under ``/api/v1``: flask-smorest blueprints that parse, call one service, dump."""
+
+from __future__ import annotations
+
+from flask_smorest import Api
+
+from ledger.api import auth, communities, health, organisations, reference, users
+
+BLUEPRINTS = (
+    auth.blp,
+    communities.blp,
+    organisations.blp,
+    users.blp,
+    reference.blp,
+    health.blp,
+)
+
+
+def register_blueprints(api: Api) -> None:
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)

@@ -1,0 +1,112 @@
+"""Communities API: the neighbourhoods organisations serve, and coverage against targets."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationParameters
+
+from ledger.api.common import StrictSchema, enum_value_field, if_match_version, page_request, with_etag
+from ledger.api.security import API_PREFIX, current_actor
+from ledger.models.community import Community, CommunityKind
+from ledger.services import communities as service
+
+blp = Blueprint(
+    "communities",
+    __name__,
+    url_prefix=f"{API_PREFIX}/communities",
+    description="Communities (社区) and how many organisations serve each.",
+)
+
+
+class CommunitySchema(ma.Schema):
+    id = ma.fields.UUID(dump_only=True)
+    code = ma.fields.String(metadata={"example": "420102-001"})
+    name = ma.fields.String()
+    kind = enum_value_field(CommunityKind)
+    district = ma.fields.String()
+    organisation_target = ma.fields.Integer(
+        dump_only=True, metadata={"description": "10 for an urban community, 5 for a rural one"}
+    )
+    version = ma.fields.Integer(dump_only=True)
+    created_at = ma.fields.AwareDateTime(dump_only=True)
+
+
+class CommunityCreateSchema(StrictSchema):
+    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    kind = ma.fields.Enum(CommunityKind, by_value=True, required=True)
+    district = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+
+
+class CommunityUpdateSchema(CommunityCreateSchema):
+    """The same fields, each optional: only those sent change."""
+
+
+class CommunityQuerySchema(StrictSchema):
+    district = ma.fields.String()
+    kind = ma.fields.Enum(CommunityKind, by_value=True)
+
+    class Meta:
+        unknown = ma.EXCLUDE  # page and page_size are read by the pager
+
+
+class CoverageSchema(ma.Schema):
+    community = ma.fields.Nested(CommunitySchema)
+    organisation_count = ma.fields.Integer()
+    target = ma.fields.Integer()
+    meets_target = ma.fields.Boolean()
+
+
+@blp.route("")
+class Communities(MethodView):
+    @blp.arguments(CommunityQuerySchema, location="query")
+    @blp.response(200, CommunitySchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=500)
+    def get(self, query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Community]:
+        """List communities"""
+        page = service.list_communities(current_actor(), page_request(pagination_parameters), **query)
+        pagination_parameters.item_count = page.total
+        return page.items
+
+    @blp.arguments(CommunityCreateSchema)
+    @blp.response(201, CommunitySchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create a community"""
+        community = service.create_community(current_actor(), service.CommunityFields(**data))
+        return with_etag(community, 201)
+
+
+@blp.route("/<uuid:community_id>")
+class CommunityById(MethodView):
+    @blp.response(200, CommunitySchema)
+    def get(self, community_id: uuid.UUID) -> Any:
+        """Get a community"""
+        return with_etag(service.get_community(current_actor(), community_id))
+
+    @blp.arguments(CommunityUpdateSchema(partial=True))
+    @blp.response(200, CommunitySchema)
+    def patch(self, changes: dict[str, Any], community_id: uuid.UUID) -> Any:
+        """Change a community (send If-Match)"""
+        community = service.update_community(current_actor(), community_id, changes, if_match_version())
+        return with_etag(community)
+
+    @blp.response(204)
+    def delete(self, community_id: uuid.UUID) -> None:
+        """Remove a community that no organisation belongs to (send If-Match)"""
+        service.delete_community(current_actor(), community_id, if_match_version())
+
+
+@blp.route("/coverage")
+class Coverage(MethodView):
+    @blp.response(200, CoverageSchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=500)
+    def get(self, pagination_parameters: PaginationParameters) -> list[service.CommunityCoverage]:
+        """Each community's organisations against its target (10 urban, 5 rural)"""
+        page = service.community_coverage(current_actor(), page_request(pagination_parameters))
+        pagination_parameters.item_count = page.total
+        return page.items

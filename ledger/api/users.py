@@ -1,0 +1,113 @@
+"""Users API: accounts, roles and organisation memberships (admins manage; auditors read)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationParameters
+
+from ledger.api.common import StrictSchema, enum_value_field, if_match_version, page_request, with_etag
+from ledger.api.security import API_PREFIX, current_actor
+from ledger.models.user import Role, User
+from ledger.services import users as service
+
+blp = Blueprint(
+    "users", __name__, url_prefix=f"{API_PREFIX}/users", description="Users, roles and memberships."
+)
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.UUID(dump_only=True)
+    username = ma.fields.String()
+    display_name = ma.fields.String()
+    role = enum_value_field(Role)
+    organisation_ids = ma.fields.List(ma.fields.UUID())
+    is_active = ma.fields.Boolean()
+    version = ma.fields.Integer(dump_only=True)
+    created_at = ma.fields.AwareDateTime(dump_only=True)
+
+
+class UserCreateSchema(StrictSchema):
+    username = ma.fields.String(required=True, validate=ma.validate.Length(min=2, max=64))
+    display_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    role = ma.fields.Enum(Role, by_value=True, required=True)
+    password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(max=256))
+    organisation_ids = ma.fields.List(
+        ma.fields.UUID(), load_default=list, validate=ma.validate.Length(max=100)
+    )
+
+
+class UserUpdateSchema(StrictSchema):
+    display_name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+    role = ma.fields.Enum(Role, by_value=True)
+    organisation_ids = ma.fields.List(ma.fields.UUID(), validate=ma.validate.Length(max=100))
+    is_active = ma.fields.Boolean()
+
+
+class PasswordChangeSchema(StrictSchema):
+    current_password = ma.fields.String(load_only=True, validate=ma.validate.Length(max=256))
+    new_password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(max=256))
+
+
+class UserQuerySchema(StrictSchema):
+    role = ma.fields.Enum(Role, by_value=True)
+
+    class Meta:
+        unknown = ma.EXCLUDE  # page and page_size are read by the pager
+
+
+@blp.route("")
+class Users(MethodView):
+    @blp.arguments(UserQuerySchema, location="query")
+    @blp.response(200, UserSchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=500)
+    def get(self, query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[User]:
+        """List users"""
+        page = service.list_users(current_actor(), page_request(pagination_parameters), **query)
+        pagination_parameters.item_count = page.total
+        return page.items
+
+    @blp.arguments(UserCreateSchema)
+    @blp.response(201, UserSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create a user"""
+        new = service.NewUser(
+            username=data["username"],
+            display_name=data["display_name"],
+            role=data["role"],
+            password=data["password"],
+            organisation_ids=tuple(data["organisation_ids"]),
+        )
+        return with_etag(service.create_user(current_actor(), new), 201)
+
+
+@blp.route("/<uuid:user_id>")
+class UserById(MethodView):
+    @blp.response(200, UserSchema)
+    def get(self, user_id: uuid.UUID) -> Any:
+        """Get a user"""
+        return with_etag(service.get_user(current_actor(), user_id))
+
+    @blp.arguments(UserUpdateSchema)
+    @blp.response(200, UserSchema)
+    def patch(self, changes: dict[str, Any], user_id: uuid.UUID) -> Any:
+        """Change a user's name, role, memberships or active flag (send If-Match)"""
+        if "organisation_ids" in changes:
+            changes["organisation_ids"] = tuple(changes["organisation_ids"])
+        user = service.update_user(current_actor(), user_id, if_match_version(), **changes)
+        return with_etag(user)
+
+
+@blp.route("/<uuid:user_id>/password")
+class UserPassword(MethodView):
+    @blp.arguments(PasswordChangeSchema)
+    @blp.response(204)
+    def put(self, data: dict[str, Any], user_id: uuid.UUID) -> None:
+        """Change your password, or reset a user's as an admin; their tokens are revoked"""
+        actor = current_actor()
+        user = service.get_user(actor, user_id)
+        service.change_password(actor, user, data.get("current_password"), data["new_password"])

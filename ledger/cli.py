@@ -1,0 +1,166 @@
+"""The ``ledger`` command: set up an instance, load demo data, manage users, dump the API spec.
+
+``ledger`` is a Flask CLI group, so ``ledger run`` serves the app and ``ledger db ...`` runs
+migrations; the commands below are the product's own.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import timedelta
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+
+from ledger import create_app
+from ledger.config import current_settings, write_secret_key
+from ledger.database import unit_of_work
+from ledger.errors import LedgerError
+from ledger.models.user import Role
+from ledger.services import users
+from ledger.services.access import Actor
+from ledger.services.organisations import find_organisation_by_credit_code
+from ledger.services.reference_data import ReferenceDataConflict, load_reference_data
+from ledger.services.tokens import issue_token
+
+
+def main() -> None:
+    cli = FlaskGroup(create_app=create_app, help=__doc__)
+    cli.main(prog_name="ledger")
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(init_command)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(users_group)
+    app.cli.add_command(openapi_command)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create the instance folder and secret key, migrate the database, load reference data."""
+    settings = current_settings()
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = write_secret_key(settings.instance_path)
+    click.echo(f"instance folder: {settings.instance_path} (secret key in {key_file.name})")
+    click.echo("migrating the database to the latest schema ...")
+    upgrade()
+    try:
+        with unit_of_work():
+            report = load_reference_data()
+    except ReferenceDataConflict as error:
+        _fail(str(error))
+    for version in report.loaded:
+        click.echo(f"loaded reference data {version}")
+    for version in report.unchanged:
+        click.echo(f"reference data {version} already loaded")
+    click.echo("ready.")
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Fill the database with a realistic demo and print the demo logins."""
+    from ledger.demo import DEMO_PASSWORD, create_demo
+
+    with unit_of_work():
+        summary = create_demo()
+    if summary.created:
+        click.echo(
+            f"demo created: {summary.districts} districts, {summary.communities} communities, "
+            f"{summary.organisations} organisations, {len(summary.logins)} users"
+        )
+    else:
+        click.echo("demo data already present")
+    click.echo(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
+    for username, role, organisation in summary.logins:
+        click.echo(f"  {username:<12} {role:<16} {organisation}")
+
+
+@click.group("users", cls=AppGroup)
+def users_group() -> None:
+    """Create users, issue tokens, disable accounts."""
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--name", "display_name", help="Display name (defaults to the username).")
+@click.option(
+    "--org",
+    "credit_codes",
+    multiple=True,
+    help="Credit code of an organisation an org_member belongs to (repeatable).",
+)
+@click.password_option(help="Prompted for when not given.")
+def create_user_command(
+    username: str, role: str, display_name: str | None, credit_codes: tuple[str, ...], password: str
+) -> None:
+    """Create a user."""
+    try:
+        with unit_of_work():
+            organisation_ids = tuple(find_organisation_by_credit_code(c).id for c in credit_codes)
+            user = users.create_user(
+                Actor.operator(),
+                users.NewUser(username, display_name or username, Role(role), password, organisation_ids),
+            )
+    except LedgerError as error:
+        _fail(error.detail)
+    click.echo(f"created {user.username} ({user.role})")
+
+
+@users_group.command("token")
+@click.argument("username")
+@click.option("--hours", type=click.IntRange(1, 24 * 90), help="Lifetime (default: LEDGER_TOKEN_TTL_HOURS).")
+def token_command(username: str, hours: int | None) -> None:
+    """Print a fresh bearer token for USERNAME as one line."""
+    try:
+        with unit_of_work():
+            user = users.find_user(username)
+            if not user.is_active:
+                raise LedgerError(f"The user {user.username} is disabled.")
+            token = issue_token(
+                user, purpose="cli", ttl=timedelta(hours=hours) if hours is not None else None
+            )
+    except LedgerError as error:
+        _fail(error.detail)
+    click.echo(token.secret)
+
+
+@users_group.command("disable")
+@click.argument("username")
+def disable_command(username: str) -> None:
+    """Disable USERNAME and revoke their tokens."""
+    try:
+        with unit_of_work():
+            user = users.disable_user(Actor.operator(), users.find_user(username))
+    except LedgerError as error:
+        _fail(error.detail)
+    click.echo(f"disabled {user.username}; their tokens are revoked")
+
+
+@click.command("openapi")
+@with_appcontext
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write to a file.")
+def openapi_command(output: str | None) -> None:
+    """Print the OpenAPI document (the snapshot in schemas/openapi.json is made with this)."""
+    text = openapi_json()
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
+def openapi_json() -> str:
+    spec = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
+    return json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

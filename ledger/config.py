@@ -1,0 +1,178 @@
+"""Settings, read once at start from ``LEDGER_*`` environment variables.
+
+Configuration is data, never code: every setting is a string in the environment, parsed and
+validated here, and a bad or missing value stops the service at start with a message that says
+which variable is wrong and what it should be. ``create_app(config)`` layers its ``config``
+mapping (of the same ``LEDGER_*`` names) over the environment, which is how tests configure it.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+log = logging.getLogger(__name__)
+
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+class Environment(enum.StrEnum):
+    DEVELOPMENT = "development"
+    TESTING = "testing"
+    PRODUCTION = "production"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings of one running service."""
+
+    environment: Environment
+    instance_path: Path
+    database_url: str
+    secret_key: str
+    log_origin: str
+    token_ttl_hours: int
+    max_request_bytes: int
+    argon2_time_cost: int
+    argon2_memory_kib: int
+    login_max_failures: int
+    login_lockout_max_seconds: int
+    checkpoint_every_entries: int
+    checkpoint_every_seconds: int
+    default_page_size: int
+    max_page_size: int
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the ``LEDGER_*`` variables of ``environ`` (default: the process)."""
+    env = dict(os.environ if environ is None else environ)
+    environment = _parse_environment(env.get("LEDGER_ENV", "development"))
+    instance_path = Path(env.get("LEDGER_INSTANCE_PATH") or Path.cwd() / "instance").resolve()
+    argon2_memory_kib = _int(env, "LEDGER_ARGON2_MEMORY_KIB", 65536, minimum=8)
+    argon2_time_cost = _int(env, "LEDGER_ARGON2_TIME_COST", 3, minimum=1)
+    if environment is Environment.PRODUCTION and (argon2_memory_kib < 19456 or argon2_time_cost < 2):
+        raise ConfigError(
+            "LEDGER_ARGON2_MEMORY_KIB must be at least 19456 and LEDGER_ARGON2_TIME_COST at "
+            "least 2 in production (the OWASP minimum for Argon2id)"
+        )
+    default_page_size = _int(env, "LEDGER_DEFAULT_PAGE_SIZE", 50, minimum=1)
+    max_page_size = _int(env, "LEDGER_MAX_PAGE_SIZE", 500, minimum=1)
+    if default_page_size > max_page_size:
+        raise ConfigError("LEDGER_DEFAULT_PAGE_SIZE must not exceed LEDGER_MAX_PAGE_SIZE")
+    return Settings(
+        environment=environment,
+        instance_path=instance_path,
+        database_url=_database_url(env.get("LEDGER_DATABASE_URL"), instance_path),
+        secret_key=_secret_key(env.get("LEDGER_SECRET_KEY"), instance_path, environment),
+        log_origin=_log_origin(env.get("LEDGER_LOG_ORIGIN", "community-fund-ledger.local/audit")),
+        token_ttl_hours=_int(env, "LEDGER_TOKEN_TTL_HOURS", 12, minimum=1, maximum=24 * 90),
+        max_request_bytes=_int(env, "LEDGER_MAX_REQUEST_BYTES", 16 * 1024 * 1024, minimum=1024),
+        argon2_time_cost=argon2_time_cost,
+        argon2_memory_kib=argon2_memory_kib,
+        login_max_failures=_int(env, "LEDGER_LOGIN_MAX_FAILURES", 5, minimum=1),
+        login_lockout_max_seconds=_int(env, "LEDGER_LOGIN_LOCKOUT_MAX_SECONDS", 900, minimum=1),
+        checkpoint_every_entries=_int(env, "LEDGER_CHECKPOINT_EVERY_ENTRIES", 1000, minimum=1),
+        checkpoint_every_seconds=_int(env, "LEDGER_CHECKPOINT_EVERY_SECONDS", 300, minimum=1),
+        default_page_size=default_page_size,
+        max_page_size=max_page_size,
+    )
+
+
+def _parse_environment(value: str) -> Environment:
+    try:
+        return Environment(value.strip().lower())
+    except ValueError:
+        choices = ", ".join(e.value for e in Environment)
+        raise ConfigError(f"LEDGER_ENV must be one of {choices}, not {value!r}") from None
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ConfigError(f"{name} must be {bound}, not {value}")
+    return value
+
+
+def _database_url(raw: str | None, instance_path: Path) -> str:
+    if not raw:
+        return f"sqlite:///{instance_path / 'ledger.sqlite3'}"
+    scheme = urlsplit(raw).scheme
+    # psycopg 3 is the one PostgreSQL driver we support; plain postgresql:// means it.
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql+psycopg://" + raw.split("://", 1)[1]
+    if scheme in ("postgresql+psycopg", "sqlite"):
+        return raw
+    raise ConfigError(
+        f"LEDGER_DATABASE_URL must be a postgresql:// or sqlite:/// URL, not one with scheme {scheme!r}"
+    )
+
+
+def _secret_key(raw: str | None, instance_path: Path, environment: Environment) -> str:
+    if raw:
+        if len(raw) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(f"LEDGER_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters")
+        return raw
+    key_file = instance_path / SECRET_KEY_FILE
+    if key_file.is_file():
+        return key_file.read_text(encoding="utf-8").strip()
+    if environment is Environment.PRODUCTION:
+        raise ConfigError(
+            "LEDGER_SECRET_KEY is not set and the instance folder has no secret_key file: "
+            "set LEDGER_SECRET_KEY (at least 32 random characters) or run `ledger init`"
+        )
+    log.warning(
+        "no LEDGER_SECRET_KEY and no secret_key file in the instance folder yet (`ledger init` "
+        "creates one); using a temporary key until then"
+    )
+    return secrets.token_urlsafe(48)
+
+
+def _log_origin(value: str) -> str:
+    origin = value.strip()
+    if not origin or any(c.isspace() for c in origin) or "+" in origin:
+        raise ConfigError(
+            "LEDGER_LOG_ORIGIN must be a non-empty name without spaces or '+', "
+            f"such as example.org/audit, not {value!r}"
+        )
+    return origin
+
+
+def write_secret_key(instance_path: Path) -> Path:
+    """Create the instance folder's secret key file once; never overwrite it."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / SECRET_KEY_FILE
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(48) + "\n")
+    return key_file
+
+
+def current_settings() -> Settings:
+    """The settings of the running app (inside an app context)."""
+    from flask import current_app
+
+    settings: Settings = current_app.extensions["ledger.settings"]
+    return settings

@@ -1,0 +1,73 @@
+"""The database session's life: one transaction per request, committed in exactly one place.
+
+Services add, change and flush; they never commit. When a request ends, ``finish_request``
+commits if the response is a success and rolls back otherwise, so a failed request writes
+nothing. CLI commands use ``unit_of_work`` for the same guarantee.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, Response
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from ledger.extensions import db
+
+_COMMIT_ON_ERROR = "ledger.commit_on_error"
+
+
+def configure_database(app: Flask) -> None:
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.extensions["ledger.settings"].database_url
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    db.init_app(app)
+    app.after_request(finish_request)
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+
+
+@event.listens_for(Engine, "connect")
+def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    # Foreign keys are off by default in SQLite; WAL lets readers run beside the one writer.
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = FULL")
+    cursor.execute("PRAGMA busy_timeout = 30000")
+    cursor.close()
+
+
+def persist_even_if_request_fails() -> None:
+    """Keep this request's flushed changes although it answers with an error (e.g. a failed login)."""
+    db.session.info[_COMMIT_ON_ERROR] = True
+
+
+def finish_request(response: Response) -> Response:
+    """The one place a request's transaction ends."""
+    session = db.session
+    if response.status_code < 400 or session.info.pop(_COMMIT_ON_ERROR, False):
+        session.commit()
+    else:
+        session.rollback()
+    return response
+
+
+@contextmanager
+def unit_of_work() -> Iterator[None]:
+    """Commit what the block did, or roll it all back if it raises (for CLI commands)."""
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise

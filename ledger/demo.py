@@ -1,0 +1,190 @@
+"""A realistic demo: two districts of Wuhan, urban and rural communities, twelve organisations.
+
+Everything is created through the services, exactly as an admin would, so the demo exercises
+the same rules (and, later, leaves the same audit trail) as real use. Running it twice changes
+nothing the second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ledger.credit_code import check_character
+from ledger.extensions import db
+from ledger.models.community import CommunityKind
+from ledger.models.organisation import RegistrationType
+from ledger.models.user import Role, User
+from ledger.services import communities, organisations, users
+from ledger.services.access import Actor
+
+DEMO_PASSWORD = "ledger-demo-2026"  # noqa: S105 (published demo password)
+
+# (district, division code, community code, name, kind)
+COMMUNITIES = [
+    (
+        "江岸区 Jiang'an District",
+        "420102",
+        "420102-001",
+        "百步亭花园社区 Baibuting Garden",
+        CommunityKind.URBAN,
+    ),
+    ("江岸区 Jiang'an District", "420102", "420102-002", "丹水池社区 Danshuichi", CommunityKind.URBAN),
+    ("江岸区 Jiang'an District", "420102", "420102-003", "二七社区 Erqi", CommunityKind.URBAN),
+    (
+        "黄陂区 Huangpi District",
+        "420116",
+        "420116-101",
+        "前川街城关社区 Qianchuan Chengguan",
+        CommunityKind.URBAN,
+    ),
+    (
+        "黄陂区 Huangpi District",
+        "420116",
+        "420116-201",
+        "木兰乡双泉村 Shuangquan Village",
+        CommunityKind.RURAL,
+    ),
+    ("黄陂区 Huangpi District", "420116", "420116-202", "姚集街杜堂村 Dutang Village", CommunityKind.RURAL),
+]
+
+# (community code, name, registration type)
+ORGANISATIONS = [
+    (
+        "420102-001",
+        "百步亭社区为老服务中心 Baibuting Elderly Care Centre",
+        RegistrationType.SOCIAL_SERVICE_ORGANISATION,
+    ),
+    (
+        "420102-001",
+        "百步亭邻里互助协会 Baibuting Neighbourhood Mutual Aid Association",
+        RegistrationType.SOCIAL_GROUP,
+    ),
+    (
+        "420102-001",
+        "百步亭青少年成长服务社 Baibuting Youth Development Service",
+        RegistrationType.SOCIAL_SERVICE_ORGANISATION,
+    ),
+    (
+        "420102-002",
+        "丹水池残障人士康复服务中心 Danshuichi Disability Rehabilitation Centre",
+        RegistrationType.SOCIAL_SERVICE_ORGANISATION,
+    ),
+    (
+        "420102-002",
+        "丹水池社区文体协会 Danshuichi Culture and Sports Association",
+        RegistrationType.SOCIAL_GROUP,
+    ),
+    ("420102-003", "二七社区志愿者协会 Erqi Volunteers Association", RegistrationType.SOCIAL_GROUP),
+    ("420102-003", "江岸区社区公益基金会 Jiang'an Community Foundation", RegistrationType.FOUNDATION),
+    (
+        "420116-101",
+        "城关社区四点半课堂服务中心 Chengguan After-School Centre",
+        RegistrationType.SOCIAL_SERVICE_ORGANISATION,
+    ),
+    ("420116-101", "城关社区调解协会 Chengguan Mediation Association", RegistrationType.SOCIAL_GROUP),
+    (
+        "420116-201",
+        "双泉村留守儿童关爱服务社 Shuangquan Left-behind Children Care",
+        RegistrationType.SOCIAL_SERVICE_ORGANISATION,
+    ),
+    ("420116-201", "双泉村老年协会 Shuangquan Elders Association", RegistrationType.SOCIAL_GROUP),
+    (
+        "420116-202",
+        "杜堂村农村互助养老服务社 Dutang Rural Mutual-aid Elderly Care",
+        RegistrationType.SOCIAL_SERVICE_ORGANISATION,
+    ),
+]
+
+STAFF = [
+    ("admin", "系统管理员 Administrator", Role.ADMIN),
+    ("finance1", "财务专员甲 Finance Officer One", Role.FINANCE_OFFICER),
+    ("finance2", "财务专员乙 Finance Officer Two", Role.FINANCE_OFFICER),
+    ("auditor", "审计员 Auditor", Role.AUDITOR),
+]
+
+_ENTITY_TYPE = {
+    RegistrationType.SOCIAL_GROUP: "1",
+    RegistrationType.SOCIAL_SERVICE_ORGANISATION: "2",
+    RegistrationType.FOUNDATION: "3",
+    RegistrationType.OTHER: "9",
+}
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    created: bool
+    districts: int
+    communities: int
+    organisations: int
+    logins: list[tuple[str, str, str]]
+
+
+def demo_credit_code(division: str, registration_type: RegistrationType, serial: int) -> str:
+    """A well-formed civil-affairs code (authority 5) with valid GB 11714 and GB 32100 checks."""
+    body = f"MJ{serial:06d}"
+    values = [int(c) if c.isdigit() else ord(c) - 55 for c in body]
+    # GB 11714 organisation-code check character (position 17).
+    total = sum(v * w for v, w in zip(values, (3, 7, 9, 10, 5, 8, 4, 2), strict=True))
+    check = 11 - total % 11
+    org_check = "X" if check == 10 else "0" if check == 11 else str(check)
+    first17 = f"5{_ENTITY_TYPE[registration_type]}{division}{body}{org_check}"
+    return first17 + check_character(first17)
+
+
+def _member_username(index: int) -> str:
+    return f"member{index:02d}"
+
+
+def create_demo() -> DemoSummary:
+    operator = Actor.operator()
+    already = db.session.scalar(select(User.id).where(User.username == "admin")) is not None
+    organisation_names: list[str] = []
+    if not already:
+        by_code = {}
+        for district, _division, code, name, kind in COMMUNITIES:
+            by_code[code] = communities.create_community(
+                operator, communities.CommunityFields(code=code, name=name, kind=kind, district=district)
+            )
+        divisions = {code: division for _d, division, code, _n, _k in COMMUNITIES}
+        created = []
+        for serial, (community_code, name, registration_type) in enumerate(ORGANISATIONS, start=1):
+            created.append(
+                organisations.create_organisation(
+                    operator,
+                    organisations.OrganisationFields(
+                        name=name,
+                        credit_code=demo_credit_code(
+                            divisions[community_code], registration_type, 233400 + serial
+                        ),
+                        registration_type=registration_type,
+                        community_id=by_code[community_code].id,
+                    ),
+                )
+            )
+        for username, display_name, role in STAFF:
+            users.create_user(operator, users.NewUser(username, display_name, role, DEMO_PASSWORD))
+        for index, organisation in enumerate(created, start=1):
+            users.create_user(
+                operator,
+                users.NewUser(
+                    _member_username(index),
+                    f"{organisation.name.split(' ')[0]} 记账员 Bookkeeper",
+                    Role.ORG_MEMBER,
+                    DEMO_PASSWORD,
+                    (organisation.id,),
+                ),
+            )
+    organisation_names = [name for _c, name, _t in ORGANISATIONS]
+    logins = [(u, r.value, "") for u, _n, r in STAFF] + [
+        (_member_username(i), Role.ORG_MEMBER.value, name)
+        for i, name in enumerate(organisation_names, start=1)
+    ]
+    return DemoSummary(
+        created=not already,
+        districts=len({d for d, *_ in COMMUNITIES}),
+        communities=len(COMMUNITIES),
+        organisations=len(ORGANISATIONS),
+        logins=logins,
+    )

@@ -1,0 +1,87 @@
+"""Domain errors: what went wrong, in terms a client can act on.
+
+Services raise these; one handler in ``ledger.problems`` turns each into an RFC 9457
+``application/problem+json`` response. Each class has a stable ``slug`` that becomes the
+problem ``type``, so clients can branch on it without parsing English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+class LedgerError(Exception):
+    """Base of every error the service reports to a client."""
+
+    status: int = 400
+    slug: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str, *, errors: Mapping[str, Sequence[str]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors: dict[str, list[str]] = {k: list(v) for k, v in (errors or {}).items()}
+
+
+class ValidationFailed(LedgerError):
+    """The request is well formed but its content breaks a rule; ``errors`` names each field."""
+
+    status = 422
+    slug = "validation-failed"
+    title = "The request has invalid fields"
+
+    @classmethod
+    def field(cls, name: str, message: str) -> ValidationFailed:
+        return cls(f"{name}: {message}", errors={name: [message]})
+
+
+class Unauthenticated(LedgerError):
+    status = 401
+    slug = "unauthenticated"
+    title = "Authentication required"
+
+
+class Forbidden(LedgerError):
+    status = 403
+    slug = "forbidden"
+    title = "Not allowed"
+
+
+class NotFound(LedgerError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+    @classmethod
+    def thing(cls, kind: str, identifier: object) -> NotFound:
+        return cls(f"There is no {kind} {identifier}.")
+
+
+class Conflict(LedgerError):
+    status = 409
+    slug = "conflict"
+    title = "Conflicts with the current state"
+
+
+class PreconditionFailed(LedgerError):
+    """An ``If-Match`` names a version that is no longer current."""
+
+    status = 412
+    slug = "precondition-failed"
+    title = "The resource has changed"
+
+
+class PreconditionRequired(LedgerError):
+    status = 428
+    slug = "precondition-required"
+    title = "If-Match header required"
+
+
+class TooManyRequests(LedgerError):
+    status = 429
+    slug = "too-many-requests"
+    title = "Too many attempts"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds

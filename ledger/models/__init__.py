@@ -1,0 +1,23 @@
+"""The data model, one module per aggregate; importing this package registers every table."""
+
+from ledger.models.base import Base
+from ledger.models.community import Community, CommunityKind
+from ledger.models.organisation import Organisation, RegistrationType
+from ledger.models.reference import Account, ChartOfAccounts, ExpenseCategory, ExpenseCategoryList
+from ledger.models.user import ApiToken, Membership, Role, User
+
+__all__ = [
+    "Account",
+    "ApiToken",
+    "Base",
+    "ChartOfAccounts",
+    "Community",
+    "CommunityKind",
+    "ExpenseCategory",
+    "ExpenseCategoryList",
+    "Membership",
+    "Organisation",
+    "RegistrationType",
+    "Role",
+    "User",
+]

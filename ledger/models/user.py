@@ -1,0 +1,83 @@
+"""People who use the service, what they may do, and the bearer tokens they hold.
+
+Each user has exactly one role. Organisation members also belong to one or more organisations
+and see only those organisations' data. Passwords are stored as Argon2id hashes and tokens as
+SHA-256 digests: the database never holds anything that would let its reader sign in.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ledger.models.base import Base, UTCDateTime, UUIDPrimaryKey, Versioned, utcnow
+from ledger.models.organisation import Organisation
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    FINANCE_OFFICER = "finance_officer"
+    AUDITOR = "auditor"
+    ORG_MEMBER = "org_member"
+
+
+class User(UUIDPrimaryKey, Versioned, Base):
+    __tablename__ = "app_user"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'finance_officer', 'auditor', 'org_member')", name="role"),
+    )
+
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    failed_login_count: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def organisation_ids(self) -> frozenset[uuid.UUID]:
+        return frozenset(m.organisation_id for m in self.memberships)
+
+
+class Membership(Base):
+    """An organisation member's belonging to one organisation."""
+
+    __tablename__ = "membership"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True
+    )
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisation.id", ondelete="RESTRICT"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    organisation: Mapped[Organisation] = relationship()
+
+
+class ApiToken(UUIDPrimaryKey, Base):
+    """A bearer token; only the SHA-256 of its secret is kept."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (Index("ix_api_token_user_id_revoked_at", "user_id", "revoked_at"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    purpose: Mapped[str] = mapped_column(String(32), default="login")
+
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)

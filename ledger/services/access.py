@@ -1,0 +1,95 @@
+"""Who may do what: the one authorization check every endpoint goes through.
+
+An ``Actor`` is the person (or the operator at the command line) on whose behalf a service
+runs. ``authorize`` checks a permission against the actor's role and, for roles scoped to
+organisations, against the organisation the action touches. Services call it first, so the API,
+the web pages and the CLI obey the same rules. Separation of duties (the one who prepares does
+not approve) is checked by the services that own those actions, with ``require_different_person``.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Final
+
+from ledger.errors import Forbidden
+from ledger.models.user import Role, User
+
+
+class Permission(enum.StrEnum):
+    READ_COMMUNITIES = "read communities"
+    MANAGE_COMMUNITIES = "manage communities"
+    READ_ORGANISATIONS = "read organisations"
+    MANAGE_ORGANISATIONS = "manage organisations"
+    READ_USERS = "read users"
+    MANAGE_USERS = "manage users"
+    READ_REFERENCE_DATA = "read reference data"
+
+
+_EVERYONE: Final = frozenset(Role)
+
+POLICY: Final[dict[Permission, frozenset[Role]]] = {
+    Permission.READ_COMMUNITIES: _EVERYONE,
+    Permission.MANAGE_COMMUNITIES: frozenset({Role.ADMIN}),
+    Permission.READ_ORGANISATIONS: _EVERYONE,
+    Permission.MANAGE_ORGANISATIONS: frozenset({Role.ADMIN}),
+    Permission.READ_USERS: frozenset({Role.ADMIN, Role.AUDITOR}),
+    Permission.MANAGE_USERS: frozenset({Role.ADMIN}),
+    Permission.READ_REFERENCE_DATA: _EVERYONE,
+}
+
+# Roles whose reach ends at the organisations they belong to.
+ORGANISATION_SCOPED_ROLES: Final = frozenset({Role.ORG_MEMBER})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """On whose behalf a service runs."""
+
+    user_id: uuid.UUID | None
+    username: str
+    role: Role
+    organisation_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        return cls(user.id, user.username, Role(user.role), user.organisation_ids)
+
+    @classmethod
+    def operator(cls) -> Actor:
+        """The person at the server's command line (``ledger ...``): acts as an admin."""
+        return cls(None, "operator", Role.ADMIN)
+
+    @property
+    def is_organisation_scoped(self) -> bool:
+        return self.role in ORGANISATION_SCOPED_ROLES
+
+    @property
+    def audit_identity(self) -> dict[str, str]:
+        return {"id": str(self.user_id) if self.user_id else "operator", "role": self.role.value}
+
+
+def authorize(actor: Actor, permission: Permission, organisation_id: uuid.UUID | None = None) -> None:
+    """Raise ``Forbidden`` unless ``actor`` may do ``permission`` (on ``organisation_id``)."""
+    if actor.role not in POLICY[permission]:
+        raise Forbidden(f"The {actor.role.value} role may not {permission.value}.")
+    if (
+        organisation_id is not None
+        and actor.is_organisation_scoped
+        and organisation_id not in actor.organisation_ids
+    ):
+        raise Forbidden("You are not a member of that organisation.")
+
+
+def visible_organisation_ids(actor: Actor) -> frozenset[uuid.UUID] | None:
+    """The organisations ``actor`` may see, or None when the role sees all of them."""
+    return actor.organisation_ids if actor.is_organisation_scoped else None
+
+
+def require_different_person(actor: Actor, others: Iterable[uuid.UUID | None], action: str) -> None:
+    """Separation of duties: the one who filed or prepared something never approves it."""
+    if actor.user_id is not None and actor.user_id in set(others):
+        raise Forbidden(f"You may not {action} something you filed or prepared yourself.")

@@ -1,0 +1,15 @@
+"""Optimistic concurrency: an edit names the version it was based on, or it is refused."""
+
+from __future__ import annotations
+
+from ledger.errors import PreconditionFailed
+from ledger.models.base import Versioned
+
+
+def check_version(entity: Versioned, expected_version: int | None) -> None:
+    """``expected_version`` None means the client sent ``If-Match: *`` (any version)."""
+    if expected_version is not None and entity.version != expected_version:
+        raise PreconditionFailed(
+            f"You edited version {expected_version}, but it is now at version {entity.version}; "
+            "fetch it again and reapply your change."
+        )

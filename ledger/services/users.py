@@ -1,0 +1,151 @@
+"""Users, their role and organisation memberships, and their passwords."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ledger.errors import Conflict, NotFound, ValidationFailed
+from ledger.extensions import db
+from ledger.models.base import utcnow
+from ledger.models.organisation import Organisation
+from ledger.models.user import Membership, Role, User
+from ledger.services.access import Actor, Permission, authorize
+from ledger.services.concurrency import check_version
+from ledger.services.pagination import Page, PageRequest, fetch_page
+from ledger.services.passwords import check_password_rules, hash_password, password_matches
+from ledger.services.tokens import revoke_all_tokens
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+
+@dataclass(frozen=True)
+class NewUser:
+    username: str
+    display_name: str
+    role: Role
+    password: str
+    organisation_ids: tuple[uuid.UUID, ...] = ()
+
+
+def _organisations(ids: Iterable[uuid.UUID]) -> list[Organisation]:
+    wanted = list(dict.fromkeys(ids))
+    found = {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(wanted)))}
+    missing = [str(i) for i in wanted if i not in found]
+    if missing:
+        raise ValidationFailed.field("organisation_ids", f"no such organisation: {', '.join(missing)}")
+    return [found[i] for i in wanted]
+
+
+def _check_memberships(role: Role, organisation_ids: tuple[uuid.UUID, ...]) -> None:
+    if role is Role.ORG_MEMBER and not organisation_ids:
+        raise ValidationFailed.field("organisation_ids", "an org_member must belong to an organisation")
+    if role is not Role.ORG_MEMBER and organisation_ids:
+        raise ValidationFailed.field("organisation_ids", "only org_member users belong to organisations")
+
+
+def create_user(actor: Actor, new: NewUser) -> User:
+    authorize(actor, Permission.MANAGE_USERS)
+    username = new.username.strip().lower()
+    if not USERNAME.match(username):
+        raise ValidationFailed.field(
+            "username", "2-64 characters: lower-case letters, digits, '.', '_' or '-'"
+        )
+    check_password_rules(new.password)
+    _check_memberships(new.role, new.organisation_ids)
+    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"The username {username!r} is taken.", errors={"username": ["is taken"]})
+    user = User(
+        username=username,
+        display_name=new.display_name.strip() or username,
+        role=new.role.value,
+        password_hash=hash_password(new.password),
+    )
+    user.memberships = [Membership(organisation=o) for o in _organisations(new.organisation_ids)]
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def get_user(actor: Actor, user_id: uuid.UUID) -> User:
+    if actor.user_id != user_id:
+        authorize(actor, Permission.READ_USERS)
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound.thing("user", user_id)
+    return user
+
+
+def find_user(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise NotFound.thing("user", repr(username))
+    return user
+
+
+def list_users(actor: Actor, request: PageRequest, role: Role | None = None) -> Page[User]:
+    authorize(actor, Permission.READ_USERS)
+    statement = select(User).order_by(User.username)
+    if role is not None:
+        statement = statement.where(User.role == role.value)
+    return fetch_page(statement, request)
+
+
+def update_user(
+    actor: Actor,
+    user_id: uuid.UUID,
+    expected_version: int | None,
+    *,
+    display_name: str | None = None,
+    role: Role | None = None,
+    organisation_ids: tuple[uuid.UUID, ...] | None = None,
+    is_active: bool | None = None,
+) -> User:
+    authorize(actor, Permission.MANAGE_USERS)
+    user = get_user(actor, user_id)
+    check_version(user, expected_version)
+    if actor.user_id == user.id and (role is not None or is_active is False):
+        raise Conflict("You may not change your own role or disable yourself.")
+    new_role = role if role is not None else Role(user.role)
+    new_orgs = organisation_ids if organisation_ids is not None else tuple(user.organisation_ids)
+    if role is not None and role is not Role.ORG_MEMBER and organisation_ids is None:
+        new_orgs = ()
+    _check_memberships(new_role, new_orgs)
+    if display_name is not None:
+        user.display_name = display_name.strip() or user.username
+    user.role = new_role.value
+    if set(new_orgs) != set(user.organisation_ids):
+        user.memberships = [Membership(organisation=o) for o in _organisations(new_orgs)]
+    if is_active is not None and is_active != user.is_active:
+        user.is_active = is_active
+        if not is_active:
+            revoke_all_tokens(user)
+    if role is not None:
+        # A token carries the powers of the role it was issued under; make the holder sign in again.
+        revoke_all_tokens(user)
+    db.session.flush()
+    return user
+
+
+def disable_user(actor: Actor, user: User) -> User:
+    return update_user(actor, user.id, None, is_active=False)
+
+
+def change_password(actor: Actor, user: User, current_password: str | None, new_password: str) -> None:
+    """Users change their own password (knowing the current one); admins reset anyone's."""
+    if actor.user_id == user.id:
+        if current_password is None or not password_matches(user.password_hash, current_password):
+            raise ValidationFailed.field("current_password", "is not your current password")
+    else:
+        authorize(actor, Permission.MANAGE_USERS)
+    check_password_rules(new_password, "new_password")
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = utcnow()
+    user.failed_login_count = 0
+    user.locked_until = None
+    revoke_all_tokens(user)
+    db.session.flush()

@@ -1,0 +1,201 @@
+"""Every API route, for every role, own and foreign organisation: the expected answer.
+
+The cases are checked against the application's URL map, so a new route without a row here
+fails ``test_every_route_has_a_row``: no endpoint can be added without deciding who may call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from ledger.demo import DEMO_PASSWORD
+from tests.conftest import DemoWorld
+
+ROLES = ("anonymous", "member01", "finance1", "auditor", "admin")  # admin last: it may delete
+
+
+@dataclass(frozen=True)
+class Case:
+    """How to call one route and what each caller gets."""
+
+    url: Callable[[FlaskClient, DemoWorld], str]
+    expected: dict[str, int]
+    body: Callable[[DemoWorld], object] | None = None
+    if_match: bool = False
+
+
+def _everyone(status: int) -> dict[str, int]:
+    return {"anonymous": 401} | {role: status for role in ROLES[1:]}
+
+
+def _admin_only(status: int) -> dict[str, int]:
+    return {"anonymous": 401, "member01": 403, "finance1": 403, "auditor": 403, "admin": status}
+
+
+def _fixed(path: str) -> Callable[[FlaskClient, DemoWorld], str]:
+    return lambda client, world: path
+
+
+def _empty_community(client: FlaskClient, world: DemoWorld) -> str:
+    body = {"code": "matrix-empty", "name": "空社区", "kind": "rural", "district": "d"}
+    created = client.post("/api/v1/communities", json=body, headers=world.auth("admin")).get_json()
+    return f"/api/v1/communities/{created['id']}"
+
+
+def _memberless_organisation(client: FlaskClient, world: DemoWorld) -> str:
+    body = {
+        "name": "无成员的组织",
+        "credit_code": "53420000MJH2448303",
+        "registration_type": "foundation",
+        "community_id": world.community_ids[0],
+    }
+    created = client.post("/api/v1/organisations", json=body, headers=world.auth("admin")).get_json()
+    return f"/api/v1/organisations/{created['id']}"
+
+
+def _user_id(client: FlaskClient, world: DemoWorld, username: str) -> str:
+    return str(client.get("/api/v1/auth/me", headers=world.auth(username)).get_json()["id"])
+
+
+def _new_user(world: DemoWorld) -> object:
+    return {
+        "username": "matrix-user",
+        "display_name": "x",
+        "role": "auditor",
+        "password": "a-long-enough-password",
+    }
+
+
+def _new_organisation(world: DemoWorld) -> object:
+    return {
+        "name": "矩阵测试组织",
+        "credit_code": "51420000MJH200395N",
+        "registration_type": "social_group",
+        "community_id": world.community_ids[0],
+    }
+
+
+CASES: dict[tuple[str, str], Case] = {
+    ("POST", "/api/v1/auth/login"): Case(
+        _fixed("/api/v1/auth/login"),
+        {role: 200 for role in ROLES},
+        body=lambda world: {"username": "auditor", "password": DEMO_PASSWORD},
+    ),
+    ("POST", "/api/v1/auth/logout"): Case(_fixed("/api/v1/auth/logout"), _everyone(204)),
+    ("GET", "/api/v1/auth/me"): Case(_fixed("/api/v1/auth/me"), _everyone(200)),
+    ("GET", "/api/v1/health"): Case(_fixed("/api/v1/health"), {role: 200 for role in ROLES}),
+    ("GET", "/api/v1/communities"): Case(_fixed("/api/v1/communities"), _everyone(200)),
+    ("POST", "/api/v1/communities"): Case(
+        _fixed("/api/v1/communities"),
+        _admin_only(201),
+        body=lambda world: {"code": "m-1", "name": "n", "kind": "urban", "district": "d"},
+    ),
+    ("GET", "/api/v1/communities/coverage"): Case(_fixed("/api/v1/communities/coverage"), _everyone(200)),
+    ("GET", "/api/v1/communities/<uuid:community_id>"): Case(
+        lambda client, world: f"/api/v1/communities/{world.community_ids[0]}", _everyone(200)
+    ),
+    ("PATCH", "/api/v1/communities/<uuid:community_id>"): Case(
+        lambda client, world: f"/api/v1/communities/{world.community_ids[0]}",
+        _admin_only(200),
+        body=lambda world: {"name": "改名"},
+        if_match=True,
+    ),
+    ("DELETE", "/api/v1/communities/<uuid:community_id>"): Case(
+        _empty_community, _admin_only(204), if_match=True
+    ),
+    ("GET", "/api/v1/organisations"): Case(_fixed("/api/v1/organisations"), _everyone(200)),
+    ("POST", "/api/v1/organisations"): Case(
+        _fixed("/api/v1/organisations"), _admin_only(201), body=_new_organisation
+    ),
+    ("GET", "/api/v1/organisations/<uuid:organisation_id>"): Case(
+        lambda client, world: f"/api/v1/organisations/{world.member_organisation['member01']}", _everyone(200)
+    ),
+    ("PATCH", "/api/v1/organisations/<uuid:organisation_id>"): Case(
+        lambda client, world: f"/api/v1/organisations/{world.member_organisation['member01']}",
+        _admin_only(200),
+        body=lambda world: {"name": "改名的组织"},
+        if_match=True,
+    ),
+    ("DELETE", "/api/v1/organisations/<uuid:organisation_id>"): Case(
+        _memberless_organisation, _admin_only(204), if_match=True
+    ),
+    ("GET", "/api/v1/users"): Case(
+        _fixed("/api/v1/users"),
+        {"anonymous": 401, "member01": 403, "finance1": 403, "auditor": 200, "admin": 200},
+    ),
+    ("POST", "/api/v1/users"): Case(_fixed("/api/v1/users"), _admin_only(201), body=_new_user),
+    ("GET", "/api/v1/users/<uuid:user_id>"): Case(
+        lambda client, world: f"/api/v1/users/{_user_id(client, world, 'finance2')}",
+        {"anonymous": 401, "member01": 403, "finance1": 403, "auditor": 200, "admin": 200},
+    ),
+    ("PATCH", "/api/v1/users/<uuid:user_id>"): Case(
+        lambda client, world: f"/api/v1/users/{_user_id(client, world, 'finance2')}",
+        _admin_only(200),
+        body=lambda world: {"display_name": "新名字"},
+        if_match=True,
+    ),
+    ("PUT", "/api/v1/users/<uuid:user_id>/password"): Case(
+        lambda client, world: f"/api/v1/users/{_user_id(client, world, 'finance2')}/password",
+        _admin_only(204),
+        body=lambda world: {"new_password": "a-long-enough-password"},
+    ),
+    ("GET", "/api/v1/reference/charts"): Case(_fixed("/api/v1/reference/charts"), _everyone(200)),
+    ("GET", "/api/v1/reference/charts/<string:version>/accounts"): Case(
+        _fixed("/api/v1/reference/charts/NPO-2005/accounts"), _everyone(200)
+    ),
+    ("GET", "/api/v1/reference/expense-categories"): Case(
+        _fixed("/api/v1/reference/expense-categories"), _everyone(200)
+    ),
+    ("GET", "/api/v1/reference/expense-categories/<string:version>"): Case(
+        _fixed("/api/v1/reference/expense-categories/CFL-EC-2026"), _everyone(200)
+    ),
+}
+
+# Served by flask-smorest; public by design.
+UNLISTED = {("GET", "/api/v1/openapi.json")}
+
+
+def api_routes(app: Flask) -> set[tuple[str, str]]:
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/"):
+            for method in rule.methods or ():
+                if method not in ("HEAD", "OPTIONS"):
+                    routes.add((method, rule.rule))
+    return routes
+
+
+def test_every_route_has_a_row(app: Flask) -> None:
+    assert api_routes(app) - UNLISTED == set(CASES)
+
+
+@pytest.mark.parametrize("route", sorted(CASES), ids=lambda r: f"{r[0]} {r[1]}")
+def test_each_role_gets_the_expected_answer(
+    client: FlaskClient, world: DemoWorld, route: tuple[str, str]
+) -> None:
+    method, _rule = route
+    case = CASES[route]
+    url = case.url(client, world)
+    for role in ROLES:
+        headers = {} if role == "anonymous" else dict(world.auth(role))
+        if case.if_match:
+            headers["If-Match"] = "*"
+        body = case.body(world) if case.body else None
+        response = client.open(url, method=method, json=body, headers=headers)
+        assert response.status_code == case.expected[role], (role, response.get_json())
+
+
+def test_an_org_member_never_reaches_another_organisation(client: FlaskClient, world: DemoWorld) -> None:
+    for username, own in world.member_organisation.items():
+        listed = client.get("/api/v1/organisations?page_size=500", headers=world.auth(username)).get_json()
+        assert [o["id"] for o in listed] == [own]
+        for other in world.organisation_ids:
+            if other != own:
+                response = client.get(f"/api/v1/organisations/{other}", headers=world.auth(username))
+                assert response.status_code == 403
+                assert other not in response.get_data(as_text=True)

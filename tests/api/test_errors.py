@@ -1,0 +1,126 @@
+"""Bad input gets a clear problem+json naming the field, and writes nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import DemoWorld
+from tests.helpers import assert_problem, table_counts
+
+
+def _community_body(world: DemoWorld) -> dict[str, object]:
+    return {
+        "name": "新社区服务社",
+        "credit_code": "51420000MJH200395N",
+        "registration_type": "social_group",
+        "community_id": world.community_ids[0],
+    }
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda b: b.pop("name"), "name"),
+        (lambda b: b.update(name=42), "name"),
+        (lambda b: b.update(registration_type="company"), "registration_type"),
+        (lambda b: b.update(community_id="not-a-uuid"), "community_id"),
+        (lambda b: b.update(colour="blue"), "colour"),
+        (lambda b: b.update(credit_code="51420000MJH2003954"), "credit_code"),
+        (lambda b: b.update(credit_code="51420000MJH20039"), "credit_code"),
+        (lambda b: b.update(community_id="00000000-0000-0000-0000-000000000000"), "community_id"),
+        (lambda b: b.update(name="   "), "name"),
+    ],
+)
+def test_invalid_fields_are_named_and_nothing_is_written(
+    client: FlaskClient, world: DemoWorld, mutate: object, field: str
+) -> None:
+    body = _community_body(world)
+    mutate(body)
+    before = table_counts(world.app)
+    response = client.post("/api/v1/organisations", json=body, headers=world.auth("admin"))
+    assert_problem(response, 422, field)
+    assert table_counts(world.app) == before
+
+
+def test_malformed_json_is_a_400(client: FlaskClient, world: DemoWorld) -> None:
+    response = client.post(
+        "/api/v1/communities",
+        data='{"code": "x", ',
+        content_type="application/json",
+        headers=world.auth("admin"),
+    )
+    body = assert_problem(response, 400, "body")
+    assert "not valid JSON" in body["detail"]
+
+
+def test_a_body_that_is_not_json_is_a_415(client: FlaskClient, world: DemoWorld) -> None:
+    before = table_counts(world.app)
+    response = client.post(
+        "/api/v1/communities",
+        data="code=x&name=y",
+        content_type="application/x-www-form-urlencoded",
+        headers=world.auth("admin"),
+    )
+    assert_problem(response, 415)
+    assert table_counts(world.app) == before
+
+
+def test_a_json_array_instead_of_an_object_is_refused(client: FlaskClient, world: DemoWorld) -> None:
+    response = client.post("/api/v1/communities", json=[1, 2], headers=world.auth("admin"))
+    assert response.status_code in (400, 422)
+    assert response.mimetype == "application/problem+json"
+
+
+def test_an_oversized_body_is_a_413(app: Flask, client: FlaskClient, world: DemoWorld) -> None:
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    payload = json.dumps({"code": "x", "name": "y" * limit, "kind": "urban", "district": "d"})
+    before = table_counts(world.app)
+    response = client.post(
+        "/api/v1/communities", data=payload, content_type="application/json", headers=world.auth("admin")
+    )
+    assert_problem(response, 413)
+    assert table_counts(world.app) == before
+
+
+def test_unknown_paths_and_methods(client: FlaskClient, world: DemoWorld) -> None:
+    assert_problem(client.get("/api/v1/no-such-thing", headers=world.auth("admin")), 404)
+    response = client.put("/api/v1/communities", json={}, headers=world.auth("admin"))
+    assert_problem(response, 405)
+    assert "GET" in response.headers["Allow"]
+
+
+def test_a_missing_resource_is_a_404_that_names_it(client: FlaskClient, world: DemoWorld) -> None:
+    missing = "00000000-0000-0000-0000-000000000001"
+    body = assert_problem(client.get(f"/api/v1/communities/{missing}", headers=world.auth("admin")), 404)
+    assert missing in body["detail"]
+
+
+def test_bad_query_parameters_are_named(client: FlaskClient, world: DemoWorld) -> None:
+    response = client.get("/api/v1/communities?kind=suburban", headers=world.auth("admin"))
+    assert_problem(response, 422, "query.kind")
+    response = client.get("/api/v1/communities?page=0", headers=world.auth("admin"))
+    assert_problem(response, 422, "query.page")
+
+
+def test_unexpected_errors_leak_nothing(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    @app.get("/api/v1/test-explodes")
+    def explodes() -> str:
+        raise RuntimeError("database password is hunter2")
+
+    from ledger.api.security import public
+
+    public(explodes)
+    with caplog.at_level(logging.ERROR, logger="ledger"):
+        response = app.test_client().get("/api/v1/test-explodes")
+    body = assert_problem(response, 500)
+    text = response.get_data(as_text=True)
+    assert "hunter2" not in text
+    assert "Traceback" not in text
+    assert "RuntimeError" not in text
+    reference = body["detail"].split("reference ")[1].split(";")[0]
+    assert any(reference in record.getMessage() for record in caplog.records)

@@ -1,0 +1,40 @@
+"""Small helpers shared by the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from ledger.extensions import db
+
+PROBLEM = "application/problem+json"
+
+
+def count_rows(app: Flask, model: Any) -> int:
+    with app.app_context():
+        return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def table_counts(app: Flask) -> dict[str, int]:
+    """Rows in every table: compare before and after a refused request to prove nothing was written."""
+    with app.app_context():
+        return {
+            table.name: int(db.session.scalar(select(func.count()).select_from(table)) or 0)
+            for table in db.metadata.sorted_tables
+        }
+
+
+def assert_problem(response: Any, status: int, *fields: str) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with ``status`` naming each of ``fields``."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == PROBLEM
+    body: dict[str, Any] = response.get_json()
+    assert body["status"] == status
+    assert body["type"].startswith("urn:community-fund-ledger:problem:")
+    assert body["title"]
+    assert body["detail"]
+    for field in fields:
+        assert field in body.get("errors", {}), body
+    return body

@@ -1,0 +1,68 @@
+"""The schema comes from the migrations alone, identically on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask import Flask
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect
+
+from ledger import create_app
+from ledger.extensions import db
+from tests.conftest import settings_for_tests
+
+EXPECTED_TABLES = {
+    "account",
+    "api_token",
+    "app_user",
+    "chart_of_accounts",
+    "community",
+    "expense_category",
+    "expense_category_list",
+    "membership",
+    "organisation",
+}
+
+
+def _empty_app(tmp_path: Path, database_url: str) -> Flask:
+    return create_app(settings_for_tests(database_url, tmp_path))
+
+
+def test_upgrading_an_empty_database_builds_the_whole_schema(tmp_path: Path, empty_database_url: str) -> None:
+    app = _empty_app(tmp_path, empty_database_url)
+    with app.app_context():
+        assert set(inspect(db.engine).get_table_names()) == set()
+        upgrade()
+        tables = set(inspect(db.engine).get_table_names())
+        assert tables >= EXPECTED_TABLES | {"alembic_version"}
+        db.engine.dispose()
+
+
+def test_the_migrated_schema_matches_the_models(app: Flask) -> None:
+    """A model change without a migration is caught here."""
+    with app.app_context(), db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, db.metadata)
+    assert differences == []
+
+
+def test_downgrade_to_base_and_up_again(tmp_path: Path, empty_database_url: str) -> None:
+    app = _empty_app(tmp_path, empty_database_url)
+    with app.app_context():
+        upgrade()
+        downgrade(revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade()
+        assert set(inspect(db.engine).get_table_names()) >= EXPECTED_TABLES
+        db.engine.dispose()
+
+
+def test_constraint_names_follow_the_convention(app: Flask) -> None:
+    with app.app_context():
+        inspector = inspect(db.engine)
+        assert inspector.get_pk_constraint("organisation")["name"] in ("pk_organisation", None)
+        uniques = {u["name"] for u in inspector.get_unique_constraints("organisation")}
+        assert "uq_organisation_credit_code" in uniques
