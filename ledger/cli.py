@@ -16,12 +16,15 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 
 from ledger import create_app
+from ledger.audit.trail import sign_checkpoint_now
+from ledger.cli_audit import audit_group
 from ledger.config import current_settings, write_secret_key
 from ledger.database import unit_of_work
 from ledger.errors import LedgerError
 from ledger.models.user import Role
 from ledger.services import users
 from ledger.services.access import Actor
+from ledger.services.audit_keys import ensure_signing_key
 from ledger.services.organisations import find_organisation_by_credit_code
 from ledger.services.reference_data import ReferenceDataConflict, load_reference_data
 from ledger.services.tokens import issue_token
@@ -37,6 +40,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(users_group)
     app.cli.add_command(openapi_command)
+    app.cli.add_command(audit_group)
 
 
 def _fail(message: str) -> None:
@@ -54,15 +58,21 @@ def init_command() -> None:
     click.echo(f"instance folder: {settings.instance_path} (secret key in {key_file.name})")
     click.echo("migrating the database to the latest schema ...")
     upgrade()
+    with unit_of_work():
+        key = ensure_signing_key(Actor.operator())
+    click.echo(f"audit signing key {key.key_id} {'created' if key.created else 'present'}: {key.vkey}")
     try:
         with unit_of_work():
-            report = load_reference_data()
+            report = load_reference_data(Actor.operator())
     except ReferenceDataConflict as error:
         _fail(str(error))
     for version in report.loaded:
         click.echo(f"loaded reference data {version}")
     for version in report.unchanged:
         click.echo(f"reference data {version} already loaded")
+    checkpoint = sign_checkpoint_now()
+    if checkpoint is not None:
+        click.echo(f"audit log: {checkpoint.size} entries, checkpoint signed")
     click.echo("ready.")
 
 
@@ -81,6 +91,9 @@ def demo_command() -> None:
         )
     else:
         click.echo("demo data already present")
+    checkpoint = sign_checkpoint_now()
+    if checkpoint is not None:
+        click.echo(f"audit log: {checkpoint.size} entries, latest checkpoint signed")
     click.echo(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
     for username, role, organisation in summary.logins:
         click.echo(f"  {username:<12} {role:<16} {organisation}")
@@ -129,7 +142,10 @@ def token_command(username: str, hours: int | None) -> None:
             if not user.is_active:
                 raise LedgerError(f"The user {user.username} is disabled.")
             token = issue_token(
-                user, purpose="cli", ttl=timedelta(hours=hours) if hours is not None else None
+                Actor.operator(),
+                user,
+                purpose="cli",
+                ttl=timedelta(hours=hours) if hours is not None else None,
             )
     except LedgerError as error:
         _fail(error.detail)

@@ -7,6 +7,7 @@ nothing. CLI commands use ``unit_of_work`` for the same guarantee.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,10 @@ from flask import Flask, Response
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from ledger.audit.trail import has_pending_records, sequence_pending
 from ledger.extensions import db
+
+log = logging.getLogger(__name__)
 
 _COMMIT_ON_ERROR = "ledger.commit_on_error"
 
@@ -56,10 +60,25 @@ def finish_request(response: Response) -> Response:
     """The one place a request's transaction ends."""
     session = db.session
     if response.status_code < 400 or session.info.pop(_COMMIT_ON_ERROR, False):
-        session.commit()
+        commit()
     else:
         session.rollback()
+        has_pending_records()  # forget the flag: the queued entries were rolled back too
     return response
+
+
+def commit() -> None:
+    """Commit the change and its queued audit entries, then append those to the chained log.
+
+    The entries are safe once the first commit returns: if appending them fails, they stay
+    queued and the next sequencer run (any later commit, or ``ledger audit sequence``) takes them.
+    """
+    db.session.commit()
+    if has_pending_records():
+        try:
+            sequence_pending()
+        except Exception:
+            log.exception("audit entries stay queued: the sequencer failed and will retry")
 
 
 @contextmanager
@@ -67,7 +86,8 @@ def unit_of_work() -> Iterator[None]:
     """Commit what the block did, or roll it all back if it raises (for CLI commands)."""
     try:
         yield
-        db.session.commit()
     except BaseException:
         db.session.rollback()
+        has_pending_records()
         raise
+    commit()

@@ -15,8 +15,11 @@ def configure_logging(app: Flask) -> None:
     settings = app.extensions["ledger.settings"]
     level = logging.DEBUG if settings.environment.value == "development" else logging.INFO
     logger = logging.getLogger("ledger")
-    if not logger.handlers:
+    # Where the host (gunicorn, a test runner, alembic's config) already logs, use its handlers.
+    if not logger.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logger.addHandler(handler)
+        # Our own handler: do not also pass lines to handlers that tools add to the root later.
+        logger.propagate = False
     logger.setLevel(level)

@@ -25,8 +25,11 @@ from flask_migrate import upgrade
 from sqlalchemy.engine import make_url
 
 from ledger import create_app
+from ledger.audit.keys import KEY_FILE
 from ledger.database import unit_of_work
 from ledger.extensions import db
+from ledger.services.access import Actor
+from ledger.services.audit_keys import ensure_signing_key
 from ledger.services.reference_data import load_reference_data
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-the-check"
@@ -63,19 +66,27 @@ def _database_url_named(name: str) -> str:
 
 
 def migrate_and_load(database_url: str, instance_path: Path) -> None:
-    """What ``ledger init`` does to a database: migrate to head, load reference data."""
+    """What ``ledger init`` does: migrate to head, load reference data, create the signing key."""
     app = create_app(settings_for_tests(database_url, instance_path))
     with app.app_context():
         upgrade()
         with unit_of_work():
-            load_reference_data()
+            load_reference_data(Actor.operator())
+        with unit_of_work():
+            ensure_signing_key(Actor.operator())
         db.engine.dispose()
 
 
 @pytest.fixture(scope="session")
-def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A database migrated to head with reference data: the starting point of every test."""
-    instance = tmp_path_factory.mktemp("template-instance")
+def template_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The instance folder ``ledger init`` made for the template database (it holds the key)."""
+    return tmp_path_factory.mktemp("template-instance")
+
+
+@pytest.fixture(scope="session")
+def template_database(template_instance: Path) -> Iterator[str]:
+    """A database as ``ledger init`` leaves it: the starting point of every test."""
+    instance = template_instance
     if not is_postgres():
         path = instance / "template.sqlite3"
         migrate_and_load(f"sqlite:///{path}", instance)
@@ -120,9 +131,10 @@ def empty_database_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+def app(database_url: str, tmp_path: Path, template_instance: Path) -> Iterator[Flask]:
     instance = tmp_path / "instance"
     instance.mkdir()
+    shutil.copy2(template_instance / KEY_FILE, instance / KEY_FILE)
     app = create_app(settings_for_tests(database_url, instance))
     yield app
     with app.app_context():
@@ -168,7 +180,8 @@ def world(app: Flask) -> DemoWorld:
         member_organisation = {}
         with unit_of_work():
             for user in db.session.scalars(select(User)):
-                headers[user.username] = {"Authorization": f"Bearer {issue_token(user).secret}"}
+                token = issue_token(Actor.operator(), user, purpose="test")
+                headers[user.username] = {"Authorization": f"Bearer {token.secret}"}
                 for organisation_id in user.organisation_ids:
                     member_organisation[user.username] = str(organisation_id)
         organisation_ids = [

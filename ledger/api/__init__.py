@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from ledger.api import auth, communities, health, organisations, reference, users
+from ledger.api import audit, auth, communities, health, organisations, reference, users
 
 BLUEPRINTS = (
     auth.blp,
@@ -13,6 +13,7 @@ BLUEPRINTS = (
     users.blp,
     reference.blp,
     health.blp,
+    audit.blp,
 )
 
 

@@ -52,8 +52,7 @@ class Logout(MethodView):
     @blp.response(204)
     def post(self) -> None:
         """Revoke the token this request was sent with"""
-        current_actor()
-        revoke_token(g.api_token)
+        revoke_token(current_actor(), g.api_token)
 
 
 @blp.route("/me")

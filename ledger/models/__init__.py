@@ -1,5 +1,13 @@
 """The data model, one module per aggregate; importing this package registers every table."""
 
+from ledger.models.audit import (
+    AuditCheckpoint,
+    AuditEntry,
+    AuditHead,
+    AuditQueueItem,
+    AuditSigningKey,
+    MerkleNode,
+)
 from ledger.models.base import Base
 from ledger.models.community import Community, CommunityKind
 from ledger.models.organisation import Organisation, RegistrationType
@@ -9,6 +17,11 @@ from ledger.models.user import ApiToken, Membership, Role, User
 __all__ = [
     "Account",
     "ApiToken",
+    "AuditCheckpoint",
+    "AuditEntry",
+    "AuditHead",
+    "AuditQueueItem",
+    "AuditSigningKey",
     "Base",
     "ChartOfAccounts",
     "Community",
@@ -16,6 +29,7 @@ __all__ = [
     "ExpenseCategory",
     "ExpenseCategoryList",
     "Membership",
+    "MerkleNode",
     "Organisation",
     "RegistrationType",
     "Role",

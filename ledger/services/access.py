@@ -27,6 +27,7 @@ class Permission(enum.StrEnum):
     READ_USERS = "read users"
     MANAGE_USERS = "manage users"
     READ_REFERENCE_DATA = "read reference data"
+    READ_AUDIT_TRAIL = "read the audit trail"
 
 
 _EVERYONE: Final = frozenset(Role)
@@ -39,6 +40,7 @@ POLICY: Final[dict[Permission, frozenset[Role]]] = {
     Permission.READ_USERS: frozenset({Role.ADMIN, Role.AUDITOR}),
     Permission.MANAGE_USERS: frozenset({Role.ADMIN}),
     Permission.READ_REFERENCE_DATA: _EVERYONE,
+    Permission.READ_AUDIT_TRAIL: frozenset({Role.ADMIN, Role.AUDITOR}),
 }
 
 # Roles whose reach ends at the organisations they belong to.

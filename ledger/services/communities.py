@@ -14,6 +14,7 @@ from ledger.extensions import db
 from ledger.models.community import ORGANISATION_TARGETS, Community, CommunityKind
 from ledger.models.organisation import Organisation
 from ledger.services.access import Actor, Permission, authorize
+from ledger.services.audit_subjects import record_state
 from ledger.services.concurrency import check_version
 from ledger.services.pagination import Page, PageRequest, fetch_page
 
@@ -68,6 +69,7 @@ def create_community(actor: Actor, fields: CommunityFields) -> Community:
     )
     db.session.add(community)
     db.session.flush()
+    record_state(actor, "community.created", "community", community)
     return community
 
 
@@ -110,6 +112,7 @@ def update_community(
     community.kind = fields.kind.value
     community.district = fields.district
     db.session.flush()
+    record_state(actor, "community.updated", "community", community)
     return community
 
 
@@ -122,6 +125,7 @@ def delete_community(actor: Actor, community_id: uuid.UUID, expected_version: in
     )
     if in_use:
         raise Conflict(f"The community has {in_use} organisation(s); move or remove them first.")
+    record_state(actor, "community.deleted", "community", community, removed=True)
     db.session.delete(community)
     db.session.flush()
 

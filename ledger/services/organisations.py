@@ -16,6 +16,7 @@ from ledger.models.community import Community
 from ledger.models.organisation import Organisation, RegistrationType
 from ledger.models.user import Membership
 from ledger.services.access import Actor, Permission, authorize, visible_organisation_ids
+from ledger.services.audit_subjects import record_state
 from ledger.services.concurrency import check_version
 from ledger.services.pagination import Page, PageRequest, fetch_page
 
@@ -58,6 +59,7 @@ def create_organisation(actor: Actor, fields: OrganisationFields) -> Organisatio
     )
     db.session.add(organisation)
     db.session.flush()
+    record_state(actor, "organisation.created", "organisation", organisation)
     return organisation
 
 
@@ -100,6 +102,7 @@ def update_organisation(
     organisation.registration_type = fields.registration_type.value
     organisation.community_id = fields.community_id
     db.session.flush()
+    record_state(actor, "organisation.updated", "organisation", organisation)
     return organisation
 
 
@@ -112,6 +115,7 @@ def delete_organisation(actor: Actor, organisation_id: uuid.UUID, expected_versi
     )
     if members:
         raise Conflict(f"The organisation has {members} member(s); remove their memberships first.")
+    record_state(actor, "organisation.deleted", "organisation", organisation, removed=True)
     db.session.delete(organisation)
     db.session.flush()
 

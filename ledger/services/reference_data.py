@@ -19,6 +19,7 @@ from ledger.errors import NotFound
 from ledger.extensions import db
 from ledger.models.reference import Account, ChartOfAccounts, ExpenseCategory, ExpenseCategoryList
 from ledger.services.access import Actor, Permission, authorize
+from ledger.services.audit_subjects import record_event
 from ledger.services.pagination import Page, PageRequest, fetch_page
 
 REFERENCE_PACKAGE = "ledger.reference"
@@ -43,15 +44,22 @@ def _sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def load_reference_data() -> LoadReport:
+def load_reference_data(actor: Actor) -> LoadReport:
     """Load every chart and expense-category list not yet in the database."""
     report = LoadReport(loaded=[], unchanged=[])
     for name, content in _files("charts"):
         _load_chart(json.loads(content), _sha256(content), report, name)
+        _record_load(actor, report, "chart_of_accounts", json.loads(content)["version"], content)
     for name, content in _files("expense_categories"):
         _load_category_list(json.loads(content), _sha256(content), report, name)
+        _record_load(actor, report, "expense_category_list", json.loads(content)["version"], content)
     db.session.flush()
     return report
+
+
+def _record_load(actor: Actor, report: LoadReport, kind: str, version: str, content: bytes) -> None:
+    if version in report.loaded:
+        record_event(actor, "reference_data.loaded", kind, version, {"sha256": _sha256(content)})
 
 
 def _load_chart(data: dict[str, Any], sha: str, report: LoadReport, filename: str) -> None:

@@ -13,10 +13,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from ledger.audit.canonical import format_timestamp
 from ledger.config import current_settings
 from ledger.extensions import db
 from ledger.models.base import utcnow
 from ledger.models.user import ApiToken, User
+from ledger.services.access import Actor
+from ledger.services.audit_subjects import record_event
 
 TOKEN_PREFIX = "cfl_"  # noqa: S105 (a public prefix, not a secret)
 
@@ -34,13 +37,23 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def issue_token(user: User, *, purpose: str = "login", ttl: timedelta | None = None) -> IssuedToken:
+def issue_token(
+    actor: Actor, user: User, *, purpose: str = "login", ttl: timedelta | None = None
+) -> IssuedToken:
+    """Issue a token for ``user``; the trail records that it was issued, never its secret."""
     settings = current_settings()
     lifetime = ttl if ttl is not None else timedelta(hours=settings.token_ttl_hours)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user=user, token_hash=digest(secret), expires_at=utcnow() + lifetime, purpose=purpose)
     db.session.add(token)
     db.session.flush()
+    record_event(
+        actor,
+        "token.issued",
+        "token",
+        token.id,
+        {"user_id": str(user.id), "purpose": purpose, "expires_at": format_timestamp(token.expires_at)},
+    )
     return IssuedToken(token_id=str(token.id), secret=secret, expires_at=token.expires_at)
 
 
@@ -56,9 +69,10 @@ def user_for_token(secret: str) -> tuple[User, ApiToken] | None:
     return token.user, token
 
 
-def revoke_token(token: ApiToken) -> None:
+def revoke_token(actor: Actor, token: ApiToken) -> None:
     token.revoked_at = utcnow()
     db.session.flush()
+    record_event(actor, "token.revoked", "token", token.id, {"user_id": str(token.user_id)})
 
 
 def revoke_all_tokens(user: User) -> int:

@@ -15,7 +15,9 @@ from ledger.models.base import utcnow
 from ledger.models.organisation import Organisation
 from ledger.models.user import Membership, Role, User
 from ledger.services.access import Actor, Permission, authorize
+from ledger.services.audit_subjects import record_event, record_state
 from ledger.services.concurrency import check_version
+from ledger.services.login_throttle import clear_login_failures
 from ledger.services.pagination import Page, PageRequest, fetch_page
 from ledger.services.passwords import check_password_rules, hash_password, password_matches
 from ledger.services.tokens import revoke_all_tokens
@@ -68,6 +70,7 @@ def create_user(actor: Actor, new: NewUser) -> User:
     user.memberships = [Membership(organisation=o) for o in _organisations(new.organisation_ids)]
     db.session.add(user)
     db.session.flush()
+    record_state(actor, "user.created", "user", user)
     return user
 
 
@@ -120,15 +123,24 @@ def update_user(
     user.role = new_role.value
     if set(new_orgs) != set(user.organisation_ids):
         user.memberships = [Membership(organisation=o) for o in _organisations(new_orgs)]
+    revoke_tokens = False
     if is_active is not None and is_active != user.is_active:
         user.is_active = is_active
-        if not is_active:
-            revoke_all_tokens(user)
+        revoke_tokens = not is_active
     if role is not None:
         # A token carries the powers of the role it was issued under; make the holder sign in again.
-        revoke_all_tokens(user)
+        revoke_tokens = True
     db.session.flush()
+    record_state(actor, "user.updated", "user", user)
+    if revoke_tokens:
+        _revoke_tokens(actor, user, "role or access changed")
     return user
+
+
+def _revoke_tokens(actor: Actor, user: User, reason: str) -> None:
+    revoked = revoke_all_tokens(user)
+    if revoked:
+        record_event(actor, "user.tokens_revoked", "user", user.id, {"count": revoked, "reason": reason})
 
 
 def disable_user(actor: Actor, user: User) -> User:
@@ -145,7 +157,7 @@ def change_password(actor: Actor, user: User, current_password: str | None, new_
     check_password_rules(new_password, "new_password")
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
-    user.failed_login_count = 0
-    user.locked_until = None
-    revoke_all_tokens(user)
+    clear_login_failures(user)
     db.session.flush()
+    record_state(actor, "user.password_changed", "user", user)
+    _revoke_tokens(actor, user, "password changed")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from ledger.demo import DEMO_PASSWORD
 from ledger.extensions import db
 from ledger.models.base import utcnow
-from ledger.models.user import ApiToken, User
+from ledger.models.user import ApiToken, LoginThrottle, User
 from tests.conftest import DemoWorld
 from tests.helpers import assert_problem
 
@@ -54,7 +54,10 @@ def test_repeated_failures_lock_the_account_for_a_while(client: FlaskClient, wor
     with world.app.app_context():
         user = db.session.scalar(select(User).where(User.username == "member01"))
         assert user is not None
-        user.locked_until = utcnow() - timedelta(seconds=1)
+        throttle = db.session.get(LoginThrottle, user.id)
+        assert throttle is not None
+        assert throttle.locked_until is not None
+        throttle.locked_until = utcnow() - timedelta(seconds=1)
         db.session.commit()
     assert _login(client, "member01").status_code == 200
 

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from ledger.database import unit_of_work
 from ledger.extensions import db
 from ledger.models.reference import ChartOfAccounts
+from ledger.services.access import Actor
 from ledger.services.reference_data import ReferenceDataConflict, load_reference_data
 from tests.conftest import DemoWorld
 
@@ -75,7 +76,7 @@ def test_an_unknown_version_is_a_404(client: FlaskClient, world: DemoWorld) -> N
 
 def test_loading_again_changes_nothing(app: Flask) -> None:
     with app.app_context(), unit_of_work():
-        report = load_reference_data()
+        report = load_reference_data(Actor.operator())
     assert report.loaded == []
     assert sorted(report.unchanged) == ["CFL-EC-2026", "NPO-2005"]
 
@@ -87,7 +88,7 @@ def test_a_changed_version_is_refused(app: Flask) -> None:
         chart.content_sha256 = "0" * 64
         db.session.commit()
         with pytest.raises(ReferenceDataConflict, match="publish changes as a new version"), unit_of_work():
-            load_reference_data()
+            load_reference_data(Actor.operator())
 
 
 def test_the_shipped_files_are_consistent() -> None:

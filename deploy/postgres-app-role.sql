@@ -1,0 +1,28 @@
+-- Least privilege for the application's PostgreSQL role (run as the database owner, after
+-- `ledger init` has migrated the schema as that owner).
+--
+-- The application connects as `ledger_app`. It may read and write the working tables, but the
+-- audit trail's tables accept only SELECT and INSERT from it: even a compromised application
+-- cannot rewrite history, and as it owns nothing it cannot drop the append-only triggers.
+--
+--   createuser --login ledger_app          (once per cluster; give it a password)
+--   psql -d ledger -v ON_ERROR_STOP=1 -f deploy/postgres-app-role.sql
+
+REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ledger_app;
+GRANT USAGE ON SCHEMA public TO ledger_app;
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ledger_app;
+
+-- Working tables: everything but the audit trail.
+GRANT SELECT, INSERT, UPDATE, DELETE ON
+    community, organisation, app_user, membership, login_throttle, api_token
+TO ledger_app;
+GRANT SELECT ON chart_of_accounts, account, expense_category_list, expense_category, alembic_version TO ledger_app;
+GRANT SELECT, INSERT ON chart_of_accounts, account, expense_category_list, expense_category TO ledger_app;
+
+-- The audit trail's machinery: the queue is consumed, the head row moves, keys are retired.
+GRANT SELECT, INSERT, DELETE ON audit_queue TO ledger_app;
+GRANT SELECT, UPDATE ON audit_head TO ledger_app;
+GRANT SELECT, INSERT, UPDATE ON audit_signing_key TO ledger_app;
+
+-- Append-only: read and add, never change or remove.
+GRANT SELECT, INSERT ON audit_entry, merkle_node, audit_checkpoint TO ledger_app;

@@ -1,0 +1,269 @@
+"""Streaming verification of an audit log against its signed checkpoints.
+
+:func:`verify_log` reads entries once, in ``seq`` order, holding only the
+previous leaf hash and a Merkle frontier (O(log n) memory), and checks, for
+each entry in turn:
+
+1. the stored bytes are exactly canonical JCS (``not_canonical``);
+2. they form a valid entry object (``malformed_entry``);
+3. ``seq`` continues the run 1, 2, 3, ... (``gap``);
+4. ``prev`` is the leaf hash recomputed from the previous entry's bytes
+   (``broken_link``);
+5. a stored leaf hash, when the source has one, equals the recomputed one
+   (``hash_mismatch``): stored hashes are never trusted, only compared;
+
+and, as soon as the stream reaches a checkpoint's tree size, that the
+checkpoint is signed by a trusted key for this log's origin
+(``checkpoint_signature_invalid``) and that its root is the Merkle root of
+the entries so far (``checkpoint_root_mismatch``). After the last entry, any
+checkpoint still unchecked covers entries that are not there
+(``checkpoint_beyond_log``).
+
+The first failure ends the run and is returned in the report. The same core
+serves the offline verifier (entries from ``entries.jsonl``) and the server's
+``ledger audit verify`` (rows from the database).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from ledger.audit.canonical import (
+    ZERO_HASH,
+    MalformedEntry,
+    NotCanonical,
+    leaf_hash,
+    parse_canonical,
+    validate_entry,
+)
+from ledger.audit.checkpoint import MalformedCheckpoint, open_checkpoint
+from ledger.audit.merkle import MerkleFrontier
+from ledger.audit.note import NoteError, NoteVerifier
+from ledger.audit.report import CheckpointSummary, Reason, Trust, VerificationReport
+
+DEFAULT_PROGRESS_INTERVAL = 100_000
+
+ProgressCallback = Callable[[int], None]
+"""Called with the number of entries checked so far."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One stored entry as a source hands it over.
+
+    ``seq`` is where the source says the entry sits (a row's ``seq`` column,
+    or a line's position in ``entries.jsonl``); ``canonical`` is the stored
+    bytes; ``stored_leaf_hash`` is the hash the source kept, if any.
+    """
+
+    seq: int
+    canonical: bytes
+    stored_leaf_hash: bytes | None = None
+
+
+class RecordSourceError(Exception):
+    """Raised by a record source that cannot deliver an entry at ``seq``.
+
+    :func:`verify_log` turns it into a failure report at that ``seq`` (for
+    example a last line of ``entries.jsonl`` without its newline).
+    """
+
+    def __init__(self, seq: int, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.seq = seq
+        self.reason = reason
+        self.message = message
+
+
+class _Failure(Exception):
+    """Internal: stops the stream with a located failure."""
+
+    def __init__(
+        self,
+        reason: Reason,
+        message: str,
+        *,
+        seq: int | None = None,
+        checkpoint_size: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.seq = seq
+        self.checkpoint_size = checkpoint_size
+
+
+class _LogVerification:
+    """State of one streaming run; see :func:`verify_log`."""
+
+    def __init__(
+        self,
+        checkpoints: Mapping[int, str],
+        verifiers: Iterable[NoteVerifier],
+        origin: str,
+    ) -> None:
+        self.checkpoints = checkpoints
+        self.pending_sizes = sorted(checkpoints, reverse=True)  # smallest last: pop() order
+        self.verifiers = tuple(verifiers)
+        self.origin = origin
+        self.frontier = MerkleFrontier()
+        self.previous_hash = ZERO_HASH
+        self.checked: list[CheckpointSummary] = []
+        self.last_verified_size = 0
+
+    @property
+    def entries_checked(self) -> int:
+        return self.frontier.size
+
+    def check_entry(self, record: LogRecord) -> None:
+        expected = self.frontier.size + 1
+        if record.seq != expected:
+            raise _Failure(
+                Reason.GAP, f"expected seq {expected}, the next stored row is seq {record.seq}", seq=expected
+            )
+        try:
+            entry = parse_canonical(record.canonical)
+        except NotCanonical as error:
+            raise _Failure(Reason.NOT_CANONICAL, f"stored bytes {error}", seq=expected) from None
+        try:
+            validate_entry(entry)
+        except MalformedEntry as error:
+            raise _Failure(Reason.MALFORMED_ENTRY, str(error), seq=expected) from None
+        assert isinstance(entry, dict)  # validate_entry guarantees it
+        if entry["seq"] != expected:
+            raise _Failure(
+                Reason.GAP,
+                f"expected seq {expected}, found seq {entry['seq']}: an entry is missing, "
+                "duplicated or out of order",
+                seq=expected,
+            )
+        if entry["prev"] != self.previous_hash.hex():
+            before = (
+                "64 zeros for the first entry"
+                if expected == 1
+                else f"the leaf hash of seq {expected - 1}; seq {expected - 1} or {expected} was altered"
+            )
+            raise _Failure(Reason.BROKEN_LINK, f"prev is not {before}", seq=expected)
+        digest = leaf_hash(record.canonical)
+        if record.stored_leaf_hash is not None and record.stored_leaf_hash != digest:
+            raise _Failure(
+                Reason.HASH_MISMATCH,
+                f"stored leaf hash {record.stored_leaf_hash.hex()} differs from the recomputed "
+                f"{digest.hex()}",
+                seq=expected,
+            )
+        self.frontier.append(digest)
+        self.previous_hash = digest
+
+    def check_due_checkpoints(self) -> None:
+        """Check every checkpoint whose size the stream has just reached."""
+        size = self.frontier.size
+        while self.pending_sizes and self.pending_sizes[-1] <= size:
+            checkpoint_size = self.pending_sizes.pop()
+            if checkpoint_size < size:
+                # Only possible for negative keys; sizes are reached one by one.
+                raise _Failure(
+                    Reason.CHECKPOINT_SIGNATURE_INVALID,
+                    f"checkpoint size {checkpoint_size} is not a tree size",
+                    checkpoint_size=checkpoint_size,
+                )
+            self.check_checkpoint(checkpoint_size, self.frontier.root())
+
+    def check_checkpoint(self, size: int, log_root: bytes) -> None:
+        def fail(reason: Reason, message: str) -> _Failure:
+            return _Failure(reason, message, checkpoint_size=size)
+
+        try:
+            checkpoint, key_ids = open_checkpoint(self.checkpoints[size], self.verifiers)
+        except NoteError as error:
+            raise fail(Reason.CHECKPOINT_SIGNATURE_INVALID, str(error)) from None
+        except MalformedCheckpoint as error:
+            raise fail(
+                Reason.CHECKPOINT_SIGNATURE_INVALID, f"signed text is not a checkpoint: {error}"
+            ) from None
+        if checkpoint.origin != self.origin:
+            raise fail(
+                Reason.CHECKPOINT_SIGNATURE_INVALID,
+                f"checkpoint is for origin {checkpoint.origin!r}, this log is {self.origin!r}",
+            )
+        if checkpoint.size != size:
+            raise fail(
+                Reason.CHECKPOINT_SIGNATURE_INVALID,
+                f"checkpoint filed under size {size} is signed for size {checkpoint.size}",
+            )
+        if checkpoint.root != log_root:
+            raise fail(
+                Reason.CHECKPOINT_ROOT_MISMATCH,
+                f"signed root {checkpoint.root_hex} differs from the log's root {log_root.hex()} "
+                f"at size {size}: some entry in {self.last_verified_size + 1}..{size} differs "
+                "from what was signed",
+            )
+        self.last_verified_size = size
+        self.checked.append(CheckpointSummary(size=size, root_hex=checkpoint.root_hex, key_ids=key_ids))
+
+    def check_nothing_beyond_log(self) -> None:
+        if self.pending_sizes:
+            size = self.pending_sizes[-1]
+            raise _Failure(
+                Reason.CHECKPOINT_BEYOND_LOG,
+                f"a checkpoint covers {size} entries but the log ends at seq {self.frontier.size}: "
+                "entries were removed",
+                checkpoint_size=size,
+            )
+
+
+def verify_log(
+    records: Iterable[LogRecord | tuple[int, bytes]],
+    checkpoints: Mapping[int, str],
+    verifiers: Iterable[NoteVerifier],
+    origin: str,
+    *,
+    trust: Trust = Trust.ANCHORED,
+    progress: ProgressCallback | None = None,
+    progress_interval: int = DEFAULT_PROGRESS_INTERVAL,
+) -> VerificationReport:
+    """Verify a stream of stored entries against signed checkpoints.
+
+    ``records`` yields :class:`LogRecord` (or ``(seq, canonical bytes)``
+    pairs) in ``seq`` order; ``checkpoints`` maps tree size to signed
+    checkpoint note (looked up lazily, so it may read files on demand);
+    ``verifiers`` are the keys trusted to sign for ``origin``. ``trust`` only
+    labels the report. ``progress`` is called every ``progress_interval``
+    entries.
+    """
+    if progress_interval < 1:
+        raise ValueError("progress_interval must be at least 1")
+    run = _LogVerification(checkpoints, verifiers, origin)
+    try:
+        run.check_due_checkpoints()  # a checkpoint of the empty tree, if any
+        for item in records:
+            record = item if isinstance(item, LogRecord) else LogRecord(item[0], item[1])
+            run.check_entry(record)
+            run.check_due_checkpoints()
+            if progress is not None and run.entries_checked % progress_interval == 0:
+                progress(run.entries_checked)
+        run.check_nothing_beyond_log()
+    except RecordSourceError as error:
+        return _report(run, trust, _Failure(error.reason, error.message, seq=error.seq))
+    except _Failure as failure:
+        return _report(run, trust, failure)
+    return _report(run, trust, None)
+
+
+def _report(run: _LogVerification, trust: Trust, failure: _Failure | None) -> VerificationReport:
+    key_ids = tuple(sorted({key_id for summary in run.checked for key_id in summary.key_ids}))
+    return VerificationReport(
+        ok=failure is None,
+        origin=run.origin,
+        trust=trust,
+        entries_checked=run.entries_checked,
+        log_root_hex=run.frontier.root().hex(),
+        checkpoints_checked=len(run.checked),
+        latest_checkpoint=run.checked[-1] if run.checked else None,
+        key_ids=key_ids,
+        reason=None if failure is None else failure.reason,
+        first_bad_seq=None if failure is None else failure.seq,
+        checkpoint_size=None if failure is None else failure.checkpoint_size,
+        message="" if failure is None else failure.message,
+    )

@@ -1,0 +1,116 @@
+"""``ledger audit ...``: sequence, sign, export, verify and rotate the audit trail's key."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from ledger.audit.note import NoteError, NoteVerifier
+from ledger.audit.trail import log_size, sequence_pending, sign_checkpoint_now
+from ledger.database import unit_of_work
+from ledger.errors import LedgerError
+from ledger.services.access import Actor
+from ledger.services.audit_export import export_bundle
+from ledger.services.audit_keys import rotate_signing_key
+from ledger.services.audit_verification import verify_database
+
+audit_group = AppGroup("audit", help="Sequence, sign, export and verify the audit trail.")
+
+
+class _Progress:
+    """Progress on stderr for long runs: a count and a rate, updated in place on a terminal."""
+
+    def __init__(self, what: str, total: int) -> None:
+        self.what, self.total, self.started = what, total, time.monotonic()
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, done: int) -> None:
+        rate = done / max(time.monotonic() - self.started, 1e-9)
+        share = f" ({100 * done / self.total:.0f}%)" if self.total else ""
+        line = f"{self.what}: {done:,} of {self.total:,} entries{share}, {rate:,.0f}/s"
+        click.echo(("\r" + line) if self.tty else line, err=True, nl=not self.tty)
+
+    def done(self) -> None:
+        if self.tty:
+            click.echo("", err=True)
+
+
+@audit_group.command("sequence")
+def sequence_command() -> None:
+    """Append queued entries to the chained log (normally done after every commit)."""
+    appended = sequence_pending()
+    click.echo(f"appended {appended} entries; the log holds {log_size()}")
+
+
+@audit_group.command("checkpoint")
+def checkpoint_command() -> None:
+    """Sign a checkpoint of the log as it is now, and print it."""
+    try:
+        checkpoint = sign_checkpoint_now()
+    except LookupError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    if checkpoint is None:
+        click.echo("the log is empty: nothing to sign")
+        return
+    click.echo(checkpoint.note, nl=False)
+
+
+@audit_group.command("rotate-key")
+def rotate_key_command() -> None:
+    """Sign a last checkpoint with the current key, then start signing with a new one."""
+    sign_checkpoint_now()
+    with unit_of_work():
+        key = rotate_signing_key(Actor.operator())
+    checkpoint = sign_checkpoint_now()
+    click.echo(f"new signing key {key.key_id}: {key.vkey}")
+    if checkpoint is not None:
+        click.echo(f"signed checkpoint {checkpoint.size} with it")
+
+
+@audit_group.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export_command(directory: Path) -> None:
+    """Write an export bundle to DIRECTORY for offline verification."""
+    sequence_pending()
+    progress = _Progress("exported", log_size())
+    try:
+        manifest = export_bundle(Actor.operator(), directory, progress)
+    except LedgerError as error:
+        click.echo(f"error: {error.detail}", err=True)
+        sys.exit(1)
+    progress.done()
+    click.echo(
+        f"exported {manifest.entry_count} entries and the checkpoints up to size "
+        f"{manifest.latest_checkpoint_size} to {directory}"
+    )
+    click.echo(f"verify offline with: python -m ledger.audit.verify {directory} --key '<vkey you trust>'")
+
+
+@audit_group.command("verify")
+@click.option(
+    "--bundle", type=click.Path(file_okay=False, exists=True, path_type=Path), help="Verify an export bundle."
+)
+@click.option("--key", "keys", multiple=True, help="A verifier key you trust (repeatable).")
+def verify_command(bundle: Path | None, keys: tuple[str, ...]) -> None:
+    """Verify the log (and replay it against the tables), or an export bundle; exit 1 on failure."""
+    try:
+        anchors = [NoteVerifier.from_vkey(k) for k in keys]
+    except NoteError as error:
+        raise click.BadParameter(str(error), param_hint="--key") from None
+    if bundle is not None:
+        from ledger.audit.verify import verify_bundle
+
+        report = verify_bundle(bundle, anchors)
+        lines = [report.failure_line()] if not report.ok else list(report.summary_lines())
+        click.echo("\n".join(lines))
+        sys.exit(0 if report.ok else 1)
+    progress = _Progress("verified", log_size())
+    result = verify_database(anchors or None, progress=progress)
+    progress.done()
+    click.echo("\n".join(result.lines()))
+    sys.exit(0 if result.ok else 1)

@@ -1,0 +1,57 @@
+"""Export bundles: the whole trail as files an auditor verifies offline.
+
+``entries.jsonl`` (each line exactly the stored canonical bytes), ``checkpoints/<size>.txt``,
+``keys.txt`` and ``manifest.json``; see README "For auditors".
+"""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from ledger.audit import store
+from ledger.audit.bundle import Manifest, write_bundle
+from ledger.config import current_settings
+from ledger.errors import Conflict
+from ledger.services.access import Actor, Permission, authorize
+
+ARCHIVE_FORMATS = ("zip", "tar.gz")
+
+
+def export_bundle(actor: Actor, directory: Path, progress: Callable[[int], None] | None = None) -> Manifest:
+    """Write the bundle into ``directory`` (which must be empty or not exist)."""
+    authorize(actor, Permission.READ_AUDIT_TRAIL)
+    if directory.exists() and any(directory.iterdir()):
+        raise Conflict(f"{directory} is not empty; export into a new folder.")
+    directory.mkdir(parents=True, exist_ok=True)
+
+    def canonical_lines() -> Iterator[bytes]:
+        for count, entry in enumerate(store.iter_entries(), start=1):
+            if progress is not None and count % 10_000 == 0:
+                progress(count)
+            yield entry.canonical
+
+    return write_bundle(
+        directory,
+        canonical_lines(),
+        store.checkpoint_notes(),
+        [key.vkey for key in store.signing_keys()],
+        current_settings().log_origin,
+    )
+
+
+def export_archive(actor: Actor, archive_format: str) -> Path:
+    """The bundle as one ``.zip`` or ``.tar.gz`` file in a temporary folder (the caller removes it)."""
+    authorize(actor, Permission.READ_AUDIT_TRAIL)
+    workspace = Path(tempfile.mkdtemp(prefix="ledger-audit-export-"))
+    bundle = workspace / "audit-bundle"
+    export_bundle(actor, bundle)
+    if archive_format == "zip":
+        return Path(shutil.make_archive(str(bundle), "zip", workspace, "audit-bundle"))
+    archive = workspace / "audit-bundle.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(bundle, arcname="audit-bundle")
+    return archive

@@ -1,0 +1,147 @@
+"""What the audit trail says about each kind of thing, and how to rebuild it from the trail.
+
+Every change to a community, organisation or user is recorded with the thing's whole state
+after the change (``{"state": {...}}``, or ``{"state": null}`` when it is removed). Replaying the
+trail therefore rebuilds the current state of every such thing, which ``ledger audit verify``
+compares with the tables: an edit made behind the service's back shows up as a difference.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from ledger.audit.trail import record
+from ledger.extensions import db
+from ledger.models.community import Community
+from ledger.models.organisation import Organisation
+from ledger.models.user import User
+from ledger.services.access import Actor
+
+State = dict[str, Any]
+
+
+def community_state(community: Community) -> State:
+    return {
+        "code": community.code,
+        "name": community.name,
+        "kind": community.kind,
+        "district": community.district,
+        "version": community.version,
+    }
+
+
+def organisation_state(organisation: Organisation) -> State:
+    return {
+        "name": organisation.name,
+        "credit_code": organisation.credit_code,
+        "registration_type": organisation.registration_type,
+        "community_id": str(organisation.community_id),
+        "version": organisation.version,
+    }
+
+
+def user_state(user: User) -> State:
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "is_active": user.is_active,
+        "organisation_ids": sorted(str(i) for i in user.organisation_ids),
+        "version": user.version,
+    }
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A kind of thing whose state the trail carries."""
+
+    model: type[Any]
+    state: Callable[[Any], State]
+
+
+SUBJECTS: dict[str, Subject] = {
+    "community": Subject(Community, community_state),
+    "organisation": Subject(Organisation, organisation_state),
+    "user": Subject(User, user_state),
+}
+
+
+def record_state(actor: Actor, action: str, subject_type: str, entity: Any, *, removed: bool = False) -> None:
+    """Record ``action`` on ``entity`` with its state after the change (None when removed)."""
+    state = None if removed else SUBJECTS[subject_type].state(entity)
+    record(actor.audit_identity, action, subject_type, entity.id, {"state": state})
+
+
+def record_event(
+    actor: Actor, action: str, subject_type: str, subject_id: object, data: Mapping[str, Any]
+) -> None:
+    """Record something that is not a state change of a replayed subject (tokens, keys, data loads)."""
+    record(actor.audit_identity, action, subject_type, subject_id, data)
+
+
+@dataclass(frozen=True)
+class StateDifference:
+    subject_type: str
+    subject_id: str
+    message: str
+
+
+class Replay:
+    """The state of every subject as the trail tells it, built one entry at a time."""
+
+    def __init__(self) -> None:
+        self.states: dict[tuple[str, str], State | None] = {}
+
+    def add(self, entry: Mapping[str, Any]) -> None:
+        subject, data = entry.get("subject"), entry.get("data")
+        if (
+            isinstance(subject, Mapping)
+            and isinstance(data, Mapping)
+            and subject.get("type") in SUBJECTS
+            and "state" in data
+        ):
+            self.states[(str(subject["type"]), str(subject["id"]))] = data["state"]
+
+
+def replay_differences(entries: Iterable[Mapping[str, Any]] | Replay) -> list[StateDifference]:
+    """Rebuild every subject's state from the trail and compare it with the tables."""
+    if isinstance(entries, Replay):
+        replay = entries
+    else:
+        replay = Replay()
+        for entry in entries:
+            replay.add(entry)
+    replayed = replay.states
+    differences: list[StateDifference] = []
+    for subject_type, subject in SUBJECTS.items():
+        in_tables = {str(e.id): subject.state(e) for e in db.session.scalars(select(subject.model))}
+        in_trail = {i: s for (t, i), s in replayed.items() if t == subject_type and s is not None}
+        for subject_id in sorted(in_tables.keys() | in_trail.keys()):
+            table_state, trail_state = in_tables.get(subject_id), in_trail.get(subject_id)
+            if table_state == trail_state:
+                continue
+            if trail_state is None:
+                message = "is in the tables but the trail does not record it (or records it removed)"
+            elif table_state is None:
+                message = "is recorded in the trail but missing from the tables"
+            else:
+                changed = sorted(
+                    k
+                    for k in table_state.keys() | trail_state.keys()
+                    if table_state.get(k) != trail_state.get(k)
+                )
+                message = (
+                    "differs from the trail in "
+                    + ", ".join(changed)
+                    + ": "
+                    + json.dumps(
+                        {k: [trail_state.get(k), table_state.get(k)] for k in changed}, ensure_ascii=False
+                    )
+                )
+            differences.append(StateDifference(subject_type, subject_id, message))
+    return differences

@@ -1,0 +1,113 @@
+"""Verifying the audit trail held in the database, and replaying it against the tables.
+
+The stored canonical bytes are re-hashed (stored leaf hashes are compared, never trusted), the
+chain and every signed checkpoint are checked exactly as the offline verifier checks a bundle,
+the Merkle nodes that proofs are served from must give the same root, and the states rebuilt
+from the trail must equal what the tables hold.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from ledger.audit import store
+from ledger.audit.log_verifier import LogRecord, verify_log
+from ledger.audit.merkle import root_from_nodes, root_keys
+from ledger.audit.note import NoteVerifier
+from ledger.audit.report import Trust, VerificationReport
+from ledger.audit.trail import load_nodes, read_head
+from ledger.config import current_settings
+from ledger.extensions import db
+from ledger.models.audit import AuditEntry, AuditQueueItem
+from ledger.services.audit_subjects import Replay, StateDifference, replay_differences
+
+
+@dataclass(frozen=True)
+class DatabaseVerification:
+    report: VerificationReport
+    problems: list[str] = field(default_factory=list)
+    differences: list[StateDifference] = field(default_factory=list)
+    queued: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok and not self.problems and not self.differences
+
+    def lines(self) -> list[str]:
+        if not self.report.ok:
+            return [self.report.failure_line()]
+        if self.problems:
+            return [f"FAIL {problem}" for problem in self.problems]
+        if self.differences:
+            first = self.differences[0]
+            lines = [f"FAIL replay: {first.subject_type} {first.subject_id} {first.message}"]
+            lines += [f"  also {d.subject_type} {d.subject_id} {d.message}" for d in self.differences[1:10]]
+            if len(self.differences) > 10:
+                lines.append(f"  ... and {len(self.differences) - 10} more")
+            return lines
+        lines = list(self.report.summary_lines())
+        lines.append("replay: the states rebuilt from the trail equal the tables")
+        if self.queued:
+            lines.append(
+                f"note: {self.queued} entries are queued and not yet in the log (`ledger audit sequence`)"
+            )
+        return lines
+
+
+def verify_database(
+    anchors: list[NoteVerifier] | None = None, progress: Callable[[int], None] | None = None
+) -> DatabaseVerification:
+    settings = current_settings()
+    trust = Trust.ANCHORED if anchors else Trust.BUNDLE_KEYS
+    verifiers = anchors or [NoteVerifier.from_vkey(key.vkey) for key in store.signing_keys()]
+    replay = Replay()
+
+    def records() -> Iterator[LogRecord]:
+        for entry in store.iter_entries():
+            with contextlib.suppress(ValueError):  # verify_log reports it, at the right seq
+                replay.add(json.loads(entry.canonical))
+            yield LogRecord(entry.seq, entry.canonical, entry.leaf_hash)
+
+    report = verify_log(
+        records(), store.checkpoint_notes(), verifiers, settings.log_origin, trust=trust, progress=progress
+    )
+    if not report.ok:
+        return DatabaseVerification(report)
+    problems = _head_and_node_problems(report)
+    queued = int(db.session.scalar(select(func.count()).select_from(AuditQueueItem)) or 0)
+    differences = replay_differences(replay) if not problems else []
+    return DatabaseVerification(report, problems, differences, queued)
+
+
+def _head_and_node_problems(report: VerificationReport) -> list[str]:
+    """The head row and the stored Merkle nodes (what proofs are served from) must match the entries."""
+    try:
+        head = read_head()
+    except ValueError as error:
+        return [f"head: {error}"]
+    size = report.entries_checked
+    if head.size != size:
+        return [f"head: the log's head says {head.size} entries, the table holds {size}"]
+    if size == 0:
+        return []
+    problems = []
+    # The entries' stored leaf hashes were just checked against their bytes, so this one is sound.
+    last = db.session.scalar(select(AuditEntry.leaf_hash).where(AuditEntry.seq == size))
+    if last is None or head.last_leaf_hash != bytes(last):
+        problems.append("head: its last leaf hash is not the last entry's")
+    frontier_root = root_from_nodes(size, head.frontier).hex()
+    if frontier_root != report.log_root_hex:
+        problems.append(
+            f"head: its frontier gives root {frontier_root}, the entries give {report.log_root_hex}"
+        )
+    nodes_root = root_from_nodes(size, load_nodes(root_keys(size))).hex()
+    if nodes_root != report.log_root_hex:
+        problems.append(
+            f"merkle nodes: the stored nodes give root {nodes_root}, the entries give {report.log_root_hex}"
+        )
+    return problems

@@ -1,0 +1,76 @@
+"""The documented production setup: the application's role may only SELECT and INSERT the trail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from flask import Flask
+from sqlalchemy.engine import make_url
+
+from ledger import create_app
+from ledger.database import unit_of_work
+from ledger.extensions import db
+from ledger.models import CommunityKind
+from ledger.services import communities
+from ledger.services.access import Actor
+from ledger.services.audit_verification import verify_database
+from tests.conftest import is_postgres, settings_for_tests
+
+GRANTS = Path(__file__).resolve().parents[2] / "deploy" / "postgres-app-role.sql"
+
+pytestmark = pytest.mark.skipif(not is_postgres(), reason="roles and grants are PostgreSQL's")
+
+
+def _as_owner(database_url: str) -> psycopg.Connection[tuple[object, ...]]:
+    url = make_url(database_url).set(drivername="postgresql")
+    return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+
+
+@pytest.fixture
+def app_as_ledger_app(database_url: str, app: Flask, tmp_path: Path) -> Iterator[Flask]:
+    with _as_owner(database_url) as conn:
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'ledger_app'").fetchone() is None:
+            conn.execute("CREATE ROLE ledger_app LOGIN")
+        conn.execute(GRANTS.read_text(encoding="utf-8"))
+    url = make_url(database_url).set(username="ledger_app").render_as_string(hide_password=False)
+    restricted = create_app(settings_for_tests(url, Path(app.instance_path)))
+    yield restricted
+    with restricted.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_the_app_works_as_the_restricted_role(app_as_ledger_app: Flask) -> None:
+    with app_as_ledger_app.app_context():
+        with unit_of_work():
+            communities.create_community(
+                Actor.operator(),
+                communities.CommunityFields("LP-1", "最小权限社区", CommunityKind.RURAL, "d"),
+            )
+        assert verify_database().ok
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_entry SET action = 'x'",
+        "DELETE FROM audit_entry",
+        "TRUNCATE audit_entry",
+        "UPDATE merkle_node SET hash = hash",
+        "DELETE FROM audit_checkpoint",
+        "TRUNCATE merkle_node",
+        "ALTER TABLE audit_entry DISABLE TRIGGER ALL",
+        "DROP TRIGGER audit_entry_append_only ON audit_entry",
+    ],
+)
+def test_the_restricted_role_cannot_rewrite_history(app_as_ledger_app: Flask, statement: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import ProgrammingError
+
+    with app_as_ledger_app.app_context():
+        with pytest.raises(ProgrammingError, match=r"permission denied|must be owner"):
+            db.session.execute(text(statement))
+        db.session.rollback()
