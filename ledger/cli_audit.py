@@ -109,6 +109,7 @@ def verify_command(bundle: Path | None, keys: tuple[str, ...]) -> None:
         lines = [report.failure_line()] if not report.ok else list(report.summary_lines())
         click.echo("\n".join(lines))
         sys.exit(0 if report.ok else 1)
+    sequence_pending()
     progress = _Progress("verified", log_size())
     result = verify_database(anchors or None, progress=progress)
     progress.done()

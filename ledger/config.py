@@ -52,6 +52,7 @@ class Settings:
     checkpoint_every_seconds: int
     default_page_size: int
     max_page_size: int
+    audit_sequencing: str
 
     @property
     def is_production(self) -> bool:
@@ -90,7 +91,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         checkpoint_every_seconds=_int(env, "LEDGER_CHECKPOINT_EVERY_SECONDS", 300, minimum=1),
         default_page_size=default_page_size,
         max_page_size=max_page_size,
+        audit_sequencing=_choice(
+            env,
+            "LEDGER_AUDIT_SEQUENCING",
+            ("inline", "background"),
+            "background" if environment is Environment.PRODUCTION else "inline",
+        ),
     )
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (env.get(name) or default).strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
 
 
 def _parse_environment(value: str) -> Environment:

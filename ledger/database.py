@@ -7,20 +7,18 @@ nothing. CLI commands use ``unit_of_work`` for the same guarantee.
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from ledger.audit.trail import has_pending_records, sequence_pending
+from ledger.audit.sequencer import entries_committed
+from ledger.audit.trail import has_pending_records
 from ledger.extensions import db
-
-log = logging.getLogger(__name__)
 
 _COMMIT_ON_ERROR = "ledger.commit_on_error"
 
@@ -67,18 +65,17 @@ def finish_request(response: Response) -> Response:
     return response
 
 
-def commit() -> None:
-    """Commit the change and its queued audit entries, then append those to the chained log.
+def commit(*, append_now: bool = False) -> None:
+    """Commit the change and its queued audit entries, then have those appended to the log.
 
-    The entries are safe once the first commit returns: if appending them fails, they stay
-    queued and the next sequencer run (any later commit, or ``ledger audit sequence``) takes them.
+    The entries are safe once the commit returns: if appending them fails, they stay queued and
+    the next sequencer run (any later commit, or ``ledger audit sequence``) takes them.
+    ``append_now`` appends before returning whatever the sequencing mode (for short-lived
+    processes such as CLI commands, which may exit before a background sequencer runs).
     """
     db.session.commit()
     if has_pending_records():
-        try:
-            sequence_pending()
-        except Exception:
-            log.exception("audit entries stay queued: the sequencer failed and will retry")
+        entries_committed(current_app._get_current_object(), append_now=append_now)  # type: ignore[attr-defined]
 
 
 @contextmanager
@@ -90,4 +87,4 @@ def unit_of_work() -> Iterator[None]:
         db.session.rollback()
         has_pending_records()
         raise
-    commit()
+    commit(append_now=True)

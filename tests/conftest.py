@@ -14,6 +14,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from sqlalchemy.engine import make_url
 
 from ledger import create_app
 from ledger.audit.keys import KEY_FILE
+from ledger.audit.sequencer import stop_sequencer
 from ledger.database import unit_of_work
 from ledger.extensions import db
 from ledger.services.access import Actor
@@ -65,6 +67,18 @@ def _database_url_named(name: str) -> str:
     return make_url(postgres_url() or "").set(database=name).render_as_string(hide_password=False)
 
 
+@contextmanager
+def postgres_database(name: str, template: str | None = None) -> Iterator[str]:
+    """A PostgreSQL database that exists for the block (a copy of ``template`` if given)."""
+    with _admin_connection() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    try:
+        yield name
+    finally:
+        with _admin_connection() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def migrate_and_load(database_url: str, instance_path: Path) -> None:
     """What ``ledger init`` does: migrate to head, load reference data, create the signing key."""
     app = create_app(settings_for_tests(database_url, instance_path))
@@ -92,13 +106,9 @@ def template_database(template_instance: Path) -> Iterator[str]:
         migrate_and_load(f"sqlite:///{path}", instance)
         yield str(path)
         return
-    name = f"cfl_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with _admin_connection() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    migrate_and_load(_database_url_named(name), instance)
-    yield name
-    with _admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database(f"cfl_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}") as name:
+        migrate_and_load(_database_url_named(name), instance)
+        yield name
 
 
 @pytest.fixture
@@ -108,12 +118,8 @@ def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
         shutil.copyfile(template_database, path)
         yield f"sqlite:///{path}"
         return
-    name = f"cfl_t_{os.getpid()}_{next(_counter)}"
-    with _admin_connection() as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-    yield _database_url_named(name)
-    with _admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database(f"cfl_t_{os.getpid()}_{next(_counter)}", template=template_database) as name:
+        yield _database_url_named(name)
 
 
 @pytest.fixture
@@ -122,12 +128,8 @@ def empty_database_url(tmp_path: Path) -> Iterator[str]:
     if not is_postgres():
         yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
         return
-    name = f"cfl_e_{os.getpid()}_{next(_counter)}"
-    with _admin_connection() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield _database_url_named(name)
-    with _admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database(f"cfl_e_{os.getpid()}_{next(_counter)}") as name:
+        yield _database_url_named(name)
 
 
 @pytest.fixture
@@ -137,6 +139,7 @@ def app(database_url: str, tmp_path: Path, template_instance: Path) -> Iterator[
     shutil.copy2(template_instance / KEY_FILE, instance / KEY_FILE)
     app = create_app(settings_for_tests(database_url, instance))
     yield app
+    stop_sequencer(app)
     with app.app_context():
         db.engine.dispose()
 

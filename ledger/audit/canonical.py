@@ -226,6 +226,8 @@ def parse_canonical(line: bytes) -> JsonValue:
         text = line.decode("utf-8")
     except UnicodeDecodeError as error:
         raise NotCanonical(f"not valid UTF-8 ({error.reason} at byte {error.start})") from None
+    if _ASTRAL_UTF8.search(line) is None:
+        return _parse_canonical_bmp(line, text)
     try:
         value: JsonValue = json.loads(
             text,
@@ -246,6 +248,39 @@ def parse_canonical(line: bytes) -> JsonValue:
     if expected != line:
         raise NotCanonical(_first_difference(line, expected))
     return value
+
+
+# A UTF-8 lead byte of a character beyond the Basic Multilingual Plane.
+_ASTRAL_UTF8 = re.compile(rb"[\xf0-\xf4]")
+
+
+def _parse_canonical_bmp(line: bytes, text: str) -> JsonValue:
+    """The same check, faster, for text without characters beyond U+FFFF.
+
+    For such text code-point order is UTF-16 order, so Python's own key sorting gives the RFC 8785
+    order, and parsing needs no Python-level hook per object. Duplicate or misordered keys make
+    the re-serialisation differ from ``line``, so they are still refused (with a less specific
+    message); this path runs about three times faster on typical entries.
+    """
+    try:
+        value: JsonValue = _STRICT_DECODER.decode(text)
+    except NotCanonical:
+        raise
+    except ValueError as error:
+        raise NotCanonical(f"not JSON: {error}") from None
+    try:
+        expected = _SORTED_ENCODER.encode(value).encode("utf-8")
+    except UnicodeEncodeError:
+        raise NotCanonical("a string contains a lone surrogate") from None
+    if expected != line:
+        raise NotCanonical(_first_difference(line, expected))
+    return value
+
+
+_STRICT_DECODER = json.JSONDecoder(
+    parse_float=_refuse_float, parse_int=_safe_integer, parse_constant=_refuse_constant
+)
+_SORTED_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def _first_difference(actual: bytes, expected: bytes) -> str:

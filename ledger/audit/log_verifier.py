@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from ledger.audit.canonical import (
     ZERO_HASH,
+    JsonValue,
     MalformedEntry,
     NotCanonical,
     leaf_hash,
@@ -116,7 +117,7 @@ class _LogVerification:
     def entries_checked(self) -> int:
         return self.frontier.size
 
-    def check_entry(self, record: LogRecord) -> None:
+    def check_entry(self, record: LogRecord) -> dict[str, JsonValue]:
         expected = self.frontier.size + 1
         if record.seq != expected:
             raise _Failure(
@@ -155,6 +156,7 @@ class _LogVerification:
             )
         self.frontier.append(digest)
         self.previous_hash = digest
+        return entry
 
     def check_due_checkpoints(self) -> None:
         """Check every checkpoint whose size the stream has just reached."""
@@ -222,6 +224,7 @@ def verify_log(
     trust: Trust = Trust.ANCHORED,
     progress: ProgressCallback | None = None,
     progress_interval: int = DEFAULT_PROGRESS_INTERVAL,
+    on_entry: Callable[[dict[str, JsonValue]], None] | None = None,
 ) -> VerificationReport:
     """Verify a stream of stored entries against signed checkpoints.
 
@@ -230,7 +233,8 @@ def verify_log(
     checkpoint note (looked up lazily, so it may read files on demand);
     ``verifiers`` are the keys trusted to sign for ``origin``. ``trust`` only
     labels the report. ``progress`` is called every ``progress_interval``
-    entries.
+    entries. ``on_entry`` receives each entry, parsed, once it has passed its
+    checks (the server replays the trail with it without parsing twice).
     """
     if progress_interval < 1:
         raise ValueError("progress_interval must be at least 1")
@@ -239,7 +243,9 @@ def verify_log(
         run.check_due_checkpoints()  # a checkpoint of the empty tree, if any
         for item in records:
             record = item if isinstance(item, LogRecord) else LogRecord(item[0], item[1])
-            run.check_entry(record)
+            entry = run.check_entry(record)
+            if on_entry is not None:
+                on_entry(entry)
             run.check_due_checkpoints()
             if progress is not None and run.entries_checked % progress_interval == 0:
                 progress(run.entries_checked)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 
+from ledger.audit.log_verifier import LogRecord
 from ledger.audit.merkle import (
     consistency_proof_from_nodes,
     consistency_proof_keys,
@@ -20,6 +22,8 @@ from ledger.audit.merkle import (
 from ledger.audit.trail import load_nodes, log_size
 from ledger.extensions import db
 from ledger.models.audit import AuditCheckpoint, AuditEntry, AuditSigningKey
+
+_entries = cast(Table, AuditEntry.__table__)
 
 
 class ProofRequestError(ValueError):
@@ -50,21 +54,20 @@ def entries_after(after: int, limit: int) -> list[AuditEntry]:
     return list(db.session.scalars(statement))
 
 
-def iter_entries(batch: int = 5000) -> Iterator[AuditEntry]:
-    """Every entry in seq order, in batches, for export and verification of large logs."""
+def iter_entries(batch: int = 10_000) -> Iterator[LogRecord]:
+    """Every entry in seq order as (seq, canonical bytes, stored leaf hash), read in batches.
+
+    Plain rows, not ORM objects: export and verification stream millions of them.
+    """
     after = 0
+    statement = select(_entries.c.seq, _entries.c.canonical, _entries.c.leaf_hash).order_by(_entries.c.seq)
     while True:
-        page = db.session.execute(
-            select(AuditEntry.seq, AuditEntry.canonical, AuditEntry.leaf_hash)
-            .where(AuditEntry.seq > after)
-            .order_by(AuditEntry.seq)
-            .limit(batch)
-        ).all()
+        page = db.session.execute(statement.where(_entries.c.seq > after).limit(batch)).all()
         if not page:
             return
-        for row in page:
-            yield AuditEntry(seq=row.seq, canonical=bytes(row.canonical), leaf_hash=bytes(row.leaf_hash))
-        after = page[-1].seq
+        for seq, canonical, stored in page:
+            yield LogRecord(seq, bytes(canonical), bytes(stored))
+        after = page[-1][0]
 
 
 def latest_checkpoint() -> AuditCheckpoint | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,6 +33,12 @@ from ledger.models.audit import AuditCheckpoint, AuditEntry, AuditHead, AuditQue
 log = logging.getLogger(__name__)
 
 PENDING = "ledger.audit_pending"
+
+_head = cast(Table, AuditHead.__table__)
+_queue = cast(Table, AuditQueueItem.__table__)
+_entries = cast(Table, AuditEntry.__table__)
+_nodes = cast(Table, MerkleNode.__table__)
+_QUEUE_INSERT = insert(_queue)
 BATCH_SIZE = 1000
 
 
@@ -44,16 +51,17 @@ def record(
 ) -> None:
     """Queue an audit entry in the current transaction (it commits or rolls back with it)."""
     payload = canonical_bytes(data)  # refuses floats, huge integers and other non-JSON values now
-    db.session.execute(
-        insert(AuditQueueItem).values(
-            ts=format_timestamp(datetime.now(UTC)),
-            actor_id=actor["id"],
-            actor_role=actor["role"],
-            action=action,
-            subject_type=subject_type,
-            subject_id=str(subject_id),
-            data=payload,
-        )
+    db.session.connection().execute(
+        _QUEUE_INSERT,
+        {
+            "ts": format_timestamp(datetime.now(UTC)),
+            "actor_id": actor["id"],
+            "actor_role": actor["role"],
+            "action": action,
+            "subject_type": subject_type,
+            "subject_id": str(subject_id),
+            "data": payload,
+        },
     )
     db.session.info[PENDING] = True
 
@@ -69,12 +77,6 @@ class Head:
     frontier: dict[NodeKey, bytes]
     checkpoint_size: int
     checkpoint_signed_at: datetime | None
-
-
-_head = cast(Table, AuditHead.__table__)
-_queue = cast(Table, AuditQueueItem.__table__)
-_entries = cast(Table, AuditEntry.__table__)
-_nodes = cast(Table, MerkleNode.__table__)
 
 
 def _unpack_frontier(size: int, packed: bytes) -> dict[NodeKey, bytes]:
@@ -104,18 +106,21 @@ def read_head() -> Head:
     return _head_from_row(db.session.execute(select(_head).where(_head.c.id == 1)).one())
 
 
-def _lock_head(connection: Connection) -> Head:
+def _lock_head(connection: Connection, *, wait: bool = True) -> Head | None:
     """Take the log's one lock, before any ``seq`` is assigned, and read the head under it.
 
-    PostgreSQL: a row lock (``SELECT ... FOR UPDATE``). SQLite: an UPDATE of the row as the
-    transaction's first statement takes the database's write lock (like ``BEGIN IMMEDIATE``).
+    PostgreSQL: a row lock (``SELECT ... FOR UPDATE``); with ``wait=False`` it gives up at once
+    (``SKIP LOCKED``) and returns None when another sequencer holds it. SQLite: an UPDATE of the
+    row as the transaction's first statement takes the database's write lock (like ``BEGIN
+    IMMEDIATE``); SQLite has one writer at a time anyway, so it always waits.
     """
     if connection.dialect.name == "sqlite":
         connection.execute(update(_head).where(_head.c.id == 1).values(size=_head.c.size))
         statement = select(_head).where(_head.c.id == 1)
     else:
-        statement = select(_head).where(_head.c.id == 1).with_for_update()
-    return _head_from_row(connection.execute(statement).one())
+        statement = select(_head).where(_head.c.id == 1).with_for_update(skip_locked=not wait)
+    row = connection.execute(statement).one_or_none()
+    return _head_from_row(row) if row is not None else None
 
 
 def load_nodes(keys: list[NodeKey]) -> dict[NodeKey, bytes]:
@@ -137,9 +142,12 @@ def _take_queued(connection: Connection, batch_size: int) -> list[Any]:
     return sorted(rows, key=lambda row: row.id)
 
 
-def _sequence_batch(batch_size: int) -> int:
+def _sequence_batch(batch_size: int, *, wait: bool) -> int | None:
+    """Sequence one batch under the lock; None when ``wait`` is False and the lock is taken."""
     connection = db.session.connection()
-    head = _lock_head(connection)
+    head = _lock_head(connection, wait=wait)
+    if head is None:
+        return None
     queued = _take_queued(connection, batch_size)
     if not queued:
         return 0
@@ -191,19 +199,42 @@ def _sequence_batch(batch_size: int) -> int:
     return len(queued)
 
 
-def sequence_pending(batch_size: int = BATCH_SIZE) -> int:
-    """Append every queued entry to the log; commits each batch. Returns how many were appended.
+def sequence_pending(batch_size: int = BATCH_SIZE, *, wait: bool = True) -> int:
+    """Append queued entries to the log, a committed batch at a time, until the queue is empty.
 
-    A run that finds the queue empty (another writer's sequencer took our entries along with its
-    own) ends without writing anything, so it costs no durable commit.
+    With ``wait=False`` (after each request's commit) a writer that finds another sequencer at
+    work leaves at once: that sequencer looks at the queue again after its own commit, and so
+    takes every entry committed before it let go of the lock. Only one writer at a time does the
+    work, for everybody, and the others do not queue up behind it. Returns how many it appended.
+    """
+    return sequence_queue(batch_size, wait=wait).appended
+
+
+@dataclass(frozen=True)
+class SequencerRun:
+    appended: int
+    lock_was_taken: bool
+    """True when another sequencer held the lock (only with ``wait=False``): it will take the rest."""
+
+
+def sequence_queue(batch_size: int = BATCH_SIZE, *, wait: bool = True, gather: float = 0.0) -> SequencerRun:
+    """:func:`sequence_pending`, also saying whether another sequencer was found at work.
+
+    ``gather`` > 0 pauses that long after a batch smaller than ``batch_size`` before looking at
+    the queue again, so that under load each batch (one lock, one durable commit) carries more
+    entries.
     """
     total = 0
+    first = True
     while True:
+        if not first and gather > 0:
+            time.sleep(gather)
+        first = False
         try:
             if db.session.scalar(select(_queue.c.id).limit(1)) is None:
                 db.session.rollback()
-                return total
-            appended = _sequence_batch(batch_size)
+                return SequencerRun(total, lock_was_taken=False)
+            appended = _sequence_batch(batch_size, wait=wait)
             if appended:
                 db.session.commit()
             else:
@@ -211,9 +242,9 @@ def sequence_pending(batch_size: int = BATCH_SIZE) -> int:
         except BaseException:
             db.session.rollback()
             raise
+        if appended is None:
+            return SequencerRun(total, lock_was_taken=True)
         total += appended
-        if appended < batch_size:
-            return total
 
 
 def _checkpoint_due(head: Head, size: int) -> bool:
@@ -258,6 +289,7 @@ def sign_checkpoint_now() -> AuditCheckpoint | None:
     if load_signer(settings.instance_path, settings.log_origin) is None:
         raise LookupError("no audit signing key in the instance folder: run `ledger init`")
     head = _lock_head(db.session.connection())
+    assert head is not None  # a waiting lock always returns the head
     existing = db.session.get(AuditCheckpoint, head.size) if head.size else None
     if head.size == 0 or existing is not None:
         db.session.rollback()

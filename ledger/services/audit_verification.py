@@ -8,15 +8,13 @@ from the trail must equal what the tables hold.
 
 from __future__ import annotations
 
-import contextlib
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
 from ledger.audit import store
-from ledger.audit.log_verifier import LogRecord, verify_log
+from ledger.audit.log_verifier import verify_log
 from ledger.audit.merkle import root_from_nodes, root_keys
 from ledger.audit.note import NoteVerifier
 from ledger.audit.report import Trust, VerificationReport
@@ -66,15 +64,14 @@ def verify_database(
     trust = Trust.ANCHORED if anchors else Trust.BUNDLE_KEYS
     verifiers = anchors or [NoteVerifier.from_vkey(key.vkey) for key in store.signing_keys()]
     replay = Replay()
-
-    def records() -> Iterator[LogRecord]:
-        for entry in store.iter_entries():
-            with contextlib.suppress(ValueError):  # verify_log reports it, at the right seq
-                replay.add(json.loads(entry.canonical))
-            yield LogRecord(entry.seq, entry.canonical, entry.leaf_hash)
-
     report = verify_log(
-        records(), store.checkpoint_notes(), verifiers, settings.log_origin, trust=trust, progress=progress
+        store.iter_entries(),
+        store.checkpoint_notes(),
+        verifiers,
+        settings.log_origin,
+        trust=trust,
+        progress=progress,
+        on_entry=replay.add,
     )
     if not report.ok:
         return DatabaseVerification(report)

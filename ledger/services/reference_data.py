@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -47,94 +48,102 @@ def _sha256(content: bytes) -> str:
 def load_reference_data(actor: Actor) -> LoadReport:
     """Load every chart and expense-category list not yet in the database."""
     report = LoadReport(loaded=[], unchanged=[])
-    for name, content in _files("charts"):
-        _load_chart(json.loads(content), _sha256(content), report, name)
-        _record_load(actor, report, "chart_of_accounts", json.loads(content)["version"], content)
-    for name, content in _files("expense_categories"):
-        _load_category_list(json.loads(content), _sha256(content), report, name)
-        _record_load(actor, report, "expense_category_list", json.loads(content)["version"], content)
+    for kind in (CHARTS, CATEGORY_LISTS):
+        for filename, content in _files(kind.folder):
+            data = json.loads(content)
+            if _load_version(kind, data, _sha256(content), filename):
+                report.loaded.append(data["version"])
+                record_event(
+                    actor,
+                    "reference_data.loaded",
+                    kind.subject,
+                    data["version"],
+                    {"sha256": _sha256(content)},
+                )
+            else:
+                report.unchanged.append(data["version"])
     db.session.flush()
     return report
 
 
-def _record_load(actor: Actor, report: LoadReport, kind: str, version: str, content: bytes) -> None:
-    if version in report.loaded:
-        record_event(actor, "reference_data.loaded", kind, version, {"sha256": _sha256(content)})
+@dataclass(frozen=True)
+class _Kind:
+    """One kind of versioned reference data: its folder, header row and item rows."""
+
+    folder: str
+    subject: str
+    header: Callable[[dict[str, Any], str], Any]
+    items: Callable[[dict[str, Any]], list[Any]]
 
 
-def _load_chart(data: dict[str, Any], sha: str, report: LoadReport, filename: str) -> None:
-    existing = db.session.get(ChartOfAccounts, data["version"])
+CHARTS = _Kind(
+    folder="charts",
+    subject="chart_of_accounts",
+    header=lambda data, sha: ChartOfAccounts(
+        version=data["version"],
+        name_zh=data["name_zh"],
+        name_en=data["name_en"],
+        source=data["source"],
+        content_sha256=sha,
+    ),
+    items=lambda data: [
+        Account(
+            chart_version=data["version"],
+            code=row["code"],
+            name_zh=row["name_zh"],
+            name_en=row["name_en"],
+            account_class=row["class"],
+            normal_balance=row["normal_balance"],
+            is_contra=row["contra"],
+        )
+        for row in data["accounts"]
+    ],
+)
+
+CATEGORY_LISTS = _Kind(
+    folder="expense_categories",
+    subject="expense_category_list",
+    header=lambda data, sha: ExpenseCategoryList(
+        version=data["version"],
+        chart_version=data["chart_version"],
+        name_zh=data["name_zh"],
+        name_en=data["name_en"],
+        content_sha256=sha,
+    ),
+    items=lambda data: [
+        ExpenseCategory(
+            list_version=data["version"],
+            code=row["code"],
+            name_zh=row["name_zh"],
+            name_en=row["name_en"],
+            chart_version=data["chart_version"],
+            account_code=row["account_code"],
+            functional_class=row["functional_class"],
+            sf424a_object_class=row["sf424a_object_class"],
+            form990_line=row["form990_line"],
+            is_indirect=row["indirect"],
+        )
+        for row in data["categories"]
+    ],
+)
+
+
+def _load_version(kind: _Kind, data: dict[str, Any], sha: str, filename: str) -> bool:
+    """Load one version; False when it is already loaded unchanged, an error when it differs."""
+    header = kind.header(data, sha)
+    existing = db.session.get(type(header), data["version"])
     if existing is not None:
         if existing.content_sha256 != sha:
             raise ReferenceDataConflict(
-                f"{filename}: chart {data['version']} differs from the one already loaded; "
+                f"{filename}: {kind.subject} {data['version']} differs from the one already loaded; "
                 "publish changes as a new version"
             )
-        report.unchanged.append(data["version"])
-        return
-    db.session.add(
-        ChartOfAccounts(
-            version=data["version"],
-            name_zh=data["name_zh"],
-            name_en=data["name_en"],
-            source=data["source"],
-            content_sha256=sha,
-        )
-    )
-    db.session.flush()  # the accounts refer to the chart row
-    for row in data["accounts"]:
-        db.session.add(
-            Account(
-                chart_version=data["version"],
-                code=row["code"],
-                name_zh=row["name_zh"],
-                name_en=row["name_en"],
-                account_class=row["class"],
-                normal_balance=row["normal_balance"],
-                is_contra=row["contra"],
-            )
-        )
+        return False
+    db.session.add(header)
+    db.session.flush()  # the items refer to the header row
+    db.session.add_all(kind.items(data))
     db.session.flush()
-    report.loaded.append(data["version"])
-
-
-def _load_category_list(data: dict[str, Any], sha: str, report: LoadReport, filename: str) -> None:
-    existing = db.session.get(ExpenseCategoryList, data["version"])
-    if existing is not None:
-        if existing.content_sha256 != sha:
-            raise ReferenceDataConflict(
-                f"{filename}: expense categories {data['version']} differ from those already "
-                "loaded; publish changes as a new version"
-            )
-        report.unchanged.append(data["version"])
-        return
-    db.session.add(
-        ExpenseCategoryList(
-            version=data["version"],
-            chart_version=data["chart_version"],
-            name_zh=data["name_zh"],
-            name_en=data["name_en"],
-            content_sha256=sha,
-        )
-    )
-    db.session.flush()  # the categories refer to the list row
-    for row in data["categories"]:
-        db.session.add(
-            ExpenseCategory(
-                list_version=data["version"],
-                code=row["code"],
-                name_zh=row["name_zh"],
-                name_en=row["name_en"],
-                chart_version=data["chart_version"],
-                account_code=row["account_code"],
-                functional_class=row["functional_class"],
-                sf424a_object_class=row["sf424a_object_class"],
-                form990_line=row["form990_line"],
-                is_indirect=row["indirect"],
-            )
-        )
-    db.session.flush()
-    report.loaded.append(data["version"])
+    return True
 
 
 def list_charts(actor: Actor, request: PageRequest) -> Page[ChartOfAccounts]:

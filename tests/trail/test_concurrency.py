@@ -1,68 +1,78 @@
-"""Concurrent writers through the service layer: one gapless chain, no fork, a verifiable tree."""
+"""Concurrent writers through the service layer: one gapless chain, no fork, a verifiable tree.
+
+Run in both sequencing modes: ``inline`` (each request appends before it answers) and
+``background`` (requests only queue; a sequencer thread appends in batches).
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from ledger.database import unit_of_work
+from ledger import create_app
+from ledger.audit.sequencer import stop_sequencer
+from ledger.audit.trail import sequence_pending
+from ledger.database import commit
 from ledger.extensions import db
-from ledger.models import AuditEntry, CommunityKind
+from ledger.models import AuditEntry, AuditQueueItem, CommunityKind
 from ledger.services import communities
 from ledger.services.access import Actor
 from ledger.services.audit_verification import verify_database
-from tests.conftest import is_postgres
+from tests.conftest import is_postgres, settings_for_tests
+
+WRITERS, APPENDS = (16, 250) if is_postgres() else (4, 100)
 
 
-def _run_writers(app: Flask, writers: int, appends: int) -> None:
-    start = threading.Barrier(writers)
+@pytest.fixture(params=["inline", "background"])
+def writers_app(request: pytest.FixtureRequest, app: Flask, database_url: str) -> Iterator[Flask]:
+    settings = settings_for_tests(database_url, Path(app.instance_path))
+    concurrent = create_app({**settings, "LEDGER_AUDIT_SEQUENCING": request.param})
+    yield concurrent
+    stop_sequencer(concurrent)
+    with concurrent.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _run_writers(app: Flask) -> None:
+    start = threading.Barrier(WRITERS)
 
     def writer(number: int) -> None:
         with app.app_context():
             start.wait()
-            for i in range(appends):
-                with unit_of_work():
-                    communities.create_community(
-                        Actor.operator(),
-                        communities.CommunityFields(f"W{number}-{i}", "并发社区", CommunityKind.URBAN, "d"),
-                    )
+            for i in range(APPENDS):
+                # As a request does: change, record, commit; the one commit path of the app.
+                communities.create_community(
+                    Actor.operator(),
+                    communities.CommunityFields(f"W{number}-{i}", "并发社区", CommunityKind.URBAN, "d"),
+                )
+                commit()
             db.session.remove()
 
-    with ThreadPoolExecutor(max_workers=writers) as pool:
-        for future in [pool.submit(writer, n) for n in range(writers)]:
+    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+        for future in [pool.submit(writer, n) for n in range(WRITERS)]:
             future.result()
 
 
-def _check_log(app: Flask, expected_new: int, before: int) -> None:
-    with app.app_context():
+def test_concurrent_writers_make_one_gapless_verifiable_chain(writers_app: Flask) -> None:
+    with writers_app.app_context():
+        before = int(db.session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+    _run_writers(writers_app)
+    stop_sequencer(writers_app)
+    with writers_app.app_context():
+        sequence_pending()
+        assert db.session.scalar(select(func.count()).select_from(AuditQueueItem)) == 0
         seqs = list(db.session.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq)))
-        assert seqs == list(range(1, before + expected_new + 1))
-        actions = db.session.scalar(
+        assert seqs == list(range(1, before + WRITERS * APPENDS + 1))
+        created = db.session.scalar(
             select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "community.created")
         )
-        assert actions == expected_new
+        assert created == WRITERS * APPENDS
         result = verify_database()
         assert result.ok, result.lines()
-
-
-def _size(app: Flask) -> int:
-    with app.app_context():
-        return int(db.session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
-
-
-@pytest.mark.skipif(not is_postgres(), reason="16 concurrent writers need PostgreSQL")
-def test_sixteen_writers_on_postgresql(app: Flask) -> None:
-    before = _size(app)
-    _run_writers(app, writers=16, appends=250)
-    _check_log(app, 16 * 250, before)
-
-
-@pytest.mark.skipif(is_postgres(), reason="the SQLite variant of the test above")
-def test_four_writers_on_sqlite(app: Flask) -> None:
-    before = _size(app)
-    _run_writers(app, writers=4, appends=100)
-    _check_log(app, 4 * 100, before)
