@@ -18,7 +18,7 @@ import os
 import threading
 from typing import Any
 
-from ledger.audit.trail import sequence_pending, sequence_queue
+from ledger.audit.trail import sequence_pending, sequence_queue, sign_checkpoint_if_due
 from ledger.extensions import db
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class BackgroundSequencer:
 
     def _run(self) -> None:
         while True:
-            self.wake.wait(timeout=IDLE_SECONDS)
+            woken = self.wake.wait(timeout=IDLE_SECONDS)
             self.wake.clear()
             stopping = self.stopping.is_set()
             if not stopping:
@@ -69,6 +69,8 @@ class BackgroundSequencer:
                 try:
                     run = sequence_queue(wait=stopping, gather=0.0 if stopping else GATHER_SECONDS)
                     lock_was_taken = run.lock_was_taken
+                    if not woken:
+                        sign_checkpoint_if_due()
                 except Exception:
                     log.exception("the audit sequencer failed; the entries stay queued and it will retry")
                 finally:

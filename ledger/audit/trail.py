@@ -279,6 +279,33 @@ def _store_checkpoint(size: int, root: bytes) -> AuditCheckpoint | None:
     return checkpoint
 
 
+def sign_checkpoint_if_due() -> AuditCheckpoint | None:
+    """Sign a checkpoint if entries have been appended since the last one and one is due by time.
+
+    Used by idle sequencer wake-ups, so that the last entries before a quiet spell do not wait
+    for the next append to be covered by a signed checkpoint. Never waits for the lock.
+    """
+    head = read_head()
+    db.session.rollback()
+    if head.size == head.checkpoint_size or not _checkpoint_due(head, head.size):
+        return None
+    locked = _lock_head(db.session.connection(), wait=False)
+    if locked is None or locked.size == locked.checkpoint_size or not _checkpoint_due(locked, locked.size):
+        db.session.rollback()
+        return None
+    checkpoint = _store_checkpoint(locked.size, root_from_nodes(locked.size, locked.frontier))
+    if checkpoint is None:
+        db.session.rollback()
+        return None
+    db.session.execute(
+        update(_head)
+        .where(_head.c.id == 1)
+        .values(checkpoint_size=locked.size, checkpoint_signed_at=checkpoint.signed_at)
+    )
+    db.session.commit()
+    return checkpoint
+
+
 def sign_checkpoint_now() -> AuditCheckpoint | None:
     """Sign a checkpoint of the whole log as it is now (on demand); None when the log is empty.
 

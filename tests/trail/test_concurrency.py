@@ -76,3 +76,40 @@ def test_concurrent_writers_make_one_gapless_verifiable_chain(writers_app: Flask
         assert created == WRITERS * APPENDS
         result = verify_database()
         assert result.ok, result.lines()
+
+
+def test_an_idle_background_sequencer_signs_a_checkpoint_due_by_time(app: Flask, database_url: str) -> None:
+    """The last entries before a quiet spell get a signed checkpoint without a further append."""
+    import time
+
+    from ledger.audit.trail import sign_checkpoint_now
+    from ledger.models import AuditCheckpoint
+
+    settings = settings_for_tests(database_url, Path(app.instance_path))
+    background = create_app(
+        {**settings, "LEDGER_AUDIT_SEQUENCING": "background", "LEDGER_CHECKPOINT_EVERY_SECONDS": "1"}
+    )
+    try:
+        with background.app_context():
+            latest = sign_checkpoint_now().size  # type: ignore[union-attr]
+            communities.create_community(
+                Actor.operator(), communities.CommunityFields("IDLE-1", "安静社区", CommunityKind.RURAL, "d")
+            )
+            commit()
+            time.sleep(0.3)  # appended by now, but the last checkpoint is less than a second old
+            db.session.rollback()
+            assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == latest + 1
+            assert db.session.scalar(select(func.max(AuditCheckpoint.size))) == latest
+            deadline = time.monotonic() + 10
+            size = latest
+            while time.monotonic() < deadline and size <= latest:
+                time.sleep(0.2)
+                db.session.rollback()
+                size = db.session.scalar(select(func.max(AuditCheckpoint.size))) or 0
+            total = db.session.scalar(select(func.count()).select_from(AuditEntry))
+            assert size == total
+    finally:
+        stop_sequencer(background)
+        with background.app_context():
+            db.session.remove()
+            db.engine.dispose()
