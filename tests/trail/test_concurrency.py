@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from ledger import create_app
 from ledger.audit.sequencer import stop_sequencer
 from ledger.audit.trail import sequence_pending
-from ledger.database import commit
+from ledger.database import commit, unit_of_work
 from ledger.extensions import db
 from ledger.models import AuditEntry, AuditQueueItem, CommunityKind
 from ledger.services import communities
@@ -91,6 +91,10 @@ def test_an_idle_background_sequencer_signs_a_checkpoint_due_by_time(app: Flask,
     )
     try:
         with background.app_context():
+            with unit_of_work():  # an entry no checkpoint covers yet, so the next one is signed now
+                communities.create_community(
+                    Actor.operator(), communities.CommunityFields("IDLE-0", "安静社区", CommunityKind.RURAL, "d")
+                )
             latest = sign_checkpoint_now().size  # type: ignore[union-attr]
             communities.create_community(
                 Actor.operator(), communities.CommunityFields("IDLE-1", "安静社区", CommunityKind.RURAL, "d")
