@@ -17,6 +17,8 @@ import marshmallow as ma
 from flask import Flask, Response, current_app
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from ledger.errors import LedgerError, TooManyRequests
@@ -133,6 +135,9 @@ class ProblemApi(Api):  # type: ignore[misc]
         app: Flask = self._app
         app.register_error_handler(HTTPException, self.handle_http_exception)
         app.register_error_handler(LedgerError, handle_ledger_error)
+        app.register_error_handler(StaleDataError, handle_lost_race)
+        app.register_error_handler(IntegrityError, handle_lost_race)
+        app.register_error_handler(DataError, handle_unstorable_value)
         app.register_error_handler(Exception, handle_unexpected_error)
 
     def handle_http_exception(self, error: HTTPException) -> Response:
@@ -181,6 +186,43 @@ def handle_ledger_error(error: LedgerError) -> Response:
         headers["WWW-Authenticate"] = "Bearer"
     return problem_response(
         error.status, error.slug, error.title, error.detail, error.errors or None, headers
+    )
+
+
+def handle_lost_race(error: Exception) -> Response:
+    """Two writers raced and the database kept the first: the second is told to retry.
+
+    The services check versions and uniqueness first; this only answers the writer that loses a
+    race between that check and its commit (a version counter or a unique index caught it).
+    """
+    log.info("a concurrent write won: %s", type(error).__name__)
+    if isinstance(error, StaleDataError):
+        return problem_response(
+            412,
+            "precondition-failed",
+            "The resource has changed",
+            "Someone else changed it first; fetch it again.",
+        )
+    return problem_response(
+        409,
+        "conflict",
+        "Conflicts with the current state",
+        "A concurrent change conflicts with this one; try again.",
+    )
+
+
+def handle_unstorable_value(error: DataError) -> Response:
+    """A value the request carried passed validation but the database cannot store it.
+
+    Validation should have named the field; this is the safety net that keeps it a 4xx. It is
+    logged so that the missing validation gets added.
+    """
+    log.warning("a request value reached the database unvalidated: %s", type(error.orig).__name__)
+    return problem_response(
+        422,
+        "validation-failed",
+        "The request has invalid fields",
+        "A value is out of range or cannot be stored.",
     )
 
 

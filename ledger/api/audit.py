@@ -11,7 +11,7 @@ from flask import Response, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ledger.api.common import StrictSchema
+from ledger.api.common import MAX_SAFE_INTEGER, StrictSchema
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.audit.trail import log_size
 from ledger.services import audit_log as service
@@ -28,7 +28,7 @@ TEXT = {"text/plain": {"schema": {"type": "string"}}}
 
 
 class EntryQuerySchema(StrictSchema):
-    after = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0))
+    after = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=MAX_SAFE_INTEGER))
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
 
 
@@ -50,8 +50,8 @@ class EntryPageSchema(ma.Schema):
 
 
 class InclusionQuerySchema(StrictSchema):
-    seq = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
-    tree_size = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
+    seq = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_SAFE_INTEGER))
+    tree_size = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_SAFE_INTEGER))
 
 
 class InclusionProofSchema(ma.Schema):
@@ -62,8 +62,10 @@ class InclusionProofSchema(ma.Schema):
 
 
 class ConsistencyQuerySchema(StrictSchema):
-    from_ = ma.fields.Integer(required=True, data_key="from", validate=ma.validate.Range(min=1))
-    to = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
+    from_ = ma.fields.Integer(
+        required=True, data_key="from", validate=ma.validate.Range(min=1, max=MAX_SAFE_INTEGER)
+    )
+    to = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_SAFE_INTEGER))
 
 
 class ConsistencyProofSchema(ma.Schema):

@@ -14,17 +14,51 @@ from ledger.errors import PreconditionRequired, ValidationFailed
 from ledger.models.base import Versioned
 from ledger.services.pagination import PageRequest
 
+MAX_SAFE_INTEGER = 2**53 - 1
+# Beyond this an OFFSET overflows the databases' integers; no real list is that long.
+MAX_OFFSET = 2**31
+
 
 class StrictSchema(ma.Schema):
-    """Refuses unknown fields, so a typo is an error rather than silently ignored."""
+    """Refuses unknown fields (a typo is an error, not ignored) and NUL characters in text."""
 
     class Meta:
         unknown = ma.RAISE
 
+    @ma.pre_load
+    def refuse_nul_characters(self, data: Any, **kwargs: Any) -> Any:
+        # PostgreSQL cannot store U+0000 in text; refuse it here, naming the field, rather than
+        # letting the database fail later.
+        problems = {path: ["must not contain NUL (U+0000) characters"] for path in _paths_with_nul(data)}
+        if problems:
+            raise ma.ValidationError(problems)
+        return data
+
+
+def _paths_with_nul(value: Any, path: str = "") -> list[str]:
+    if isinstance(value, str):
+        return [path or "body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            found += [child] if isinstance(key, str) and "\x00" in key else _paths_with_nul(item, child)
+        return found
+    if isinstance(value, list):
+        return [
+            p
+            for index, item in enumerate(value)
+            for p in _paths_with_nul(item, f"{path}.{index}" if path else str(index))
+        ]
+    return []
+
 
 def page_request(pagination: PaginationParameters) -> PageRequest:
     settings = current_settings()
-    return PageRequest(page=pagination.page, page_size=min(pagination.page_size, settings.max_page_size))
+    request_ = PageRequest(page=pagination.page, page_size=min(pagination.page_size, settings.max_page_size))
+    if request_.offset > MAX_OFFSET:
+        raise ValidationFailed.field("query.page", f"must be at most {MAX_OFFSET // request_.page_size + 1}")
+    return request_
 
 
 def etag_headers(entity: Versioned) -> dict[str, str]:

@@ -75,6 +75,8 @@ def latest_checkpoint() -> AuditCheckpoint | None:
 
 
 def checkpoint_of_size(size: int) -> AuditCheckpoint | None:
+    if not 0 < size < 2**53:
+        return None  # no log grows that long; and the database's integers would overflow
     return db.session.get(AuditCheckpoint, size)
 
 

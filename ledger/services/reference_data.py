@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -151,9 +152,12 @@ def list_charts(actor: Actor, request: PageRequest) -> Page[ChartOfAccounts]:
     return fetch_page(select(ChartOfAccounts).order_by(ChartOfAccounts.version), request)
 
 
+VERSION_NAME = re.compile(r"[A-Za-z0-9._-]{1,32}")
+
+
 def list_accounts(actor: Actor, chart_version: str, request: PageRequest) -> Page[Account]:
     authorize(actor, Permission.READ_REFERENCE_DATA)
-    if db.session.get(ChartOfAccounts, chart_version) is None:
+    if not VERSION_NAME.fullmatch(chart_version) or db.session.get(ChartOfAccounts, chart_version) is None:
         raise NotFound.thing("chart of accounts", repr(chart_version))
     statement = select(Account).where(Account.chart_version == chart_version).order_by(Account.code)
     return fetch_page(statement, request)
@@ -166,7 +170,7 @@ def list_category_lists(actor: Actor, request: PageRequest) -> Page[ExpenseCateg
 
 def list_categories(actor: Actor, list_version: str, request: PageRequest) -> Page[ExpenseCategory]:
     authorize(actor, Permission.READ_REFERENCE_DATA)
-    if db.session.get(ExpenseCategoryList, list_version) is None:
+    if not VERSION_NAME.fullmatch(list_version) or db.session.get(ExpenseCategoryList, list_version) is None:
         raise NotFound.thing("expense category list", repr(list_version))
     statement = (
         select(ExpenseCategory)

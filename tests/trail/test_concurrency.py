@@ -93,7 +93,8 @@ def test_an_idle_background_sequencer_signs_a_checkpoint_due_by_time(app: Flask,
         with background.app_context():
             with unit_of_work():  # an entry no checkpoint covers yet, so the next one is signed now
                 communities.create_community(
-                    Actor.operator(), communities.CommunityFields("IDLE-0", "安静社区", CommunityKind.RURAL, "d")
+                    Actor.operator(),
+                    communities.CommunityFields("IDLE-0", "安静社区", CommunityKind.RURAL, "d"),
                 )
             latest = sign_checkpoint_now().size  # type: ignore[union-attr]
             communities.create_community(
