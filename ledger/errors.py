@@ -85,3 +85,11 @@ class TooManyRequests(LedgerError):
     def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
         super().__init__(detail)
         self.retry_after_seconds = retry_after_seconds
+
+
+class MoneyAsNumber(LedgerError):
+    """Money sent as a JSON number: refused before anything else, because it may already be rounded."""
+
+    status = 400
+    slug = "money-as-number"
+    title = "Money must be a decimal string"

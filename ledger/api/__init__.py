@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from ledger.api import audit, auth, communities, health, organisations, reference, users
+from ledger.api import audit, auth, books, communities, health, organisations, reference, users
 
 BLUEPRINTS = (
     auth.blp,
@@ -14,6 +14,7 @@ BLUEPRINTS = (
     reference.blp,
     health.blp,
     audit.blp,
+    books.blp,
 )
 
 

@@ -9,6 +9,7 @@ from ledger.models.audit import (
     MerkleNode,
 )
 from ledger.models.base import Base
+from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, PeriodStatus, Posting, Side
 from ledger.models.community import Community, CommunityKind
 from ledger.models.organisation import Organisation, RegistrationType
 from ledger.models.reference import Account, ChartOfAccounts, ExpenseCategory, ExpenseCategoryList
@@ -16,6 +17,7 @@ from ledger.models.user import ApiToken, Membership, Role, User
 
 __all__ = [
     "Account",
+    "AccountingPeriod",
     "ApiToken",
     "AuditCheckpoint",
     "AuditEntry",
@@ -26,12 +28,17 @@ __all__ = [
     "ChartOfAccounts",
     "Community",
     "CommunityKind",
+    "EntrySource",
     "ExpenseCategory",
     "ExpenseCategoryList",
+    "JournalEntry",
     "Membership",
     "MerkleNode",
     "Organisation",
+    "PeriodStatus",
+    "Posting",
     "RegistrationType",
     "Role",
+    "Side",
     "User",
 ]

@@ -28,6 +28,9 @@ class Permission(enum.StrEnum):
     MANAGE_USERS = "manage users"
     READ_REFERENCE_DATA = "read reference data"
     READ_AUDIT_TRAIL = "read the audit trail"
+    READ_BOOKS = "read the books"
+    POST_ADJUSTMENTS = "post or reverse journal entries"
+    CLOSE_PERIODS = "close or reopen accounting periods"
 
 
 _EVERYONE: Final = frozenset(Role)
@@ -41,6 +44,9 @@ POLICY: Final[dict[Permission, frozenset[Role]]] = {
     Permission.MANAGE_USERS: frozenset({Role.ADMIN}),
     Permission.READ_REFERENCE_DATA: _EVERYONE,
     Permission.READ_AUDIT_TRAIL: frozenset({Role.ADMIN, Role.AUDITOR}),
+    Permission.READ_BOOKS: frozenset({Role.FINANCE_OFFICER, Role.AUDITOR, Role.ORG_MEMBER}),
+    Permission.POST_ADJUSTMENTS: frozenset({Role.FINANCE_OFFICER}),
+    Permission.CLOSE_PERIODS: frozenset({Role.FINANCE_OFFICER}),
 }
 
 # Roles whose reach ends at the organisations they belong to.

@@ -9,17 +9,20 @@ compares with the tables: an edit made behind the service's back shows up as a d
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from ledger.audit.trail import record
 from ledger.extensions import db
+from ledger.models.books import AccountingPeriod, Posting
 from ledger.models.community import Community
 from ledger.models.organisation import Organisation
 from ledger.models.user import User
+from ledger.money import Money, MoneyError
 from ledger.services.access import Actor
 
 State = dict[str, Any]
@@ -64,10 +67,21 @@ class Subject:
     state: Callable[[Any], State]
 
 
+def period_state(period: AccountingPeriod) -> State:
+    return {
+        "organisation_id": str(period.organisation_id),
+        "year": period.year,
+        "month": period.month,
+        "status": period.status,
+        "version": period.version,
+    }
+
+
 SUBJECTS: dict[str, Subject] = {
     "community": Subject(Community, community_state),
     "organisation": Subject(Organisation, organisation_state),
     "user": Subject(User, user_state),
+    "accounting_period": Subject(AccountingPeriod, period_state),
 }
 
 
@@ -96,9 +110,13 @@ class Replay:
 
     def __init__(self) -> None:
         self.states: dict[tuple[str, str], State | None] = {}
+        # (organisation, account, currency) -> [debit minor units, credit minor units]
+        self.balances: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
 
     def add(self, entry: Mapping[str, Any]) -> None:
         subject, data = entry.get("subject"), entry.get("data")
+        if entry.get("action") == "journal_entry.posted" and isinstance(data, Mapping):
+            self._add_postings(data)
         if (
             isinstance(subject, Mapping)
             and isinstance(data, Mapping)
@@ -106,6 +124,41 @@ class Replay:
             and "state" in data
         ):
             self.states[(str(subject["type"]), str(subject["id"]))] = data["state"]
+
+    def _add_postings(self, data: Mapping[str, Any]) -> None:
+        organisation = str(data.get("organisation_id"))
+        for posting in data.get("postings") or []:
+            try:
+                amount = Money.parse(str(posting["amount"]), str(posting["currency"]))
+            except (KeyError, MoneyError):
+                continue  # the comparison with the tables reports the difference
+            sides = self.balances[(organisation, str(posting["account"]), amount.currency)]
+            sides[0 if posting.get("side") == "debit" else 1] += amount.minor
+
+
+def _balance_differences(replay: Replay) -> list[StateDifference]:
+    debit = func.sum(case((Posting.side == "debit", Posting.amount_minor), else_=0))
+    credit = func.sum(case((Posting.side == "credit", Posting.amount_minor), else_=0))
+    rows = db.session.execute(
+        select(Posting.organisation_id, Posting.account_code, Posting.currency, debit, credit).group_by(
+            Posting.organisation_id, Posting.account_code, Posting.currency
+        )
+    ).all()
+    in_tables = {(str(o), a, c): [int(d or 0), int(k or 0)] for o, a, c, d, k in rows}
+    differences = []
+    for key in sorted(in_tables.keys() | replay.balances.keys()):
+        table, trail = in_tables.get(key, [0, 0]), replay.balances.get(key, [0, 0])
+        if table != trail:
+            organisation, account, currency = key
+            differences.append(
+                StateDifference(
+                    "organisation",
+                    organisation,
+                    f"account {account} ({currency}): the trail gives debits/credits {trail[0]}/{trail[1]} "
+                    f"minor units, the postings {table[0]}/{table[1]}",
+                )
+            )
+    return differences
 
 
 def replay_differences(entries: Iterable[Mapping[str, Any]] | Replay) -> list[StateDifference]:
@@ -117,7 +170,7 @@ def replay_differences(entries: Iterable[Mapping[str, Any]] | Replay) -> list[St
         for entry in entries:
             replay.add(entry)
     replayed = replay.states
-    differences: list[StateDifference] = []
+    differences: list[StateDifference] = _balance_differences(replay)
     for subject_type, subject in SUBJECTS.items():
         in_tables = {str(e.id): subject.state(e) for e in db.session.scalars(select(subject.model))}
         in_trail = {i: s for (t, i), s in replayed.items() if t == subject_type and s is not None}

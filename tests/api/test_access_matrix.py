@@ -184,6 +184,77 @@ CASES.update(
     }
 )
 
+
+def _books_only(status: int) -> dict[str, int]:
+    return {"anonymous": 401, "member01": status, "finance1": status, "auditor": status, "admin": 403}
+
+
+def _finance_only(status: int) -> dict[str, int]:
+    return {"anonymous": 401, "member01": 403, "finance1": status, "auditor": 403, "admin": 403}
+
+
+def _own_books(path: str) -> Callable[[FlaskClient, DemoWorld], str]:
+    return lambda client, world: f"/api/v1/organisations/{world.member_organisation['member01']}/{path}"
+
+
+def _an_entry(client: FlaskClient, world: DemoWorld) -> str:
+    body = {
+        "date": "2026-05-02",
+        "description": "matrix",
+        "lines": [
+            {"account_code": "1002", "side": "debit", "amount": "1.00"},
+            {"account_code": "4401", "side": "credit", "amount": "1.00"},
+        ],
+    }
+    created = client.post(
+        _own_books("journal-entries")(client, world), json=body, headers=world.auth("finance1")
+    )
+    return f"/api/v1/journal-entries/{created.get_json()['id']}"
+
+
+CASES.update(
+    {
+        ("GET", "/api/v1/organisations/<uuid:organisation_id>/journal-entries"): Case(
+            _own_books("journal-entries"), _books_only(200)
+        ),
+        ("POST", "/api/v1/organisations/<uuid:organisation_id>/journal-entries"): Case(
+            _own_books("journal-entries"),
+            _finance_only(201),
+            body=lambda world: {
+                "date": "2026-05-01",
+                "description": "matrix",
+                "lines": [
+                    {"account_code": "1002", "side": "debit", "amount": "2.00"},
+                    {"account_code": "4401", "side": "credit", "amount": "2.00"},
+                ],
+            },
+        ),
+        ("GET", "/api/v1/journal-entries/<uuid:entry_id>"): Case(_an_entry, _books_only(200)),
+        ("POST", "/api/v1/journal-entries/<uuid:entry_id>/reversal"): Case(
+            lambda client, world: _an_entry(client, world) + "/reversal",
+            _finance_only(201),
+            body=lambda world: {"date": "2026-05-03", "reason": "matrix"},
+        ),
+        ("GET", "/api/v1/organisations/<uuid:organisation_id>/periods"): Case(
+            _own_books("periods"), _books_only(200)
+        ),
+        ("POST", "/api/v1/organisations/<uuid:organisation_id>/periods/<int:year>/<int:month>/close"): Case(
+            _own_books("periods/2026/6/close"), _finance_only(200)
+        ),
+        ("POST", "/api/v1/organisations/<uuid:organisation_id>/periods/<int:year>/<int:month>/reopen"): Case(
+            lambda client, world: (
+                client.post(_own_books("periods/2026/7/close")(client, world), headers=world.auth("finance1"))
+                and _own_books("periods/2026/7/reopen")(client, world)
+            ),
+            _finance_only(200),
+            body=lambda world: {"reason": "matrix"},
+        ),
+        ("GET", "/api/v1/organisations/<uuid:organisation_id>/trial-balance"): Case(
+            _own_books("trial-balance"), _books_only(200)
+        ),
+    }
+)
+
 # Served by flask-smorest; public by design.
 UNLISTED = {("GET", "/api/v1/openapi.json")}
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -13,8 +15,9 @@ from sqlalchemy.engine import make_url
 from ledger import create_app
 from ledger.database import unit_of_work
 from ledger.extensions import db
-from ledger.models import CommunityKind
-from ledger.services import communities
+from ledger.models import CommunityKind, RegistrationType, Role, Side
+from ledger.money import Money
+from ledger.services import books, communities, organisations
 from ledger.services.access import Actor
 from ledger.services.audit_verification import verify_database
 from tests.conftest import is_postgres, settings_for_tests
@@ -46,9 +49,27 @@ def app_as_ledger_app(database_url: str, app: Flask, tmp_path: Path) -> Iterator
 def test_the_app_works_as_the_restricted_role(app_as_ledger_app: Flask) -> None:
     with app_as_ledger_app.app_context():
         with unit_of_work():
-            communities.create_community(
+            community = communities.create_community(
                 Actor.operator(),
                 communities.CommunityFields("LP-1", "最小权限社区", CommunityKind.RURAL, "d"),
+            )
+            organisation = organisations.create_organisation(
+                Actor.operator(),
+                organisations.OrganisationFields(
+                    "最小权限组织", "51420000MJH200395N", RegistrationType.SOCIAL_GROUP, community.id
+                ),
+            )
+        officer = Actor(uuid.uuid4(), "officer", Role.FINANCE_OFFICER)
+        with unit_of_work():
+            books.post_journal_entry(
+                officer,
+                organisation.id,
+                date(2026, 3, 1),
+                "least privilege",
+                [
+                    books.PostingLine("1002", Side.DEBIT, Money("CNY", 100)),
+                    books.PostingLine("4401", Side.CREDIT, Money("CNY", 100)),
+                ],
             )
         assert verify_database().ok
 
@@ -64,6 +85,10 @@ def test_the_app_works_as_the_restricted_role(app_as_ledger_app: Flask) -> None:
         "TRUNCATE merkle_node",
         "ALTER TABLE audit_entry DISABLE TRIGGER ALL",
         "DROP TRIGGER audit_entry_append_only ON audit_entry",
+        "UPDATE posting SET amount_minor = 1",
+        "DELETE FROM journal_entry",
+        "TRUNCATE posting",
+        "ALTER TABLE posting DISABLE TRIGGER ALL",
     ],
 )
 def test_the_restricted_role_cannot_rewrite_history(app_as_ledger_app: Flask, statement: str) -> None:
