@@ -16,7 +16,7 @@ GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ledger_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON
     community, organisation, app_user, membership, login_throttle, api_token
 TO ledger_app;
-GRANT SELECT, INSERT, UPDATE ON accounting_period TO ledger_app;
+GRANT SELECT, INSERT, UPDATE ON accounting_period, fund, budget_revision TO ledger_app;
 GRANT SELECT ON chart_of_accounts, account, expense_category_list, expense_category, alembic_version TO ledger_app;
 GRANT SELECT, INSERT ON chart_of_accounts, account, expense_category_list, expense_category TO ledger_app;
 
@@ -26,4 +26,4 @@ GRANT SELECT, UPDATE ON audit_head TO ledger_app;
 GRANT SELECT, INSERT, UPDATE ON audit_signing_key TO ledger_app;
 
 -- Append-only: read and add, never change or remove.
-GRANT SELECT, INSERT ON audit_entry, merkle_node, audit_checkpoint, journal_entry, posting TO ledger_app;
+GRANT SELECT, INSERT ON audit_entry, merkle_node, audit_checkpoint, journal_entry, posting, budget_entry TO ledger_app;

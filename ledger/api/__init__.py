@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from ledger.api import audit, auth, books, communities, health, organisations, reference, users
+from ledger.api import audit, auth, books, communities, funds, health, organisations, reference, users
 
 BLUEPRINTS = (
     auth.blp,
@@ -15,6 +15,7 @@ BLUEPRINTS = (
     health.blp,
     audit.blp,
     books.blp,
+    funds.blp,
 )
 
 

@@ -17,6 +17,7 @@ from ledger.errors import MoneyAsNumber
 from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, PeriodStatus, Side
 from ledger.money import Money
 from ledger.services import books as service
+from ledger.services.amounts import parse_amount
 
 blp = Blueprint(
     "books",
@@ -148,7 +149,7 @@ def _lines(data: dict[str, Any]) -> list[service.PostingLine]:
         service.PostingLine(
             account_code=line["account_code"],
             side=line["side"],
-            amount=service.parse_amount(line["amount"], data["currency"], f"lines.{index}.amount"),
+            amount=parse_amount(line["amount"], data["currency"], f"lines.{index}.amount"),
             fund_id=line["fund_id"],
         )
         for index, line in enumerate(data["lines"])

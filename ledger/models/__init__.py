@@ -11,6 +11,7 @@ from ledger.models.audit import (
 from ledger.models.base import Base
 from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, PeriodStatus, Posting, Side
 from ledger.models.community import Community, CommunityKind
+from ledger.models.fund import BudgetEntry, BudgetRevision, Fund, FundKind, FundStatus, RevisionStatus
 from ledger.models.organisation import Organisation, RegistrationType
 from ledger.models.reference import Account, ChartOfAccounts, ExpenseCategory, ExpenseCategoryList
 from ledger.models.user import ApiToken, Membership, Role, User
@@ -25,12 +26,17 @@ __all__ = [
     "AuditQueueItem",
     "AuditSigningKey",
     "Base",
+    "BudgetEntry",
+    "BudgetRevision",
     "ChartOfAccounts",
     "Community",
     "CommunityKind",
     "EntrySource",
     "ExpenseCategory",
     "ExpenseCategoryList",
+    "Fund",
+    "FundKind",
+    "FundStatus",
     "JournalEntry",
     "Membership",
     "MerkleNode",
@@ -38,6 +44,7 @@ __all__ = [
     "PeriodStatus",
     "Posting",
     "RegistrationType",
+    "RevisionStatus",
     "Role",
     "Side",
     "User",

@@ -31,6 +31,10 @@ class Permission(enum.StrEnum):
     READ_BOOKS = "read the books"
     POST_ADJUSTMENTS = "post or reverse journal entries"
     CLOSE_PERIODS = "close or reopen accounting periods"
+    READ_FUNDS = "read funds"
+    MANAGE_FUNDS = "create funds and change their terms or status"
+    PROPOSE_BUDGET_REVISIONS = "propose budget revisions"
+    DECIDE_BUDGET_REVISIONS = "approve or reject budget revisions"
 
 
 _EVERYONE: Final = frozenset(Role)
@@ -47,6 +51,10 @@ POLICY: Final[dict[Permission, frozenset[Role]]] = {
     Permission.READ_BOOKS: frozenset({Role.FINANCE_OFFICER, Role.AUDITOR, Role.ORG_MEMBER}),
     Permission.POST_ADJUSTMENTS: frozenset({Role.FINANCE_OFFICER}),
     Permission.CLOSE_PERIODS: frozenset({Role.FINANCE_OFFICER}),
+    Permission.READ_FUNDS: _EVERYONE,
+    Permission.MANAGE_FUNDS: frozenset({Role.ADMIN}),
+    Permission.PROPOSE_BUDGET_REVISIONS: frozenset({Role.ORG_MEMBER, Role.FINANCE_OFFICER}),
+    Permission.DECIDE_BUDGET_REVISIONS: frozenset({Role.FINANCE_OFFICER}),
 }
 
 # Roles whose reach ends at the organisations they belong to.

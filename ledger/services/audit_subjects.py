@@ -8,6 +8,7 @@ compares with the tables: an edit made behind the service's back shows up as a d
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -20,6 +21,7 @@ from ledger.audit.trail import record
 from ledger.extensions import db
 from ledger.models.books import AccountingPeriod, Posting
 from ledger.models.community import Community
+from ledger.models.fund import BudgetEntry, BudgetRevision, Fund
 from ledger.models.organisation import Organisation
 from ledger.models.user import User
 from ledger.money import Money, MoneyError
@@ -77,11 +79,51 @@ def period_state(period: AccountingPeriod) -> State:
     }
 
 
+def fund_state(fund: Fund) -> State:
+    return {
+        "kind": fund.kind,
+        "title": fund.title,
+        "reference": fund.reference,
+        "funder_name": fund.funder_name,
+        "funder_credit_code": fund.funder_credit_code,
+        "organisation_id": str(fund.organisation_id),
+        "award": str(Money(fund.currency, fund.award_minor)),
+        "currency": fund.currency,
+        "period": [fund.period_start.isoformat(), fund.period_end.isoformat()],
+        "restricted": fund.restricted,
+        "restriction_purpose": fund.restriction_purpose,
+        "revenue_account": fund.revenue_account,
+        "admin_cost_cap_bp": fund.admin_cost_cap_bp,
+        "banned_categories": list(fund.banned_categories),
+        "category_list_version": fund.category_list_version,
+        "milestones": list(fund.milestones),
+        "disclosure_deadline": fund.disclosure_deadline.isoformat() if fund.disclosure_deadline else None,
+        "label_required": fund.label_required,
+        "status": fund.status,
+        "version": fund.version,
+    }
+
+
+def budget_revision_state(revision: BudgetRevision) -> State:
+    return {
+        "fund_id": str(revision.fund_id),
+        "changes": list(revision.changes),
+        "reason": revision.reason,
+        "status": revision.status,
+        "proposed_by": revision.proposed_by,
+        "decided_by": revision.decided_by,
+        "decision_note": revision.decision_note,
+        "version": revision.version,
+    }
+
+
 SUBJECTS: dict[str, Subject] = {
     "community": Subject(Community, community_state),
     "organisation": Subject(Organisation, organisation_state),
     "user": Subject(User, user_state),
     "accounting_period": Subject(AccountingPeriod, period_state),
+    "fund": Subject(Fund, fund_state),
+    "budget_revision": Subject(BudgetRevision, budget_revision_state),
 }
 
 
@@ -112,11 +154,22 @@ class Replay:
         self.states: dict[tuple[str, str], State | None] = {}
         # (organisation, account, currency) -> [debit minor units, credit minor units]
         self.balances: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+        # (fund, category) -> budget in minor units
+        self.budgets: dict[tuple[str, str], int] = defaultdict(int)
 
     def add(self, entry: Mapping[str, Any]) -> None:
         subject, data = entry.get("subject"), entry.get("data")
         if entry.get("action") == "journal_entry.posted" and isinstance(data, Mapping):
             self._add_postings(data)
+        if (
+            entry.get("action") == "fund.budget_changed"
+            and isinstance(data, Mapping)
+            and isinstance(subject, Mapping)
+        ):
+            for code, amount in (data.get("changes") or {}).items():
+                with contextlib.suppress(ValueError):  # an unreadable amount shows up as a difference
+                    minor = Money.parse(str(amount), str(data.get("currency"))).minor
+                    self.budgets[(str(subject.get("id")), str(code))] += minor
         if (
             isinstance(subject, Mapping)
             and isinstance(data, Mapping)
@@ -134,6 +187,25 @@ class Replay:
                 continue  # the comparison with the tables reports the difference
             sides = self.balances[(organisation, str(posting["account"]), amount.currency)]
             sides[0 if posting.get("side") == "debit" else 1] += amount.minor
+
+
+def _budget_differences(replay: Replay) -> list[StateDifference]:
+    rows = db.session.execute(
+        select(
+            BudgetEntry.fund_id, BudgetEntry.category_code, func.sum(BudgetEntry.amount_delta_minor)
+        ).group_by(BudgetEntry.fund_id, BudgetEntry.category_code)
+    ).all()
+    in_tables = {(str(f), c): int(t) for f, c, t in rows if int(t)}
+    in_trail = {k: v for k, v in replay.budgets.items() if v}
+    return [
+        StateDifference(
+            "fund",
+            key[0],
+            f"budget line {key[1]}: the trail gives {in_trail.get(key, 0)}, the table {in_tables.get(key, 0)} minor units",
+        )
+        for key in sorted(in_tables.keys() | in_trail.keys())
+        if in_tables.get(key, 0) != in_trail.get(key, 0)
+    ]
 
 
 def _balance_differences(replay: Replay) -> list[StateDifference]:
@@ -170,7 +242,7 @@ def replay_differences(entries: Iterable[Mapping[str, Any]] | Replay) -> list[St
         for entry in entries:
             replay.add(entry)
     replayed = replay.states
-    differences: list[StateDifference] = _balance_differences(replay)
+    differences: list[StateDifference] = _balance_differences(replay) + _budget_differences(replay)
     for subject_type, subject in SUBJECTS.items():
         in_tables = {str(e.id): subject.state(e) for e in db.session.scalars(select(subject.model))}
         in_trail = {i: s for (t, i), s in replayed.items() if t == subject_type and s is not None}

@@ -19,9 +19,10 @@ from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
 from ledger.models.base import utcnow
 from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, PeriodStatus, Posting, Side
+from ledger.models.fund import Fund
 from ledger.models.organisation import Organisation
 from ledger.models.reference import Account
-from ledger.money import Money, MoneyError, currency_exponent
+from ledger.money import Money
 from ledger.services.access import Actor, Permission, authorize
 from ledger.services.audit_subjects import record_event, record_state
 from ledger.services.concurrency import check_version
@@ -73,6 +74,23 @@ def entry_problems(lines: list[PostingLine], accounts: set[str]) -> list[EntryPr
                 EntryProblem("lines", f"debits ({debit} {currency}) and credits ({credit} {currency}) differ")
             )
     return problems
+
+
+def _fund_problems(organisation_id: uuid.UUID, lines: list[PostingLine]) -> list[EntryProblem]:
+    """A posting's fund must be one of the organisation's funds."""
+    wanted = {line.fund_id for line in lines if line.fund_id is not None}
+    if not wanted:
+        return []
+    own = set(
+        db.session.scalars(
+            select(Fund.id).where(Fund.id.in_(wanted), Fund.organisation_id == organisation_id)
+        )
+    )
+    return [
+        EntryProblem(f"lines.{number}.fund_id", "is not a fund of this organisation")
+        for number, line in enumerate(lines)
+        if line.fund_id is not None and line.fund_id not in own
+    ]
 
 
 def _chart_accounts() -> set[str]:
@@ -128,7 +146,7 @@ def post_journal_entry(
     if source is EntrySource.ADJUSTMENT:
         authorize(actor, Permission.POST_ADJUSTMENTS, organisation_id)
     _organisation(organisation_id)
-    problems = entry_problems(lines, _chart_accounts())
+    problems = entry_problems(lines, _chart_accounts()) + _fund_problems(organisation_id, lines)
     if problems:
         errors: dict[str, list[str]] = defaultdict(list)
         for problem in problems:
@@ -359,15 +377,3 @@ def trial_balance(actor: Actor, organisation_id: uuid.UUID, as_of: date) -> Tria
             for code, currency, d, c in rows
         ],
     )
-
-
-def parse_amount(text: str, currency: str, field: str) -> Money:
-    """Read a money string for ``field``, or a 422 saying what is wrong with it."""
-    try:
-        currency_exponent(currency)
-    except MoneyError as error:
-        raise ValidationFailed.field("currency", str(error)) from None
-    try:
-        return Money.parse(text, currency)
-    except MoneyError as error:
-        raise ValidationFailed.field(field, str(error)) from None

@@ -6,6 +6,7 @@ fails ``test_every_route_has_a_row``: no endpoint can be added without deciding 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -251,6 +252,100 @@ CASES.update(
         ),
         ("GET", "/api/v1/organisations/<uuid:organisation_id>/trial-balance"): Case(
             _own_books("trial-balance"), _books_only(200)
+        ),
+    }
+)
+
+
+def _fund_terms(world: DemoWorld, reference: str) -> dict[str, object]:
+    return {
+        "kind": "incubation_fund",
+        "title": "孵化资金 matrix",
+        "reference": reference,
+        "funder_name": "区民政局",
+        "organisation_id": world.member_organisation["member01"],
+        "award": "1000.00",
+        "period_start": "2026-01-01",
+        "period_end": "2026-12-31",
+        "restriction_purpose": "matrix",
+    }
+
+
+def _fund(client: FlaskClient, world: DemoWorld, state: str = "draft") -> str:
+    admin = world.auth("admin")
+    created = client.post(
+        "/api/v1/funds", json=_fund_terms(world, f"M-{uuid.uuid4().hex[:8]}"), headers=admin
+    )
+    url = f"/api/v1/funds/{created.get_json()['id']}"
+    if state != "draft":
+        client.put(f"{url}/budget", json={"lines": {"ACTIVITY": "900.00", "OFFICE": "100.00"}}, headers=admin)
+    if state in ("budgeted",):
+        return url
+    if state in ("active", "suspended"):
+        client.post(f"{url}/activate", headers={**admin, "If-Match": "*"})
+    if state == "suspended":
+        client.post(f"{url}/suspend", headers={**admin, "If-Match": "*"})
+    return url
+
+
+def _proposed_revision(client: FlaskClient, world: DemoWorld) -> str:
+    url = _fund(client, world, "active")
+    body = {"changes": {"ACTIVITY": "-500.00", "PRINTING": "500.00"}, "reason": "matrix"}
+    revision = client.post(f"{url}/budget-revisions", json=body, headers=world.auth("finance2")).get_json()
+    return f"/api/v1/budget-revisions/{revision['id']}"
+
+
+def _fund_admin(status: int) -> dict[str, int]:
+    return _admin_only(status)
+
+
+CASES.update(
+    {
+        ("GET", "/api/v1/funds"): Case(_fixed("/api/v1/funds"), _everyone(200)),
+        ("POST", "/api/v1/funds"): Case(
+            _fixed("/api/v1/funds"), _admin_only(201), body=lambda world: _fund_terms(world, "M-create")
+        ),
+        ("GET", "/api/v1/funds/<uuid:fund_id>"): Case(_fund, _everyone(200)),
+        ("PATCH", "/api/v1/funds/<uuid:fund_id>"): Case(
+            _fund, _admin_only(200), body=lambda world: {"title": "改名"}, if_match=True
+        ),
+        ("POST", "/api/v1/funds/<uuid:fund_id>/activate"): Case(
+            lambda c, w: _fund(c, w, "budgeted") + "/activate", _admin_only(200), if_match=True
+        ),
+        ("POST", "/api/v1/funds/<uuid:fund_id>/suspend"): Case(
+            lambda c, w: _fund(c, w, "active") + "/suspend", _admin_only(200), if_match=True
+        ),
+        ("POST", "/api/v1/funds/<uuid:fund_id>/resume"): Case(
+            lambda c, w: _fund(c, w, "suspended") + "/resume", _admin_only(200), if_match=True
+        ),
+        ("POST", "/api/v1/funds/<uuid:fund_id>/close"): Case(
+            lambda c, w: _fund(c, w, "active") + "/close", _admin_only(200), if_match=True
+        ),
+        ("GET", "/api/v1/funds/<uuid:fund_id>/budget"): Case(
+            lambda c, w: _fund(c, w) + "/budget", _everyone(200)
+        ),
+        ("PUT", "/api/v1/funds/<uuid:fund_id>/budget"): Case(
+            lambda c, w: _fund(c, w) + "/budget",
+            _admin_only(200),
+            body=lambda world: {"lines": {"ACTIVITY": "10.00"}},
+        ),
+        ("GET", "/api/v1/funds/<uuid:fund_id>/budget-revisions"): Case(
+            lambda c, w: _fund(c, w, "active") + "/budget-revisions", _everyone(200)
+        ),
+        ("POST", "/api/v1/funds/<uuid:fund_id>/budget-revisions"): Case(
+            lambda c, w: _fund(c, w, "active") + "/budget-revisions",
+            {"anonymous": 401, "member01": 201, "finance1": 201, "auditor": 403, "admin": 403},
+            body=lambda world: {"changes": {"ACTIVITY": "-1.00", "PRINTING": "1.00"}, "reason": "matrix"},
+        ),
+        ("POST", "/api/v1/budget-revisions/<uuid:revision_id>/approve"): Case(
+            lambda c, w: _proposed_revision(c, w) + "/approve",
+            {"anonymous": 401, "member01": 403, "finance1": 200, "auditor": 403, "admin": 403},
+            body=lambda world: {},
+        ),
+        ("POST", "/api/v1/budget-revisions/<uuid:revision_id>/reject"): Case(
+            lambda c, w: _proposed_revision(c, w) + "/reject",
+            {"anonymous": 401, "member01": 403, "finance1": 200, "auditor": 403, "admin": 403},
+            body=lambda world: {},
         ),
     }
 )

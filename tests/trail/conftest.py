@@ -11,7 +11,7 @@ from sqlalchemy import text
 from ledger.extensions import db
 from tests.conftest import is_postgres
 
-APPEND_ONLY = ("audit_entry", "merkle_node", "audit_checkpoint", "journal_entry", "posting")
+APPEND_ONLY = ("audit_entry", "merkle_node", "audit_checkpoint", "journal_entry", "posting", "budget_entry")
 
 
 @contextmanager

@@ -86,6 +86,8 @@ def test_the_app_works_as_the_restricted_role(app_as_ledger_app: Flask) -> None:
         "ALTER TABLE audit_entry DISABLE TRIGGER ALL",
         "DROP TRIGGER audit_entry_append_only ON audit_entry",
         "UPDATE posting SET amount_minor = 1",
+        "UPDATE budget_entry SET amount_delta_minor = 1",
+        "DELETE FROM budget_entry",
         "DELETE FROM journal_entry",
         "TRUNCATE posting",
         "ALTER TABLE posting DISABLE TRIGGER ALL",

@@ -1,0 +1,377 @@
+"""Funds API: funding agreements, their lifecycle, budgets and budget revisions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationParameters
+
+from ledger.api.common import StrictSchema, enum_value_field, if_match_version, page_request, with_etag
+from ledger.api.security import API_PREFIX, current_actor
+from ledger.errors import MoneyAsNumber
+from ledger.models.fund import BudgetRevision, Fund, FundKind, FundStatus, RevisionStatus
+from ledger.money import Money
+from ledger.services import funds as service
+from ledger.services.amounts import parse_amount
+
+blp = Blueprint(
+    "funds",
+    __name__,
+    url_prefix=API_PREFIX,
+    description="Funds (incubation funds, lottery grants, procurement contracts), budgets and revisions.",
+)
+
+MONEY = {"example": "300000.00", "description": "a decimal string; never a JSON number"}
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def _refuse_money_numbers(data: Any, paths: list[tuple[str, ...]]) -> None:
+    """Money as a JSON number is a 400 naming the field: it may already have been rounded."""
+    found: dict[str, list[str]] = {}
+
+    def visit(value: Any, path: tuple[str, ...], name: str) -> None:
+        if not path:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                found[name] = ['must be a decimal string such as "1250.00", not a JSON number']
+            return
+        head, rest = path[0], path[1:]
+        if head == "*" and isinstance(value, dict):
+            for key, item in value.items():
+                visit(item, rest, f"{name}.{key}" if name else str(key))
+        elif head == "[]" and isinstance(value, list):
+            for index, item in enumerate(value):
+                visit(item, rest, f"{name}.{index}" if name else str(index))
+        elif isinstance(value, dict) and head in value:
+            visit(value[head], rest, f"{name}.{head}" if name else head)
+
+    for path in paths:
+        visit(data, path, "")
+    if found:
+        raise MoneyAsNumber("Send amounts as decimal strings, not JSON numbers.", errors=found)
+
+
+class MilestoneSchema(StrictSchema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    due_date = ma.fields.Date(required=True)
+    amount = ma.fields.String(required=True, metadata=MONEY)
+
+
+class FundCreateSchema(StrictSchema):
+    kind = ma.fields.Enum(FundKind, by_value=True, required=True)
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    reference = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=64),
+        metadata={"description": "grant number, or the contract number of a procurement contract"},
+    )
+    funder_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    funder_credit_code = ma.fields.String(
+        load_default=None, allow_none=True, validate=ma.validate.Length(max=64)
+    )
+    organisation_id = ma.fields.UUID(required=True)
+    currency = ma.fields.String(load_default="CNY", validate=ma.validate.Length(equal=3))
+    award = ma.fields.String(required=True, metadata=MONEY)
+    period_start = ma.fields.Date(required=True)
+    period_end = ma.fields.Date(required=True)
+    restricted = ma.fields.Boolean(load_default=True)
+    restriction_purpose = ma.fields.String(
+        load_default=None, allow_none=True, validate=ma.validate.Length(max=500)
+    )
+    revenue_account = ma.fields.String(
+        load_default=service.DEFAULT_REVENUE_ACCOUNT, validate=ma.validate.Length(max=16)
+    )
+    admin_cost_cap_percent = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={"example": "10", "description": "a percentage, as a string"},
+    )
+    banned_categories = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(max=32)), load_default=list
+    )
+    milestones = ma.fields.List(
+        ma.fields.Nested(MilestoneSchema), load_default=list, validate=ma.validate.Length(max=100)
+    )
+    disclosure_deadline = ma.fields.Date(load_default=None, allow_none=True)
+    label_required = ma.fields.Boolean(load_default=None, allow_none=True)
+
+    @ma.pre_load
+    def refuse_money_numbers(self, data: Any, **kwargs: Any) -> Any:
+        _refuse_money_numbers(data, [("award",), ("milestones", "[]", "amount")])
+        return data
+
+    @ma.validates("period_start")
+    def start_in_range(self, value: date, **kwargs: Any) -> None:
+        _date_in_range(value)
+
+    @ma.validates("period_end")
+    def end_in_range(self, value: date, **kwargs: Any) -> None:
+        _date_in_range(value)
+
+
+def _date_in_range(value: date) -> None:
+    if not EARLIEST <= value <= LATEST:
+        raise ma.ValidationError(f"must be between {EARLIEST} and {LATEST}")
+
+
+class FundUpdateSchema(FundCreateSchema):
+    """The same fields, each optional: only those sent change (draft funds only)."""
+
+
+class FundSchema(ma.Schema):
+    id = ma.fields.UUID()
+    kind = enum_value_field(FundKind)
+    title = ma.fields.String()
+    reference = ma.fields.String()
+    funder_name = ma.fields.String()
+    funder_credit_code = ma.fields.String(allow_none=True)
+    organisation_id = ma.fields.UUID()
+    currency = ma.fields.String()
+    award = ma.fields.Function(lambda f: str(Money(f.currency, f.award_minor)), metadata=MONEY)
+    period_start = ma.fields.Date()
+    period_end = ma.fields.Date()
+    restricted = ma.fields.Boolean()
+    restriction_purpose = ma.fields.String(allow_none=True)
+    revenue_account = ma.fields.String()
+    admin_cost_cap_percent = ma.fields.Function(
+        lambda f: None if f.admin_cost_cap_bp is None else f"{f.admin_cost_cap_bp / 100:.2f}"
+    )
+    banned_categories = ma.fields.List(ma.fields.String())
+    category_list_version = ma.fields.String()
+    milestones = ma.fields.List(ma.fields.Dict())
+    disclosure_deadline = ma.fields.Date(allow_none=True)
+    label_required = ma.fields.Boolean()
+    status = enum_value_field(FundStatus)
+    version = ma.fields.Integer()
+    created_at = ma.fields.AwareDateTime()
+
+
+class FundQuerySchema(StrictSchema):
+    organisation_id = ma.fields.UUID()
+    kind = ma.fields.Enum(FundKind, by_value=True)
+    status = ma.fields.Enum(FundStatus, by_value=True)
+
+    class Meta:
+        unknown = ma.EXCLUDE  # page and page_size are read by the pager
+
+
+class BudgetSetSchema(StrictSchema):
+    lines = ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.Length(min=1, max=32)),
+        values=ma.fields.String(metadata=MONEY),
+        required=True,
+        metadata={"description": "category code -> amount", "example": {"TRAVEL": "12000.00"}},
+    )
+
+    @ma.pre_load
+    def refuse_money_numbers(self, data: Any, **kwargs: Any) -> Any:
+        _refuse_money_numbers(data, [("lines", "*")])
+        return data
+
+
+class BudgetQuerySchema(StrictSchema):
+    as_of = ma.fields.Date(
+        load_default=None, metadata={"description": "the budget as it stood at the end of this day"}
+    )
+
+
+class BudgetSchema(ma.Schema):
+    fund_id = ma.fields.UUID()
+    currency = ma.fields.String()
+    as_of = ma.fields.Date(allow_none=True)
+    lines = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.String(), metadata={"example": {"TRAVEL": "12000.00"}}
+    )
+    total = ma.fields.String(metadata=MONEY)
+
+
+class RevisionCreateSchema(StrictSchema):
+    changes = ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.Length(min=1, max=32)),
+        values=ma.fields.String(),
+        required=True,
+        metadata={
+            "description": "category code -> signed change; they must net to zero",
+            "example": {"TRAVEL": "-500.00", "PRINTING": "500.00"},
+        },
+    )
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+
+    @ma.pre_load
+    def refuse_money_numbers(self, data: Any, **kwargs: Any) -> Any:
+        _refuse_money_numbers(data, [("changes", "*")])
+        return data
+
+
+class RevisionDecisionSchema(StrictSchema):
+    note = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=500))
+
+
+class RevisionSchema(ma.Schema):
+    id = ma.fields.UUID()
+    fund_id = ma.fields.UUID()
+    changes = ma.fields.List(ma.fields.Dict())
+    reason = ma.fields.String()
+    status = enum_value_field(RevisionStatus)
+    proposed_by = ma.fields.String()
+    proposed_at = ma.fields.AwareDateTime()
+    decided_by = ma.fields.String(allow_none=True)
+    decided_at = ma.fields.AwareDateTime(allow_none=True)
+    decision_note = ma.fields.String(allow_none=True)
+    version = ma.fields.Integer()
+
+
+def _terms_changes(data: dict[str, Any], currency: str) -> dict[str, Any]:
+    """Turn the parsed body into FundTerms fields (amounts and percentages parsed)."""
+    changes = {k: v for k, v in data.items() if k != "currency"}
+    if "award" in changes:
+        changes["award"] = parse_amount(changes["award"], currency, "award")
+    if "admin_cost_cap_percent" in changes:
+        changes["admin_cost_cap_percent"] = service.parse_percent(
+            changes["admin_cost_cap_percent"], "admin_cost_cap_percent"
+        )
+    if "banned_categories" in changes:
+        changes["banned_categories"] = tuple(changes["banned_categories"])
+    if "milestones" in changes:
+        changes["milestones"] = tuple(
+            {**m, "due_date": m["due_date"].isoformat()} for m in changes["milestones"]
+        )
+    return changes
+
+
+def _budget_body(fund: Fund, lines: dict[str, Money], as_of: date | None = None) -> dict[str, Any]:
+    return {
+        "fund_id": fund.id,
+        "currency": fund.currency,
+        "as_of": as_of,
+        "lines": {code: str(amount) for code, amount in sorted(lines.items())},
+        "total": str(Money(fund.currency, sum(a.minor for a in lines.values()))),
+    }
+
+
+@blp.route("/funds")
+class Funds(MethodView):
+    @blp.arguments(FundQuerySchema, location="query")
+    @blp.response(200, FundSchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=500)
+    def get(self, query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Fund]:
+        """List the funds you may see"""
+        page = service.list_funds(current_actor(), page_request(pagination_parameters), **query)
+        pagination_parameters.item_count = page.total
+        return page.items
+
+    @blp.arguments(FundCreateSchema)
+    @blp.response(201, FundSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Draft a fund (admins)"""
+        terms = service.FundTerms(**_terms_changes(data, data["currency"]))
+        return with_etag(service.create_fund(current_actor(), terms), 201)
+
+
+@blp.route("/funds/<uuid:fund_id>")
+class FundById(MethodView):
+    @blp.response(200, FundSchema)
+    def get(self, fund_id: uuid.UUID) -> Any:
+        """Get a fund"""
+        return with_etag(service.get_fund(current_actor(), fund_id))
+
+    @blp.arguments(FundUpdateSchema(partial=True))
+    @blp.response(200, FundSchema)
+    def patch(self, data: dict[str, Any], fund_id: uuid.UUID) -> Any:
+        """Change a draft fund's terms (admins; send If-Match)"""
+        actor = current_actor()
+        currency = data.get("currency") or service.get_fund(actor, fund_id).currency
+        fund = service.update_fund(actor, fund_id, _terms_changes(data, currency), if_match_version())
+        return with_etag(fund)
+
+
+def _status_view(action: str, summary: str) -> type[MethodView]:
+    class StatusChange(MethodView):
+        @blp.response(200, FundSchema)
+        def post(self, fund_id: uuid.UUID) -> Any:
+            return with_etag(service.change_fund_status(current_actor(), fund_id, action, if_match_version()))
+
+    StatusChange.post.__doc__ = summary
+    StatusChange.__name__ = f"Fund{action.capitalize()}"
+    return StatusChange
+
+
+for _action, _summary in (
+    ("activate", "Activate a draft fund whose budget adds up to the award (admins; send If-Match)"),
+    ("suspend", "Suspend an active fund: no spending until resumed (admins; send If-Match)"),
+    ("resume", "Resume a suspended fund (admins; send If-Match)"),
+    ("close", "Close a fund with no unspent cash left (admins; send If-Match)"),
+):
+    blp.route(f"/funds/<uuid:fund_id>/{_action}", endpoint=f"fund_{_action}")(_status_view(_action, _summary))
+
+
+@blp.route("/funds/<uuid:fund_id>/budget")
+class Budget(MethodView):
+    @blp.arguments(BudgetQuerySchema, location="query")
+    @blp.response(200, BudgetSchema)
+    def get(self, query: dict[str, Any], fund_id: uuid.UUID) -> dict[str, Any]:
+        """A fund's budget per category, now or as it stood on a date"""
+        as_of = query["as_of"]
+        moment = datetime.combine(as_of, time.max, tzinfo=UTC) if as_of else None
+        fund, lines = service.read_budget(current_actor(), fund_id, moment)
+        return _budget_body(fund, lines, as_of)
+
+    @blp.arguments(BudgetSetSchema)
+    @blp.response(200, BudgetSchema)
+    def put(self, data: dict[str, Any], fund_id: uuid.UUID) -> dict[str, Any]:
+        """Set a draft fund's budget per category (admins)"""
+        actor = current_actor()
+        fund = service.get_fund(actor, fund_id)
+        lines = {
+            code: parse_amount(text, fund.currency, f"lines.{code}") for code, text in data["lines"].items()
+        }
+        return _budget_body(fund, service.set_draft_budget(actor, fund_id, lines))
+
+
+@blp.route("/funds/<uuid:fund_id>/budget-revisions")
+class BudgetRevisions(MethodView):
+    @blp.response(200, RevisionSchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=500)
+    def get(self, fund_id: uuid.UUID, pagination_parameters: PaginationParameters) -> list[BudgetRevision]:
+        """A fund's budget revisions, newest first"""
+        page = service.list_budget_revisions(current_actor(), fund_id, page_request(pagination_parameters))
+        pagination_parameters.item_count = page.total
+        return page.items
+
+    @blp.arguments(RevisionCreateSchema)
+    @blp.response(201, RevisionSchema)
+    def post(self, data: dict[str, Any], fund_id: uuid.UUID) -> BudgetRevision:
+        """Propose moving budget between categories (small moves apply at once)"""
+        actor = current_actor()
+        fund = service.get_fund(actor, fund_id)
+        changes = {
+            code: parse_amount(text, fund.currency, f"changes.{code}")
+            for code, text in data["changes"].items()
+        }
+        return service.propose_budget_revision(actor, fund_id, changes, data["reason"])
+
+
+@blp.route("/budget-revisions/<uuid:revision_id>/approve")
+class ApproveRevision(MethodView):
+    @blp.arguments(RevisionDecisionSchema)
+    @blp.response(200, RevisionSchema)
+    def post(self, data: dict[str, Any], revision_id: uuid.UUID) -> BudgetRevision:
+        """Approve a revision someone else proposed (finance officers)"""
+        return service.decide_budget_revision(
+            current_actor(), revision_id, approve=True, note=data["note"], expected_version=None
+        )
+
+
+@blp.route("/budget-revisions/<uuid:revision_id>/reject")
+class RejectRevision(MethodView):
+    @blp.arguments(RevisionDecisionSchema)
+    @blp.response(200, RevisionSchema)
+    def post(self, data: dict[str, Any], revision_id: uuid.UUID) -> BudgetRevision:
+        """Reject a revision someone else proposed (finance officers)"""
+        return service.decide_budget_revision(
+            current_actor(), revision_id, approve=False, note=data["note"], expected_version=None
+        )

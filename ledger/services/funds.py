@@ -1,0 +1,526 @@
+"""Funds: their terms, their lifecycle and their budgets.
+
+A fund is drafted by an admin (terms and an initial budget that adds up to the award), then
+activated; from then on its terms are fixed and its budget changes only by revisions.
+Reallocations between categories must net to zero; one that moves more than the threshold
+(``REVISION_APPROVAL_SHARE`` of the award) waits for a finance officer who did not propose it.
+A fund is closed only when no cash is left on it (spent, or refunded to the funder).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import case, func, select
+
+from ledger.credit_code import credit_code_problem, normalise
+from ledger.errors import Conflict, NotFound, ValidationFailed
+from ledger.extensions import db
+from ledger.models.base import utcnow
+from ledger.models.books import Posting
+from ledger.models.fund import (
+    REVENUE_ACCOUNTS,
+    BudgetEntry,
+    BudgetRevision,
+    Fund,
+    FundKind,
+    FundStatus,
+    RevisionStatus,
+)
+from ledger.models.organisation import Organisation
+from ledger.models.reference import ExpenseCategory
+from ledger.money import Money, MoneyError
+from ledger.services.access import (
+    Actor,
+    Permission,
+    authorize,
+    require_different_person,
+    visible_organisation_ids,
+)
+from ledger.services.audit_subjects import record_event, record_state
+from ledger.services.concurrency import check_version
+from ledger.services.pagination import Page, PageRequest, fetch_page
+
+DEFAULT_CATEGORY_LIST = "CFL-EC-2026"
+# Reallocations moving more than this share of the award need a finance officer's approval.
+REVISION_APPROVAL_SHARE = Decimal("0.10")
+DEFAULT_REVENUE_ACCOUNT = "4401"
+
+
+@dataclass(frozen=True)
+class FundTerms:
+    """What an admin writes when drafting a fund (amounts already parsed)."""
+
+    kind: FundKind
+    title: str
+    reference: str
+    funder_name: str
+    organisation_id: uuid.UUID
+    award: Money
+    period_start: date
+    period_end: date
+    restricted: bool = True
+    restriction_purpose: str | None = None
+    funder_credit_code: str | None = None
+    revenue_account: str = DEFAULT_REVENUE_ACCOUNT
+    admin_cost_cap_percent: Decimal | None = None
+    banned_categories: tuple[str, ...] = ()
+    milestones: tuple[Mapping[str, Any], ...] = ()
+    disclosure_deadline: date | None = None
+    label_required: bool | None = None
+    category_list_version: str = DEFAULT_CATEGORY_LIST
+
+
+@dataclass
+class _Problems:
+    errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, name: str, message: str) -> None:
+        self.errors[name].append(message)
+
+    def raise_if_any(self, what: str) -> None:
+        if self.errors:
+            raise ValidationFailed(
+                f"{what}: " + "; ".join(f"{k}: {v[0]}" for k, v in self.errors.items()), errors=self.errors
+            )
+
+
+def _categories(list_version: str) -> dict[str, ExpenseCategory]:
+    return {
+        c.code: c
+        for c in db.session.scalars(
+            select(ExpenseCategory).where(ExpenseCategory.list_version == list_version)
+        )
+    }
+
+
+def _checked_terms(terms: FundTerms, fund_id: uuid.UUID | None = None) -> FundTerms:
+    problems = _Problems()
+    for name in ("title", "reference", "funder_name"):
+        if not str(getattr(terms, name)).strip():
+            problems.add(name, "must not be blank")
+    if db.session.get(Organisation, terms.organisation_id) is None:
+        problems.add("organisation_id", f"there is no organisation {terms.organisation_id}")
+    if not terms.award.is_positive:
+        problems.add("award", "must be more than zero")
+    if terms.period_end < terms.period_start:
+        problems.add("period_end", "must not be before period_start")
+    code = normalise(terms.funder_credit_code) if terms.funder_credit_code else None
+    if code is not None and (problem := credit_code_problem(code)) is not None:
+        problems.add("funder_credit_code", problem.message)
+    if terms.restricted and not (terms.restriction_purpose or "").strip():
+        problems.add("restriction_purpose", "a restricted fund states its purpose")
+    if terms.revenue_account not in REVENUE_ACCOUNTS:
+        problems.add("revenue_account", f"must be one of {', '.join(REVENUE_ACCOUNTS)}")
+    cap = terms.admin_cost_cap_percent
+    if cap is not None and not (Decimal(0) <= cap <= Decimal(100) and cap == cap.quantize(Decimal("0.01"))):
+        problems.add("admin_cost_cap_percent", "must be a percentage from 0 to 100 with at most two decimals")
+    categories = _categories(terms.category_list_version)
+    if not categories:
+        problems.add(
+            "category_list_version", f"there is no expense category list {terms.category_list_version!r}"
+        )
+    for banned in terms.banned_categories:
+        if banned not in categories:
+            problems.add(
+                "banned_categories", f"{banned!r} is not a category of {terms.category_list_version}"
+            )
+    label_required = terms.label_required
+    if terms.kind is FundKind.LOTTERY_GRANT:
+        if terms.disclosure_deadline is None:
+            problems.add("disclosure_deadline", "a lottery grant has a public disclosure deadline")
+        label_required = True if label_required is None else label_required
+    milestone_total = 0
+    for index, milestone in enumerate(terms.milestones):
+        if terms.kind is not FundKind.PROCUREMENT_CONTRACT:
+            problems.add("milestones", "only procurement contracts have milestones")
+            break
+        try:
+            amount = Money.parse(str(milestone.get("amount")), terms.award.currency)
+            milestone_total += amount.minor
+        except MoneyError as error:
+            problems.add(f"milestones.{index}.amount", str(error))
+    if milestone_total > terms.award.minor:
+        problems.add("milestones", "the milestones add up to more than the award")
+    existing = db.session.scalar(select(Fund.id).where(Fund.reference == terms.reference.strip()))
+    if existing is not None and existing != fund_id:
+        raise Conflict(
+            f"A fund with reference {terms.reference!r} exists.", errors={"reference": ["is taken"]}
+        )
+    problems.raise_if_any("The fund's terms are not valid")
+    return replace(
+        terms,
+        title=terms.title.strip(),
+        reference=terms.reference.strip(),
+        funder_name=terms.funder_name.strip(),
+        funder_credit_code=code,
+        label_required=bool(label_required),
+    )
+
+
+def _apply_terms(fund: Fund, terms: FundTerms) -> None:
+    fund.kind = terms.kind.value
+    fund.title = terms.title
+    fund.reference = terms.reference
+    fund.funder_name = terms.funder_name
+    fund.funder_credit_code = terms.funder_credit_code
+    fund.organisation_id = terms.organisation_id
+    fund.currency = terms.award.currency
+    fund.award_minor = terms.award.minor
+    fund.period_start = terms.period_start
+    fund.period_end = terms.period_end
+    fund.restricted = terms.restricted
+    fund.restriction_purpose = (terms.restriction_purpose or "").strip() or None
+    fund.revenue_account = terms.revenue_account
+    fund.admin_cost_cap_bp = (
+        int(terms.admin_cost_cap_percent * 100) if terms.admin_cost_cap_percent is not None else None
+    )
+    fund.banned_categories = sorted(set(terms.banned_categories))
+    fund.category_list_version = terms.category_list_version
+    fund.milestones = [dict(m) for m in terms.milestones]
+    fund.disclosure_deadline = terms.disclosure_deadline
+    fund.label_required = bool(terms.label_required)
+
+
+def terms_of(fund: Fund) -> FundTerms:
+    return FundTerms(
+        kind=FundKind(fund.kind),
+        title=fund.title,
+        reference=fund.reference,
+        funder_name=fund.funder_name,
+        organisation_id=fund.organisation_id,
+        award=Money(fund.currency, fund.award_minor),
+        period_start=fund.period_start,
+        period_end=fund.period_end,
+        restricted=fund.restricted,
+        restriction_purpose=fund.restriction_purpose,
+        funder_credit_code=fund.funder_credit_code,
+        revenue_account=fund.revenue_account,
+        admin_cost_cap_percent=Decimal(fund.admin_cost_cap_bp) / 100
+        if fund.admin_cost_cap_bp is not None
+        else None,
+        banned_categories=tuple(fund.banned_categories),
+        milestones=tuple(fund.milestones),
+        disclosure_deadline=fund.disclosure_deadline,
+        label_required=fund.label_required,
+        category_list_version=fund.category_list_version,
+    )
+
+
+def create_fund(actor: Actor, terms: FundTerms) -> Fund:
+    authorize(actor, Permission.MANAGE_FUNDS)
+    terms = _checked_terms(terms)
+    fund = Fund(status=FundStatus.DRAFT.value)
+    _apply_terms(fund, terms)
+    db.session.add(fund)
+    db.session.flush()
+    record_state(actor, "fund.drafted", "fund", fund)
+    return fund
+
+
+def get_fund(actor: Actor, fund_id: uuid.UUID) -> Fund:
+    fund = db.session.get(Fund, fund_id)
+    if fund is None:
+        authorize(actor, Permission.READ_FUNDS)
+        raise NotFound.thing("fund", fund_id)
+    authorize(actor, Permission.READ_FUNDS, fund.organisation_id)
+    return fund
+
+
+def list_funds(
+    actor: Actor,
+    request: PageRequest,
+    *,
+    organisation_id: uuid.UUID | None = None,
+    kind: FundKind | None = None,
+    status: FundStatus | None = None,
+) -> Page[Fund]:
+    authorize(actor, Permission.READ_FUNDS)
+    statement = select(Fund).order_by(Fund.period_start.desc(), Fund.reference)
+    visible = visible_organisation_ids(actor)
+    if visible is not None:
+        statement = statement.where(Fund.organisation_id.in_(visible))
+    if organisation_id is not None:
+        statement = statement.where(Fund.organisation_id == organisation_id)
+    if kind is not None:
+        statement = statement.where(Fund.kind == kind.value)
+    if status is not None:
+        statement = statement.where(Fund.status == status.value)
+    return fetch_page(statement, request)
+
+
+def update_fund(
+    actor: Actor, fund_id: uuid.UUID, changes: Mapping[str, Any], expected_version: int | None
+) -> Fund:
+    """Change a draft fund's terms; an active fund's terms are what was agreed."""
+    authorize(actor, Permission.MANAGE_FUNDS)
+    fund = get_fund(actor, fund_id)
+    check_version(fund, expected_version)
+    if fund.status != FundStatus.DRAFT.value:
+        raise Conflict("Only a draft fund's terms change; an active fund's budget changes by revision.")
+    terms = _checked_terms(replace(terms_of(fund), **changes), fund.id)
+    budget_total = sum(a.minor for a in budget_of(fund).values())
+    if terms.award.currency != fund.currency and budget_total:
+        raise ValidationFailed.field("award", "set the budget again after changing the currency")
+    _apply_terms(fund, terms)
+    db.session.flush()
+    record_state(actor, "fund.updated", "fund", fund)
+    return fund
+
+
+def budget_of(fund: Fund, as_of: datetime | None = None) -> dict[str, Money]:
+    """The budget per category, as it stood at ``as_of`` (default: now)."""
+    statement = (
+        select(BudgetEntry.category_code, func.sum(BudgetEntry.amount_delta_minor))
+        .where(BudgetEntry.fund_id == fund.id)
+        .group_by(BudgetEntry.category_code)
+        .order_by(BudgetEntry.category_code)
+    )
+    if as_of is not None:
+        statement = statement.where(BudgetEntry.effective_at <= as_of)
+    return {
+        code: Money(fund.currency, int(total)) for code, total in db.session.execute(statement) if int(total)
+    }
+
+
+def read_budget(
+    actor: Actor, fund_id: uuid.UUID, as_of: datetime | None = None
+) -> tuple[Fund, dict[str, Money]]:
+    fund = get_fund(actor, fund_id)
+    return fund, budget_of(fund, as_of)
+
+
+def _write_budget_changes(
+    actor: Actor, fund: Fund, deltas: Mapping[str, int], source: str, revision: BudgetRevision | None = None
+) -> None:
+    now = utcnow()
+    for code, delta in sorted(deltas.items()):
+        if delta:
+            db.session.add(
+                BudgetEntry(
+                    fund_id=fund.id,
+                    category_code=code,
+                    amount_delta_minor=delta,
+                    effective_at=now,
+                    source=source,
+                    revision_id=revision.id if revision is not None else None,
+                )
+            )
+    db.session.flush()
+    record_event(
+        actor,
+        "fund.budget_changed",
+        "fund",
+        fund.id,
+        {
+            "source": source,
+            "revision_id": str(revision.id) if revision is not None else None,
+            "currency": fund.currency,
+            "changes": {code: str(Money(fund.currency, d)) for code, d in sorted(deltas.items()) if d},
+        },
+    )
+
+
+def _check_categories(fund: Fund, codes: set[str], problems: _Problems, field_name: str) -> None:
+    categories = _categories(fund.category_list_version)
+    for code in sorted(codes):
+        if code not in categories:
+            problems.add(f"{field_name}.{code}", f"is not a category of {fund.category_list_version}")
+        elif code in fund.banned_categories:
+            problems.add(f"{field_name}.{code}", "this fund may not be spent on it")
+
+
+def set_draft_budget(actor: Actor, fund_id: uuid.UUID, lines: Mapping[str, Money]) -> dict[str, Money]:
+    """Set a draft fund's budget per category (the total may not exceed the award)."""
+    authorize(actor, Permission.MANAGE_FUNDS)
+    fund = get_fund(actor, fund_id)
+    if fund.status != FundStatus.DRAFT.value:
+        raise Conflict("The budget of an active fund changes only by revision.")
+    problems = _Problems()
+    _check_categories(fund, set(lines), problems, "lines")
+    for code, amount in lines.items():
+        if amount.currency != fund.currency:
+            problems.add(f"lines.{code}", f"must be in {fund.currency}")
+        elif amount.minor < 0:
+            problems.add(f"lines.{code}", "must not be negative")
+    if sum(a.minor for a in lines.values() if a.currency == fund.currency) > fund.award_minor:
+        problems.add(
+            "lines", f"the budget adds up to more than the award ({Money(fund.currency, fund.award_minor)})"
+        )
+    problems.raise_if_any("The budget is not valid")
+    current = budget_of(fund)
+    deltas = {
+        code: (lines[code].minor if code in lines else 0) - (current[code].minor if code in current else 0)
+        for code in set(lines) | set(current)
+    }
+    _write_budget_changes(actor, fund, deltas, "draft")
+    return budget_of(fund)
+
+
+def unspent_cash(fund: Fund) -> Money:
+    """Cash received for the fund and not yet paid out or refunded: its bank balance in the books."""
+    balance = db.session.scalar(
+        select(
+            func.coalesce(
+                func.sum(case((Posting.side == "debit", Posting.amount_minor), else_=-Posting.amount_minor)),
+                0,
+            )
+        ).where(Posting.fund_id == fund.id, Posting.account_code.in_(("1001", "1002")))
+    )
+    return Money(fund.currency, int(balance or 0))
+
+
+_TRANSITIONS = {
+    "activate": ({FundStatus.DRAFT}, FundStatus.ACTIVE),
+    "suspend": ({FundStatus.ACTIVE}, FundStatus.SUSPENDED),
+    "resume": ({FundStatus.SUSPENDED}, FundStatus.ACTIVE),
+    "close": ({FundStatus.ACTIVE, FundStatus.SUSPENDED}, FundStatus.CLOSED),
+}
+
+
+def change_fund_status(actor: Actor, fund_id: uuid.UUID, action: str, expected_version: int | None) -> Fund:
+    """Activate, suspend, resume or close a fund, by the rules a funder expects."""
+    authorize(actor, Permission.MANAGE_FUNDS)
+    fund = get_fund(actor, fund_id)
+    check_version(fund, expected_version)
+    allowed_from, target = _TRANSITIONS[action]
+    if FundStatus(fund.status) not in allowed_from:
+        raise Conflict(f"A {fund.status} fund cannot {action}.")
+    if action == "activate":
+        total = sum(a.minor for a in budget_of(fund).values())
+        if total != fund.award_minor:
+            raise Conflict(
+                f"The budget adds up to {Money(fund.currency, total)}, the award is "
+                f"{Money(fund.currency, fund.award_minor)}: they must agree before the fund is active.",
+                errors={"budget": ["must add up to the award"]},
+            )
+    if action == "close":
+        left = unspent_cash(fund)
+        if not left.is_zero:
+            raise Conflict(
+                f"{left} {fund.currency} of this fund is unspent: spend or refund it before closing."
+            )
+    fund.status = target.value
+    db.session.flush()
+    record_state(actor, f"fund.{action}d" if action.endswith("e") else f"fund.{action}ed", "fund", fund)
+    return fund
+
+
+def _moved_amount(changes: Mapping[str, int]) -> int:
+    return sum(delta for delta in changes.values() if delta > 0)
+
+
+def propose_budget_revision(
+    actor: Actor, fund_id: uuid.UUID, changes: Mapping[str, Money], reason: str
+) -> BudgetRevision:
+    """Propose moving budget between categories; small moves apply at once, large ones wait."""
+    fund = get_fund(actor, fund_id)
+    authorize(actor, Permission.PROPOSE_BUDGET_REVISIONS, fund.organisation_id)
+    if fund.status != FundStatus.ACTIVE.value:
+        raise Conflict(f"Only an active fund's budget is revised; this one is {fund.status}.")
+    problems = _Problems()
+    if not reason.strip():
+        problems.add("reason", "say why the budget changes")
+    if not changes:
+        problems.add("changes", "name at least one category to change")
+    increases = {code for code, amount in changes.items() if amount.minor > 0}
+    _check_categories(fund, increases, problems, "changes")
+    current = budget_of(fund)
+    for code, amount in changes.items():
+        if amount.currency != fund.currency:
+            problems.add(f"changes.{code}", f"must be in {fund.currency}")
+        elif amount.minor == 0:
+            problems.add(f"changes.{code}", "a change of zero changes nothing")
+        elif (current[code].minor if code in current else 0) + amount.minor < 0:
+            problems.add(f"changes.{code}", "would make the line negative")
+    if sum(a.minor for a in changes.values()) != 0:
+        problems.add("changes", "a reallocation must net to zero")
+    problems.raise_if_any("The revision is not valid")
+    deltas = {code: amount.minor for code, amount in changes.items()}
+    revision = BudgetRevision(
+        fund_id=fund.id,
+        changes=[{"category": code, "amount": str(changes[code])} for code in sorted(changes)],
+        reason=reason.strip(),
+        proposed_by=actor.audit_identity["id"],
+        status=RevisionStatus.PROPOSED.value,
+    )
+    db.session.add(revision)
+    db.session.flush()
+    record_state(actor, "budget_revision.proposed", "budget_revision", revision)
+    threshold = (Decimal(fund.award_minor) * REVISION_APPROVAL_SHARE).to_integral_value()
+    if _moved_amount(deltas) <= threshold:
+        _decide(actor, fund, revision, approve=True, note="within the threshold: no approval needed")
+    return revision
+
+
+def _decide(actor: Actor, fund: Fund, revision: BudgetRevision, *, approve: bool, note: str | None) -> None:
+    revision.status = (RevisionStatus.APPROVED if approve else RevisionStatus.REJECTED).value
+    revision.decided_by = actor.audit_identity["id"]
+    revision.decided_at = utcnow()
+    revision.decision_note = note
+    db.session.flush()
+    record_state(actor, f"budget_revision.{revision.status}", "budget_revision", revision)
+    if approve:
+        deltas = {c["category"]: Money.parse(c["amount"], fund.currency).minor for c in revision.changes}
+        _write_budget_changes(actor, fund, deltas, "revision", revision)
+
+
+def decide_budget_revision(
+    actor: Actor, revision_id: uuid.UUID, *, approve: bool, note: str | None, expected_version: int | None
+) -> BudgetRevision:
+    """A finance officer who did not propose it approves or rejects a revision over the threshold."""
+    revision = db.session.get(BudgetRevision, revision_id)
+    if revision is None:
+        authorize(actor, Permission.DECIDE_BUDGET_REVISIONS)
+        raise NotFound.thing("budget revision", revision_id)
+    fund = get_fund(actor, revision.fund_id)
+    authorize(actor, Permission.DECIDE_BUDGET_REVISIONS, fund.organisation_id)
+    check_version(revision, expected_version)
+    require_different_person(actor, [_user_id(revision.proposed_by)], "approve or reject a budget revision")
+    if revision.status != RevisionStatus.PROPOSED.value:
+        raise Conflict(f"This revision is already {revision.status}.")
+    if fund.status != FundStatus.ACTIVE.value:
+        raise Conflict(f"The fund is {fund.status}; its budget cannot change.")
+    if approve:
+        current = budget_of(fund)
+        for change in revision.changes:
+            code, amount = change["category"], Money.parse(change["amount"], fund.currency)
+            if (current[code].minor if code in current else 0) + amount.minor < 0:
+                raise Conflict(f"The budget has changed since: {code} would become negative.")
+    _decide(actor, fund, revision, approve=approve, note=(note or "").strip() or None)
+    return revision
+
+
+def _user_id(identity: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(identity)
+    except ValueError:
+        return None
+
+
+def list_budget_revisions(actor: Actor, fund_id: uuid.UUID, request: PageRequest) -> Page[BudgetRevision]:
+    fund = get_fund(actor, fund_id)
+    statement = (
+        select(BudgetRevision)
+        .where(BudgetRevision.fund_id == fund.id)
+        .order_by(BudgetRevision.proposed_at.desc())
+    )
+    return fetch_page(statement, request)
+
+
+def parse_percent(text: str | None, field_name: str) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValidationFailed.field(field_name, 'must be a percentage such as "10" or "12.5"') from None
+    if not value.is_finite():
+        raise ValidationFailed.field(field_name, "must be a finite percentage")
+    return value
