@@ -47,6 +47,21 @@ def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA synchronous = FULL")
     cursor.execute("PRAGMA busy_timeout = 30000")
     cursor.close()
+    # pysqlite starts transactions itself, lazily and deferred, which breaks SAVEPOINTs and lets a
+    # transaction that has read fail at its first write when another writer committed meanwhile.
+    # Let SQLAlchemy begin them instead (see _begin_sqlite).
+    dbapi_connection.isolation_level = None
+
+
+@event.listens_for(Engine, "begin")
+def _begin_sqlite(connection: Any) -> None:
+    """SQLite: take the write lock when a transaction starts (waiting for it, up to the busy timeout).
+
+    SQLite has one writer at a time anyway; taking the lock first makes every transaction see
+    a stable database and never fail half-way for a writer that committed in between.
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def persist_even_if_request_fails() -> None:

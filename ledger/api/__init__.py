@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from ledger.api import audit, auth, books, communities, funds, health, organisations, reference, users
+from ledger.api import (
+    audit,
+    auth,
+    books,
+    communities,
+    disbursements,
+    funds,
+    health,
+    organisations,
+    reference,
+    users,
+)
 
 BLUEPRINTS = (
     auth.blp,
@@ -16,6 +27,7 @@ BLUEPRINTS = (
     audit.blp,
     books.blp,
     funds.blp,
+    disbursements.blp,
 )
 
 

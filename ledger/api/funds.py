@@ -30,7 +30,7 @@ MONEY = {"example": "300000.00", "description": "a decimal string; never a JSON 
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 
 
-def _refuse_money_numbers(data: Any, paths: list[tuple[str, ...]]) -> None:
+def refuse_money_numbers_at(data: Any, paths: list[tuple[str, ...]]) -> None:
     """Money as a JSON number is a 400 naming the field: it may already have been rounded."""
     found: dict[str, list[str]] = {}
 
@@ -101,7 +101,7 @@ class FundCreateSchema(StrictSchema):
 
     @ma.pre_load
     def refuse_money_numbers(self, data: Any, **kwargs: Any) -> Any:
-        _refuse_money_numbers(data, [("award",), ("milestones", "[]", "amount")])
+        refuse_money_numbers_at(data, [("award",), ("milestones", "[]", "amount")])
         return data
 
     @ma.validates("period_start")
@@ -169,7 +169,7 @@ class BudgetSetSchema(StrictSchema):
 
     @ma.pre_load
     def refuse_money_numbers(self, data: Any, **kwargs: Any) -> Any:
-        _refuse_money_numbers(data, [("lines", "*")])
+        refuse_money_numbers_at(data, [("lines", "*")])
         return data
 
 
@@ -203,7 +203,7 @@ class RevisionCreateSchema(StrictSchema):
 
     @ma.pre_load
     def refuse_money_numbers(self, data: Any, **kwargs: Any) -> Any:
-        _refuse_money_numbers(data, [("changes", "*")])
+        refuse_money_numbers_at(data, [("changes", "*")])
         return data
 
 

@@ -11,6 +11,13 @@ from ledger.models.audit import (
 from ledger.models.base import Base
 from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, PeriodStatus, Posting, Side
 from ledger.models.community import Community, CommunityKind
+from ledger.models.disbursement import (
+    Disbursement,
+    DisbursementKind,
+    DisbursementStatus,
+    Tranche,
+    TrancheCondition,
+)
 from ledger.models.fund import BudgetEntry, BudgetRevision, Fund, FundKind, FundStatus, RevisionStatus
 from ledger.models.organisation import Organisation, RegistrationType
 from ledger.models.reference import Account, ChartOfAccounts, ExpenseCategory, ExpenseCategoryList
@@ -31,6 +38,9 @@ __all__ = [
     "ChartOfAccounts",
     "Community",
     "CommunityKind",
+    "Disbursement",
+    "DisbursementKind",
+    "DisbursementStatus",
     "EntrySource",
     "ExpenseCategory",
     "ExpenseCategoryList",
@@ -47,5 +57,7 @@ __all__ = [
     "RevisionStatus",
     "Role",
     "Side",
+    "Tranche",
+    "TrancheCondition",
     "User",
 ]

@@ -35,6 +35,7 @@ class Permission(enum.StrEnum):
     MANAGE_FUNDS = "create funds and change their terms or status"
     PROPOSE_BUDGET_REVISIONS = "propose budget revisions"
     DECIDE_BUDGET_REVISIONS = "approve or reject budget revisions"
+    MANAGE_DISBURSEMENTS = "prepare, approve, pay or cancel disbursements"
 
 
 _EVERYONE: Final = frozenset(Role)
@@ -55,6 +56,7 @@ POLICY: Final[dict[Permission, frozenset[Role]]] = {
     Permission.MANAGE_FUNDS: frozenset({Role.ADMIN}),
     Permission.PROPOSE_BUDGET_REVISIONS: frozenset({Role.ORG_MEMBER, Role.FINANCE_OFFICER}),
     Permission.DECIDE_BUDGET_REVISIONS: frozenset({Role.FINANCE_OFFICER}),
+    Permission.MANAGE_DISBURSEMENTS: frozenset({Role.FINANCE_OFFICER}),
 }
 
 # Roles whose reach ends at the organisations they belong to.

@@ -21,6 +21,7 @@ from ledger.audit.trail import record
 from ledger.extensions import db
 from ledger.models.books import AccountingPeriod, Posting
 from ledger.models.community import Community
+from ledger.models.disbursement import Disbursement
 from ledger.models.fund import BudgetEntry, BudgetRevision, Fund
 from ledger.models.organisation import Organisation
 from ledger.models.user import User
@@ -117,6 +118,27 @@ def budget_revision_state(revision: BudgetRevision) -> State:
     }
 
 
+def disbursement_state(disbursement: Disbursement) -> State:
+    return {
+        "fund_id": str(disbursement.fund_id),
+        "organisation_id": str(disbursement.organisation_id),
+        "kind": disbursement.kind,
+        "tranche_id": str(disbursement.tranche_id) if disbursement.tranche_id else None,
+        "amount": str(Money(disbursement.currency, disbursement.amount_minor)),
+        "currency": disbursement.currency,
+        "status": disbursement.status,
+        "memo": disbursement.memo,
+        "prepared_by": disbursement.prepared_by,
+        "approved_by": disbursement.approved_by,
+        "paid_by": disbursement.paid_by,
+        "paid_on": disbursement.paid_on.isoformat() if disbursement.paid_on else None,
+        "bank_reference": disbursement.bank_reference,
+        "journal_entry_id": str(disbursement.journal_entry_id) if disbursement.journal_entry_id else None,
+        "cancel_reason": disbursement.cancel_reason,
+        "version": disbursement.version,
+    }
+
+
 SUBJECTS: dict[str, Subject] = {
     "community": Subject(Community, community_state),
     "organisation": Subject(Organisation, organisation_state),
@@ -124,6 +146,7 @@ SUBJECTS: dict[str, Subject] = {
     "accounting_period": Subject(AccountingPeriod, period_state),
     "fund": Subject(Fund, fund_state),
     "budget_revision": Subject(BudgetRevision, budget_revision_state),
+    "disbursement": Subject(Disbursement, disbursement_state),
 }
 
 

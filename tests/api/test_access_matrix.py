@@ -28,6 +28,7 @@ class Case:
     expected: dict[str, int]
     body: Callable[[DemoWorld], object] | None = None
     if_match: bool = False
+    idempotency_key: bool = False
 
 
 def _everyone(status: int) -> dict[str, int]:
@@ -350,6 +351,68 @@ CASES.update(
     }
 )
 
+
+def _scheduled_fund(client: FlaskClient, world: DemoWorld) -> str:
+    url = _fund(client, world, "budgeted")
+    client.put(
+        f"{url}/tranches",
+        json={"tranches": [{"amount": "600.00", "due_date": "2026-02-01"}]},
+        headers=world.auth("admin"),
+    )
+    client.post(f"{url}/activate", headers={**world.auth("admin"), "If-Match": "*"})
+    return url
+
+
+def _disbursement(client: FlaskClient, world: DemoWorld, state: str = "prepared") -> str:
+    url = _fund(client, world, "active")
+    body = {"kind": "reimbursement", "amount": "10.00", "memo": "matrix"}
+    created = client.post(
+        f"{url}/disbursements",
+        json=body,
+        headers={**world.auth("finance2"), "Idempotency-Key": uuid.uuid4().hex},
+    ).get_json()
+    path = f"/api/v1/disbursements/{created['id']}"
+    if state == "approved":
+        client.post(f"{path}/approve", headers=world.auth("finance1"))
+    return path
+
+
+CASES.update(
+    {
+        ("GET", "/api/v1/funds/<uuid:fund_id>/tranches"): Case(
+            lambda c, w: _scheduled_fund(c, w) + "/tranches", _everyone(200)
+        ),
+        ("PUT", "/api/v1/funds/<uuid:fund_id>/tranches"): Case(
+            lambda c, w: _fund(c, w) + "/tranches",
+            _admin_only(200),
+            body=lambda world: {"tranches": [{"amount": "100.00", "due_date": "2026-03-01"}]},
+        ),
+        ("GET", "/api/v1/funds/<uuid:fund_id>/disbursements"): Case(
+            lambda c, w: _fund(c, w, "active") + "/disbursements", _everyone(200)
+        ),
+        ("GET", "/api/v1/disbursements/<uuid:disbursement_id>"): Case(_disbursement, _everyone(200)),
+        ("POST", "/api/v1/funds/<uuid:fund_id>/disbursements"): Case(
+            lambda c, w: _fund(c, w, "active") + "/disbursements",
+            {"anonymous": 401, "member01": 403, "finance1": 201, "auditor": 403, "admin": 403},
+            body=lambda world: {"kind": "reimbursement", "amount": "5.00", "memo": "matrix"},
+            idempotency_key=True,
+        ),
+        ("POST", "/api/v1/disbursements/<uuid:disbursement_id>/approve"): Case(
+            lambda c, w: _disbursement(c, w) + "/approve", {"anonymous": 401, "member01": 403, "finance1": 200, "auditor": 403, "admin": 403}
+        ),
+        ("POST", "/api/v1/disbursements/<uuid:disbursement_id>/pay"): Case(
+            lambda c, w: _disbursement(c, w, "approved") + "/pay",
+            {"anonymous": 401, "member01": 403, "finance1": 200, "auditor": 403, "admin": 403},
+            body=lambda world: {"bank_reference": "MATRIX-1", "paid_on": "2026-02-02"},
+        ),
+        ("POST", "/api/v1/disbursements/<uuid:disbursement_id>/cancel"): Case(
+            lambda c, w: _disbursement(c, w) + "/cancel",
+            {"anonymous": 401, "member01": 403, "finance1": 200, "auditor": 403, "admin": 403},
+            body=lambda world: {"reason": "matrix"},
+        ),
+    }
+)
+
 # Served by flask-smorest; public by design.
 UNLISTED = {("GET", "/api/v1/openapi.json")}
 
@@ -379,6 +442,8 @@ def test_each_role_gets_the_expected_answer(
         headers = {} if role == "anonymous" else dict(world.auth(role))
         if case.if_match:
             headers["If-Match"] = "*"
+        if case.idempotency_key:
+            headers["Idempotency-Key"] = f"matrix-{role}"
         body = case.body(world) if case.body else None
         response = client.open(url, method=method, json=body, headers=headers)
         response.close()  # as a WSGI server would; downloads clean up on close

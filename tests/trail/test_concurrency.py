@@ -105,12 +105,13 @@ def test_an_idle_background_sequencer_signs_a_checkpoint_due_by_time(app: Flask,
             db.session.rollback()
             assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == latest + 1
             assert db.session.scalar(select(func.max(AuditCheckpoint.size))) == latest
+            db.session.rollback()  # end the read: on SQLite a transaction holds the write lock
             deadline = time.monotonic() + 10
             size = latest
             while time.monotonic() < deadline and size <= latest:
                 time.sleep(0.2)
-                db.session.rollback()
                 size = db.session.scalar(select(func.max(AuditCheckpoint.size))) or 0
+                db.session.rollback()
             total = db.session.scalar(select(func.count()).select_from(AuditEntry))
             assert size == total
     finally:

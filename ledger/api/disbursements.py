@@ -1,0 +1,223 @@
+"""Disbursements API: tranche schedules, and payments prepared, approved, paid or cancelled."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import marshmallow as ma
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationParameters
+
+from ledger.api.common import StrictSchema, enum_value_field, page_request
+from ledger.api.funds import MONEY, refuse_money_numbers_at
+from ledger.api.security import API_PREFIX, current_actor
+from ledger.errors import ValidationFailed
+from ledger.models.disbursement import (
+    Disbursement,
+    DisbursementKind,
+    DisbursementStatus,
+    Tranche,
+    TrancheCondition,
+)
+from ledger.money import Money
+from ledger.services import disbursements as service
+from ledger.services.amounts import parse_amount
+from ledger.services.funds import get_fund
+
+blp = Blueprint(
+    "disbursements",
+    __name__,
+    url_prefix=API_PREFIX,
+    description="Payment schedules and disbursements, with separation of duties and idempotent creation.",
+)
+
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def _date_in_range(value: date) -> None:
+    if not EARLIEST <= value <= LATEST:
+        raise ma.ValidationError(f"must be between {EARLIEST} and {LATEST}")
+
+
+class TrancheCreateSchema(StrictSchema):
+    amount = ma.fields.String(required=True, metadata=MONEY)
+    due_date = ma.fields.Date(required=True, validate=_date_in_range)
+    condition = ma.fields.Enum(TrancheCondition, by_value=True, load_default=TrancheCondition.NONE)
+
+
+class ScheduleSetSchema(StrictSchema):
+    tranches = ma.fields.List(
+        ma.fields.Nested(TrancheCreateSchema), required=True, validate=ma.validate.Length(max=60)
+    )
+
+    @ma.pre_load
+    def refuse_money_numbers(self, data: Any, **kwargs: Any) -> Any:
+        refuse_money_numbers_at(data, [("tranches", "[]", "amount")])
+        return data
+
+
+class DisbursementCreateSchema(StrictSchema):
+    kind = ma.fields.Enum(DisbursementKind, by_value=True, required=True)
+    amount = ma.fields.String(required=True, metadata=MONEY)
+    memo = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+    tranche_id = ma.fields.UUID(load_default=None, allow_none=True)
+
+    @ma.pre_load
+    def refuse_money_numbers(self, data: Any, **kwargs: Any) -> Any:
+        refuse_money_numbers_at(data, [("amount",)])
+        return data
+
+
+class DisbursementSchema(ma.Schema):
+    id = ma.fields.UUID()
+    fund_id = ma.fields.UUID()
+    organisation_id = ma.fields.UUID()
+    kind = enum_value_field(DisbursementKind)
+    tranche_id = ma.fields.UUID(allow_none=True)
+    amount = ma.fields.Function(lambda d: str(Money(d.currency, d.amount_minor)), metadata=MONEY)
+    currency = ma.fields.String()
+    status = enum_value_field(DisbursementStatus)
+    memo = ma.fields.String()
+    prepared_by = ma.fields.String()
+    prepared_at = ma.fields.AwareDateTime()
+    approved_by = ma.fields.String(allow_none=True)
+    paid_by = ma.fields.String(allow_none=True)
+    paid_on = ma.fields.Date(allow_none=True)
+    bank_reference = ma.fields.String(allow_none=True)
+    journal_entry_id = ma.fields.UUID(allow_none=True)
+    cancel_reason = ma.fields.String(allow_none=True)
+    version = ma.fields.Integer()
+
+
+class PaySchema(StrictSchema):
+    bank_reference = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    paid_on = ma.fields.Date(required=True, validate=_date_in_range)
+
+
+class CancelSchema(StrictSchema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+
+
+def _tranche_body(tranche: Tranche, currency: str) -> dict[str, Any]:
+    return {
+        "id": tranche.id,
+        "number": tranche.number,
+        "amount": str(Money(currency, tranche.amount_minor)),
+        "due_date": tranche.due_date,
+        "condition": tranche.condition,
+    }
+
+
+class TrancheOutSchema(ma.Schema):
+    id = ma.fields.UUID()
+    number = ma.fields.Integer()
+    amount = ma.fields.String(metadata=MONEY)
+    due_date = ma.fields.Date()
+    condition = enum_value_field(TrancheCondition)
+
+
+@blp.route("/funds/<uuid:fund_id>/tranches")
+class Tranches(MethodView):
+    @blp.response(200, TrancheOutSchema(many=True))
+    def get(self, fund_id: uuid.UUID) -> list[dict[str, Any]]:
+        """A fund's payment schedule"""
+        actor = current_actor()
+        currency = get_fund(actor, fund_id).currency
+        return [_tranche_body(t, currency) for t in service.list_tranches(actor, fund_id)]
+
+    @blp.arguments(ScheduleSetSchema)
+    @blp.response(200, TrancheOutSchema(many=True))
+    def put(self, data: dict[str, Any], fund_id: uuid.UUID) -> list[dict[str, Any]]:
+        """Set a draft fund's payment schedule (admins)"""
+        actor = current_actor()
+        currency = get_fund(actor, fund_id).currency
+        terms = [
+            service.TrancheTerms(
+                parse_amount(t["amount"], currency, f"tranches.{i}.amount"), t["due_date"], t["condition"]
+            )
+            for i, t in enumerate(data["tranches"])
+        ]
+        return [_tranche_body(t, currency) for t in service.set_tranches(actor, fund_id, terms)]
+
+
+@blp.route("/funds/<uuid:fund_id>/disbursements")
+class Disbursements(MethodView):
+    @blp.response(200, DisbursementSchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=500)
+    def get(self, fund_id: uuid.UUID, pagination_parameters: PaginationParameters) -> list[Disbursement]:
+        """A fund's disbursements, newest first"""
+        page = service.list_disbursements(current_actor(), fund_id, page_request(pagination_parameters))
+        pagination_parameters.item_count = page.total
+        return page.items
+
+    @blp.arguments(DisbursementCreateSchema)
+    @blp.response(201, DisbursementSchema)
+    @blp.alt_response(
+        200, schema=DisbursementSchema, description="A retry with the same Idempotency-Key and body"
+    )
+    @blp.doc(
+        parameters=[
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": True,
+                "schema": {"type": "string", "maxLength": 200},
+                "description": "the same key with the same body returns the first result; with another body, 409",
+            }
+        ]
+    )
+    def post(self, data: dict[str, Any], fund_id: uuid.UUID) -> Any:
+        """Prepare a disbursement (finance officers; Idempotency-Key required)"""
+        actor = current_actor()
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            raise ValidationFailed.field(
+                "Idempotency-Key", "send an Idempotency-Key header with each new disbursement"
+            )
+        currency = get_fund(actor, fund_id).currency
+        order = service.DisbursementRequest(
+            kind=data["kind"],
+            amount=parse_amount(data["amount"], currency, "amount"),
+            memo=data["memo"],
+            tranche_id=data["tranche_id"],
+        )
+        prepared = service.prepare_disbursement(actor, fund_id, order, key)
+        return prepared.disbursement, 201 if prepared.created else 200
+
+
+@blp.route("/disbursements/<uuid:disbursement_id>")
+class DisbursementById(MethodView):
+    @blp.response(200, DisbursementSchema)
+    def get(self, disbursement_id: uuid.UUID) -> Disbursement:
+        """Get a disbursement"""
+        return service.get_disbursement(current_actor(), disbursement_id)
+
+
+@blp.route("/disbursements/<uuid:disbursement_id>/approve")
+class ApproveDisbursement(MethodView):
+    @blp.response(200, DisbursementSchema)
+    def post(self, disbursement_id: uuid.UUID) -> Disbursement:
+        """Approve a disbursement someone else prepared (finance officers)"""
+        return service.approve_disbursement(current_actor(), disbursement_id)
+
+
+@blp.route("/disbursements/<uuid:disbursement_id>/pay")
+class PayDisbursement(MethodView):
+    @blp.arguments(PaySchema)
+    @blp.response(200, DisbursementSchema)
+    def post(self, data: dict[str, Any], disbursement_id: uuid.UUID) -> Disbursement:
+        """Mark an approved disbursement paid, with the bank's reference; this books it"""
+        return service.mark_paid(current_actor(), disbursement_id, data["bank_reference"], data["paid_on"])
+
+
+@blp.route("/disbursements/<uuid:disbursement_id>/cancel")
+class CancelDisbursement(MethodView):
+    @blp.arguments(CancelSchema)
+    @blp.response(200, DisbursementSchema)
+    def post(self, data: dict[str, Any], disbursement_id: uuid.UUID) -> Disbursement:
+        """Cancel a disbursement that is not yet paid"""
+        return service.cancel_disbursement(current_actor(), disbursement_id, data["reason"])

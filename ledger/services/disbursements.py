@@ -1,0 +1,363 @@
+"""Paying funds out: tranche schedules and disbursements, with separation of duties.
+
+One finance officer prepares a disbursement, another approves it, and marking it paid books
+it (debit 1002 bank deposits, credit the fund's revenue account, restricted when the fund is).
+Creation is idempotent: the same ``Idempotency-Key`` from the same person with the same request
+returns the first disbursement, with a different request it is a conflict, also when the
+retries arrive at the same moment. The fund row is locked while a disbursement is prepared or
+approved, so concurrent ones can never add up to more than the award.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ledger.errors import Conflict, NotFound, ValidationFailed
+from ledger.extensions import db
+from ledger.models.books import EntrySource, Side
+from ledger.models.disbursement import (
+    Disbursement,
+    DisbursementKind,
+    DisbursementStatus,
+    Tranche,
+    TrancheCondition,
+)
+from ledger.models.fund import Fund, FundStatus
+from ledger.money import Money
+from ledger.services import books
+from ledger.services.access import (
+    Actor,
+    Permission,
+    authorize,
+    require_different_person,
+    visible_organisation_ids,
+)
+from ledger.services.audit_subjects import record_event, record_state
+from ledger.services.funds import get_fund
+from ledger.services.pagination import Page, PageRequest, fetch_page
+
+MAX_IDEMPOTENCY_KEY = 200
+
+
+@dataclass(frozen=True)
+class TrancheTerms:
+    amount: Money
+    due_date: date
+    condition: TrancheCondition = TrancheCondition.NONE
+
+
+def set_tranches(actor: Actor, fund_id: uuid.UUID, tranches: list[TrancheTerms]) -> list[Tranche]:
+    """Set a draft fund's payment schedule (admins); it may not exceed the award."""
+    authorize(actor, Permission.MANAGE_FUNDS)
+    fund = get_fund(actor, fund_id)
+    if fund.status != FundStatus.DRAFT.value:
+        raise Conflict("The schedule of an active fund is what was agreed.")
+    errors: dict[str, list[str]] = {}
+    for index, tranche in enumerate(tranches):
+        if tranche.amount.currency != fund.currency:
+            errors[f"tranches.{index}.amount"] = [f"must be in {fund.currency}"]
+        elif not tranche.amount.is_positive:
+            errors[f"tranches.{index}.amount"] = ["must be more than zero"]
+    if sum(t.amount.minor for t in tranches) > fund.award_minor:
+        errors.setdefault("tranches", []).append("the tranches add up to more than the award")
+    if errors:
+        raise ValidationFailed("The schedule is not valid.", errors=errors)
+    for previous in db.session.scalars(select(Tranche).where(Tranche.fund_id == fund.id)):
+        db.session.delete(previous)
+    db.session.flush()
+    created = [
+        Tranche(
+            fund_id=fund.id,
+            number=n,
+            amount_minor=t.amount.minor,
+            due_date=t.due_date,
+            condition=t.condition.value,
+        )
+        for n, t in enumerate(sorted(tranches, key=lambda t: t.due_date), start=1)
+    ]
+    db.session.add_all(created)
+    db.session.flush()
+    record_event(
+        actor,
+        "fund.schedule_set",
+        "fund",
+        fund.id,
+        {
+            "tranches": [
+                {
+                    "number": t.number,
+                    "amount": str(Money(fund.currency, t.amount_minor)),
+                    "due_date": t.due_date.isoformat(),
+                    "condition": t.condition,
+                }
+                for t in created
+            ]
+        },
+    )
+    return created
+
+
+def list_tranches(actor: Actor, fund_id: uuid.UUID) -> list[Tranche]:
+    fund = get_fund(actor, fund_id)
+    return list(
+        db.session.scalars(select(Tranche).where(Tranche.fund_id == fund.id).order_by(Tranche.number))
+    )
+
+
+@dataclass(frozen=True)
+class DisbursementRequest:
+    kind: DisbursementKind
+    amount: Money
+    memo: str
+    tranche_id: uuid.UUID | None = None
+
+    def fingerprint(self) -> str:
+        """The request's content, hashed, to tell a retry from a different request."""
+        body = {
+            "kind": self.kind.value,
+            "amount": str(self.amount),
+            "currency": self.amount.currency,
+            "memo": self.memo,
+            "tranche_id": str(self.tranche_id) if self.tranche_id else None,
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    disbursement: Disbursement
+    created: bool
+
+
+def _committed_total(fund: Fund, excluding: uuid.UUID | None = None) -> int:
+    statement = select(func.coalesce(func.sum(Disbursement.amount_minor), 0)).where(
+        Disbursement.fund_id == fund.id, Disbursement.status != DisbursementStatus.CANCELLED.value
+    )
+    if excluding is not None:
+        statement = statement.where(Disbursement.id != excluding)
+    return int(db.session.scalar(statement) or 0)
+
+
+def _lock_fund(fund_id: uuid.UUID) -> Fund:
+    fund = db.session.scalar(select(Fund).where(Fund.id == fund_id).with_for_update())
+    if fund is None:
+        raise NotFound.thing("fund", fund_id)
+    return fund
+
+
+def _existing_for_key(actor: Actor, key: str) -> Disbursement | None:
+    return db.session.scalar(
+        select(Disbursement).where(
+            Disbursement.prepared_by == actor.audit_identity["id"], Disbursement.idempotency_key == key
+        )
+    )
+
+
+def _replay(existing: Disbursement, request: DisbursementRequest) -> Prepared:
+    if existing.request_hash != request.fingerprint():
+        raise Conflict(
+            "This Idempotency-Key was used for a different request; use a new key for a new disbursement.",
+            errors={"Idempotency-Key": ["was used for a different request"]},
+        )
+    return Prepared(existing, created=False)
+
+
+def prepare_disbursement(
+    actor: Actor, fund_id: uuid.UUID, request: DisbursementRequest, key: str
+) -> Prepared:
+    """Prepare a payment to the fund's organisation (a finance officer); idempotent by ``key``."""
+    fund = get_fund(actor, fund_id)
+    authorize(actor, Permission.MANAGE_DISBURSEMENTS, fund.organisation_id)
+    key = key.strip()
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY:
+        raise ValidationFailed.field(
+            "Idempotency-Key", f"send a key of 1 to {MAX_IDEMPOTENCY_KEY} characters"
+        )
+    existing = _existing_for_key(actor, key)
+    if existing is not None:
+        return _replay(existing, request)
+    fund = _lock_fund(fund_id)
+    # A retry that raced us to the lock committed meanwhile: answer as the first one did.
+    existing = _existing_for_key(actor, key)
+    if existing is not None:
+        return _replay(existing, request)
+    _check_request(fund, request)
+    disbursement = Disbursement(
+        fund_id=fund.id,
+        organisation_id=fund.organisation_id,
+        kind=request.kind.value,
+        tranche_id=request.tranche_id,
+        amount_minor=request.amount.minor,
+        currency=request.amount.currency,
+        memo=request.memo.strip(),
+        prepared_by=actor.audit_identity["id"],
+        status=DisbursementStatus.PREPARED.value,
+        idempotency_key=key,
+        request_hash=request.fingerprint(),
+    )
+    db.session.add(disbursement)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        # The same key arrived twice at once and the other request won the unique index.
+        existing = _existing_for_key(actor, key)
+        if existing is None:
+            raise
+        return _replay(existing, request)
+    record_state(actor, "disbursement.prepared", "disbursement", disbursement)
+    return Prepared(disbursement, created=True)
+
+
+def _check_request(fund: Fund, request: DisbursementRequest) -> None:
+    if fund.status != FundStatus.ACTIVE.value:
+        raise Conflict(f"Nothing is paid from a {fund.status} fund.")
+    errors: dict[str, list[str]] = {}
+    if request.amount.currency != fund.currency:
+        errors["amount"] = [f"must be in {fund.currency}"]
+    elif not request.amount.is_positive:
+        errors["amount"] = ["must be more than zero"]
+    if not request.memo.strip():
+        errors["memo"] = ["say what the payment is for"]
+    if request.kind is DisbursementKind.TRANCHE_ADVANCE:
+        tranche = db.session.get(Tranche, request.tranche_id) if request.tranche_id else None
+        if tranche is None or tranche.fund_id != fund.id:
+            errors["tranche_id"] = ["name a tranche of this fund"]
+        else:
+            if request.amount.minor != tranche.amount_minor:
+                errors["amount"] = [
+                    f"a tranche advance pays the tranche, {Money(fund.currency, tranche.amount_minor)}"
+                ]
+            taken = db.session.scalar(
+                select(Disbursement.id).where(
+                    Disbursement.tranche_id == tranche.id,
+                    Disbursement.status != DisbursementStatus.CANCELLED.value,
+                )
+            )
+            if taken is not None:
+                raise Conflict(f"Tranche {tranche.number} is already being paid.")
+            if (
+                tranche.condition == TrancheCondition.APPROVED_INTERIM_REPORT.value
+                and not _has_approved_report(fund)
+            ):
+                raise Conflict(f"Tranche {tranche.number} is paid after an approved interim expense report.")
+    elif request.tranche_id is not None:
+        errors["tranche_id"] = ["only a tranche advance names a tranche"]
+    if errors:
+        raise ValidationFailed("The disbursement is not valid.", errors=errors)
+    if _committed_total(fund) + request.amount.minor > fund.award_minor:
+        left = Money(fund.currency, fund.award_minor - _committed_total(fund))
+        raise Conflict(f"That is more than is left of the award ({left} {fund.currency}).")
+
+
+def _has_approved_report(fund: Fund) -> bool:
+    """Whether the organisation has an approved expense report on this fund (none until reports exist)."""
+    from ledger.services import expense_reports  # reports build on disbursements' module
+
+    return expense_reports.has_approved_report(fund.id)
+
+
+def get_disbursement(actor: Actor, disbursement_id: uuid.UUID) -> Disbursement:
+    disbursement = db.session.get(Disbursement, disbursement_id)
+    if disbursement is None:
+        authorize(actor, Permission.READ_FUNDS)
+        raise NotFound.thing("disbursement", disbursement_id)
+    authorize(actor, Permission.READ_FUNDS, disbursement.organisation_id)
+    return disbursement
+
+
+def list_disbursements(actor: Actor, fund_id: uuid.UUID, request: PageRequest) -> Page[Disbursement]:
+    fund = get_fund(actor, fund_id)
+    statement = (
+        select(Disbursement).where(Disbursement.fund_id == fund.id).order_by(Disbursement.prepared_at.desc())
+    )
+    visible = visible_organisation_ids(actor)
+    if visible is not None:
+        statement = statement.where(Disbursement.organisation_id.in_(visible))
+    return fetch_page(statement, request)
+
+
+def _for_change(actor: Actor, disbursement_id: uuid.UUID, expected: DisbursementStatus) -> Disbursement:
+    disbursement = get_disbursement(actor, disbursement_id)
+    authorize(actor, Permission.MANAGE_DISBURSEMENTS, disbursement.organisation_id)
+    _lock_fund(disbursement.fund_id)
+    db.session.refresh(disbursement)
+    if disbursement.status != expected.value:
+        raise Conflict(f"This disbursement is {disbursement.status}, not {expected.value}.")
+    return disbursement
+
+
+def approve_disbursement(actor: Actor, disbursement_id: uuid.UUID) -> Disbursement:
+    """A second finance officer, not the one who prepared it, approves the payment."""
+    disbursement = _for_change(actor, disbursement_id, DisbursementStatus.PREPARED)
+    require_different_person(actor, [_uuid(disbursement.prepared_by)], "approve a disbursement")
+    fund = db.session.get(Fund, disbursement.fund_id)
+    assert fund is not None
+    if fund.status != FundStatus.ACTIVE.value:
+        raise Conflict(f"Nothing is paid from a {fund.status} fund.")
+    disbursement.status = DisbursementStatus.APPROVED.value
+    disbursement.approved_by = actor.audit_identity["id"]
+    db.session.flush()
+    record_state(actor, "disbursement.approved", "disbursement", disbursement)
+    return disbursement
+
+
+def mark_paid(actor: Actor, disbursement_id: uuid.UUID, bank_reference: str, paid_on: date) -> Disbursement:
+    """Record that the bank paid it, and book it: Dr 1002 bank, Cr the fund's revenue account."""
+    disbursement = _for_change(actor, disbursement_id, DisbursementStatus.APPROVED)
+    if not bank_reference.strip():
+        raise ValidationFailed.field("bank_reference", "give the bank's reference for the payment")
+    fund = db.session.get(Fund, disbursement.fund_id)
+    assert fund is not None
+    amount = Money(disbursement.currency, disbursement.amount_minor)
+    restriction = "restricted" if fund.restricted else "unrestricted"
+    entry = books.post_journal_entry(
+        actor,
+        disbursement.organisation_id,
+        paid_on,
+        f"{fund.title}: {disbursement.memo} ({bank_reference.strip()})",
+        [
+            books.PostingLine("1002", Side.DEBIT, amount, fund.id),
+            books.PostingLine(fund.revenue_account, Side.CREDIT, amount, fund.id, restriction),
+        ],
+        source=EntrySource.DISBURSEMENT_PAID,
+        source_id=str(disbursement.id),
+    )
+    disbursement.status = DisbursementStatus.PAID.value
+    disbursement.paid_by = actor.audit_identity["id"]
+    disbursement.paid_on = paid_on
+    disbursement.bank_reference = bank_reference.strip()
+    disbursement.journal_entry_id = entry.id
+    db.session.flush()
+    record_state(actor, "disbursement.paid", "disbursement", disbursement)
+    return disbursement
+
+
+def cancel_disbursement(actor: Actor, disbursement_id: uuid.UUID, reason: str) -> Disbursement:
+    disbursement = get_disbursement(actor, disbursement_id)
+    authorize(actor, Permission.MANAGE_DISBURSEMENTS, disbursement.organisation_id)
+    if disbursement.status not in (DisbursementStatus.PREPARED.value, DisbursementStatus.APPROVED.value):
+        raise Conflict(
+            f"A {disbursement.status} disbursement cannot be cancelled; a paid one is refunded instead."
+        )
+    if not reason.strip():
+        raise ValidationFailed.field("reason", "say why it is cancelled")
+    disbursement.status = DisbursementStatus.CANCELLED.value
+    disbursement.cancel_reason = reason.strip()
+    db.session.flush()
+    record_state(actor, "disbursement.cancelled", "disbursement", disbursement)
+    return disbursement
+
+
+def _uuid(identity: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(identity)
+    except ValueError:
+        return None
