@@ -10,6 +10,7 @@ from ledger.api import (
     books,
     communities,
     disbursements,
+    expense_reports,
     funds,
     health,
     organisations,
@@ -28,6 +29,7 @@ BLUEPRINTS = (
     books.blp,
     funds.blp,
     disbursements.blp,
+    expense_reports.blp,
 )
 
 

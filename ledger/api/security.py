@@ -26,6 +26,21 @@ _PUBLIC_ENDPOINTS = {"api-docs.openapi_json"}
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
+_UPLOADS = "_ledger_accepts_uploads"
+
+
+def accepts_uploads(view: F) -> F:
+    """Mark an API view that takes a multipart/form-data upload instead of JSON."""
+    setattr(view, _UPLOADS, True)
+    return view
+
+
+def _view_method(endpoint: str | None) -> object:
+    view = current_app.view_functions.get(endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    return getattr(view_class, request.method.lower(), None) if view_class is not None else view
+
+
 def public(view: F) -> F:
     """Mark an API view as open to callers without a token."""
     setattr(view, _PUBLIC, True)
@@ -74,6 +89,10 @@ def require_json_body() -> None:
         return
     if not request.content_length and "Transfer-Encoding" not in request.headers:
         return  # no body at all (e.g. POST /auth/logout)
+    if getattr(_view_method(request.endpoint), _UPLOADS, False):
+        if request.mimetype != "multipart/form-data":
+            raise UnsupportedMediaType()
+        return
     if request.mimetype != "application/json":
         raise UnsupportedMediaType()
 

@@ -18,6 +18,7 @@ from ledger.models.disbursement import (
     Tranche,
     TrancheCondition,
 )
+from ledger.models.expense_report import ExpenseLine, ExpenseReport, Receipt, ReportStatus
 from ledger.models.fund import BudgetEntry, BudgetRevision, Fund, FundKind, FundStatus, RevisionStatus
 from ledger.models.organisation import Organisation, RegistrationType
 from ledger.models.reference import Account, ChartOfAccounts, ExpenseCategory, ExpenseCategoryList
@@ -44,6 +45,8 @@ __all__ = [
     "EntrySource",
     "ExpenseCategory",
     "ExpenseCategoryList",
+    "ExpenseLine",
+    "ExpenseReport",
     "Fund",
     "FundKind",
     "FundStatus",
@@ -53,7 +56,9 @@ __all__ = [
     "Organisation",
     "PeriodStatus",
     "Posting",
+    "Receipt",
     "RegistrationType",
+    "ReportStatus",
     "RevisionStatus",
     "Role",
     "Side",

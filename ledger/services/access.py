@@ -36,6 +36,8 @@ class Permission(enum.StrEnum):
     PROPOSE_BUDGET_REVISIONS = "propose budget revisions"
     DECIDE_BUDGET_REVISIONS = "approve or reject budget revisions"
     MANAGE_DISBURSEMENTS = "prepare, approve, pay or cancel disbursements"
+    FILE_EXPENSE_REPORTS = "file expense reports and upload receipts"
+    REVIEW_EXPENSE_REPORTS = "approve, return or reject expense reports"
 
 
 _EVERYONE: Final = frozenset(Role)
@@ -57,6 +59,8 @@ POLICY: Final[dict[Permission, frozenset[Role]]] = {
     Permission.PROPOSE_BUDGET_REVISIONS: frozenset({Role.ORG_MEMBER, Role.FINANCE_OFFICER}),
     Permission.DECIDE_BUDGET_REVISIONS: frozenset({Role.FINANCE_OFFICER}),
     Permission.MANAGE_DISBURSEMENTS: frozenset({Role.FINANCE_OFFICER}),
+    Permission.FILE_EXPENSE_REPORTS: frozenset({Role.ORG_MEMBER}),
+    Permission.REVIEW_EXPENSE_REPORTS: frozenset({Role.FINANCE_OFFICER}),
 }
 
 # Roles whose reach ends at the organisations they belong to.

@@ -22,6 +22,7 @@ from ledger.extensions import db
 from ledger.models.books import AccountingPeriod, Posting
 from ledger.models.community import Community
 from ledger.models.disbursement import Disbursement
+from ledger.models.expense_report import ExpenseReport
 from ledger.models.fund import BudgetEntry, BudgetRevision, Fund
 from ledger.models.organisation import Organisation
 from ledger.models.user import User
@@ -139,6 +140,37 @@ def disbursement_state(disbursement: Disbursement) -> State:
     }
 
 
+def expense_report_state(report: ExpenseReport) -> State:
+    return {
+        "fund_id": str(report.fund_id),
+        "organisation_id": str(report.organisation_id),
+        "title": report.title,
+        "interim": report.interim,
+        "status": report.status,
+        "filed_by": report.filed_by,
+        "decided_by": report.decided_by,
+        "comments": list(report.comments),
+        "journal_entry_id": str(report.journal_entry_id) if report.journal_entry_id else None,
+        "lines": [
+            {
+                "category": line.category_code,
+                "amount": str(Money(_report_currency(report), line.amount_minor)),
+                "incurred_on": line.incurred_on.isoformat(),
+                "payee": line.payee,
+                "description": line.description,
+                "receipt_sha256": line.receipt_sha256,
+            }
+            for line in report.lines
+        ],
+        "version": report.version,
+    }
+
+
+def _report_currency(report: ExpenseReport) -> str:
+    fund = db.session.get(Fund, report.fund_id)
+    return fund.currency if fund is not None else "CNY"
+
+
 SUBJECTS: dict[str, Subject] = {
     "community": Subject(Community, community_state),
     "organisation": Subject(Organisation, organisation_state),
@@ -147,6 +179,7 @@ SUBJECTS: dict[str, Subject] = {
     "fund": Subject(Fund, fund_state),
     "budget_revision": Subject(BudgetRevision, budget_revision_state),
     "disbursement": Subject(Disbursement, disbursement_state),
+    "expense_report": Subject(ExpenseReport, expense_report_state),
 }
 
 

@@ -1,13 +1,451 @@
 """Expense reports: organisations account for what they spent from a fund.
 
-The reports themselves are being built; disbursements already ask whether a fund has an
-approved report (a tranche may wait for one), and until reports exist the answer is no.
+An organisation member files a report as a draft, with lines (category, amount, date incurred,
+payee, description, receipt), and submits it; a finance officer approves it, returns it with a
+comment (it can be fixed and submitted again) or rejects it. The same checks run at submit and
+again at approval, and every problem names its line:
+
+- the fund is active and the category is in its budget and not banned;
+- each category stays within its available budget (budget - approved - pending);
+- administrative costs stay within the fund's cap (a share of the award);
+- the date incurred is within the fund's period and its accounting period is open;
+- a receipt (the same SHA-256) is never claimed twice.
+
+Approval books the spending (Dr the category's expense account, Cr 1002, by fund) and, for a
+restricted fund, releases as much restricted net assets (Dr 3102, Cr 3101).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+
+from ledger.errors import Conflict, NotFound, ValidationFailed
+from ledger.extensions import db
+from ledger.models.base import utcnow
+from ledger.models.books import AccountingPeriod, EntrySource, PeriodStatus, Side
+from ledger.models.expense_report import EDITABLE, ExpenseLine, ExpenseReport, Receipt, ReportStatus
+from ledger.models.fund import Fund, FundStatus
+from ledger.models.reference import ExpenseCategory
+from ledger.money import Money
+from ledger.services import books
+from ledger.services.access import (
+    Actor,
+    Permission,
+    authorize,
+    require_different_person,
+    visible_organisation_ids,
+)
+from ledger.services.audit_subjects import record_state
+from ledger.services.concurrency import check_version
+from ledger.services.funds import budget_of, get_fund
+from ledger.services.pagination import Page, PageRequest, fetch_page
+
+MAX_LINES = 200
+
+
+@dataclass(frozen=True)
+class LineInput:
+    category_code: str
+    amount: Money
+    incurred_on: date
+    payee: str
+    description: str
+    receipt_sha256: str | None = None
 
 
 def has_approved_report(fund_id: uuid.UUID) -> bool:
-    return False
+    """Whether an interim expense report of the fund has been approved (a tranche may wait for one)."""
+    return (
+        db.session.scalar(
+            select(ExpenseReport.id).where(
+                ExpenseReport.fund_id == fund_id,
+                ExpenseReport.interim.is_(True),
+                ExpenseReport.status == ReportStatus.APPROVED.value,
+            )
+        )
+        is not None
+    )
+
+
+def create_report(actor: Actor, fund_id: uuid.UUID, title: str, interim: bool) -> ExpenseReport:
+    fund = get_fund(actor, fund_id)
+    authorize(actor, Permission.FILE_EXPENSE_REPORTS, fund.organisation_id)
+    if fund.status != FundStatus.ACTIVE.value:
+        raise Conflict(f"Reports are filed against an active fund; this one is {fund.status}.")
+    if not title.strip():
+        raise ValidationFailed.field("title", "must not be blank")
+    report = ExpenseReport(
+        fund_id=fund.id,
+        organisation_id=fund.organisation_id,
+        title=title.strip(),
+        interim=interim,
+        filed_by=actor.audit_identity["id"],
+        status=ReportStatus.DRAFT.value,
+        comments=[],
+    )
+    db.session.add(report)
+    db.session.flush()
+    record_state(actor, "expense_report.created", "expense_report", report)
+    return report
+
+
+def get_report(actor: Actor, report_id: uuid.UUID) -> ExpenseReport:
+    report = db.session.get(ExpenseReport, report_id)
+    if report is None:
+        authorize(actor, Permission.READ_FUNDS)
+        raise NotFound.thing("expense report", report_id)
+    authorize(actor, Permission.READ_FUNDS, report.organisation_id)
+    return report
+
+
+def list_reports(
+    actor: Actor,
+    request: PageRequest,
+    *,
+    fund_id: uuid.UUID | None = None,
+    status: ReportStatus | None = None,
+) -> Page[ExpenseReport]:
+    """Reports you may see; the review queue is ``status=submitted``, oldest first."""
+    authorize(actor, Permission.READ_FUNDS)
+    statement = select(ExpenseReport)
+    visible = visible_organisation_ids(actor)
+    if visible is not None:
+        statement = statement.where(ExpenseReport.organisation_id.in_(visible))
+    if fund_id is not None:
+        get_fund(actor, fund_id)
+        statement = statement.where(ExpenseReport.fund_id == fund_id)
+    if status is not None:
+        statement = statement.where(ExpenseReport.status == status.value)
+    order = (
+        (ExpenseReport.submitted_at, ExpenseReport.id)
+        if status is ReportStatus.SUBMITTED
+        else (ExpenseReport.created_at.desc(), ExpenseReport.id)
+    )
+    return fetch_page(statement.order_by(*order), request)
+
+
+def set_lines(
+    actor: Actor, report_id: uuid.UUID, lines: list[LineInput], expected_version: int | None
+) -> ExpenseReport:
+    """Replace a draft (or returned) report's lines."""
+    report = get_report(actor, report_id)
+    authorize(actor, Permission.FILE_EXPENSE_REPORTS, report.organisation_id)
+    check_version(report, expected_version)
+    if report.status not in EDITABLE:
+        raise Conflict(f"A {report.status} report is not edited.")
+    if len(lines) > MAX_LINES:
+        raise ValidationFailed.field("lines", f"a report has at most {MAX_LINES} lines")
+    fund = db.session.get(Fund, report.fund_id)
+    assert fund is not None
+    errors: dict[str, list[str]] = defaultdict(list)
+    for index, line in enumerate(lines):
+        if line.amount.currency != fund.currency:
+            errors[f"lines.{index}.amount"].append(f"must be in {fund.currency}")
+        elif not line.amount.is_positive:
+            errors[f"lines.{index}.amount"].append("must be more than zero")
+        for name in ("payee", "description"):
+            if not getattr(line, name).strip():
+                errors[f"lines.{index}.{name}"].append("must not be blank")
+        if line.receipt_sha256 is not None:
+            receipt = db.session.get(Receipt, line.receipt_sha256)
+            if receipt is None or receipt.organisation_id != report.organisation_id:
+                errors[f"lines.{index}.receipt_sha256"].append(
+                    "upload the receipt first (POST /api/v1/receipts)"
+                )
+    if errors:
+        raise ValidationFailed("The lines are not valid.", errors=errors)
+    # Remove the old lines first: their numbers are unique within the report.
+    report.lines.clear()
+    db.session.flush()
+    report.lines.extend(
+        ExpenseLine(
+            number=index + 1,
+            category_code=line.category_code,
+            amount_minor=line.amount.minor,
+            incurred_on=line.incurred_on,
+            payee=line.payee.strip(),
+            description=line.description.strip(),
+            receipt_sha256=line.receipt_sha256,
+        )
+        for index, line in enumerate(lines)
+    )
+    db.session.flush()
+    _touch(report)
+    record_state(actor, "expense_report.lines_set", "expense_report", report)
+    return report
+
+
+def _touch(report: ExpenseReport) -> None:
+    """Lines live in their own table; a change to them is a change to the report (a new ETag)."""
+    db.session.execute(
+        update(ExpenseReport).where(ExpenseReport.id == report.id).values(version=ExpenseReport.version + 1)
+    )
+    db.session.refresh(report)
+
+
+def _category_totals(report: ExpenseReport) -> dict[str, int]:
+    totals: dict[str, int] = defaultdict(int)
+    for line in report.lines:
+        totals[line.category_code] += line.amount_minor
+    return totals
+
+
+def _spent(fund: Fund, statuses: tuple[str, ...], excluding: uuid.UUID) -> dict[str, int]:
+    rows = db.session.execute(
+        select(ExpenseLine.category_code, func.sum(ExpenseLine.amount_minor))
+        .join(ExpenseReport, ExpenseReport.id == ExpenseLine.report_id)
+        .where(
+            ExpenseReport.fund_id == fund.id,
+            ExpenseReport.status.in_(statuses),
+            ExpenseReport.id != excluding,
+        )
+        .group_by(ExpenseLine.category_code)
+    )
+    return {code: int(total) for code, total in rows}
+
+
+def report_problems(report: ExpenseReport, fund: Fund) -> dict[str, list[str]]:
+    """Every rule the report breaks, by line."""
+    errors: dict[str, list[str]] = defaultdict(list)
+    if fund.status != FundStatus.ACTIVE.value:
+        errors["fund"].append(f"the fund is {fund.status}")
+    if not report.lines:
+        errors["lines"].append("a report needs at least one line")
+    categories = {
+        c.code: c
+        for c in db.session.scalars(
+            select(ExpenseCategory).where(ExpenseCategory.list_version == fund.category_list_version)
+        )
+    }
+    budget = budget_of(fund)
+    approved = _spent(fund, (ReportStatus.APPROVED.value,), report.id)
+    pending = _spent(fund, (ReportStatus.SUBMITTED.value,), report.id)
+    totals = _category_totals(report)
+    seen_receipts: dict[str, int] = {}
+    for index, line in enumerate(report.lines):
+        where = f"lines.{index}"
+        code = line.category_code
+        if code not in categories:
+            errors[f"{where}.category_code"].append(f"{code!r} is not a standard expense category")
+        elif code in fund.banned_categories:
+            errors[f"{where}.category_code"].append(f"this fund may not be spent on {code}")
+        elif code not in budget:
+            errors[f"{where}.category_code"].append(f"{code} is not in this fund's budget")
+        if not fund.period_start <= line.incurred_on <= fund.period_end:
+            errors[f"{where}.incurred_on"].append(
+                f"is outside the fund's period {fund.period_start}..{fund.period_end}"
+            )
+        elif _period_closed(report.organisation_id, line.incurred_on):
+            errors[f"{where}.incurred_on"].append(f"the period {line.incurred_on:%Y-%m} is closed")
+        if line.receipt_sha256 is None:
+            errors[f"{where}.receipt_sha256"].append("attach the receipt")
+        elif line.receipt_sha256 in seen_receipts:
+            errors[f"{where}.receipt_sha256"].append(
+                f"the same receipt is on line {seen_receipts[line.receipt_sha256] + 1}"
+            )
+        elif _claimed_elsewhere(line.receipt_sha256, report.id):
+            errors[f"{where}.receipt_sha256"].append("this receipt is already claimed on another report")
+        if line.receipt_sha256 is not None:
+            seen_receipts.setdefault(line.receipt_sha256, index)
+    for code, total in sorted(totals.items()):
+        if code not in budget:
+            continue
+        available = budget[code].minor - approved.get(code, 0) - pending.get(code, 0)
+        if total > available:
+            first = next(i for i, line in enumerate(report.lines) if line.category_code == code)
+            errors[f"lines.{first}.amount"].append(
+                f"{code}: {Money(fund.currency, total)} is more than the {Money(fund.currency, max(available, 0))} "
+                "left in the budget (budget - approved - pending)"
+            )
+    if fund.admin_cost_cap_bp is not None:
+        management = {code for code, c in categories.items() if c.functional_class == "management"}
+        admin_total = (
+            sum(amount for code, amount in {**approved}.items() if code in management)
+            + sum(amount for code, amount in pending.items() if code in management)
+            + sum(total for code, total in totals.items() if code in management)
+        )
+        cap = (Decimal(fund.award_minor) * fund.admin_cost_cap_bp / 10000).to_integral_value()
+        if admin_total > cap:
+            errors["lines"].append(
+                f"administrative costs would be {Money(fund.currency, admin_total)}, over the cap of "
+                f"{fund.admin_cost_cap_bp / 100:.2f}% of the award ({Money(fund.currency, int(cap))})"
+            )
+    return dict(errors)
+
+
+def _period_closed(organisation_id: uuid.UUID, on: date) -> bool:
+    status = db.session.scalar(
+        select(AccountingPeriod.status).where(
+            AccountingPeriod.organisation_id == organisation_id,
+            AccountingPeriod.year == on.year,
+            AccountingPeriod.month == on.month,
+        )
+    )
+    return status == PeriodStatus.CLOSED.value
+
+
+def _claimed_elsewhere(sha256: str, report_id: uuid.UUID) -> bool:
+    return (
+        db.session.scalar(
+            select(ExpenseLine.id)
+            .join(ExpenseReport, ExpenseReport.id == ExpenseLine.report_id)
+            .where(
+                ExpenseLine.receipt_sha256 == sha256,
+                ExpenseReport.id != report_id,
+                ExpenseReport.status != ReportStatus.REJECTED.value,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _checked(report: ExpenseReport, fund: Fund, what: str) -> None:
+    errors = report_problems(report, fund)
+    if errors:
+        raise ValidationFailed(
+            f"The report cannot be {what}: " + "; ".join(f"{k}: {v[0]}" for k, v in sorted(errors.items())),
+            errors=errors,
+        )
+
+
+def _lock(actor: Actor, report_id: uuid.UUID, expected_version: int | None) -> tuple[ExpenseReport, Fund]:
+    report = get_report(actor, report_id)
+    # The fund row is the lock: two reports on one fund are checked against its budget one at a time.
+    fund = db.session.scalar(select(Fund).where(Fund.id == report.fund_id).with_for_update())
+    assert fund is not None
+    db.session.refresh(report)
+    check_version(report, expected_version)
+    return report, fund
+
+
+def submit_report(actor: Actor, report_id: uuid.UUID, expected_version: int | None) -> ExpenseReport:
+    report, fund = _lock(actor, report_id, expected_version)
+    authorize(actor, Permission.FILE_EXPENSE_REPORTS, report.organisation_id)
+    if report.status not in EDITABLE:
+        raise Conflict(f"A {report.status} report is not submitted again.")
+    _checked(report, fund, "submitted")
+    report.status = ReportStatus.SUBMITTED.value
+    report.submitted_at = utcnow()
+    db.session.flush()
+    record_state(actor, "expense_report.submitted", "expense_report", report)
+    return report
+
+
+def _decidable(
+    actor: Actor, report_id: uuid.UUID, expected_version: int | None, action: str
+) -> tuple[ExpenseReport, Fund]:
+    report, fund = _lock(actor, report_id, expected_version)
+    authorize(actor, Permission.REVIEW_EXPENSE_REPORTS, report.organisation_id)
+    require_different_person(actor, [_uuid(report.filed_by)], f"{action} an expense report")
+    if report.status != ReportStatus.SUBMITTED.value:
+        raise Conflict(f"Only a submitted report is {action}d; this one is {report.status}.")
+    return report, fund
+
+
+def approve_report(actor: Actor, report_id: uuid.UUID, expected_version: int | None) -> ExpenseReport:
+    """Approve and book the report: the checks run again, against the books as they are now."""
+    report, fund = _decidable(actor, report_id, expected_version, "approve")
+    _checked(report, fund, "approved")
+    categories = {
+        c.code: c
+        for c in db.session.scalars(
+            select(ExpenseCategory).where(ExpenseCategory.list_version == fund.category_list_version)
+        )
+    }
+    by_account: dict[str, int] = defaultdict(int)
+    for line in report.lines:
+        by_account[categories[line.category_code].account_code] += line.amount_minor
+    total = Money(fund.currency, sum(by_account.values()))
+    entry_date = max(line.incurred_on for line in report.lines)
+    entry = books.post_journal_entry(
+        actor,
+        report.organisation_id,
+        entry_date,
+        f"{fund.title}: {report.title}",
+        [
+            books.PostingLine(code, Side.DEBIT, Money(fund.currency, amount), fund.id)
+            for code, amount in sorted(by_account.items())
+        ]
+        + [books.PostingLine("1002", Side.CREDIT, total, fund.id)],
+        source=EntrySource.EXPENSE_APPROVED,
+        source_id=str(report.id),
+    )
+    if fund.restricted:
+        books.post_journal_entry(
+            actor,
+            report.organisation_id,
+            entry_date,
+            f"{fund.title}: restriction released for {report.title}",
+            [
+                books.PostingLine("3102", Side.DEBIT, total, fund.id, "restricted"),
+                books.PostingLine("3101", Side.CREDIT, total, fund.id, "unrestricted"),
+            ],
+            source=EntrySource.RESTRICTED_RELEASE,
+            source_id=str(report.id),
+        )
+    report.status = ReportStatus.APPROVED.value
+    report.decided_by = actor.audit_identity["id"]
+    report.decided_at = utcnow()
+    report.journal_entry_id = entry.id
+    db.session.flush()
+    record_state(actor, "expense_report.approved", "expense_report", report)
+    return report
+
+
+def return_report(
+    actor: Actor, report_id: uuid.UUID, comment: str, expected_version: int | None
+) -> ExpenseReport:
+    """Send a report back with a comment; the organisation fixes it and submits again."""
+    return _decide_without_booking(
+        actor, report_id, comment, expected_version, ReportStatus.RETURNED, "return"
+    )
+
+
+def reject_report(
+    actor: Actor, report_id: uuid.UUID, comment: str, expected_version: int | None
+) -> ExpenseReport:
+    return _decide_without_booking(
+        actor, report_id, comment, expected_version, ReportStatus.REJECTED, "reject"
+    )
+
+
+def _decide_without_booking(
+    actor: Actor,
+    report_id: uuid.UUID,
+    comment: str,
+    expected_version: int | None,
+    status: ReportStatus,
+    action: str,
+) -> ExpenseReport:
+    if not comment.strip():
+        raise ValidationFailed.field("comment", f"say why the report is {status.value}")
+    report, _fund = _decidable(actor, report_id, expected_version, action)
+    report.status = status.value
+    report.decided_by = actor.audit_identity["id"]
+    report.decided_at = utcnow()
+    report.comments = [
+        *report.comments,
+        {
+            "by": actor.audit_identity["id"],
+            "at": utcnow().isoformat(),
+            "status": status.value,
+            "comment": comment.strip(),
+        },
+    ]
+    db.session.flush()
+    record_state(actor, f"expense_report.{status.value}", "expense_report", report)
+    return report
+
+
+def _uuid(identity: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(identity)
+    except ValueError:
+        return None

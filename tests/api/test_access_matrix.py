@@ -6,6 +6,7 @@ fails ``test_every_route_has_a_row``: no endpoint can be added without deciding 
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from flask.testing import FlaskClient
 
 from ledger.demo import DEMO_PASSWORD
 from tests.conftest import DemoWorld
+from tests.funds.test_expense_reports import receipt_pdf
 
 ROLES = ("anonymous", "member01", "finance1", "auditor", "admin")  # admin last: it may delete
 
@@ -29,6 +31,7 @@ class Case:
     body: Callable[[DemoWorld], object] | None = None
     if_match: bool = False
     idempotency_key: bool = False
+    upload: bool = False
 
 
 def _everyone(status: int) -> dict[str, int]:
@@ -398,7 +401,8 @@ CASES.update(
             idempotency_key=True,
         ),
         ("POST", "/api/v1/disbursements/<uuid:disbursement_id>/approve"): Case(
-            lambda c, w: _disbursement(c, w) + "/approve", {"anonymous": 401, "member01": 403, "finance1": 200, "auditor": 403, "admin": 403}
+            lambda c, w: _disbursement(c, w) + "/approve",
+            {"anonymous": 401, "member01": 403, "finance1": 200, "auditor": 403, "admin": 403},
         ),
         ("POST", "/api/v1/disbursements/<uuid:disbursement_id>/pay"): Case(
             lambda c, w: _disbursement(c, w, "approved") + "/pay",
@@ -409,6 +413,90 @@ CASES.update(
             lambda c, w: _disbursement(c, w) + "/cancel",
             {"anonymous": 401, "member01": 403, "finance1": 200, "auditor": 403, "admin": 403},
             body=lambda world: {"reason": "matrix"},
+        ),
+    }
+)
+
+
+def _report(client: FlaskClient, world: DemoWorld, submitted: bool = False) -> str:
+    url = _fund(client, world, "active")
+    report = client.post(
+        f"{url}/expense-reports", json={"title": "matrix"}, headers=world.auth("member01")
+    ).get_json()
+    path = f"/api/v1/expense-reports/{report['id']}"
+    if submitted:
+        sha = _uploaded_receipt(client, world)
+        line = {
+            "category_code": "ACTIVITY",
+            "amount": "1.00",
+            "incurred_on": "2026-03-01",
+            "payee": "p",
+            "description": "d",
+            "receipt_sha256": sha,
+        }
+        client.put(
+            f"{path}/lines", json={"lines": [line]}, headers={**world.auth("member01"), "If-Match": "*"}
+        )
+        client.post(f"{path}/submit", headers=world.auth("member01"))
+    return path
+
+
+def _uploaded_receipt(client: FlaskClient, world: DemoWorld) -> str:
+    organisation = world.member_organisation["member01"]
+    response = client.post(
+        f"/api/v1/organisations/{organisation}/receipts",
+        data={"file": (io.BytesIO(receipt_pdf()), "r.pdf")},
+        content_type="multipart/form-data",
+        headers=world.auth("member01"),
+    )
+    return str(response.get_json()["sha256"])
+
+
+def _decision(status: int) -> dict[str, int]:
+    return {"anonymous": 401, "member01": 403, "finance1": status, "auditor": 403, "admin": 403}
+
+
+def _filer(status: int) -> dict[str, int]:
+    return {"anonymous": 401, "member01": status, "finance1": 403, "auditor": 403, "admin": 403}
+
+
+CASES.update(
+    {
+        ("GET", "/api/v1/expense-reports"): Case(_fixed("/api/v1/expense-reports"), _everyone(200)),
+        ("POST", "/api/v1/funds/<uuid:fund_id>/expense-reports"): Case(
+            lambda c, w: _fund(c, w, "active") + "/expense-reports",
+            _filer(201),
+            body=lambda world: {"title": "matrix"},
+        ),
+        ("GET", "/api/v1/expense-reports/<uuid:report_id>"): Case(_report, _everyone(200)),
+        ("PUT", "/api/v1/expense-reports/<uuid:report_id>/lines"): Case(
+            lambda c, w: _report(c, w) + "/lines",
+            _filer(200),
+            body=lambda world: {"lines": []},
+            if_match=True,
+        ),
+        ("POST", "/api/v1/expense-reports/<uuid:report_id>/submit"): Case(
+            lambda c, w: _report(c, w, submitted=False) + "/submit",
+            {"anonymous": 401, "member01": 422, "finance1": 403, "auditor": 403, "admin": 403},
+        ),
+        ("POST", "/api/v1/expense-reports/<uuid:report_id>/approve"): Case(
+            lambda c, w: _report(c, w, submitted=True) + "/approve", _decision(200)
+        ),
+        ("POST", "/api/v1/expense-reports/<uuid:report_id>/return"): Case(
+            lambda c, w: _report(c, w, submitted=True) + "/return",
+            _decision(200),
+            body=lambda world: {"comment": "matrix"},
+        ),
+        ("POST", "/api/v1/expense-reports/<uuid:report_id>/reject"): Case(
+            lambda c, w: _report(c, w, submitted=True) + "/reject",
+            _decision(200),
+            body=lambda world: {"comment": "matrix"},
+        ),
+        ("POST", "/api/v1/organisations/<uuid:organisation_id>/receipts"): Case(
+            _own_books("receipts"), _filer(201), upload=True
+        ),
+        ("GET", "/api/v1/receipts/<string:sha256>"): Case(
+            lambda c, w: f"/api/v1/receipts/{_uploaded_receipt(c, w)}", _everyone(200)
         ),
     }
 )
@@ -445,7 +533,13 @@ def test_each_role_gets_the_expected_answer(
         if case.idempotency_key:
             headers["Idempotency-Key"] = f"matrix-{role}"
         body = case.body(world) if case.body else None
-        response = client.open(url, method=method, json=body, headers=headers)
+        if case.upload:
+            data = {"file": (io.BytesIO(receipt_pdf()), "receipt.pdf")}
+            response = client.open(
+                url, method=method, data=data, content_type="multipart/form-data", headers=headers
+            )
+        else:
+            response = client.open(url, method=method, json=body, headers=headers)
         response.close()  # as a WSGI server would; downloads clean up on close
         assert response.status_code == case.expected[role], (role, response.get_data(as_text=True)[:500])
 

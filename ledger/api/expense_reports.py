@@ -1,0 +1,284 @@
+"""Expense reports API: filing, submitting and reviewing reports, and their receipts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import marshmallow as ma
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from flask_smorest.fields import Upload
+from flask_smorest.pagination import PaginationParameters
+
+from ledger.api.common import StrictSchema, enum_value_field, if_match_version, page_request
+from ledger.api.funds import MONEY, refuse_money_numbers_at
+from ledger.api.security import API_PREFIX, accepts_uploads, current_actor
+from ledger.models.expense_report import ExpenseReport, Receipt, ReportStatus
+from ledger.money import Money
+from ledger.services import expense_reports as service
+from ledger.services import receipts
+from ledger.services.amounts import parse_amount
+from ledger.services.funds import get_fund
+
+blp = Blueprint(
+    "expense_reports",
+    __name__,
+    url_prefix=API_PREFIX,
+    description="Expense reports with receipts: filed by organisations, reviewed by finance officers.",
+)
+
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def _date_in_range(value: date) -> None:
+    if not EARLIEST <= value <= LATEST:
+        raise ma.ValidationError(f"must be between {EARLIEST} and {LATEST}")
+
+
+def _optional_if_match() -> int | None:
+    """Actions take If-Match when the client has it; the status checks guard them anyway."""
+    return if_match_version() if "If-Match" in request.headers else None
+
+
+class ReportCreateSchema(StrictSchema):
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    interim = ma.fields.Boolean(
+        load_default=False, metadata={"description": "an interim report (a tranche may wait for one)"}
+    )
+
+
+class LineCreateSchema(StrictSchema):
+    category_code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
+    amount = ma.fields.String(required=True, metadata=MONEY)
+    incurred_on = ma.fields.Date(required=True, validate=_date_in_range)
+    payee = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    description = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+    receipt_sha256 = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Regexp(
+            r"^[0-9a-f]{64}$", error="must be a receipt's SHA-256 (64 lower-case hex digits)"
+        ),
+    )
+
+
+class LinesSetSchema(StrictSchema):
+    lines = ma.fields.List(
+        ma.fields.Nested(LineCreateSchema), required=True, validate=ma.validate.Length(max=service.MAX_LINES)
+    )
+
+    @ma.pre_load
+    def refuse_money_numbers(self, data: Any, **kwargs: Any) -> Any:
+        refuse_money_numbers_at(data, [("lines", "[]", "amount")])
+        return data
+
+
+class CommentSchema(StrictSchema):
+    comment = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=1000))
+
+
+class ReportQuerySchema(StrictSchema):
+    fund_id = ma.fields.UUID()
+    status = ma.fields.Enum(
+        ReportStatus,
+        by_value=True,
+        metadata={"description": "status=submitted is the review queue, oldest first"},
+    )
+
+    class Meta:
+        unknown = ma.EXCLUDE  # page and page_size are read by the pager
+
+
+class LineSchema(ma.Schema):
+    number = ma.fields.Integer()
+    category_code = ma.fields.String()
+    amount = ma.fields.String(metadata=MONEY)
+    incurred_on = ma.fields.Date()
+    payee = ma.fields.String()
+    description = ma.fields.String()
+    receipt_sha256 = ma.fields.String(allow_none=True)
+
+
+class ReportSchema(ma.Schema):
+    id = ma.fields.UUID()
+    fund_id = ma.fields.UUID()
+    organisation_id = ma.fields.UUID()
+    title = ma.fields.String()
+    interim = ma.fields.Boolean()
+    status = enum_value_field(ReportStatus)
+    filed_by = ma.fields.String()
+    created_at = ma.fields.AwareDateTime()
+    submitted_at = ma.fields.AwareDateTime(allow_none=True)
+    decided_by = ma.fields.String(allow_none=True)
+    decided_at = ma.fields.AwareDateTime(allow_none=True)
+    comments = ma.fields.List(ma.fields.Dict())
+    journal_entry_id = ma.fields.UUID(allow_none=True)
+    total = ma.fields.String(metadata=MONEY)
+    lines = ma.fields.List(ma.fields.Nested(LineSchema))
+    version = ma.fields.Integer()
+
+
+class ReceiptUploadSchema(ma.Schema):
+    file = Upload(required=True, metadata={"description": "a PDF, JPEG or PNG"})
+
+
+class ReceiptSchema(ma.Schema):
+    sha256 = ma.fields.String()
+    media_type = ma.fields.String()
+    size = ma.fields.Integer()
+    organisation_id = ma.fields.UUID()
+    uploaded_at = ma.fields.AwareDateTime()
+
+
+def _report_body(report: ExpenseReport) -> dict[str, Any]:
+    fund = get_fund(current_actor(), report.fund_id)
+    lines = [
+        {
+            "number": line.number,
+            "category_code": line.category_code,
+            "amount": str(Money(fund.currency, line.amount_minor)),
+            "incurred_on": line.incurred_on,
+            "payee": line.payee,
+            "description": line.description,
+            "receipt_sha256": line.receipt_sha256,
+        }
+        for line in report.lines
+    ]
+    total = Money(fund.currency, sum(line.amount_minor for line in report.lines))
+    body = {name: getattr(report, name) for name in ReportSchema().fields if name not in ("lines", "total")}
+    return {**body, "lines": lines, "total": str(total)}
+
+
+def _with_etag(report: ExpenseReport, status: int = 200) -> tuple[dict[str, Any], int, dict[str, str]]:
+    return _report_body(report), status, {"ETag": f'"{report.version}"'}
+
+
+@blp.route("/expense-reports")
+class Reports(MethodView):
+    @blp.arguments(ReportQuerySchema, location="query")
+    @blp.response(200, ReportSchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=500)
+    def get(self, query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[dict[str, Any]]:
+        """List the reports you may see (status=submitted: the review queue, oldest first)"""
+        page = service.list_reports(current_actor(), page_request(pagination_parameters), **query)
+        pagination_parameters.item_count = page.total
+        return [_report_body(r) for r in page.items]
+
+
+@blp.route("/funds/<uuid:fund_id>/expense-reports")
+class FundReports(MethodView):
+    @blp.arguments(ReportCreateSchema)
+    @blp.response(201, ReportSchema)
+    def post(self, data: dict[str, Any], fund_id: uuid.UUID) -> Any:
+        """Start a draft report on a fund (organisation members)"""
+        return _with_etag(
+            service.create_report(current_actor(), fund_id, data["title"], data["interim"]), 201
+        )
+
+
+@blp.route("/expense-reports/<uuid:report_id>")
+class ReportById(MethodView):
+    @blp.response(200, ReportSchema)
+    def get(self, report_id: uuid.UUID) -> Any:
+        """Get a report with its lines and comments"""
+        return _with_etag(service.get_report(current_actor(), report_id))
+
+
+@blp.route("/expense-reports/<uuid:report_id>/lines")
+class ReportLines(MethodView):
+    @blp.arguments(LinesSetSchema)
+    @blp.response(200, ReportSchema)
+    def put(self, data: dict[str, Any], report_id: uuid.UUID) -> Any:
+        """Replace a draft or returned report's lines (send If-Match)"""
+        actor = current_actor()
+        report = service.get_report(actor, report_id)
+        currency = get_fund(actor, report.fund_id).currency
+        lines = [
+            service.LineInput(
+                category_code=line["category_code"],
+                amount=parse_amount(line["amount"], currency, f"lines.{index}.amount"),
+                incurred_on=line["incurred_on"],
+                payee=line["payee"],
+                description=line["description"],
+                receipt_sha256=line["receipt_sha256"],
+            )
+            for index, line in enumerate(data["lines"])
+        ]
+        return _with_etag(service.set_lines(actor, report_id, lines, if_match_version()))
+
+
+@blp.route("/expense-reports/<uuid:report_id>/submit")
+class SubmitReport(MethodView):
+    @blp.response(200, ReportSchema)
+    def post(self, report_id: uuid.UUID) -> Any:
+        """Submit a report for review; every rule is checked and each problem names its line"""
+        return _with_etag(service.submit_report(current_actor(), report_id, _optional_if_match()))
+
+
+@blp.route("/expense-reports/<uuid:report_id>/approve")
+class ApproveReport(MethodView):
+    @blp.response(200, ReportSchema)
+    def post(self, report_id: uuid.UUID) -> Any:
+        """Approve and book a submitted report (finance officers); the rules are checked again"""
+        return _with_etag(service.approve_report(current_actor(), report_id, _optional_if_match()))
+
+
+@blp.route("/expense-reports/<uuid:report_id>/return")
+class ReturnReport(MethodView):
+    @blp.arguments(CommentSchema)
+    @blp.response(200, ReportSchema)
+    def post(self, data: dict[str, Any], report_id: uuid.UUID) -> Any:
+        """Return a submitted report with a comment; it can be fixed and submitted again"""
+        return _with_etag(
+            service.return_report(current_actor(), report_id, data["comment"], _optional_if_match())
+        )
+
+
+@blp.route("/expense-reports/<uuid:report_id>/reject")
+class RejectReport(MethodView):
+    @blp.arguments(CommentSchema)
+    @blp.response(200, ReportSchema)
+    def post(self, data: dict[str, Any], report_id: uuid.UUID) -> Any:
+        """Reject a submitted report with a comment"""
+        return _with_etag(
+            service.reject_report(current_actor(), report_id, data["comment"], _optional_if_match())
+        )
+
+
+@blp.route("/organisations/<uuid:organisation_id>/receipts")
+class Receipts(MethodView):
+    @accepts_uploads
+    @blp.arguments(ReceiptUploadSchema, location="files")
+    @blp.response(201, ReceiptSchema)
+    def post(self, files: dict[str, Any], organisation_id: uuid.UUID) -> Receipt:
+        """Upload a receipt (PDF, JPEG or PNG, checked by content); it is stored encrypted"""
+        upload = files["file"]
+        try:
+            data = upload.read()
+        finally:
+            upload.close()  # large uploads are spooled to a temporary file
+        return receipts.upload_receipt(current_actor(), organisation_id, data)
+
+
+@blp.route("/receipts/<string:sha256>")
+class ReceiptById(MethodView):
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "the receipt as uploaded",
+                "content": {"application/pdf": {}, "image/jpeg": {}, "image/png": {}},
+            }
+        }
+    )
+    def get(self, sha256: str) -> Response:
+        """Download a receipt (its organisation, finance officers, auditors, admins)"""
+        receipt, data = receipts.read_receipt(current_actor(), sha256)
+        response = Response(data, mimetype=receipt.media_type)
+        response.headers["Content-Disposition"] = f'attachment; filename="receipt-{receipt.sha256[:12]}"'
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+        response.headers["Cache-Control"] = "private, no-store"
+        return response

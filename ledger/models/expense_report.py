@@ -1,0 +1,103 @@
+"""Expense reports: what an organisation spent from a fund, line by line, with receipts.
+
+A report is filed as a draft, submitted, and then approved, returned with a comment (the
+organisation fixes it and submits again) or rejected. Each line names a standard expense
+category, an amount, the date it was incurred, the payee and a receipt; the same receipt (same
+SHA-256) is never claimed on two lines that still count.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ledger.models.base import Base, UTCDateTime, UUIDPrimaryKey, Versioned, utcnow
+
+
+class ReportStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    RETURNED = "returned"
+    REJECTED = "rejected"
+
+
+EDITABLE = (ReportStatus.DRAFT.value, ReportStatus.RETURNED.value)
+
+
+class Receipt(Base):
+    """An uploaded receipt's facts; its bytes are in the encrypted receipt store."""
+
+    __tablename__ = "receipt"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExpenseReport(UUIDPrimaryKey, Versioned, Base):
+    __tablename__ = "expense_report"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('draft', 'submitted', 'approved', 'returned', 'rejected')", name="status"
+        ),
+        Index("ix_expense_report_fund_status", "fund_id", "status"),
+        Index("ix_expense_report_status_submitted", "status", "submitted_at"),
+    )
+
+    fund_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("fund.id", ondelete="RESTRICT"))
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
+    title: Mapped[str] = mapped_column(String(200))
+    interim: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default=ReportStatus.DRAFT.value)
+    filed_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    comments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    journal_entry_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("journal_entry.id"))
+
+    lines: Mapped[list[ExpenseLine]] = relationship(
+        back_populates="report", order_by="ExpenseLine.number", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class ExpenseLine(UUIDPrimaryKey, Base):
+    __tablename__ = "expense_line"
+    __table_args__ = (
+        UniqueConstraint("report_id", "number"),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        Index("ix_expense_line_receipt", "receipt_sha256"),
+    )
+
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("expense_report.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(SmallInteger)
+    category_code: Mapped[str] = mapped_column(String(32))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    incurred_on: Mapped[date] = mapped_column(Date)
+    payee: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(500))
+    receipt_sha256: Mapped[str | None] = mapped_column(ForeignKey("receipt.sha256"))
+
+    report: Mapped[ExpenseReport] = relationship(back_populates="lines")

@@ -1,0 +1,86 @@
+"""Receipts as the service sees them: uploaded by an organisation, readable by those allowed."""
+
+from __future__ import annotations
+
+import uuid
+
+from ledger.config import current_settings
+from ledger.errors import LedgerError, NotFound, ValidationFailed
+from ledger.extensions import db
+from ledger.models.expense_report import Receipt
+from ledger.receipts import (
+    InvalidReceiptName,
+    ReceiptRejected,
+    ReceiptStore,
+    StoredReceipt,
+    load_or_create_key,
+)
+from ledger.services.access import Actor, Permission, authorize
+from ledger.services.audit_subjects import record_event
+
+
+class PayloadTooLarge(LedgerError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Request body too large"
+
+
+class UnsupportedReceipt(LedgerError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported content type"
+
+
+def receipt_store() -> ReceiptStore:
+    settings = current_settings()
+    return ReceiptStore(settings.instance_path / "receipts", load_or_create_key(settings.instance_path))
+
+
+def upload_receipt(actor: Actor, organisation_id: uuid.UUID, data: bytes) -> Receipt:
+    """Store a receipt for one of the actor's organisations (kept once, by content)."""
+    authorize(actor, Permission.FILE_EXPENSE_REPORTS, organisation_id)
+    try:
+        stored: StoredReceipt = receipt_store().put(data)
+    except ReceiptRejected as error:
+        if error.reason == "too_large":
+            raise PayloadTooLarge(error.message, errors={"file": [error.message]}) from None
+        if error.reason == "unsupported_type":
+            raise UnsupportedReceipt(error.message, errors={"file": [error.message]}) from None
+        raise ValidationFailed.field("file", error.message) from None
+    receipt = db.session.get(Receipt, stored.sha256)
+    if receipt is None:
+        receipt = Receipt(
+            sha256=stored.sha256,
+            media_type=stored.media_type,
+            size=stored.size,
+            organisation_id=organisation_id,
+            uploaded_by=actor.audit_identity["id"],
+        )
+        db.session.add(receipt)
+        db.session.flush()
+        record_event(
+            actor,
+            "receipt.uploaded",
+            "receipt",
+            stored.sha256,
+            {"organisation_id": str(organisation_id), "media_type": stored.media_type, "size": stored.size},
+        )
+    elif receipt.organisation_id != organisation_id:
+        # Another organisation uploaded the very same file: it is theirs to claim, not ours.
+        raise ValidationFailed.field("file", "this receipt was already filed by another organisation")
+    return receipt
+
+
+def read_receipt(actor: Actor, sha256: str) -> tuple[Receipt, bytes]:
+    try:
+        receipt = db.session.get(Receipt, sha256) if len(sha256) == 64 else None
+    except InvalidReceiptName:
+        receipt = None
+    if receipt is None:
+        authorize(actor, Permission.READ_FUNDS)
+        raise NotFound.thing("receipt", sha256[:64])
+    authorize(actor, Permission.READ_FUNDS, receipt.organisation_id)
+    try:
+        return receipt, receipt_store().get(sha256)
+    except (KeyError, InvalidReceiptName):
+        raise NotFound.thing("receipt", sha256) from None

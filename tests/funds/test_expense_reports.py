@@ -1,0 +1,329 @@
+"""Expense reports from filing to booking, every rule at submit and approval, and receipts."""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from ledger.services.audit_verification import verify_database
+from tests.conftest import DemoWorld
+from tests.funds.test_disbursements import _first_tranche, _fund_with_schedule, _prepare
+from tests.funds.test_funds import _active
+from tests.helpers import assert_problem, table_counts
+
+
+def receipt_pdf(marker: str | None = None) -> bytes:
+    marker = marker or uuid.uuid4().hex
+    return (
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n"
+        + f"% receipt {marker}\n".encode()
+        + b"trailer << /Root 1 0 R >>\n%%EOF\n"
+    )
+
+
+def upload(
+    client: FlaskClient, world: DemoWorld, data: bytes, user: str = "member01", member: str = "member01"
+) -> Any:
+    organisation = world.member_organisation[member]
+    return client.post(
+        f"/api/v1/organisations/{organisation}/receipts",
+        data={"file": (io.BytesIO(data), "receipt.pdf")},
+        content_type="multipart/form-data",
+        headers=world.auth(user),
+    )
+
+
+def _upload_closing(client: FlaskClient, world: DemoWorld, data: bytes) -> Any:
+    """Upload a body large enough for the test client to spool it to a file, and close that file."""
+    from werkzeug.test import EnvironBuilder
+
+    organisation = world.member_organisation["member01"]
+    builder = EnvironBuilder(
+        path=f"/api/v1/organisations/{organisation}/receipts",
+        method="POST",
+        data={"file": (io.BytesIO(data), "receipt.pdf")},
+        content_type="multipart/form-data",
+        headers=world.auth("member01"),
+    )
+    try:
+        environ = builder.get_environ()
+        response = client.open(environ)
+        response.close()
+        return response
+    finally:
+        environ["wsgi.input"].close()
+        builder.close()
+
+
+def _receipt(client: FlaskClient, world: DemoWorld) -> str:
+    response = upload(client, world, receipt_pdf())
+    assert response.status_code == 201, response.get_json()
+    return str(response.get_json()["sha256"])
+
+
+def _line(
+    client: FlaskClient, world: DemoWorld, category: str, amount: str, **changes: Any
+) -> dict[str, Any]:
+    line = {
+        "category_code": category,
+        "amount": amount,
+        "incurred_on": "2026-03-10",
+        "payee": "武汉某某印务 Printer Co.",
+        "description": "活动物资 activity materials",
+        "receipt_sha256": _receipt(client, world),
+    }
+    line.update(changes)
+    return line
+
+
+def _report(
+    client: FlaskClient, world: DemoWorld, fund: dict[str, Any], lines: list[dict[str, Any]], **extra: Any
+) -> dict[str, Any]:
+    created = client.post(
+        f"/api/v1/funds/{fund['id']}/expense-reports",
+        json={"title": "三月报销 March", **extra},
+        headers=world.auth("member01"),
+    )
+    assert created.status_code == 201, created.get_json()
+    report = created.get_json()
+    url = f"/api/v1/expense-reports/{report['id']}"
+    response = client.put(
+        f"{url}/lines",
+        json={"lines": lines},
+        headers={**world.auth("member01"), "If-Match": f'"{report["version"]}"'},
+    )
+    assert response.status_code == 200, response.get_json()
+    return dict(response.get_json())
+
+
+def _balances(client: FlaskClient, world: DemoWorld) -> dict[str, str]:
+    organisation = world.member_organisation["member01"]
+    trial = client.get(
+        f"/api/v1/organisations/{organisation}/trial-balance?as_of=2026-12-31", headers=world.auth("auditor")
+    ).get_json()
+    return {row["account_code"]: row["balance"] for row in trial["rows"]}
+
+
+def test_a_report_is_filed_returned_fixed_approved_and_booked(client: FlaskClient, world: DemoWorld) -> None:
+    fund = _fund_with_schedule(client, world)
+    first = _prepare(client, world, fund, _first_tranche(fund), "t1").get_json()
+    client.post(f"/api/v1/disbursements/{first['id']}/approve", headers=world.auth("finance2"))
+    client.post(
+        f"/api/v1/disbursements/{first['id']}/pay",
+        json={"bank_reference": "B1", "paid_on": "2026-01-16"},
+        headers=world.auth("finance1"),
+    )
+
+    report = _report(
+        client,
+        world,
+        fund,
+        [_line(client, world, "ACTIVITY", "3000.00"), _line(client, world, "OFFICE", "500.00")],
+        interim=True,
+    )
+    url = f"/api/v1/expense-reports/{report['id']}"
+    assert report["total"] == "3500.00"
+    submitted = client.post(f"{url}/submit", headers=world.auth("member01"))
+    assert submitted.status_code == 200, submitted.get_json()
+    queue = client.get("/api/v1/expense-reports?status=submitted", headers=world.auth("finance1")).get_json()
+    assert [r["id"] for r in queue] == [report["id"]]
+    assert_problem(client.post(f"{url}/approve", headers=world.auth("member01")), 403)
+    returned = client.post(
+        f"{url}/return", json={"comment": "发票抬头不对 wrong invoice title"}, headers=world.auth("finance1")
+    )
+    assert returned.get_json()["status"] == "returned"
+    assert returned.get_json()["comments"][0]["comment"] == "发票抬头不对 wrong invoice title"
+
+    fixed_lines = [_line(client, world, "ACTIVITY", "2800.00"), _line(client, world, "OFFICE", "500.00")]
+    fixed = client.put(
+        f"{url}/lines",
+        json={"lines": fixed_lines},
+        headers={**world.auth("member01"), "If-Match": returned.headers["ETag"]},
+    )
+    assert fixed.status_code == 200, fixed.get_json()
+    assert client.post(f"{url}/submit", headers=world.auth("member01")).status_code == 200
+    approved = client.post(f"{url}/approve", headers=world.auth("finance1"))
+    assert approved.status_code == 200, approved.get_json()
+    assert approved.get_json()["status"] == "approved"
+
+    assert _balances(client, world) == {
+        "1002": "36700.00",
+        "3101": "-3300.00",
+        "3102": "3300.00",
+        "4401": "-40000.00",
+        "5101": "2800.00",
+        "5201": "500.00",
+    }
+    # The approved interim report lets the second tranche through.
+    second = {
+        "kind": "tranche_advance",
+        "amount": "40000.00",
+        "memo": "second",
+        "tranche_id": fund["tranches"][1]["id"],
+    }
+    assert _prepare(client, world, fund, second, "t2").status_code == 201
+    with world.app.app_context():
+        result = verify_database()
+    assert result.ok, result.lines()
+
+
+def _expect_submit_problem(
+    client: FlaskClient,
+    world: DemoWorld,
+    fund: dict[str, Any],
+    lines: list[dict[str, Any]],
+    field: str,
+    says: str,
+) -> None:
+    report = _report(client, world, fund, lines)
+    before = table_counts(world.app)
+    body = assert_problem(
+        client.post(f"/api/v1/expense-reports/{report['id']}/submit", headers=world.auth("member01")),
+        422,
+        field,
+    )
+    assert any(says in message for message in body["errors"][field]), body
+    assert table_counts(world.app) == before
+
+
+@pytest.mark.parametrize(
+    ("category", "amount", "changes", "field", "says"),
+    [
+        ("FUNDRAISING", "10.00", {}, "lines.0.category_code", "may not be spent on FUNDRAISING"),
+        ("PRINTING", "10.00", {}, "lines.0.category_code", "not in this fund's budget"),
+        ("NOPE", "10.00", {}, "lines.0.category_code", "not a standard expense category"),
+        ("ACTIVITY", "60000.01", {}, "lines.0.amount", "left in the budget"),
+        (
+            "ACTIVITY",
+            "10.00",
+            {"incurred_on": "2025-12-31"},
+            "lines.0.incurred_on",
+            "outside the fund's period",
+        ),
+        ("ACTIVITY", "10.00", {"receipt_sha256": None}, "lines.0.receipt_sha256", "attach the receipt"),
+    ],
+)
+def test_each_rule_names_the_line(
+    client: FlaskClient,
+    world: DemoWorld,
+    category: str,
+    amount: str,
+    changes: dict[str, Any],
+    field: str,
+    says: str,
+) -> None:
+    fund = _active(client, world)
+    _expect_submit_problem(
+        client, world, fund, [_line(client, world, category, amount, **changes)], field, says
+    )
+
+
+def test_pending_reports_count_against_the_budget(client: FlaskClient, world: DemoWorld) -> None:
+    fund = _active(client, world)
+    first = _report(client, world, fund, [_line(client, world, "ACTIVITY", "50000.00")])
+    assert (
+        client.post(
+            f"/api/v1/expense-reports/{first['id']}/submit", headers=world.auth("member01")
+        ).status_code
+        == 200
+    )
+    _expect_submit_problem(
+        client,
+        world,
+        fund,
+        [_line(client, world, "ACTIVITY", "10000.01")],
+        "lines.0.amount",
+        "budget - approved - pending",
+    )
+
+
+def test_the_admin_cost_cap(client: FlaskClient, world: DemoWorld) -> None:
+    fund = _active(client, world, admin_cost_cap_percent="5")
+    _expect_submit_problem(
+        client, world, fund, [_line(client, world, "OFFICE", "5000.01")], "lines", "over the cap of 5.00%"
+    )
+
+
+def test_a_closed_period(client: FlaskClient, world: DemoWorld) -> None:
+    fund = _active(client, world)
+    organisation = world.member_organisation["member01"]
+    client.post(f"/api/v1/organisations/{organisation}/periods/2026/3/close", headers=world.auth("finance1"))
+    _expect_submit_problem(
+        client,
+        world,
+        fund,
+        [_line(client, world, "ACTIVITY", "1.00")],
+        "lines.0.incurred_on",
+        "2026-03 is closed",
+    )
+
+
+def test_a_receipt_is_claimed_once(client: FlaskClient, world: DemoWorld) -> None:
+    fund = _active(client, world)
+    line = _line(client, world, "ACTIVITY", "10.00")
+    first = _report(client, world, fund, [line])
+    assert (
+        client.post(
+            f"/api/v1/expense-reports/{first['id']}/submit", headers=world.auth("member01")
+        ).status_code
+        == 200
+    )
+    _expect_submit_problem(client, world, fund, [line], "lines.0.receipt_sha256", "already claimed")
+    twice = _line(client, world, "ACTIVITY", "1.00")
+    _expect_submit_problem(
+        client, world, fund, [twice, twice], "lines.1.receipt_sha256", "same receipt is on line 1"
+    )
+
+
+def test_only_members_file_and_only_finance_officers_decide(client: FlaskClient, world: DemoWorld) -> None:
+    fund = _active(client, world)
+    for username in ("finance1", "admin", "auditor", "member02"):
+        response = client.post(
+            f"/api/v1/funds/{fund['id']}/expense-reports", json={"title": "x"}, headers=world.auth(username)
+        )
+        assert_problem(response, 403)
+    report = _report(client, world, fund, [_line(client, world, "ACTIVITY", "10.00")])
+    client.post(f"/api/v1/expense-reports/{report['id']}/submit", headers=world.auth("member01"))
+    for username in ("admin", "auditor", "member01"):
+        assert_problem(
+            client.post(f"/api/v1/expense-reports/{report['id']}/approve", headers=world.auth(username)), 403
+        )
+    assert_problem(client.get(f"/api/v1/expense-reports/{report['id']}", headers=world.auth("member02")), 403)
+    assert client.get("/api/v1/expense-reports", headers=world.auth("member02")).get_json() == []
+
+
+def test_receipts_are_checked_encrypted_and_guarded(client: FlaskClient, world: DemoWorld) -> None:
+    marker = f"SECRET-RECEIPT-{uuid.uuid4().hex}"
+    stored = upload(client, world, receipt_pdf(marker))
+    assert stored.status_code == 201
+    sha = stored.get_json()["sha256"]
+    instance = Path(world.app.instance_path) / "receipts"
+    files = [p for p in instance.rglob("*") if p.is_file()]
+    assert files
+    assert not any(marker.encode() in p.read_bytes() for p in files)
+    download = client.get(f"/api/v1/receipts/{sha}", headers=world.auth("member01"))
+    assert download.status_code == 200
+    assert marker.encode() in download.get_data()
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert client.get(f"/api/v1/receipts/{sha}", headers=world.auth("finance1")).status_code == 200
+    assert_problem(client.get(f"/api/v1/receipts/{sha}", headers=world.auth("member02")), 403)
+    assert_problem(client.get("/api/v1/receipts/../../etc/passwd", headers=world.auth("member01")), 404)
+    before = table_counts(world.app)
+    assert_problem(upload(client, world, b"<html><script>alert(1)</script></html>"), 415, "file")
+    assert_problem(upload(client, world, b""), 422, "file")
+    assert_problem(upload(client, world, receipt_pdf(), user="member02"), 403)
+    assert_problem(_upload_closing(client, world, os.urandom(11 * 1024 * 1024)), 413)
+    assert table_counts(world.app) == before
+    json_instead = client.post(
+        f"/api/v1/organisations/{world.member_organisation['member01']}/receipts",
+        json={"file": "x"},
+        headers=world.auth("member01"),
+    )
+    assert_problem(json_instead, 415)
