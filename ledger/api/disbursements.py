@@ -221,3 +221,31 @@ class CancelDisbursement(MethodView):
     def post(self, data: dict[str, Any], disbursement_id: uuid.UUID) -> Disbursement:
         """Cancel a disbursement that is not yet paid"""
         return service.cancel_disbursement(current_actor(), disbursement_id, data["reason"])
+
+
+class RefundSchema(StrictSchema):
+    amount = ma.fields.String(required=True, metadata=MONEY)
+    refunded_on = ma.fields.Date(required=True, validate=_date_in_range)
+    bank_reference = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+
+    @ma.pre_load
+    def refuse_money_numbers(self, data: Any, **kwargs: Any) -> Any:
+        refuse_money_numbers_at(data, [("amount",)])
+        return data
+
+
+class RefundResultSchema(ma.Schema):
+    fund_id = ma.fields.UUID()
+    refunded = ma.fields.String(metadata=MONEY)
+
+
+@blp.route("/funds/<uuid:fund_id>/refund")
+class Refund(MethodView):
+    @blp.arguments(RefundSchema)
+    @blp.response(200, RefundResultSchema)
+    def post(self, data: dict[str, Any], fund_id: uuid.UUID) -> dict[str, Any]:
+        """Book unspent money returned to the funder (finance officers)"""
+        actor = current_actor()
+        amount = parse_amount(data["amount"], get_fund(actor, fund_id).currency, "amount")
+        fund = service.refund_unspent(actor, fund_id, amount, data["refunded_on"], data["bank_reference"])
+        return {"fund_id": fund.id, "refunded": str(amount)}

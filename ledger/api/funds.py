@@ -16,6 +16,7 @@ from ledger.api.security import API_PREFIX, current_actor
 from ledger.errors import MoneyAsNumber
 from ledger.models.fund import BudgetRevision, Fund, FundKind, FundStatus, RevisionStatus
 from ledger.money import Money
+from ledger.services import fund_reports
 from ledger.services import funds as service
 from ledger.services.amounts import parse_amount
 
@@ -375,3 +376,64 @@ class RejectRevision(MethodView):
         return service.decide_budget_revision(
             current_actor(), revision_id, approve=False, note=data["note"], expected_version=None
         )
+
+
+class CategoryExecutionSchema(ma.Schema):
+    category_code = ma.fields.String()
+    name_zh = ma.fields.String()
+    name_en = ma.fields.String()
+    budget = ma.fields.Function(lambda r: str(r.budget), metadata=MONEY)
+    revised_budget = ma.fields.Function(lambda r: str(r.revised_budget), metadata=MONEY)
+    approved = ma.fields.Function(lambda r: str(r.approved), metadata=MONEY)
+    pending = ma.fields.Function(lambda r: str(r.pending), metadata=MONEY)
+    remaining = ma.fields.Function(lambda r: str(r.remaining), metadata=MONEY)
+    executed_percent = ma.fields.String(metadata={"example": "42.50"})
+
+
+class BudgetVsActualSchema(ma.Schema):
+    fund_id = ma.fields.UUID()
+    currency = ma.fields.String()
+    categories = ma.fields.List(ma.fields.Nested(CategoryExecutionSchema))
+
+
+class TranchePaymentSchema(ma.Schema):
+    number = ma.fields.Integer()
+    due_date = ma.fields.String()
+    amount = ma.fields.Function(lambda t: str(t.amount), metadata=MONEY)
+    paid = ma.fields.Function(lambda t: str(t.paid), metadata=MONEY)
+
+
+class FundSummarySchema(ma.Schema):
+    fund_id = ma.fields.Function(lambda s: str(s.fund.id))
+    currency = ma.fields.Function(lambda s: s.fund.currency)
+    status = ma.fields.Function(lambda s: s.fund.status)
+    awarded = ma.fields.Function(lambda s: str(s.awarded), metadata=MONEY)
+    disbursed = ma.fields.Function(lambda s: str(s.disbursed), metadata=MONEY)
+    tranches = ma.fields.List(ma.fields.Nested(TranchePaymentSchema))
+    spent = ma.fields.Function(lambda s: str(s.spent), metadata=MONEY)
+    refunded = ma.fields.Function(lambda s: str(s.refunded), metadata=MONEY)
+    unspent_cash = ma.fields.Function(lambda s: str(s.unspent_cash), metadata=MONEY)
+    admin_costs = ma.fields.Function(lambda s: str(s.admin_costs), metadata=MONEY)
+    admin_cost_percent = ma.fields.String()
+    admin_cost_cap_percent = ma.fields.String(allow_none=True)
+    restricted_net_assets = ma.fields.Function(
+        lambda s: str(s.restricted_net_assets),
+        metadata={"description": "restricted revenue received minus released"},
+    )
+
+
+@blp.route("/funds/<uuid:fund_id>/budget-vs-actual")
+class BudgetVsActual(MethodView):
+    @blp.response(200, BudgetVsActualSchema)
+    def get(self, fund_id: uuid.UUID) -> dict[str, Any]:
+        """Budget, revised budget, approved, pending, remaining and % executed per category"""
+        fund, rows = fund_reports.budget_vs_actual(current_actor(), fund_id)
+        return {"fund_id": fund.id, "currency": fund.currency, "categories": rows}
+
+
+@blp.route("/funds/<uuid:fund_id>/summary")
+class Summary(MethodView):
+    @blp.response(200, FundSummarySchema)
+    def get(self, fund_id: uuid.UUID) -> fund_reports.FundSummary:
+        """Awarded, disbursed by tranche, spent, refunded, unspent, admin-cost ratio, restricted net assets"""
+        return fund_reports.fund_summary(current_actor(), fund_id)

@@ -361,3 +361,49 @@ def _uuid(identity: str) -> uuid.UUID | None:
         return uuid.UUID(identity)
     except ValueError:
         return None
+
+
+def refund_unspent(
+    actor: Actor, fund_id: uuid.UUID, amount: Money, refunded_on: date, bank_reference: str
+) -> Fund:
+    """Book money returned to the funder: Dr the revenue account (restricted), Cr 1002 bank."""
+    fund = get_fund(actor, fund_id)
+    authorize(actor, Permission.MANAGE_DISBURSEMENTS, fund.organisation_id)
+    fund = _lock_fund(fund_id)
+    if fund.status not in (FundStatus.ACTIVE.value, FundStatus.SUSPENDED.value):
+        raise Conflict(f"A {fund.status} fund has nothing to refund.")
+    if not bank_reference.strip():
+        raise ValidationFailed.field("bank_reference", "give the bank's reference for the refund")
+    if amount.currency != fund.currency or not amount.is_positive:
+        raise ValidationFailed.field("amount", f"must be a positive amount in {fund.currency}")
+    from ledger.services.funds import unspent_cash
+
+    left = unspent_cash(fund)
+    if amount.minor > left.minor:
+        raise ValidationFailed.field("amount", f"only {left} {fund.currency} of this fund is unspent")
+    restriction = "restricted" if fund.restricted else "unrestricted"
+    entry = books.post_journal_entry(
+        actor,
+        fund.organisation_id,
+        refunded_on,
+        f"{fund.title}: unspent funds refunded ({bank_reference.strip()})",
+        [
+            books.PostingLine(fund.revenue_account, Side.DEBIT, amount, fund.id, restriction),
+            books.PostingLine("1002", Side.CREDIT, amount, fund.id),
+        ],
+        source=EntrySource.REFUND,
+        source_id=str(fund.id),
+    )
+    record_event(
+        actor,
+        "fund.refunded",
+        "fund",
+        fund.id,
+        {
+            "amount": str(amount),
+            "currency": amount.currency,
+            "journal_entry_id": str(entry.id),
+            "bank_reference": bank_reference.strip(),
+        },
+    )
+    return fund

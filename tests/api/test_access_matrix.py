@@ -501,6 +501,24 @@ CASES.update(
     }
 )
 
+CASES.update(
+    {
+        ("GET", "/api/v1/funds/<uuid:fund_id>/budget-vs-actual"): Case(
+            lambda c, w: _fund(c, w, "active") + "/budget-vs-actual", _everyone(200)
+        ),
+        ("GET", "/api/v1/funds/<uuid:fund_id>/summary"): Case(
+            lambda c, w: _fund(c, w, "active") + "/summary", _everyone(200)
+        ),
+        ("POST", "/api/v1/funds/<uuid:fund_id>/refund"): Case(
+            lambda c, w: _fund(c, w, "active") + "/refund",
+            # Nothing was paid into this fund, so the finance officer passes the access check and
+            # is told there is nothing unspent to refund.
+            {"anonymous": 401, "member01": 403, "finance1": 422, "auditor": 403, "admin": 403},
+            body=lambda world: {"amount": "1.00", "refunded_on": "2026-05-01", "bank_reference": "R"},
+        ),
+    }
+)
+
 # Served by flask-smorest; public by design.
 UNLISTED = {("GET", "/api/v1/openapi.json")}
 
