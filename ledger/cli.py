@@ -87,7 +87,9 @@ def demo_command() -> None:
     if summary.created:
         click.echo(
             f"demo created: {summary.districts} districts, {summary.communities} communities, "
-            f"{summary.organisations} organisations, {len(summary.logins)} users"
+            f"{summary.organisations} organisations, {len(summary.logins)} users, 3 funds "
+            "(a lottery grant, an incubation fund, a procurement contract) with budgets, "
+            "payments and expense reports"
         )
     else:
         click.echo("demo data already present")

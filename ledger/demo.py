@@ -7,6 +7,7 @@ nothing the second time.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -137,7 +138,8 @@ def _member_username(index: int) -> str:
     return f"member{index:02d}"
 
 
-def create_demo() -> DemoSummary:
+def create_demo(*, with_funds: bool = True) -> DemoSummary:
+    """Create the demo once; ``with_funds=False`` stops at people and places (tests build their own funds)."""
     operator = Actor.operator()
     already = db.session.scalar(select(User.id).where(User.username == "admin")) is not None
     organisation_names: list[str] = []
@@ -165,7 +167,9 @@ def create_demo() -> DemoSummary:
             )
         for username, display_name, role in STAFF:
             users.create_user(operator, users.NewUser(username, display_name, role, DEMO_PASSWORD))
+        member_organisations: dict[str, uuid.UUID] = {}
         for index, organisation in enumerate(created, start=1):
+            member_organisations[_member_username(index)] = organisation.id
             users.create_user(
                 operator,
                 users.NewUser(
@@ -176,6 +180,10 @@ def create_demo() -> DemoSummary:
                     (organisation.id,),
                 ),
             )
+        if with_funds:
+            from ledger.demo_funds import create_demo_funds
+
+            create_demo_funds(member_organisations)
     organisation_names = [name for _c, name, _t in ORGANISATIONS]
     logins = [(u, r.value, "") for u, _n, r in STAFF] + [
         (_member_username(i), Role.ORG_MEMBER.value, name)

@@ -178,7 +178,7 @@ def world(app: Flask) -> DemoWorld:
 
     with app.app_context():
         with unit_of_work():
-            create_demo()
+            create_demo(with_funds=False)
         headers = {}
         member_organisation = {}
         with unit_of_work():

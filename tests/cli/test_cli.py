@@ -45,6 +45,20 @@ def test_demo_creates_the_documented_world(runner: FlaskCliRunner, client: Flask
     organisations = client.get("/api/v1/organisations", headers=headers).get_json()
     assert len(organisations) == 12
     assert all(is_valid_credit_code(o["credit_code"]) for o in organisations)
+    funds = client.get("/api/v1/funds", headers=headers).get_json()
+    assert sorted(f["kind"] for f in funds) == ["incubation_fund", "lottery_grant", "procurement_contract"]
+    assert {f["status"] for f in funds} == {"active"}
+    auditor = {"Authorization": f"Bearer {runner.invoke(args=['users', 'token', 'auditor']).output.strip()}"}
+    reports = client.get("/api/v1/expense-reports?page_size=100", headers=auditor).get_json()
+    assert {r["status"] for r in reports} == {"draft", "submitted", "returned", "approved", "rejected"}
+    statuses = set()
+    for fund in funds:
+        statuses |= {d["status"] for d in client.get(f"/api/v1/funds/{fund['id']}/disbursements", headers=auditor).get_json()}
+    assert statuses == {"paid", "approved"}
+    elders = next(f for f in funds if f["kind"] == "lottery_grant")
+    periods = client.get(f"/api/v1/organisations/{elders['organisation_id']}/periods", headers=auditor).get_json()
+    assert ("closed", 1) in {(p["status"], p["month"]) for p in periods}
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
     assert runner.invoke(args=["demo"]).output.startswith("demo data already present")
 
 

@@ -1,0 +1,270 @@
+"""The demo's money: three funds of the three kinds, with budgets, tranches, payments and reports.
+
+Everything goes through the services as the real roles would (admin drafts and activates,
+finance officers prepare, approve and pay, bookkeepers file reports with receipts), so the demo's
+books, reports and audit trail are exactly what real use would leave.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from ledger.extensions import db
+from ledger.models.books import PeriodStatus
+from ledger.models.disbursement import DisbursementKind, TrancheCondition
+from ledger.models.fund import FundKind
+from ledger.models.user import User
+from ledger.money import Money
+from ledger.services import disbursements, expense_reports, funds
+from ledger.services.access import Actor
+from ledger.services.books import set_period_status
+from ledger.services.receipts import upload_receipt
+
+
+@dataclass(frozen=True)
+class DemoFunds:
+    funds: int
+    reports: int
+    disbursements: int
+
+
+def _actor(username: str) -> Actor:
+    user = db.session.scalar(select(User).where(User.username == username))
+    assert user is not None, username
+    return Actor.of(user)
+
+
+def _cny(text: str) -> Money:
+    return Money.parse(text, "CNY")
+
+
+def _receipt_pdf(label: str) -> bytes:
+    """A small, valid one-page PDF standing in for a scanned invoice (发票)."""
+    text = f"Demo receipt {label}".replace("(", "[").replace(")", "]")
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    return (
+        b"%PDF-1.4\n"
+        b"1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+        b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
+        b"3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >> endobj\n"
+        + f"4 0 obj << /Length {len(stream)} >> stream\n".encode()
+        + stream
+        + b"\nendstream endobj\n"
+        b"5 0 obj << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> endobj\n"
+        b"trailer << /Root 1 0 R >>\n%%EOF\n"
+    )
+
+
+def _fund(
+    admin: Actor,
+    organisation_id: uuid.UUID,
+    kind: FundKind,
+    title: str,
+    reference: str,
+    funder: str,
+    award: str,
+    budget: dict[str, str],
+    tranches: list[tuple[str, date, TrancheCondition]],
+    **terms: object,
+) -> uuid.UUID:
+    fund = funds.create_fund(
+        admin,
+        funds.FundTerms(
+            kind=kind,
+            title=title,
+            reference=reference,
+            funder_name=funder,
+            organisation_id=organisation_id,
+            award=_cny(award),
+            period_start=date(2026, 1, 1),
+            period_end=date(2026, 12, 31),
+            **terms,  # type: ignore[arg-type]
+        ),
+    )
+    funds.set_draft_budget(admin, fund.id, {code: _cny(amount) for code, amount in budget.items()})
+    disbursements.set_tranches(
+        admin, fund.id, [disbursements.TrancheTerms(_cny(a), due, cond) for a, due, cond in tranches]
+    )
+    funds.change_fund_status(admin, fund.id, "activate", None)
+    return fund.id
+
+
+def _pay_tranche(fund_id: uuid.UUID, number: int, paid_on: date | None, key: str) -> None:
+    finance1, finance2 = _actor("finance1"), _actor("finance2")
+    tranche = next(t for t in disbursements.list_tranches(finance1, fund_id) if t.number == number)
+    prepared = disbursements.prepare_disbursement(
+        finance1,
+        fund_id,
+        disbursements.DisbursementRequest(
+            DisbursementKind.TRANCHE_ADVANCE,
+            Money("CNY", tranche.amount_minor),
+            f"第{number}期拨款 tranche {number}",
+            tranche.id,
+        ),
+        key,
+    ).disbursement
+    disbursements.approve_disbursement(finance2, prepared.id)
+    if paid_on is not None:
+        disbursements.mark_paid(finance1, prepared.id, f"ICBC-{paid_on:%Y%m%d}-{number:03d}", paid_on)
+
+
+def _report(
+    member: str,
+    fund_id: uuid.UUID,
+    title: str,
+    lines: list[tuple[str, str, date, str, str]],
+    *,
+    interim: bool = False,
+) -> uuid.UUID:
+    actor = _actor(member)
+    report = expense_reports.create_report(actor, fund_id, title, interim)
+    inputs = []
+    for index, (category, amount, incurred, payee, description) in enumerate(lines):
+        receipt = upload_receipt(
+            actor, report.organisation_id, _receipt_pdf(f"{title} #{index + 1} {amount} CNY")
+        )
+        inputs.append(
+            expense_reports.LineInput(category, _cny(amount), incurred, payee, description, receipt.sha256)
+        )
+    expense_reports.set_lines(actor, report.id, inputs, None)
+    return report.id
+
+
+def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds:
+    admin, finance1 = _actor("admin"), _actor("finance1")
+    march, april = date(2026, 3, 12), date(2026, 4, 8)
+
+    elders = _fund(
+        admin,
+        organisation_by_member["member01"],
+        FundKind.LOTTERY_GRANT,
+        "社区居家养老服务项目 Home care for elders",
+        "FC-WH-2026-017",
+        "武汉市民政局（福彩公益金）Wuhan Civil Affairs Bureau, welfare lottery fund",
+        "100000.00",
+        {"ACTIVITY": "60000.00", "PERSONNEL": "30000.00", "OFFICE": "10000.00"},
+        [
+            ("40000.00", date(2026, 1, 15), TrancheCondition.NONE),
+            ("40000.00", date(2026, 6, 15), TrancheCondition.APPROVED_INTERIM_REPORT),
+            ("20000.00", date(2026, 12, 1), TrancheCondition.NONE),
+        ],
+        restriction_purpose="居家养老上门服务 home visits for elders living alone",
+        admin_cost_cap_percent=Decimal("10"),
+        banned_categories=("FUNDRAISING",),
+        disclosure_deadline=date(2027, 6, 30),
+    )
+    _pay_tranche(elders, 1, date(2026, 1, 16), "demo-elders-1")
+    approved = _report(
+        "member01",
+        elders,
+        "一季度中期报销 Q1 interim report",
+        [
+            (
+                "ACTIVITY",
+                "3200.00",
+                march,
+                "武汉康乐家政服务有限公司",
+                "上门助浴服务 bathing assistance visits",
+            ),
+            ("PERSONNEL", "4500.00", march, "社工 Li Hua", "三月社工劳务 social worker, March"),
+            ("OFFICE", "380.00", march, "晨光文具", "服务记录表印制 service record forms"),
+        ],
+        interim=True,
+    )
+    expense_reports.submit_report(_actor("member01"), approved, None)
+    expense_reports.approve_report(finance1, approved, None)
+    _pay_tranche(elders, 2, date(2026, 6, 18), "demo-elders-2")
+    submitted = _report(
+        "member01",
+        elders,
+        "四月报销 April report",
+        [("ACTIVITY", "2600.00", april, "武汉康乐家政服务有限公司", "四月助浴 bathing, April")],
+    )
+    expense_reports.submit_report(_actor("member01"), submitted, None)
+    returned = _report(
+        "member01",
+        elders,
+        "四月餐费 April meals",
+        [("ACTIVITY", "820.00", april, "百步亭社区食堂", "助餐 meals for elders")],
+    )
+    expense_reports.submit_report(_actor("member01"), returned, None)
+    expense_reports.return_report(finance1, returned, "请补充签到表 please attach the sign-in sheet", None)
+    rejected = _report(
+        "member01",
+        elders,
+        "节日慰问品 festival gifts",
+        [("ACTIVITY", "1500.00", april, "超市", "节日礼品 festival gifts")],
+    )
+    expense_reports.submit_report(_actor("member01"), rejected, None)
+    expense_reports.reject_report(
+        finance1, rejected, "礼品不在资助范围 gifts are outside the grant's purpose", None
+    )
+    _report(
+        "member01",
+        elders,
+        "五月报销（草稿）May draft",
+        [("OFFICE", "120.00", date(2026, 5, 6), "晨光文具", "文具 stationery")],
+    )
+    set_period_status(finance1, organisation_by_member["member01"], 2026, 1, PeriodStatus.CLOSED, None, None)
+
+    after_school = _fund(
+        admin,
+        organisation_by_member["member08"],
+        FundKind.INCUBATION_FUND,
+        "四点半课堂孵化项目 After-school club incubation",
+        "FH-HP-2026-003",
+        "黄陂区社会组织孵化基地 Huangpi incubation centre",
+        "50000.00",
+        {"ACTIVITY": "30000.00", "SUPPLIES": "15000.00", "OFFICE": "5000.00"},
+        [("50000.00", date(2026, 3, 1), TrancheCondition.NONE)],
+        restriction_purpose="课后托管 after-school care",
+        admin_cost_cap_percent=Decimal("10"),
+    )
+    _pay_tranche(after_school, 1, None, "demo-after-school-1")  # approved, not yet paid
+
+    rehabilitation = _fund(
+        admin,
+        organisation_by_member["member04"],
+        FundKind.PROCUREMENT_CONTRACT,
+        "残障人士社区康复服务采购 Community rehabilitation services",
+        "JA-ZFCG-2026-0088",
+        "江岸区民政局 Jiang'an Civil Affairs Bureau",
+        "300000.00",
+        {"CONTRACTED": "150000.00", "PERSONNEL": "120000.00", "ACTIVITY": "30000.00"},
+        [
+            ("150000.00", date(2026, 2, 1), TrancheCondition.NONE),
+            ("90000.00", date(2026, 7, 1), TrancheCondition.NONE),
+            ("60000.00", date(2026, 12, 15), TrancheCondition.NONE),
+        ],
+        restricted=False,
+        revenue_account="4301",
+        milestones=(
+            {"name": "合同签订 contract signed", "due_date": "2026-02-01", "amount": "150000.00"},
+            {"name": "中期评估 interim assessment", "due_date": "2026-07-01", "amount": "90000.00"},
+            {"name": "终期验收 final acceptance", "due_date": "2026-12-15", "amount": "60000.00"},
+        ),
+    )
+    _pay_tranche(rehabilitation, 1, date(2026, 2, 3), "demo-rehab-1")
+    rehab_report = _report(
+        "member04",
+        rehabilitation,
+        "康复训练服务 rehabilitation sessions, March",
+        [
+            (
+                "CONTRACTED",
+                "12000.00",
+                march,
+                "武汉康复医学中心",
+                "康复训练 20 人次 20 rehabilitation sessions",
+            )
+        ],
+    )
+    expense_reports.submit_report(_actor("member04"), rehab_report, None)
+    expense_reports.approve_report(_actor("finance2"), rehab_report, None)
+    return DemoFunds(funds=3, reports=7, disbursements=5)
