@@ -53,10 +53,15 @@ def test_demo_creates_the_documented_world(runner: FlaskCliRunner, client: Flask
     assert {r["status"] for r in reports} == {"draft", "submitted", "returned", "approved", "rejected"}
     statuses = set()
     for fund in funds:
-        statuses |= {d["status"] for d in client.get(f"/api/v1/funds/{fund['id']}/disbursements", headers=auditor).get_json()}
+        statuses |= {
+            d["status"]
+            for d in client.get(f"/api/v1/funds/{fund['id']}/disbursements", headers=auditor).get_json()
+        }
     assert statuses == {"paid", "approved"}
     elders = next(f for f in funds if f["kind"] == "lottery_grant")
-    periods = client.get(f"/api/v1/organisations/{elders['organisation_id']}/periods", headers=auditor).get_json()
+    periods = client.get(
+        f"/api/v1/organisations/{elders['organisation_id']}/periods", headers=auditor
+    ).get_json()
     assert ("closed", 1) in {(p["status"], p["month"]) for p in periods}
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
     assert runner.invoke(args=["demo"]).output.startswith("demo data already present")
