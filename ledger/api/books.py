@@ -11,9 +11,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 
-from ledger.api.common import StrictSchema, enum_value_field, page_request, with_etag
+from ledger.api.common import StrictSchema, enum_value_field, page_request, refuse_money_numbers_at, with_etag
 from ledger.api.security import API_PREFIX, current_actor
-from ledger.errors import MoneyAsNumber
 from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, PeriodStatus, Side
 from ledger.money import Money
 from ledger.services import books as service
@@ -55,16 +54,7 @@ class JournalEntryCreateSchema(StrictSchema):
 
     @ma.pre_load
     def refuse_numbers_as_money(self, data: Any, **kwargs: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("lines"), list):
-            numbers = {
-                f"lines.{index}.amount": ['must be a decimal string such as "1250.00", not a JSON number']
-                for index, line in enumerate(data["lines"])
-                if isinstance(line, dict)
-                and isinstance(line.get("amount"), int | float)
-                and not isinstance(line.get("amount"), bool)
-            }
-            if numbers:
-                raise MoneyAsNumber("Send amounts as decimal strings, not JSON numbers.", errors=numbers)
+        refuse_money_numbers_at(data, [("lines", "[]", "amount")])
         return data
 
     @ma.validates("entry_date")

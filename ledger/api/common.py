@@ -10,7 +10,7 @@ from flask import request
 from flask_smorest.pagination import PaginationParameters
 
 from ledger.config import current_settings
-from ledger.errors import PreconditionRequired, ValidationFailed
+from ledger.errors import MoneyAsNumber, PreconditionRequired, ValidationFailed
 from ledger.models.base import Versioned
 from ledger.services.pagination import PageRequest
 
@@ -88,3 +88,28 @@ def with_etag(entity: Versioned, status: int = 200) -> tuple[Any, int, dict[str,
 def enum_value_field(enum_class: type[enum.Enum], **kwargs: Any) -> ma.fields.String:
     """Dump a stored enum value (a plain string in the model) and document its choices."""
     return ma.fields.String(validate=ma.validate.OneOf([e.value for e in enum_class]), **kwargs)
+
+
+def refuse_money_numbers_at(data: Any, paths: list[tuple[str, ...]]) -> None:
+    """Money as a JSON number is a 400 naming the field: it may already have been rounded."""
+    found: dict[str, list[str]] = {}
+
+    def visit(value: Any, path: tuple[str, ...], name: str) -> None:
+        if not path:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                found[name] = ['must be a decimal string such as "1250.00", not a JSON number']
+            return
+        head, rest = path[0], path[1:]
+        if head == "*" and isinstance(value, dict):
+            for key, item in value.items():
+                visit(item, rest, f"{name}.{key}" if name else str(key))
+        elif head == "[]" and isinstance(value, list):
+            for index, item in enumerate(value):
+                visit(item, rest, f"{name}.{index}" if name else str(index))
+        elif isinstance(value, dict) and head in value:
+            visit(value[head], rest, f"{name}.{head}" if name else head)
+
+    for path in paths:
+        visit(data, path, "")
+    if found:
+        raise MoneyAsNumber("Send amounts as decimal strings, not JSON numbers.", errors=found)

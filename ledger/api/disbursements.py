@@ -12,8 +12,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 
-from ledger.api.common import StrictSchema, enum_value_field, page_request
-from ledger.api.funds import MONEY, refuse_money_numbers_at
+from ledger.api.common import StrictSchema, enum_value_field, page_request, refuse_money_numbers_at
+from ledger.api.funds import MONEY
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.errors import ValidationFailed
 from ledger.models.disbursement import (

@@ -13,8 +13,14 @@ from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from flask_smorest.pagination import PaginationParameters
 
-from ledger.api.common import StrictSchema, enum_value_field, if_match_version, page_request
-from ledger.api.funds import MONEY, refuse_money_numbers_at
+from ledger.api.common import (
+    StrictSchema,
+    enum_value_field,
+    if_match_version,
+    page_request,
+    refuse_money_numbers_at,
+)
+from ledger.api.funds import MONEY
 from ledger.api.security import API_PREFIX, accepts_uploads, current_actor
 from ledger.models.expense_report import ExpenseReport, Receipt, ReportStatus
 from ledger.money import Money

@@ -11,9 +11,15 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 
-from ledger.api.common import StrictSchema, enum_value_field, if_match_version, page_request, with_etag
+from ledger.api.common import (
+    StrictSchema,
+    enum_value_field,
+    if_match_version,
+    page_request,
+    refuse_money_numbers_at,
+    with_etag,
+)
 from ledger.api.security import API_PREFIX, current_actor
-from ledger.errors import MoneyAsNumber
 from ledger.models.fund import BudgetRevision, Fund, FundKind, FundStatus, RevisionStatus
 from ledger.money import Money
 from ledger.services import fund_reports
@@ -29,31 +35,6 @@ blp = Blueprint(
 
 MONEY = {"example": "300000.00", "description": "a decimal string; never a JSON number"}
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
-
-
-def refuse_money_numbers_at(data: Any, paths: list[tuple[str, ...]]) -> None:
-    """Money as a JSON number is a 400 naming the field: it may already have been rounded."""
-    found: dict[str, list[str]] = {}
-
-    def visit(value: Any, path: tuple[str, ...], name: str) -> None:
-        if not path:
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                found[name] = ['must be a decimal string such as "1250.00", not a JSON number']
-            return
-        head, rest = path[0], path[1:]
-        if head == "*" and isinstance(value, dict):
-            for key, item in value.items():
-                visit(item, rest, f"{name}.{key}" if name else str(key))
-        elif head == "[]" and isinstance(value, list):
-            for index, item in enumerate(value):
-                visit(item, rest, f"{name}.{index}" if name else str(index))
-        elif isinstance(value, dict) and head in value:
-            visit(value[head], rest, f"{name}.{head}" if name else head)
-
-    for path in paths:
-        visit(data, path, "")
-    if found:
-        raise MoneyAsNumber("Send amounts as decimal strings, not JSON numbers.", errors=found)
 
 
 class MilestoneSchema(StrictSchema):
