@@ -1,0 +1,162 @@
+"""reports: trial balance and budget-vs-actual with 1,000,000 postings on PostgreSQL.
+
+Postings are spread over 1,000 organisations (a national programme has many small ones); the
+trial balance is timed for a typical organisation and for one very large organisation (100,000
+postings, the worst case). Budget vs actual is timed for a fund with 20,000 approved report
+lines. The baseline is one indexed primary-key lookup in the same run. Target: <= 50 ms median each.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+import uuid
+from collections.abc import Callable
+from datetime import date
+
+from sqlalchemy import select, text
+
+from bench.__main__ import Result
+from bench._support import fresh_app, median, say
+from ledger.extensions import db
+from ledger.models import Organisation
+from ledger.models.user import Role
+from ledger.services import books, fund_reports
+from ledger.services.access import Actor
+
+POSTINGS = int(os.environ.get("BENCH_REPORT_POSTINGS", "1000000"))
+ORGANISATIONS = 1000
+LARGE_SHARE = 100_000
+TARGET_MS = 50.0
+SAMPLES = 100
+
+
+def _timed(operation: Callable[[], object]) -> float:
+    timings = []
+    for _ in range(SAMPLES):
+        began = time.perf_counter()
+        operation()
+        timings.append((time.perf_counter() - began) * 1000)
+        db.session.rollback()
+    return median(timings)
+
+
+def _generate(large: uuid.UUID, others: list[uuid.UUID]) -> None:
+    """Balanced two-line entries, written server-side; the database checks each one balances."""
+    entries = POSTINGS // 2
+    large_entries = LARGE_SHARE // 2
+    db.session.execute(text("CREATE TEMP TABLE bench_orgs (n int PRIMARY KEY, id uuid)"))
+    db.session.execute(
+        text("INSERT INTO bench_orgs VALUES (:n, :id)"), [{"n": i, "id": o} for i, o in enumerate(others)]
+    )
+    db.session.execute(
+        text(
+            """
+            INSERT INTO journal_entry (id, organisation_id, entry_date, description, source, chart_version,
+                                       posting_count, created_at, created_by)
+            SELECT md5(g::text)::uuid,
+                   CASE WHEN g <= :large_entries THEN CAST(:large AS uuid)
+                        ELSE (SELECT id FROM bench_orgs WHERE n = g % :orgs) END,
+                   DATE '2026-01-01' + (g % 360), 'bench', 'adjustment', 'NPO-2005', 2, now(), 'bench'
+            FROM generate_series(1, :entries) AS g
+            """
+        ),
+        {"large_entries": large_entries, "large": str(large), "orgs": len(others), "entries": entries},
+    )
+    db.session.execute(
+        text(
+            """
+            INSERT INTO posting (journal_entry_id, line, organisation_id, entry_date, account_code, side, amount_minor, currency)
+            SELECT e.id, s.line, e.organisation_id, e.entry_date,
+                   CASE WHEN s.line = 1 THEN (ARRAY['5101','5201','5301','1002'])[1 + (hashtext(e.id::text) & 3)]
+                        ELSE (ARRAY['1002','4401','2202'])[1 + (hashtext(e.id::text) & 1)] END,
+                   CASE WHEN s.line = 1 THEN 'debit' ELSE 'credit' END,
+                   1000 + (hashtext(e.id::text) & 65535), 'CNY'
+            FROM journal_entry e CROSS JOIN (VALUES (1), (2)) AS s(line)
+            WHERE e.description = 'bench'
+            """
+        )
+    )
+    db.session.commit()
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()
+
+
+def run() -> list[Result]:
+    results: list[Result] = []
+    with fresh_app() as app, app.app_context():
+        from ledger.database import unit_of_work
+        from ledger.demo import create_demo
+        from ledger.services.reference_data import load_reference_data
+
+        with unit_of_work():
+            load_reference_data(Actor.operator())
+        with unit_of_work():
+            create_demo(with_funds=True)
+        community = db.session.scalar(text("SELECT id FROM community LIMIT 1"))
+        say(f"creating {ORGANISATIONS} organisations ...")
+        db.session.execute(
+            text(
+                "INSERT INTO organisation (id, name, credit_code, registration_type, community_id, created_at, version) "
+                "SELECT gen_random_uuid(), 'bench ' || g, lpad(g::text, 18, '0'), 'social_group', :c, now(), 1 "
+                "FROM generate_series(1, :n) AS g"
+            ),
+            {"c": community, "n": ORGANISATIONS},
+        )
+        db.session.commit()
+        organisations = list(
+            db.session.scalars(select(Organisation.id).where(Organisation.name.like("bench %")))
+        )
+        large, others = organisations[0], organisations[1:]
+        began = time.perf_counter()
+        say(f"generating {POSTINGS:,} postings ({LARGE_SHARE:,} in one large organisation) ...")
+        _generate(large, others)
+        say(f"generated in {time.perf_counter() - began:.0f}s")
+        officer = Actor(uuid.uuid4(), "bench", Role.FINANCE_OFFICER)
+        rng = random.Random(7)
+        lookup = _timed(lambda: db.session.get(Organisation, rng.choice(others)) and db.session.expunge_all())
+        typical = _timed(lambda: books.trial_balance(officer, rng.choice(others), date(2026, 12, 31)))
+        worst = _timed(lambda: books.trial_balance(officer, large, date(2026, 12, 31)))
+        fund_id = db.session.scalar(text("SELECT id FROM fund WHERE kind = 'lottery_grant'"))
+        say("adding 20,000 approved report lines to the demo's lottery grant ...")
+        db.session.execute(
+            text(
+                """
+                INSERT INTO expense_report (id, fund_id, organisation_id, title, interim, status, filed_by,
+                                            created_at, comments, version)
+                SELECT md5('r' || g)::uuid, f.id, f.organisation_id, 'bench ' || g, false, 'approved', 'bench',
+                       now(), '[]', 1
+                FROM fund f, generate_series(1, 200) AS g WHERE f.id = :fund
+                """
+            ),
+            {"fund": fund_id},
+        )
+        db.session.execute(
+            text(
+                """
+                INSERT INTO expense_line (id, report_id, number, category_code, amount_minor, incurred_on, payee, description)
+                SELECT gen_random_uuid(), r.id, n, (ARRAY['ACTIVITY','PERSONNEL','OFFICE'])[1 + n % 3], 1,
+                       DATE '2026-03-01', 'bench', 'bench'
+                FROM expense_report r, generate_series(1, 100) AS n WHERE r.title LIKE 'bench %'
+                """
+            )
+        )
+        db.session.commit()
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+        vs_actual = _timed(lambda: fund_reports.budget_vs_actual(officer, fund_id))
+    say(
+        f"median: lookup {lookup:.2f} ms, trial balance {typical:.2f} ms (typical), {worst:.2f} ms "
+        f"({LARGE_SHARE:,} postings), budget vs actual {vs_actual:.2f} ms"
+    )
+    for figure, value in (
+        ("trial balance, typical organisation, median ms", typical),
+        (f"trial balance, {LARGE_SHARE:,} postings, median ms", worst),
+        ("budget vs actual, median ms", vs_actual),
+    ):
+        results.append(
+            Result("reports", figure, value, "ms", f"<= {TARGET_MS} ms", value / lookup, value <= TARGET_MS)
+        )
+    results.insert(0, Result("reports", "organisation lookup, median ms", lookup, "ms", "baseline"))
+    return results
