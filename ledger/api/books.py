@@ -11,7 +11,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 
-from ledger.api.common import StrictSchema, enum_value_field, page_request, refuse_money_numbers_at, with_etag
+from ledger.api.common import (
+    StrictSchema,
+    date_in_range,
+    enum_value_field,
+    page_request,
+    refuse_money_numbers_at,
+    with_etag,
+)
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, PeriodStatus, Side
 from ledger.money import Money
@@ -25,12 +32,7 @@ blp = Blueprint(
     description="Double-entry books per organisation: journal entries, periods, trial balance.",
 )
 
-EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 MONEY_EXAMPLE = {"example": "1250.00", "description": "a decimal string; never a JSON number"}
-
-
-def _in_range(value: date) -> bool:
-    return EARLIEST <= value <= LATEST
 
 
 class PostingLineCreateSchema(StrictSchema):
@@ -59,8 +61,7 @@ class JournalEntryCreateSchema(StrictSchema):
 
     @ma.validates("entry_date")
     def date_in_range(self, value: date, **kwargs: Any) -> None:
-        if not _in_range(value):
-            raise ma.ValidationError(f"must be between {EARLIEST} and {LATEST}")
+        date_in_range(value)
 
 
 class PostingSchema(ma.Schema):
@@ -92,8 +93,7 @@ class ReversalCreateSchema(StrictSchema):
 
     @ma.validates("entry_date")
     def date_in_range(self, value: date, **kwargs: Any) -> None:
-        if not _in_range(value):
-            raise ma.ValidationError(f"must be between {EARLIEST} and {LATEST}")
+        date_in_range(value)
 
 
 class PeriodSchema(ma.Schema):

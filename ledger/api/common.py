@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import date
 from typing import Any
 
 import marshmallow as ma
@@ -15,6 +16,8 @@ from ledger.models.base import Versioned
 from ledger.services.pagination import PageRequest
 
 MAX_SAFE_INTEGER = 2**53 - 1
+# Business dates outside this range are typing mistakes, not plans.
+EARLIEST_DATE, LATEST_DATE = date(2000, 1, 1), date(2100, 12, 31)
 # Beyond this an OFFSET overflows the databases' integers; no real list is that long.
 MAX_OFFSET = 2**31
 
@@ -113,3 +116,9 @@ def refuse_money_numbers_at(data: Any, paths: list[tuple[str, ...]]) -> None:
         visit(data, path, "")
     if found:
         raise MoneyAsNumber("Send amounts as decimal strings, not JSON numbers.", errors=found)
+
+
+def date_in_range(value: date) -> None:
+    """Validator for business dates: refuses dates outside EARLIEST_DATE..LATEST_DATE."""
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ma.ValidationError(f"must be between {EARLIEST_DATE} and {LATEST_DATE}")

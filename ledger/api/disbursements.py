@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any
 
 import marshmallow as ma
@@ -12,7 +11,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 
-from ledger.api.common import StrictSchema, enum_value_field, page_request, refuse_money_numbers_at
+from ledger.api.common import (
+    StrictSchema,
+    date_in_range,
+    enum_value_field,
+    page_request,
+    refuse_money_numbers_at,
+)
 from ledger.api.funds import MONEY
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.errors import ValidationFailed
@@ -35,17 +40,10 @@ blp = Blueprint(
     description="Payment schedules and disbursements, with separation of duties and idempotent creation.",
 )
 
-EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
-
-
-def _date_in_range(value: date) -> None:
-    if not EARLIEST <= value <= LATEST:
-        raise ma.ValidationError(f"must be between {EARLIEST} and {LATEST}")
-
 
 class TrancheCreateSchema(StrictSchema):
     amount = ma.fields.String(required=True, metadata=MONEY)
-    due_date = ma.fields.Date(required=True, validate=_date_in_range)
+    due_date = ma.fields.Date(required=True, validate=date_in_range)
     condition = ma.fields.Enum(TrancheCondition, by_value=True, load_default=TrancheCondition.NONE)
 
 
@@ -95,7 +93,7 @@ class DisbursementSchema(ma.Schema):
 
 class PaySchema(StrictSchema):
     bank_reference = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
-    paid_on = ma.fields.Date(required=True, validate=_date_in_range)
+    paid_on = ma.fields.Date(required=True, validate=date_in_range)
 
 
 class CancelSchema(StrictSchema):
@@ -225,7 +223,7 @@ class CancelDisbursement(MethodView):
 
 class RefundSchema(StrictSchema):
     amount = ma.fields.String(required=True, metadata=MONEY)
-    refunded_on = ma.fields.Date(required=True, validate=_date_in_range)
+    refunded_on = ma.fields.Date(required=True, validate=date_in_range)
     bank_reference = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
 
     @ma.pre_load

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any
 
 import marshmallow as ma
@@ -15,6 +14,7 @@ from flask_smorest.pagination import PaginationParameters
 
 from ledger.api.common import (
     StrictSchema,
+    date_in_range,
     enum_value_field,
     if_match_version,
     page_request,
@@ -36,13 +36,6 @@ blp = Blueprint(
     description="Expense reports with receipts: filed by organisations, reviewed by finance officers.",
 )
 
-EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
-
-
-def _date_in_range(value: date) -> None:
-    if not EARLIEST <= value <= LATEST:
-        raise ma.ValidationError(f"must be between {EARLIEST} and {LATEST}")
-
 
 def _optional_if_match() -> int | None:
     """Actions take If-Match when the client has it; the status checks guard them anyway."""
@@ -59,7 +52,7 @@ class ReportCreateSchema(StrictSchema):
 class LineCreateSchema(StrictSchema):
     category_code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
     amount = ma.fields.String(required=True, metadata=MONEY)
-    incurred_on = ma.fields.Date(required=True, validate=_date_in_range)
+    incurred_on = ma.fields.Date(required=True, validate=date_in_range)
     payee = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     description = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
     receipt_sha256 = ma.fields.String(

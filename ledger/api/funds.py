@@ -13,6 +13,7 @@ from flask_smorest.pagination import PaginationParameters
 
 from ledger.api.common import (
     StrictSchema,
+    date_in_range,
     enum_value_field,
     if_match_version,
     page_request,
@@ -34,7 +35,6 @@ blp = Blueprint(
 )
 
 MONEY = {"example": "300000.00", "description": "a decimal string; never a JSON number"}
-EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 
 
 class MilestoneSchema(StrictSchema):
@@ -88,16 +88,11 @@ class FundCreateSchema(StrictSchema):
 
     @ma.validates("period_start")
     def start_in_range(self, value: date, **kwargs: Any) -> None:
-        _date_in_range(value)
+        date_in_range(value)
 
     @ma.validates("period_end")
     def end_in_range(self, value: date, **kwargs: Any) -> None:
-        _date_in_range(value)
-
-
-def _date_in_range(value: date) -> None:
-    if not EARLIEST <= value <= LATEST:
-        raise ma.ValidationError(f"must be between {EARLIEST} and {LATEST}")
+        date_in_range(value)
 
 
 class FundUpdateSchema(FundCreateSchema):

@@ -111,7 +111,10 @@ def visible_organisation_ids(actor: Actor) -> frozenset[uuid.UUID] | None:
     return actor.organisation_ids if actor.is_organisation_scoped else None
 
 
-def require_different_person(actor: Actor, others: Iterable[uuid.UUID | None], action: str) -> None:
-    """Separation of duties: the one who filed or prepared something never approves it."""
-    if actor.user_id is not None and actor.user_id in set(others):
+def require_different_person(actor: Actor, recorded: Iterable[str | None], action: str) -> None:
+    """Separation of duties: the one who filed or prepared something never approves it.
+
+    ``recorded`` are the identities stored on the thing (``Actor.audit_identity["id"]``).
+    """
+    if actor.user_id is not None and actor.audit_identity["id"] in set(recorded):
         raise Forbidden(f"You may not {action} something you filed or prepared yourself.")

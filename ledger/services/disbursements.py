@@ -252,8 +252,9 @@ def _check_request(fund: Fund, request: DisbursementRequest) -> None:
         errors["tranche_id"] = ["only a tranche advance names a tranche"]
     if errors:
         raise ValidationFailed("The disbursement is not valid.", errors=errors)
-    if _committed_total(fund) + request.amount.minor > fund.award_minor:
-        left = Money(fund.currency, fund.award_minor - _committed_total(fund))
+    committed = _committed_total(fund)
+    if committed + request.amount.minor > fund.award_minor:
+        left = Money(fund.currency, fund.award_minor - committed)
         raise Conflict(f"That is more than is left of the award ({left} {fund.currency}).")
 
 
@@ -297,7 +298,7 @@ def _for_change(actor: Actor, disbursement_id: uuid.UUID, expected: Disbursement
 def approve_disbursement(actor: Actor, disbursement_id: uuid.UUID) -> Disbursement:
     """A second finance officer, not the one who prepared it, approves the payment."""
     disbursement = _for_change(actor, disbursement_id, DisbursementStatus.PREPARED)
-    require_different_person(actor, [_uuid(disbursement.prepared_by)], "approve a disbursement")
+    require_different_person(actor, [disbursement.prepared_by], "approve a disbursement")
     fund = db.session.get(Fund, disbursement.fund_id)
     assert fund is not None
     if fund.status != FundStatus.ACTIVE.value:
@@ -354,13 +355,6 @@ def cancel_disbursement(actor: Actor, disbursement_id: uuid.UUID, reason: str) -
     db.session.flush()
     record_state(actor, "disbursement.cancelled", "disbursement", disbursement)
     return disbursement
-
-
-def _uuid(identity: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(identity)
-    except ValueError:
-        return None
 
 
 def refund_unspent(

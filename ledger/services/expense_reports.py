@@ -31,7 +31,6 @@ from ledger.models.base import utcnow
 from ledger.models.books import AccountingPeriod, EntrySource, PeriodStatus, Side
 from ledger.models.expense_report import EDITABLE, ExpenseLine, ExpenseReport, Receipt, ReportStatus
 from ledger.models.fund import Fund, FundStatus
-from ledger.models.reference import ExpenseCategory
 from ledger.money import Money
 from ledger.services import books
 from ledger.services.access import (
@@ -43,7 +42,7 @@ from ledger.services.access import (
 )
 from ledger.services.audit_subjects import record_state
 from ledger.services.concurrency import check_version
-from ledger.services.funds import budget_of, get_fund
+from ledger.services.funds import budget_of, categories_of, get_fund
 from ledger.services.pagination import Page, PageRequest, fetch_page
 
 MAX_LINES = 200
@@ -217,12 +216,7 @@ def report_problems(report: ExpenseReport, fund: Fund) -> dict[str, list[str]]:
         errors["fund"].append(f"the fund is {fund.status}")
     if not report.lines:
         errors["lines"].append("a report needs at least one line")
-    categories = {
-        c.code: c
-        for c in db.session.scalars(
-            select(ExpenseCategory).where(ExpenseCategory.list_version == fund.category_list_version)
-        )
-    }
+    categories = categories_of(fund.category_list_version)
     budget = budget_of(fund)
     approved = _spent(fund, (ReportStatus.APPROVED.value,), report.id)
     pending = _spent(fund, (ReportStatus.SUBMITTED.value,), report.id)
@@ -265,10 +259,11 @@ def report_problems(report: ExpenseReport, fund: Fund) -> dict[str, list[str]]:
             )
     if fund.admin_cost_cap_bp is not None:
         management = {code for code, c in categories.items() if c.functional_class == "management"}
-        admin_total = (
-            sum(amount for code, amount in {**approved}.items() if code in management)
-            + sum(amount for code, amount in pending.items() if code in management)
-            + sum(total for code, total in totals.items() if code in management)
+        admin_total = sum(
+            amount
+            for spending in (approved, pending, totals)
+            for code, amount in spending.items()
+            if code in management
         )
         cap = (Decimal(fund.award_minor) * fund.admin_cost_cap_bp / 10000).to_integral_value()
         if admin_total > cap:
@@ -343,7 +338,7 @@ def _decidable(
 ) -> tuple[ExpenseReport, Fund]:
     report, fund = _lock(actor, report_id, expected_version)
     authorize(actor, Permission.REVIEW_EXPENSE_REPORTS, report.organisation_id)
-    require_different_person(actor, [_uuid(report.filed_by)], f"{action} an expense report")
+    require_different_person(actor, [report.filed_by], f"{action} an expense report")
     if report.status != ReportStatus.SUBMITTED.value:
         raise Conflict(f"Only a submitted report is {action}d; this one is {report.status}.")
     return report, fund
@@ -353,12 +348,7 @@ def approve_report(actor: Actor, report_id: uuid.UUID, expected_version: int | N
     """Approve and book the report: the checks run again, against the books as they are now."""
     report, fund = _decidable(actor, report_id, expected_version, "approve")
     _checked(report, fund, "approved")
-    categories = {
-        c.code: c
-        for c in db.session.scalars(
-            select(ExpenseCategory).where(ExpenseCategory.list_version == fund.category_list_version)
-        )
-    }
+    categories = categories_of(fund.category_list_version)
     by_account: dict[str, int] = defaultdict(int)
     for line in report.lines:
         by_account[categories[line.category_code].account_code] += line.amount_minor
@@ -442,10 +432,3 @@ def _decide_without_booking(
     db.session.flush()
     record_state(actor, f"expense_report.{status.value}", "expense_report", report)
     return report
-
-
-def _uuid(identity: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(identity)
-    except ValueError:
-        return None

@@ -20,7 +20,7 @@ from ledger.models.fund import BudgetEntry, Fund
 from ledger.models.reference import ExpenseCategory
 from ledger.money import Money
 from ledger.services.access import Actor
-from ledger.services.funds import budget_of, get_fund, unspent_cash
+from ledger.services.funds import budget_of, categories_of, get_fund, unspent_cash
 
 
 @dataclass(frozen=True)
@@ -70,12 +70,7 @@ def budget_vs_actual(actor: Actor, fund_id: uuid.UUID) -> tuple[Fund, list[Categ
     }
     revised = {code: money.minor for code, money in budget_of(fund).items()}
     approved, pending = _spending(fund, ReportStatus.APPROVED), _spending(fund, ReportStatus.SUBMITTED)
-    names = {
-        c.code: c
-        for c in db.session.scalars(
-            select(ExpenseCategory).where(ExpenseCategory.list_version == fund.category_list_version)
-        )
-    }
+    names = categories_of(fund.category_list_version)
     rows = []
     for code in sorted(set(original) | set(revised) | set(approved) | set(pending)):
         category = names.get(code)

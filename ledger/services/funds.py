@@ -91,7 +91,7 @@ class _Problems:
             )
 
 
-def _categories(list_version: str) -> dict[str, ExpenseCategory]:
+def categories_of(list_version: str) -> dict[str, ExpenseCategory]:
     return {
         c.code: c
         for c in db.session.scalars(
@@ -121,7 +121,7 @@ def _checked_terms(terms: FundTerms, fund_id: uuid.UUID | None = None) -> FundTe
     cap = terms.admin_cost_cap_percent
     if cap is not None and not (Decimal(0) <= cap <= Decimal(100) and cap == cap.quantize(Decimal("0.01"))):
         problems.add("admin_cost_cap_percent", "must be a percentage from 0 to 100 with at most two decimals")
-    categories = _categories(terms.category_list_version)
+    categories = categories_of(terms.category_list_version)
     if not categories:
         problems.add(
             "category_list_version", f"there is no expense category list {terms.category_list_version!r}"
@@ -328,7 +328,7 @@ def _write_budget_changes(
 
 
 def _check_categories(fund: Fund, codes: set[str], problems: _Problems, field_name: str) -> None:
-    categories = _categories(fund.category_list_version)
+    categories = categories_of(fund.category_list_version)
     for code in sorted(codes):
         if code not in categories:
             problems.add(f"{field_name}.{code}", f"is not a category of {fund.category_list_version}")
@@ -482,7 +482,7 @@ def decide_budget_revision(
     fund = get_fund(actor, revision.fund_id)
     authorize(actor, Permission.DECIDE_BUDGET_REVISIONS, fund.organisation_id)
     check_version(revision, expected_version)
-    require_different_person(actor, [_user_id(revision.proposed_by)], "approve or reject a budget revision")
+    require_different_person(actor, [revision.proposed_by], "approve or reject a budget revision")
     if revision.status != RevisionStatus.PROPOSED.value:
         raise Conflict(f"This revision is already {revision.status}.")
     if fund.status != FundStatus.ACTIVE.value:
@@ -495,13 +495,6 @@ def decide_budget_revision(
                 raise Conflict(f"The budget has changed since: {code} would become negative.")
     _decide(actor, fund, revision, approve=approve, note=(note or "").strip() or None)
     return revision
-
-
-def _user_id(identity: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(identity)
-    except ValueError:
-        return None
 
 
 def list_budget_revisions(actor: Actor, fund_id: uuid.UUID, request: PageRequest) -> Page[BudgetRevision]:

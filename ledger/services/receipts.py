@@ -72,10 +72,7 @@ def upload_receipt(actor: Actor, organisation_id: uuid.UUID, data: bytes) -> Rec
 
 
 def read_receipt(actor: Actor, sha256: str) -> tuple[Receipt, bytes]:
-    try:
-        receipt = db.session.get(Receipt, sha256) if len(sha256) == 64 else None
-    except InvalidReceiptName:
-        receipt = None
+    receipt = db.session.get(Receipt, sha256) if len(sha256) == 64 else None
     if receipt is None:
         authorize(actor, Permission.READ_FUNDS)
         raise NotFound.thing("receipt", sha256[:64])

@@ -299,10 +299,6 @@ def _proposed_revision(client: FlaskClient, world: DemoWorld) -> str:
     return f"/api/v1/budget-revisions/{revision['id']}"
 
 
-def _fund_admin(status: int) -> dict[str, int]:
-    return _admin_only(status)
-
-
 CASES.update(
     {
         ("GET", "/api/v1/funds"): Case(_fixed("/api/v1/funds"), _everyone(200)),
