@@ -35,18 +35,23 @@ _stack = ExitStack()
 atexit.register(_stack.close)
 
 
-def _entries(count: int) -> Iterator[tuple[int, bytes, bytes]]:
+def _entries(count: int) -> Iterator[tuple[int, str, bytes, bytes]]:
     prev = "0" * 64
     for seq in range(1, count + 1):
+        receipt = hashlib.sha256(seq.to_bytes(8, "big")).hexdigest()
+        # Receipt uploads: events, not replayed states, so the generated log needs no table rows
+        # to match while verification still does all of its per-entry work.
         entry = {
             "v": 1,
             "seq": seq,
             "ts": "2026-11-27T10:00:00.000000Z",
-            "actor": {"id": "bench", "role": "admin"},
-            "action": "expense_report.approved",
-            "subject": {"type": "expense_report", "id": f"report-{seq}"},
+            "actor": {"id": "bench", "role": "org_member"},
+            "action": "receipt.uploaded",
+            "subject": {"type": "receipt", "id": receipt},
             "data": {
-                "state": {"amount": "1250.00", "category": "TRAVEL", "status": "approved", "version": 2}
+                "media_type": "application/pdf",
+                "organisation_id": "0b6f1c1e-5d7a-4c39-9a51-0f3a2b9d8e11",
+                "size": 48_213 + seq % 1000,
             },
             "prev": prev,
         }
@@ -54,7 +59,7 @@ def _entries(count: int) -> Iterator[tuple[int, bytes, bytes]]:
         # JSON is exactly RFC 8785 here (the verifier checks that it is).
         raw = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
         digest = hashlib.sha256(b"\x00" + raw).digest()
-        yield seq, raw, digest
+        yield seq, receipt, raw, digest
         prev = digest.hex()
 
 
@@ -71,16 +76,16 @@ def large_log(count: int = ENTRIES) -> Flask:
             with cursor.copy(
                 "COPY audit_entry (seq, ts, actor_id, action, subject_type, subject_id, canonical, leaf_hash) FROM STDIN"
             ) as copy:
-                for seq, raw, digest in _entries(count):
+                for seq, receipt, raw, digest in _entries(count):
                     tree.append(digest)
                     copy.write_row(
                         (
                             seq,
                             "2026-11-27T10:00:00.000000Z",
                             "bench",
-                            "expense_report.approved",
-                            "expense_report",
-                            f"report-{seq}",
+                            "receipt.uploaded",
+                            "receipt",
+                            receipt,
                             raw,
                             digest,
                         )

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import NoReturn
 
+import orjson
 import rfc8785
 
 from ledger.audit.merkle import hash_leaf
@@ -162,8 +163,13 @@ def leaf_hash(canonical: bytes) -> bytes:
 # --- strict parsing ----------------------------------------------------------
 #
 # Verifying a million-line log calls parse_canonical a million times, and the
-# pure-Python rfc8785 serialiser would dominate. Within the value domain above
-# (no floats), RFC 8785 output is exactly what the C-accelerated json encoder
+# pure-Python rfc8785 serialiser would dominate. The common case goes through
+# orjson: for text without floats, long integers or characters beyond U+FFFF,
+# its sorted-key output is exactly RFC 8785, so a value it reads and writes
+# back byte for byte is canonical. Anything else, including every line that
+# fails, takes the strict path below, which names the problem.
+#
+# On the strict path, within the value domain above (no floats), RFC 8785 output is exactly what the C-accelerated json encoder
 # writes with ensure_ascii=False and compact separators: the same short
 # escapes for " \ \b \f \n \r \t, lowercase \u00xx for other controls, every
 # other character raw, integers in plain decimal. The one difference is key
@@ -222,6 +228,13 @@ def parse_canonical(line: bytes) -> JsonValue:
     numbers, integers within ±(2**53 - 1); canonical means re-serialising the
     value gives back exactly ``line``. Raises :class:`NotCanonical` otherwise.
     """
+    if line.isascii() or _ASTRAL_UTF8.search(line) is None:
+        try:
+            value: JsonValue = orjson.loads(line)
+            if orjson.dumps(value, option=_ORJSON_CANONICAL) == line and not _holds_float(value):
+                return value
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+            pass  # the strict parser below names what is wrong
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -229,7 +242,7 @@ def parse_canonical(line: bytes) -> JsonValue:
     if _ASTRAL_UTF8.search(line) is None:
         return _parse_canonical_bmp(line, text)
     try:
-        value: JsonValue = json.loads(
+        value = json.loads(
             text,
             object_pairs_hook=_object_in_canonical_order,
             parse_float=_refuse_float,
@@ -252,6 +265,19 @@ def parse_canonical(line: bytes) -> JsonValue:
 
 # A UTF-8 lead byte of a character beyond the Basic Multilingual Plane.
 _ASTRAL_UTF8 = re.compile(rb"[\xf0-\xf4]")
+
+# orjson orders keys by code point, JCS by UTF-16 unit, so the fast path takes only text without
+# characters beyond U+FFFF. It refuses integers beyond 2**53 when writing (STRICT_INTEGER); floats
+# it would read and write back unchanged, so a walk looks for them.
+_ORJSON_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+
+
+def _holds_float(value: object) -> bool:
+    if isinstance(value, dict):
+        return any(map(_holds_float, value.values()))
+    if isinstance(value, list):
+        return any(map(_holds_float, value))
+    return isinstance(value, float)
 
 
 def _parse_canonical_bmp(line: bytes, text: str) -> JsonValue:

@@ -123,12 +123,31 @@ class TestIsCanonical:
             pytest.param(b"", id="empty"),
             pytest.param(b'{"a":01}', id="leading-zero"),
             pytest.param(b'{"a":-0}', id="negative-zero"),
+            # The orjson fast path would read these back byte for byte; they must not pass it.
+            pytest.param(b"1.5", id="top-level-float"),
+            pytest.param(b"[1,2.5]", id="float-in-array"),
+            pytest.param(b'{"a":-1.25e+30}', id="negative-exponent-float"),
+            pytest.param(b"9007199254740993", id="top-level-unsafe-integer"),
+            pytest.param(b'{"a":[-18446744073709551615]}', id="u64-magnitude-integer"),
+            pytest.param(b'{"\xef\xbc\xa1":1,"\xf0\x9f\x98\x80":2}', id="astral-key-code-point-order"),
         ],
     )
     def test_non_canonical_lines_are_rejected(self, line: bytes) -> None:
         assert not is_canonical(line)
         with pytest.raises(NotCanonical):
             parse_canonical(line)
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            pytest.param(b'{"note":"at 10:1.5, [3.0 and ,7e2"}', id="float-like-text-in-string"),
+            pytest.param(b'{"id":"1234567890123456789"}', id="long-digits-in-string"),
+            pytest.param(b'{"a":9007199254740991,"b":[-9007199254740991]}', id="largest-safe-integers"),
+            pytest.param('{"\U0001f600":2,"\uff21":1}'.encode(), id="astral-key-utf16-order"),
+        ],
+    )
+    def test_canonical_lines_that_look_unusual_are_accepted(self, line: bytes) -> None:
+        assert is_canonical(line)
 
 
 class TestTimestamps:
