@@ -27,4 +27,4 @@ GRANT SELECT, UPDATE ON audit_head TO ledger_app;
 GRANT SELECT, INSERT, UPDATE ON audit_signing_key TO ledger_app;
 
 -- Append-only: read and add, never change or remove.
-GRANT SELECT, INSERT ON audit_entry, merkle_node, audit_checkpoint, journal_entry, posting, budget_entry TO ledger_app;
+GRANT SELECT, INSERT ON audit_entry, merkle_node, audit_checkpoint, journal_entry, posting, budget_entry, period_balance TO ledger_app;

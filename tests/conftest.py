@@ -167,6 +167,10 @@ class DemoWorld:
     def auth(self, username: str) -> dict[str, str]:
         return self.headers[username]
 
+    def keyed(self, username: str) -> dict[str, str]:
+        """``auth`` plus a fresh Idempotency-Key, for a request that moves money."""
+        return {**self.headers[username], "Idempotency-Key": uuid.uuid4().hex}
+
 
 @pytest.fixture
 def world(app: Flask) -> DemoWorld:

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 import marshmallow as ma
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
@@ -23,6 +24,7 @@ from ledger.api.security import API_PREFIX, current_actor
 from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, PeriodStatus, Side
 from ledger.money import Money
 from ledger.services import books as service
+from ledger.services import idempotency
 from ledger.services.amounts import parse_amount
 
 blp = Blueprint(
@@ -162,11 +164,21 @@ class JournalEntries(MethodView):
 
     @blp.arguments(JournalEntryCreateSchema)
     @blp.response(201, JournalEntrySchema)
-    def post(self, data: dict[str, Any], organisation_id: uuid.UUID) -> JournalEntry:
-        """Post a balanced adjustment (finance officers)"""
-        return service.post_journal_entry(
-            current_actor(), organisation_id, data["entry_date"], data["description"], _lines(data)
+    @blp.alt_response(
+        200, schema=JournalEntrySchema, description="A retry with the same Idempotency-Key and body"
+    )
+    @blp.doc(parameters=[idempotency.header_parameter()])
+    def post(self, data: dict[str, Any], organisation_id: uuid.UUID) -> Any:
+        """Post a balanced adjustment (finance officers; Idempotency-Key required)"""
+        entry, created = service.post_adjustment(
+            current_actor(),
+            organisation_id,
+            data["entry_date"],
+            data["description"],
+            _lines(data),
+            request.headers.get(idempotency.HEADER),
         )
+        return entry, 201 if created else 200
 
 
 @blp.route("/journal-entries/<uuid:entry_id>")

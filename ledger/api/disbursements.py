@@ -20,7 +20,6 @@ from ledger.api.common import (
 )
 from ledger.api.funds import MONEY
 from ledger.api.security import API_PREFIX, current_actor
-from ledger.errors import ValidationFailed
 from ledger.models.disbursement import (
     Disbursement,
     DisbursementKind,
@@ -30,6 +29,7 @@ from ledger.models.disbursement import (
 )
 from ledger.money import Money
 from ledger.services import disbursements as service
+from ledger.services import idempotency
 from ledger.services.amounts import parse_amount
 from ledger.services.funds import get_fund
 
@@ -157,25 +157,10 @@ class Disbursements(MethodView):
     @blp.alt_response(
         200, schema=DisbursementSchema, description="A retry with the same Idempotency-Key and body"
     )
-    @blp.doc(
-        parameters=[
-            {
-                "name": "Idempotency-Key",
-                "in": "header",
-                "required": True,
-                "schema": {"type": "string", "maxLength": 200},
-                "description": "the same key with the same body returns the first result; with another body, 409",
-            }
-        ]
-    )
+    @blp.doc(parameters=[idempotency.header_parameter()])
     def post(self, data: dict[str, Any], fund_id: uuid.UUID) -> Any:
         """Prepare a disbursement (finance officers; Idempotency-Key required)"""
         actor = current_actor()
-        key = request.headers.get("Idempotency-Key")
-        if key is None:
-            raise ValidationFailed.field(
-                "Idempotency-Key", "send an Idempotency-Key header with each new disbursement"
-            )
         currency = get_fund(actor, fund_id).currency
         order = service.DisbursementRequest(
             kind=data["kind"],
@@ -183,6 +168,7 @@ class Disbursements(MethodView):
             memo=data["memo"],
             tranche_id=data["tranche_id"],
         )
+        key = request.headers.get(idempotency.HEADER)
         prepared = service.prepare_disbursement(actor, fund_id, order, key)
         return prepared.disbursement, 201 if prepared.created else 200
 
@@ -235,15 +221,28 @@ class RefundSchema(StrictSchema):
 class RefundResultSchema(ma.Schema):
     fund_id = ma.fields.UUID()
     refunded = ma.fields.String(metadata=MONEY)
+    journal_entry_id = ma.fields.UUID()
 
 
 @blp.route("/funds/<uuid:fund_id>/refund")
 class Refund(MethodView):
     @blp.arguments(RefundSchema)
-    @blp.response(200, RefundResultSchema)
-    def post(self, data: dict[str, Any], fund_id: uuid.UUID) -> dict[str, Any]:
-        """Book unspent money returned to the funder (finance officers)"""
+    @blp.response(201, RefundResultSchema)
+    @blp.alt_response(
+        200, schema=RefundResultSchema, description="A retry with the same Idempotency-Key and body"
+    )
+    @blp.doc(parameters=[idempotency.header_parameter()])
+    def post(self, data: dict[str, Any], fund_id: uuid.UUID) -> Any:
+        """Book unspent money returned to the funder (finance officers; Idempotency-Key required)"""
         actor = current_actor()
         amount = parse_amount(data["amount"], get_fund(actor, fund_id).currency, "amount")
-        fund = service.refund_unspent(actor, fund_id, amount, data["refunded_on"], data["bank_reference"])
-        return {"fund_id": fund.id, "refunded": str(amount)}
+        refunded = service.refund_unspent(
+            actor,
+            fund_id,
+            amount,
+            data["refunded_on"],
+            data["bank_reference"],
+            request.headers.get(idempotency.HEADER),
+        )
+        body = {"fund_id": refunded.fund.id, "refunded": str(amount), "journal_entry_id": refunded.entry.id}
+        return body, 201 if refunded.created else 200

@@ -9,7 +9,15 @@ from ledger.models.audit import (
     MerkleNode,
 )
 from ledger.models.base import Base
-from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, PeriodStatus, Posting, Side
+from ledger.models.books import (
+    AccountingPeriod,
+    EntrySource,
+    JournalEntry,
+    PeriodBalance,
+    PeriodStatus,
+    Posting,
+    Side,
+)
 from ledger.models.community import Community, CommunityKind
 from ledger.models.disbursement import (
     Disbursement,
@@ -54,6 +62,7 @@ __all__ = [
     "Membership",
     "MerkleNode",
     "Organisation",
+    "PeriodBalance",
     "PeriodStatus",
     "Posting",
     "Receipt",

@@ -19,7 +19,9 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
+    Integer,
     SmallInteger,
     String,
     UniqueConstraint,
@@ -81,6 +83,8 @@ class JournalEntry(UUIDPrimaryKey, Base):
             name="source",
         ),
         Index("ix_journal_entry_organisation_date", "organisation_id", "entry_date"),
+        # A retried money-moving request finds the entry its first attempt posted.
+        UniqueConstraint("created_by", "idempotency_key"),
     )
 
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
@@ -93,6 +97,8 @@ class JournalEntry(UUIDPrimaryKey, Base):
     posting_count: Mapped[int] = mapped_column(SmallInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
 
     postings: Mapped[list[Posting]] = relationship(
         back_populates="journal_entry", order_by="Posting.line", lazy="selectin"
@@ -113,6 +119,11 @@ class Posting(Base):
         # Trial balances and fund reports read postings by organisation and date.
         Index("ix_posting_organisation_date_account", "organisation_id", "entry_date", "account_code"),
         Index("ix_posting_fund_account", "fund_id", "account_code"),
+        # A posting's fund belongs to the same organisation. (On SQLite, which cannot add a foreign
+        # key to an existing table, migration 0007 enforces this with a trigger instead.)
+        ForeignKeyConstraint(
+            ["fund_id", "organisation_id"], ["fund.id", "fund.organisation_id"], ondelete="RESTRICT"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -128,3 +139,29 @@ class Posting(Base):
     restriction: Mapped[str | None] = mapped_column(String(12))
 
     journal_entry: Mapped[JournalEntry] = relationship(back_populates="postings")
+
+
+class PeriodBalance(Base):
+    """One account's movement in a closed month, taken when the month was closed.
+
+    Trial balances add these up instead of re-reading every posting of the closed months. A row
+    counts only while its month stays closed at the version it was taken at: reopening the month
+    makes it stale, and closing it again takes a new set. Rows are never changed or removed.
+    """
+
+    __tablename__ = "period_balance"
+    __table_args__ = (
+        UniqueConstraint(
+            "period_id", "period_version", "account_code", "currency", name="uq_period_balance_account"
+        ),
+        CheckConstraint("debit_minor >= 0 AND credit_minor >= 0", name="amounts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    period_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounting_period.id", ondelete="RESTRICT"))
+    period_version: Mapped[int] = mapped_column(Integer)
+    account_code: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    debit_minor: Mapped[int] = mapped_column(BigInteger)
+    credit_minor: Mapped[int] = mapped_column(BigInteger)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

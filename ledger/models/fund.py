@@ -17,7 +17,18 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.models.audit import BigId
@@ -58,6 +69,8 @@ class Fund(UUIDPrimaryKey, Versioned, Base):
             "admin_cost_cap_bp IS NULL OR admin_cost_cap_bp BETWEEN 0 AND 10000", name="admin_cap"
         ),
         CheckConstraint("revenue_account IN ('4401', '4301', '4101')", name="revenue_account"),
+        # The target of the postings' (fund, organisation) foreign key.
+        UniqueConstraint("id", "organisation_id"),
         Index("ix_fund_organisation_status", "organisation_id", "status"),
     )
 

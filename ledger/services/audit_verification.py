@@ -2,8 +2,9 @@
 
 The stored canonical bytes are re-hashed (stored leaf hashes are compared, never trusted), the
 chain and every signed checkpoint are checked exactly as the offline verifier checks a bundle,
-the Merkle nodes that proofs are served from must give the same root, and the states rebuilt
-from the trail must equal what the tables hold.
+the Merkle nodes that proofs are served from must give the same root, the balances taken when
+each month was closed must still equal its postings, and the states rebuilt from the trail must
+equal what the tables hold.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ledger.config import current_settings
 from ledger.extensions import db
 from ledger.models.audit import AuditEntry, AuditQueueItem
 from ledger.services.audit_subjects import Replay, StateDifference, replay_differences
+from ledger.services.books import period_balance_problems
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def verify_database(
     )
     if not report.ok:
         return DatabaseVerification(report)
-    problems = _head_and_node_problems(report)
+    problems = _head_and_node_problems(report) + period_balance_problems()
     queued = int(db.session.scalar(select(func.count()).select_from(AuditQueueItem)) or 0)
     differences = replay_differences(replay) if not problems else []
     return DatabaseVerification(report, problems, differences, queued)

@@ -8,17 +8,28 @@ again on commit. Entries are never edited: ``reverse_journal_entry`` posts the m
 
 from __future__ import annotations
 
+import calendar
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
 from ledger.models.base import utcnow
-from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, PeriodStatus, Posting, Side
+from ledger.models.books import (
+    AccountingPeriod,
+    EntrySource,
+    JournalEntry,
+    PeriodBalance,
+    PeriodStatus,
+    Posting,
+    Side,
+)
 from ledger.models.fund import Fund
 from ledger.models.organisation import Organisation
 from ledger.models.reference import Account
@@ -26,6 +37,7 @@ from ledger.money import Money
 from ledger.services.access import Actor, Permission, authorize
 from ledger.services.audit_subjects import record_event, record_state
 from ledger.services.concurrency import check_version
+from ledger.services.idempotency import IdempotencyClaim, claim_key, require_same_request
 from ledger.services.pagination import Page, PageRequest, fetch_page
 
 BOOKS_CHART_VERSION = "NPO-2005"
@@ -41,6 +53,17 @@ class PostingLine:
     amount: Money
     fund_id: uuid.UUID | None = None
     restriction: str | None = None
+
+    def as_record(self) -> dict[str, str | None]:
+        """The line as the audit trail records it (and as an idempotent request is fingerprinted)."""
+        return {
+            "account": self.account_code,
+            "side": self.side.value,
+            "amount": str(self.amount),
+            "currency": self.amount.currency,
+            "fund_id": str(self.fund_id) if self.fund_id else None,
+            "restriction": self.restriction,
+        }
 
 
 @dataclass(frozen=True)
@@ -104,29 +127,43 @@ def _organisation(organisation_id: uuid.UUID) -> Organisation:
     return organisation
 
 
-def _period(
-    actor: Actor, organisation_id: uuid.UUID, year: int, month: int, *, create: bool
-) -> AccountingPeriod | None:
-    period = db.session.scalar(
-        select(AccountingPeriod).where(
-            AccountingPeriod.organisation_id == organisation_id,
-            AccountingPeriod.year == year,
-            AccountingPeriod.month == month,
-        )
+def _find_period(organisation_id: uuid.UUID, year: int, month: int, *, lock: bool) -> AccountingPeriod | None:
+    statement = select(AccountingPeriod).where(
+        AccountingPeriod.organisation_id == organisation_id,
+        AccountingPeriod.year == year,
+        AccountingPeriod.month == month,
     )
-    if period is None and create:
-        period = AccountingPeriod(
-            organisation_id=organisation_id, year=year, month=month, status=PeriodStatus.OPEN.value
-        )
-        db.session.add(period)
-        db.session.flush()
-        record_state(actor, "period.opened", "accounting_period", period)
+    if lock:
+        # A share lock: posting waits while the month is being closed, and closing waits for
+        # postings in flight, so nothing lands in a month after its balances were taken.
+        statement = statement.with_for_update(read=True)
+    return db.session.scalar(statement)
+
+
+def _period(actor: Actor, organisation_id: uuid.UUID, year: int, month: int) -> AccountingPeriod:
+    """The month's period, opened (and recorded) on first use."""
+    period = _find_period(organisation_id, year, month, lock=True)
+    if period is not None:
+        return period
+    period = AccountingPeriod(
+        organisation_id=organisation_id, year=year, month=month, status=PeriodStatus.OPEN.value
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(period)
+            db.session.flush()
+            record_state(actor, "period.opened", "accounting_period", period)
+    except IntegrityError:
+        # Another request opened the same month at the same moment; use theirs.
+        found = _find_period(organisation_id, year, month, lock=True)
+        if found is None:
+            raise
+        return found
     return period
 
 
 def _require_open_period(actor: Actor, organisation_id: uuid.UUID, on: date, field: str) -> None:
-    period = _period(actor, organisation_id, on.year, on.month, create=True)
-    assert period is not None
+    period = _period(actor, organisation_id, on.year, on.month)
     if period.status == PeriodStatus.CLOSED.value:
         raise ValidationFailed.field(field, f"the period {on.year}-{on.month:02d} is closed")
 
@@ -141,6 +178,7 @@ def post_journal_entry(
     source: EntrySource = EntrySource.ADJUSTMENT,
     source_id: str | None = None,
     reverses: JournalEntry | None = None,
+    idempotency: IdempotencyClaim | None = None,
 ) -> JournalEntry:
     """Post a balanced entry; a finance officer's adjustment, or an event's booking."""
     if source is EntrySource.ADJUSTMENT:
@@ -167,6 +205,8 @@ def post_journal_entry(
         chart_version=BOOKS_CHART_VERSION,
         posting_count=len(lines),
         created_by=actor.audit_identity["id"],
+        idempotency_key=idempotency.key if idempotency else None,
+        request_hash=idempotency.fingerprint if idempotency else None,
     )
     db.session.add(entry)
     db.session.flush()
@@ -198,20 +238,71 @@ def post_journal_entry(
             "source": source.value,
             "source_id": source_id,
             "reverses": str(reverses.id) if reverses is not None else None,
-            "postings": [
-                {
-                    "account": line.account_code,
-                    "side": line.side.value,
-                    "amount": str(line.amount),
-                    "currency": line.amount.currency,
-                    "fund_id": str(line.fund_id) if line.fund_id else None,
-                    "restriction": line.restriction,
-                }
-                for line in lines
-            ],
+            "postings": [line.as_record() for line in lines],
         },
     )
     return entry
+
+
+def _entry_for_key(actor: Actor, claim: IdempotencyClaim) -> JournalEntry | None:
+    entry = db.session.scalar(
+        select(JournalEntry).where(
+            JournalEntry.created_by == actor.audit_identity["id"], JournalEntry.idempotency_key == claim.key
+        )
+    )
+    if entry is not None:
+        require_same_request(entry.request_hash, claim, "request")
+    return entry
+
+
+def post_journal_entry_once(
+    actor: Actor, claim: IdempotencyClaim, post: Callable[[], JournalEntry]
+) -> tuple[JournalEntry, bool]:
+    """Run ``post`` unless ``claim``'s key already posted an entry; (entry, whether it is new).
+
+    ``post`` must pass ``claim`` on to :func:`post_journal_entry`. When two attempts with one key
+    race, the loser's insert fails on the unique key after the winner commits; its work is rolled
+    back to the savepoint (audit entry included) and it answers with the winner's entry.
+    """
+    existing = _entry_for_key(actor, claim)
+    if existing is not None:
+        return existing, False
+    try:
+        with db.session.begin_nested():
+            entry = post()
+    except IntegrityError:
+        existing = _entry_for_key(actor, claim)
+        if existing is None:
+            raise
+        return existing, False
+    return entry, True
+
+
+def post_adjustment(
+    actor: Actor,
+    organisation_id: uuid.UUID,
+    entry_date: date,
+    description: str,
+    lines: list[PostingLine],
+    key: str | None,
+) -> tuple[JournalEntry, bool]:
+    """A finance officer's balanced adjustment, idempotent by ``key``; (entry, whether it is new)."""
+    authorize(actor, Permission.POST_ADJUSTMENTS, organisation_id)
+    claim = claim_key(
+        key,
+        {
+            "organisation_id": str(organisation_id),
+            "entry_date": entry_date.isoformat(),
+            "description": description.strip(),
+            "lines": [line.as_record() for line in lines],
+        },
+        "adjustment",
+    )
+    return post_journal_entry_once(
+        actor,
+        claim,
+        lambda: post_journal_entry(actor, organisation_id, entry_date, description, lines, idempotency=claim),
+    )
 
 
 def get_journal_entry(actor: Actor, entry_id: uuid.UUID) -> JournalEntry:
@@ -297,8 +388,7 @@ def set_period_status(
     _organisation(organisation_id)
     if not (1 <= month <= 12 and 2000 <= year <= 2100):
         raise ValidationFailed.field("period", "must be a month between 2000-01 and 2100-12")
-    period = _period(actor, organisation_id, year, month, create=True)
-    assert period is not None
+    period = _period(actor, organisation_id, year, month)
     check_version(period, expected_version)
     if period.status == status.value:
         raise Conflict(f"The period {year}-{month:02d} is already {status.value}.")
@@ -307,6 +397,8 @@ def set_period_status(
     period.status = status.value
     period.changed_at = utcnow()
     db.session.flush()
+    if status is PeriodStatus.CLOSED:
+        _take_period_balances(period)
     record_state(
         actor,
         f"period.{'closed' if status is PeriodStatus.CLOSED else 'reopened'}",
@@ -346,22 +438,130 @@ class TrialBalance:
         return sums
 
 
+def month_range(year: int, month: int) -> tuple[date, date]:
+    """First and last day of a month."""
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+_DEBITS = func.sum(case((Posting.side == Side.DEBIT.value, Posting.amount_minor), else_=0))
+_CREDITS = func.sum(case((Posting.side == Side.CREDIT.value, Posting.amount_minor), else_=0))
+
+
+def _take_period_balances(period: AccountingPeriod) -> None:
+    """Store each account's movement in a month being closed (nothing posts into it any more)."""
+    first, last = month_range(period.year, period.month)
+    movements = db.session.execute(
+        select(Posting.account_code, Posting.currency, _DEBITS, _CREDITS)
+        .where(
+            Posting.organisation_id == period.organisation_id,
+            Posting.entry_date >= first,
+            Posting.entry_date <= last,
+        )
+        .group_by(Posting.account_code, Posting.currency)
+    ).all()
+    taken_at = utcnow()
+    db.session.add_all(
+        PeriodBalance(
+            period_id=period.id,
+            period_version=period.version,
+            account_code=code,
+            currency=currency,
+            debit_minor=int(debits or 0),
+            credit_minor=int(credits or 0),
+            taken_at=taken_at,
+        )
+        for code, currency, debits, credits in movements
+    )
+    db.session.flush()
+
+
+def _closed_months(organisation_id: uuid.UUID, as_of: date) -> list[AccountingPeriod]:
+    """Closed months that end on or before ``as_of``, oldest first; their balances are final."""
+    periods = db.session.scalars(
+        select(AccountingPeriod)
+        .where(
+            AccountingPeriod.organisation_id == organisation_id,
+            AccountingPeriod.status == PeriodStatus.CLOSED.value,
+        )
+        .order_by(AccountingPeriod.year, AccountingPeriod.month)
+    )
+    return [p for p in periods if month_range(p.year, p.month)[1] <= as_of]
+
+
+def _open_date_ranges(closed: list[AccountingPeriod], as_of: date) -> list[tuple[date | None, date]]:
+    """The dates up to ``as_of`` not covered by ``closed`` months, as (from or None, to) ranges."""
+    ranges: list[tuple[date | None, date]] = []
+    start: date | None = None
+    for period in closed:
+        first, last = month_range(period.year, period.month)
+        if start is None or start < first:
+            ranges.append((start, first - timedelta(days=1)))
+        start = last + timedelta(days=1)
+    if start is None or start <= as_of:
+        ranges.append((start, as_of))
+    return ranges
+
+
+def _date_in(ranges: list[tuple[date | None, date]]) -> ColumnElement[bool]:
+    return or_(
+        *(
+            Posting.entry_date <= last if first is None else Posting.entry_date.between(first, last)
+            for first, last in ranges
+        )
+    )
+
+
+def account_totals(organisation_id: uuid.UUID, as_of: date) -> dict[tuple[str, str], tuple[int, int]]:
+    """(account, currency) -> (debits, credits) in minor units, over every posting up to ``as_of``.
+
+    Closed months are read from the balances taken when they were closed; only the open months
+    and the month of ``as_of`` are summed from the postings.
+    """
+    closed = _closed_months(organisation_id, as_of)
+    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    if closed:
+        stored = db.session.execute(
+            select(
+                PeriodBalance.account_code,
+                PeriodBalance.currency,
+                func.sum(PeriodBalance.debit_minor),
+                func.sum(PeriodBalance.credit_minor),
+            )
+            .join(
+                AccountingPeriod,
+                and_(
+                    AccountingPeriod.id == PeriodBalance.period_id,
+                    AccountingPeriod.version == PeriodBalance.period_version,
+                ),
+            )
+            .where(AccountingPeriod.id.in_([p.id for p in closed]))
+            .group_by(PeriodBalance.account_code, PeriodBalance.currency)
+        ).all()
+        for code, currency, debits, credits in stored:
+            totals[(code, currency)][0] += int(debits or 0)
+            totals[(code, currency)][1] += int(credits or 0)
+    ranges = _open_date_ranges(closed, as_of)
+    if ranges:
+        recent = db.session.execute(
+            select(Posting.account_code, Posting.currency, _DEBITS, _CREDITS)
+            .where(Posting.organisation_id == organisation_id, _date_in(ranges))
+            .group_by(Posting.account_code, Posting.currency)
+        ).all()
+        for code, currency, debits, credits in recent:
+            totals[(code, currency)][0] += int(debits or 0)
+            totals[(code, currency)][1] += int(credits or 0)
+    return {key: (debits, credits) for key, (debits, credits) in totals.items()}
+
+
 def trial_balance(actor: Actor, organisation_id: uuid.UUID, as_of: date) -> TrialBalance:
-    """Debit and credit totals per account up to ``as_of``, derived from the postings alone."""
+    """Debit and credit totals per account up to ``as_of``, derived from the postings."""
     authorize(actor, Permission.READ_BOOKS, organisation_id)
     _organisation(organisation_id)
-    debit = func.sum(case((Posting.side == Side.DEBIT.value, Posting.amount_minor), else_=0))
-    credit = func.sum(case((Posting.side == Side.CREDIT.value, Posting.amount_minor), else_=0))
-    rows = db.session.execute(
-        select(Posting.account_code, Posting.currency, debit, credit)
-        .where(Posting.organisation_id == organisation_id, Posting.entry_date <= as_of)
-        .group_by(Posting.account_code, Posting.currency)
-        .order_by(Posting.account_code, Posting.currency)
-    ).all()
     names = {
         a.code: a
         for a in db.session.scalars(select(Account).where(Account.chart_version == BOOKS_CHART_VERSION))
     }
+    totals = account_totals(organisation_id, as_of)
     return TrialBalance(
         organisation_id,
         as_of,
@@ -371,9 +571,47 @@ def trial_balance(actor: Actor, organisation_id: uuid.UUID, as_of: date) -> Tria
                 names[code].name_zh,
                 names[code].name_en,
                 currency,
-                Money(currency, int(d or 0)),
-                Money(currency, int(c or 0)),
+                Money(currency, debits),
+                Money(currency, credits),
             )
-            for code, currency, d, c in rows
+            for (code, currency), (debits, credits) in sorted(totals.items())
         ],
     )
+
+
+def period_balance_problems() -> list[str]:
+    """Closed months whose stored balances differ from their postings (for ``ledger audit verify``)."""
+    problems = []
+    for period in db.session.scalars(
+        select(AccountingPeriod).where(AccountingPeriod.status == PeriodStatus.CLOSED.value)
+    ):
+        first, last = month_range(period.year, period.month)
+        postings = {
+            (code, currency): (int(d or 0), int(c or 0))
+            for code, currency, d, c in db.session.execute(
+                select(Posting.account_code, Posting.currency, _DEBITS, _CREDITS)
+                .where(
+                    Posting.organisation_id == period.organisation_id,
+                    Posting.entry_date.between(first, last),
+                )
+                .group_by(Posting.account_code, Posting.currency)
+            )
+        }
+        stored = {
+            (b.account_code, b.currency): (b.debit_minor, b.credit_minor)
+            for b in db.session.scalars(
+                select(PeriodBalance).where(
+                    PeriodBalance.period_id == period.id, PeriodBalance.period_version == period.version
+                )
+            )
+        }
+        if stored != postings:
+            accounts = sorted(
+                {k[0] for k in stored.keys() ^ postings.keys()}
+                | {k[0] for k in stored.keys() & postings.keys() if stored[k] != postings[k]}
+            )
+            problems.append(
+                f"period {period.year}-{period.month:02d} of organisation {period.organisation_id}: "
+                f"the balances taken at its close differ from its postings in {', '.join(accounts)}"
+            )
+    return problems

@@ -10,8 +10,6 @@ approved, so concurrent ones can never add up to more than the award.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -21,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
-from ledger.models.books import EntrySource, Side
+from ledger.models.books import EntrySource, JournalEntry, Side
 from ledger.models.disbursement import (
     Disbursement,
     DisbursementKind,
@@ -40,10 +38,9 @@ from ledger.services.access import (
     visible_organisation_ids,
 )
 from ledger.services.audit_subjects import record_event, record_state
-from ledger.services.funds import get_fund
+from ledger.services.funds import get_fund, unspent_cash
+from ledger.services.idempotency import IdempotencyClaim, claim_key, require_same_request
 from ledger.services.pagination import Page, PageRequest, fetch_page
-
-MAX_IDEMPOTENCY_KEY = 200
 
 
 @dataclass(frozen=True)
@@ -118,16 +115,15 @@ class DisbursementRequest:
     memo: str
     tranche_id: uuid.UUID | None = None
 
-    def fingerprint(self) -> str:
-        """The request's content, hashed, to tell a retry from a different request."""
-        body = {
+    def fingerprinted_fields(self) -> dict[str, object]:
+        """What makes this request this request, for telling a retry from a different one."""
+        return {
             "kind": self.kind.value,
             "amount": str(self.amount),
             "currency": self.amount.currency,
             "memo": self.memo,
             "tranche_id": str(self.tranche_id) if self.tranche_id else None,
         }
-        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -160,34 +156,26 @@ def _existing_for_key(actor: Actor, key: str) -> Disbursement | None:
     )
 
 
-def _replay(existing: Disbursement, request: DisbursementRequest) -> Prepared:
-    if existing.request_hash != request.fingerprint():
-        raise Conflict(
-            "This Idempotency-Key was used for a different request; use a new key for a new disbursement.",
-            errors={"Idempotency-Key": ["was used for a different request"]},
-        )
+def _replay(existing: Disbursement, claim: IdempotencyClaim) -> Prepared:
+    require_same_request(existing.request_hash, claim, "disbursement")
     return Prepared(existing, created=False)
 
 
 def prepare_disbursement(
-    actor: Actor, fund_id: uuid.UUID, request: DisbursementRequest, key: str
+    actor: Actor, fund_id: uuid.UUID, request: DisbursementRequest, key: str | None
 ) -> Prepared:
     """Prepare a payment to the fund's organisation (a finance officer); idempotent by ``key``."""
     fund = get_fund(actor, fund_id)
     authorize(actor, Permission.MANAGE_DISBURSEMENTS, fund.organisation_id)
-    key = key.strip()
-    if not key or len(key) > MAX_IDEMPOTENCY_KEY:
-        raise ValidationFailed.field(
-            "Idempotency-Key", f"send a key of 1 to {MAX_IDEMPOTENCY_KEY} characters"
-        )
-    existing = _existing_for_key(actor, key)
+    claim = claim_key(key, request.fingerprinted_fields(), "disbursement")
+    existing = _existing_for_key(actor, claim.key)
     if existing is not None:
-        return _replay(existing, request)
+        return _replay(existing, claim)
     fund = _lock_fund(fund_id)
     # A retry that raced us to the lock committed meanwhile: answer as the first one did.
-    existing = _existing_for_key(actor, key)
+    existing = _existing_for_key(actor, claim.key)
     if existing is not None:
-        return _replay(existing, request)
+        return _replay(existing, claim)
     _check_request(fund, request)
     disbursement = Disbursement(
         fund_id=fund.id,
@@ -199,8 +187,8 @@ def prepare_disbursement(
         memo=request.memo.strip(),
         prepared_by=actor.audit_identity["id"],
         status=DisbursementStatus.PREPARED.value,
-        idempotency_key=key,
-        request_hash=request.fingerprint(),
+        idempotency_key=claim.key,
+        request_hash=claim.fingerprint,
     )
     db.session.add(disbursement)
     try:
@@ -208,10 +196,10 @@ def prepare_disbursement(
             db.session.flush()
     except IntegrityError:
         # The same key arrived twice at once and the other request won the unique index.
-        existing = _existing_for_key(actor, key)
+        existing = _existing_for_key(actor, claim.key)
         if existing is None:
             raise
-        return _replay(existing, request)
+        return _replay(existing, claim)
     record_state(actor, "disbursement.prepared", "disbursement", disbursement)
     return Prepared(disbursement, created=True)
 
@@ -357,47 +345,78 @@ def cancel_disbursement(actor: Actor, disbursement_id: uuid.UUID, reason: str) -
     return disbursement
 
 
+@dataclass(frozen=True)
+class Refunded:
+    """A refund's journal entry, and whether this request booked it (False for a retry)."""
+
+    fund: Fund
+    entry: JournalEntry
+    created: bool
+
+
 def refund_unspent(
-    actor: Actor, fund_id: uuid.UUID, amount: Money, refunded_on: date, bank_reference: str
-) -> Fund:
+    actor: Actor,
+    fund_id: uuid.UUID,
+    amount: Money,
+    refunded_on: date,
+    bank_reference: str,
+    key: str | None,
+) -> Refunded:
     """Book money returned to the funder: Dr the revenue account (restricted), Cr 1002 bank."""
     fund = get_fund(actor, fund_id)
     authorize(actor, Permission.MANAGE_DISBURSEMENTS, fund.organisation_id)
-    fund = _lock_fund(fund_id)
-    if fund.status not in (FundStatus.ACTIVE.value, FundStatus.SUSPENDED.value):
-        raise Conflict(f"A {fund.status} fund has nothing to refund.")
-    if not bank_reference.strip():
-        raise ValidationFailed.field("bank_reference", "give the bank's reference for the refund")
-    if amount.currency != fund.currency or not amount.is_positive:
-        raise ValidationFailed.field("amount", f"must be a positive amount in {fund.currency}")
-    from ledger.services.funds import unspent_cash
-
-    left = unspent_cash(fund)
-    if amount.minor > left.minor:
-        raise ValidationFailed.field("amount", f"only {left} {fund.currency} of this fund is unspent")
-    restriction = "restricted" if fund.restricted else "unrestricted"
-    entry = books.post_journal_entry(
-        actor,
-        fund.organisation_id,
-        refunded_on,
-        f"{fund.title}: unspent funds refunded ({bank_reference.strip()})",
-        [
-            books.PostingLine(fund.revenue_account, Side.DEBIT, amount, fund.id, restriction),
-            books.PostingLine("1002", Side.CREDIT, amount, fund.id),
-        ],
-        source=EntrySource.REFUND,
-        source_id=str(fund.id),
-    )
-    record_event(
-        actor,
-        "fund.refunded",
-        "fund",
-        fund.id,
+    reference = bank_reference.strip()
+    claim = claim_key(
+        key,
         {
+            "fund_id": str(fund.id),
             "amount": str(amount),
             "currency": amount.currency,
-            "journal_entry_id": str(entry.id),
-            "bank_reference": bank_reference.strip(),
+            "refunded_on": refunded_on.isoformat(),
+            "bank_reference": reference,
         },
+        "refund",
     )
-    return fund
+    # The fund lock comes first so that retries queue behind the first attempt and then find it.
+    fund = _lock_fund(fund_id)
+
+    def book_refund() -> JournalEntry:
+        if fund.status not in (FundStatus.ACTIVE.value, FundStatus.SUSPENDED.value):
+            raise Conflict(f"A {fund.status} fund has nothing to refund.")
+        if not reference:
+            raise ValidationFailed.field("bank_reference", "give the bank's reference for the refund")
+        if amount.currency != fund.currency or not amount.is_positive:
+            raise ValidationFailed.field("amount", f"must be a positive amount in {fund.currency}")
+        left = unspent_cash(fund)
+        if amount.minor > left.minor:
+            raise ValidationFailed.field("amount", f"only {left} {fund.currency} of this fund is unspent")
+        restriction = "restricted" if fund.restricted else "unrestricted"
+        entry = books.post_journal_entry(
+            actor,
+            fund.organisation_id,
+            refunded_on,
+            f"{fund.title}: unspent funds refunded ({reference})",
+            [
+                books.PostingLine(fund.revenue_account, Side.DEBIT, amount, fund.id, restriction),
+                books.PostingLine("1002", Side.CREDIT, amount, fund.id),
+            ],
+            source=EntrySource.REFUND,
+            source_id=str(fund.id),
+            idempotency=claim,
+        )
+        record_event(
+            actor,
+            "fund.refunded",
+            "fund",
+            fund.id,
+            {
+                "amount": str(amount),
+                "currency": amount.currency,
+                "journal_entry_id": str(entry.id),
+                "bank_reference": reference,
+            },
+        )
+        return entry
+
+    entry, created = books.post_journal_entry_once(actor, claim, book_refund)
+    return Refunded(fund, entry, created)

@@ -212,7 +212,7 @@ def _an_entry(client: FlaskClient, world: DemoWorld) -> str:
         ],
     }
     created = client.post(
-        _own_books("journal-entries")(client, world), json=body, headers=world.auth("finance1")
+        _own_books("journal-entries")(client, world), json=body, headers=world.keyed("finance1")
     )
     return f"/api/v1/journal-entries/{created.get_json()['id']}"
 
@@ -233,6 +233,7 @@ CASES.update(
                     {"account_code": "4401", "side": "credit", "amount": "2.00"},
                 ],
             },
+            idempotency_key=True,
         ),
         ("GET", "/api/v1/journal-entries/<uuid:entry_id>"): Case(_an_entry, _books_only(200)),
         ("POST", "/api/v1/journal-entries/<uuid:entry_id>/reversal"): Case(
@@ -511,6 +512,7 @@ CASES.update(
             # is told there is nothing unspent to refund.
             {"anonymous": 401, "member01": 403, "finance1": 422, "auditor": 403, "admin": 403},
             body=lambda world: {"amount": "1.00", "refunded_on": "2026-05-01", "bank_reference": "R"},
+            idempotency_key=True,
         ),
     }
 )

@@ -44,7 +44,7 @@ def _trial(
 
 
 def test_a_finance_officer_posts_a_balanced_entry(client: FlaskClient, world: DemoWorld) -> None:
-    response = client.post(f"{_url(world)}/journal-entries", json=_entry(), headers=world.auth("finance1"))
+    response = client.post(f"{_url(world)}/journal-entries", json=_entry(), headers=world.keyed("finance1"))
     assert response.status_code == 201, response.get_json()
     entry = response.get_json()
     assert [(p["account_code"], p["side"], p["amount"]) for p in entry["postings"]] == [
@@ -123,7 +123,7 @@ def test_bad_entries_are_refused_naming_the_line(
     client: FlaskClient, world: DemoWorld, body: dict[str, object], status: int, field: str
 ) -> None:
     before = table_counts(world.app)
-    response = client.post(f"{_url(world)}/journal-entries", json=body, headers=world.auth("finance1"))
+    response = client.post(f"{_url(world)}/journal-entries", json=body, headers=world.keyed("finance1"))
     assert_problem(response, status, field)
     assert table_counts(world.app) == before
 
@@ -132,13 +132,13 @@ def test_bad_entries_are_refused_naming_the_line(
 def test_only_finance_officers_post(client: FlaskClient, world: DemoWorld, username: str) -> None:
     before = table_counts(world.app)
     assert_problem(
-        client.post(f"{_url(world)}/journal-entries", json=_entry(), headers=world.auth(username)), 403
+        client.post(f"{_url(world)}/journal-entries", json=_entry(), headers=world.keyed(username)), 403
     )
     assert table_counts(world.app) == before
 
 
 def test_members_read_only_their_own_books(client: FlaskClient, world: DemoWorld) -> None:
-    client.post(f"{_url(world)}/journal-entries", json=_entry(), headers=world.auth("finance1"))
+    client.post(f"{_url(world)}/journal-entries", json=_entry(), headers=world.keyed("finance1"))
     assert client.get(f"{_url(world)}/journal-entries", headers=world.auth("member01")).status_code == 200
     assert _trial(client, world, user="member01")["rows"]
     for path in ("journal-entries", "trial-balance", "periods"):
@@ -160,12 +160,18 @@ def test_a_closed_period_takes_no_postings_until_reopened_with_a_reason(
     assert closed.status_code == 200
     assert closed.get_json()["status"] == "closed"
     body = assert_problem(
-        client.post(f"{_url(world)}/journal-entries", json=_entry(), headers=officer), 422, "date"
+        client.post(
+            f"{_url(world)}/journal-entries", json=_entry(), headers={**officer, "Idempotency-Key": "k163"}
+        ),
+        422,
+        "date",
     )
     assert "2026-03 is closed" in body["errors"]["date"][0]
     assert (
         client.post(
-            f"{_url(world)}/journal-entries", json=_entry(date="2026-04-01"), headers=officer
+            f"{_url(world)}/journal-entries",
+            json=_entry(date="2026-04-01"),
+            headers={**officer, "Idempotency-Key": "k168"},
         ).status_code
         == 201
     )
@@ -177,7 +183,12 @@ def test_a_closed_period_takes_no_postings_until_reopened_with_a_reason(
         f"{_url(world)}/periods/2026/3/reopen", json={"reason": "late bank statement"}, headers=officer
     )
     assert reopened.get_json()["status"] == "open"
-    assert client.post(f"{_url(world)}/journal-entries", json=_entry(), headers=officer).status_code == 201
+    assert (
+        client.post(
+            f"{_url(world)}/journal-entries", json=_entry(), headers={**officer, "Idempotency-Key": "k180"}
+        ).status_code
+        == 201
+    )
     assert_problem(client.post(f"{_url(world)}/periods/2026/3/close", headers=world.auth("member01")), 403)
     periods = client.get(f"{_url(world)}/periods", headers=world.auth("auditor")).get_json()
     assert [(p["year"], p["month"], p["status"]) for p in periods] == [(2026, 4, "open"), (2026, 3, "open")]
@@ -185,7 +196,11 @@ def test_a_closed_period_takes_no_postings_until_reopened_with_a_reason(
 
 def test_a_reversal_corrects_without_erasing(client: FlaskClient, world: DemoWorld) -> None:
     officer = world.auth("finance1")
-    entry = client.post(f"{_url(world)}/journal-entries", json=_entry("800.00"), headers=officer).get_json()
+    entry = client.post(
+        f"{_url(world)}/journal-entries",
+        json=_entry("800.00"),
+        headers={**officer, "Idempotency-Key": "k188"},
+    ).get_json()
     reversal = client.post(
         f"/api/v1/journal-entries/{entry['id']}/reversal",
         json={"date": "2026-03-20", "reason": "wrong fund"},
@@ -209,7 +224,9 @@ def test_a_reversal_corrects_without_erasing(client: FlaskClient, world: DemoWor
     assert_problem(
         client.post(f"/api/v1/journal-entries/{mirrored['id']}/reversal", json=again, headers=officer), 409
     )
-    other = client.post(f"{_url(world)}/journal-entries", json=_entry("5.00"), headers=officer).get_json()
+    other = client.post(
+        f"{_url(world)}/journal-entries", json=_entry("5.00"), headers={**officer, "Idempotency-Key": "k212"}
+    ).get_json()
     early = {"date": "2026-03-01", "reason": "too early"}
     assert_problem(
         client.post(f"/api/v1/journal-entries/{other['id']}/reversal", json=early, headers=officer),
@@ -221,7 +238,7 @@ def test_a_reversal_corrects_without_erasing(client: FlaskClient, world: DemoWor
 def test_the_trail_records_entries_and_replays_the_balances(
     client: FlaskClient, world: DemoWorld, app: Flask
 ) -> None:
-    client.post(f"{_url(world)}/journal-entries", json=_entry("300.00"), headers=world.auth("finance1"))
+    client.post(f"{_url(world)}/journal-entries", json=_entry("300.00"), headers=world.keyed("finance1"))
     with app.app_context():
         assert verify_database().ok
     tamper(app, "UPDATE posting SET amount_minor = amount_minor + 1")
@@ -297,7 +314,7 @@ def test_a_balanced_raw_entry_is_accepted_by_the_database(app: Flask, world: Dem
 
 
 def test_journal_tables_are_append_only(client: FlaskClient, world: DemoWorld, app: Flask) -> None:
-    client.post(f"{_url(world)}/journal-entries", json=_entry(), headers=world.auth("finance1"))
+    client.post(f"{_url(world)}/journal-entries", json=_entry(), headers=world.keyed("finance1"))
     for statement in (
         "UPDATE posting SET amount_minor = 1",
         "DELETE FROM posting",

@@ -254,7 +254,7 @@ def test_lifecycle_rules(client: FlaskClient, world: DemoWorld) -> None:
         client.post(
             f"/api/v1/organisations/{organisation}/journal-entries",
             json=entry,
-            headers=world.auth("finance1"),
+            headers=world.keyed("finance1"),
         ).status_code
         == 201
     )
@@ -327,6 +327,6 @@ def test_postings_name_only_the_organisations_own_funds(client: FlaskClient, wor
     }
     organisation = world.member_organisation["member01"]
     response = client.post(
-        f"/api/v1/organisations/{organisation}/journal-entries", json=entry, headers=world.auth("finance1")
+        f"/api/v1/organisations/{organisation}/journal-entries", json=entry, headers=world.keyed("finance1")
     )
     assert_problem(response, 422, "lines.0.fund_id", "lines.1.fund_id")

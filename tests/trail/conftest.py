@@ -11,7 +11,15 @@ from sqlalchemy import text
 from ledger.extensions import db
 from tests.conftest import is_postgres
 
-APPEND_ONLY = ("audit_entry", "merkle_node", "audit_checkpoint", "journal_entry", "posting", "budget_entry")
+APPEND_ONLY = (
+    "audit_entry",
+    "merkle_node",
+    "audit_checkpoint",
+    "journal_entry",
+    "posting",
+    "budget_entry",
+    "period_balance",
+)
 
 
 @contextmanager

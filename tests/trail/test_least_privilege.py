@@ -10,12 +10,13 @@ from pathlib import Path
 import psycopg
 import pytest
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from ledger import create_app
 from ledger.database import unit_of_work
 from ledger.extensions import db
-from ledger.models import CommunityKind, RegistrationType, Role, Side
+from ledger.models import CommunityKind, Receipt, RegistrationType, Role, Side
 from ledger.money import Money
 from ledger.services import books, communities, organisations
 from ledger.services.access import Actor
@@ -74,6 +75,34 @@ def test_the_app_works_as_the_restricted_role(app_as_ledger_app: Flask) -> None:
         assert verify_database().ok
 
 
+def test_the_whole_demo_runs_as_the_restricted_role(app_as_ledger_app: Flask) -> None:
+    """Funds, budgets, receipts, expense reports, disbursements, refunds, closed months, reports."""
+    from ledger.demo import create_demo
+    from ledger.models import Fund, Organisation, User
+    from ledger.services import fund_reports, receipts
+
+    with app_as_ledger_app.app_context():
+        with unit_of_work():
+            create_demo(with_funds=True)
+        officer_user = db.session.scalar(select(User).where(User.username == "finance1"))
+        assert officer_user is not None
+        officer = Actor(officer_user.id, officer_user.username, Role.FINANCE_OFFICER)
+        for fund in db.session.scalars(select(Fund)):
+            assert fund_reports.budget_vs_actual(officer, fund.id)[1]
+            assert fund_reports.fund_summary(officer, fund.id).awarded.is_positive
+        for organisation in db.session.scalars(select(Organisation)):
+            trial = books.trial_balance(officer, organisation.id, date(2026, 12, 31))
+            for debits, credits in trial.totals().values():
+                assert debits == credits
+        receipt_row = db.session.scalar(select(Receipt).limit(1))
+        assert receipt_row is not None
+        _, content = receipts.read_receipt(officer, receipt_row.sha256)
+        assert content.startswith((b"%PDF", b"\xff\xd8", b"\x89PNG"))
+        assert books.period_balance_problems() == []
+        result = verify_database()
+        assert result.ok, result.lines()
+
+
 @pytest.mark.parametrize(
     "statement",
     [
@@ -91,6 +120,9 @@ def test_the_app_works_as_the_restricted_role(app_as_ledger_app: Flask) -> None:
         "DELETE FROM journal_entry",
         "TRUNCATE posting",
         "ALTER TABLE posting DISABLE TRIGGER ALL",
+        "UPDATE period_balance SET debit_minor = 0",
+        "DELETE FROM period_balance",
+        "UPDATE journal_entry SET idempotency_key = NULL",
     ],
 )
 def test_the_restricted_role_cannot_rewrite_history(app_as_ledger_app: Flask, statement: str) -> None:
