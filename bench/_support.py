@@ -128,3 +128,16 @@ def median(values: list[float]) -> float:
 
 def scratch_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="ledger-bench-"))
+
+
+def load_demo() -> None:
+    """Reference data and the full demo (funds, reports, disbursements) in the current app context."""
+    from ledger.database import unit_of_work
+    from ledger.demo import create_demo
+    from ledger.services.access import Actor
+    from ledger.services.reference_data import load_reference_data
+
+    with unit_of_work():
+        load_reference_data(Actor.operator())
+    with unit_of_work():
+        create_demo(with_funds=True)

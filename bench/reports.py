@@ -18,7 +18,8 @@ from datetime import date
 from sqlalchemy import select, text
 
 from bench.__main__ import Result
-from bench._support import fresh_app, median, say
+from bench._support import fresh_app, load_demo, median, say
+from ledger.database import unit_of_work
 from ledger.extensions import db
 from ledger.models import Organisation, PeriodStatus
 from ledger.models.user import Role
@@ -86,14 +87,7 @@ def _generate(large: uuid.UUID, others: list[uuid.UUID]) -> None:
 def run() -> list[Result]:
     results: list[Result] = []
     with fresh_app() as app, app.app_context():
-        from ledger.database import unit_of_work
-        from ledger.demo import create_demo
-        from ledger.services.reference_data import load_reference_data
-
-        with unit_of_work():
-            load_reference_data(Actor.operator())
-        with unit_of_work():
-            create_demo(with_funds=True)
+        load_demo()
         community = db.session.scalar(text("SELECT id FROM community LIMIT 1"))
         say(f"creating {ORGANISATIONS} organisations ...")
         db.session.execute(

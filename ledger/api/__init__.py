@@ -15,6 +15,7 @@ from ledger.api import (
     health,
     organisations,
     reference,
+    statements,
     users,
 )
 
@@ -30,6 +31,7 @@ BLUEPRINTS = (
     funds.blp,
     disbursements.blp,
     expense_reports.blp,
+    statements.blp,
 )
 
 

@@ -30,8 +30,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import NoReturn
 
-import orjson
 import rfc8785
+
+try:  # optional: the offline verifier needs only cryptography and rfc8785
+    import orjson
+except ImportError:  # pragma: no cover - the service always has it
+    orjson = None  # type: ignore[assignment]
 
 from ledger.audit.merkle import hash_leaf
 
@@ -228,7 +232,7 @@ def parse_canonical(line: bytes) -> JsonValue:
     numbers, integers within ±(2**53 - 1); canonical means re-serialising the
     value gives back exactly ``line``. Raises :class:`NotCanonical` otherwise.
     """
-    if line.isascii() or _ASTRAL_UTF8.search(line) is None:
+    if orjson is not None and (line.isascii() or _ASTRAL_UTF8.search(line) is None):
         try:
             value: JsonValue = orjson.loads(line)
             if orjson.dumps(value, option=_ORJSON_CANONICAL) == line and not _holds_float(value):
@@ -269,7 +273,7 @@ _ASTRAL_UTF8 = re.compile(rb"[\xf0-\xf4]")
 # orjson orders keys by code point, JCS by UTF-16 unit, so the fast path takes only text without
 # characters beyond U+FFFF. It refuses integers beyond 2**53 when writing (STRICT_INTEGER); floats
 # it would read and write back unchanged, so a walk looks for them.
-_ORJSON_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+_ORJSON_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER if orjson is not None else 0
 
 
 def _holds_float(value: object) -> bool:

@@ -38,6 +38,9 @@ class Permission(enum.StrEnum):
     MANAGE_DISBURSEMENTS = "prepare, approve, pay or cancel disbursements"
     FILE_EXPENSE_REPORTS = "file expense reports and upload receipts"
     REVIEW_EXPENSE_REPORTS = "approve, return or reject expense reports"
+    ISSUE_STATEMENTS = "issue fund-use and organisation statements"
+    ISSUE_DISCLOSURES = "issue a funder's lottery-fund disclosure"
+    ATTEST_AUDIT_TRAIL = "issue an audit attestation"
 
 
 _EVERYONE: Final = frozenset(Role)
@@ -61,6 +64,10 @@ POLICY: Final[dict[Permission, frozenset[Role]]] = {
     Permission.MANAGE_DISBURSEMENTS: frozenset({Role.FINANCE_OFFICER}),
     Permission.FILE_EXPENSE_REPORTS: frozenset({Role.ORG_MEMBER}),
     Permission.REVIEW_EXPENSE_REPORTS: frozenset({Role.FINANCE_OFFICER}),
+    Permission.ISSUE_STATEMENTS: frozenset({Role.FINANCE_OFFICER, Role.AUDITOR, Role.ORG_MEMBER, Role.ADMIN}),
+    # A disclosure covers many organisations' grants: not for one organisation's members.
+    Permission.ISSUE_DISCLOSURES: frozenset({Role.FINANCE_OFFICER, Role.AUDITOR, Role.ADMIN}),
+    Permission.ATTEST_AUDIT_TRAIL: frozenset({Role.AUDITOR, Role.ADMIN}),
 }
 
 # Roles whose reach ends at the organisations they belong to.

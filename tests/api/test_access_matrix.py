@@ -506,6 +506,37 @@ CASES.update(
         ("GET", "/api/v1/funds/<uuid:fund_id>/summary"): Case(
             lambda c, w: _fund(c, w, "active") + "/summary", _everyone(200)
         ),
+        ("GET", "/api/v1/funds/<uuid:fund_id>/statements/fund-use"): Case(
+            lambda c, w: _fund(c, w, "active") + "/statements/fund-use?period=2026-01..2026-12",
+            _everyone(200),
+        ),
+        ("POST", "/api/v1/funds/<uuid:fund_id>/statements/fund-use"): Case(
+            lambda c, w: _fund(c, w, "active") + "/statements/fund-use",
+            _everyone(200),
+            body=lambda world: {"period": "2026-01..2026-12"},
+        ),
+        ("GET", "/api/v1/organisations/<uuid:organisation_id>/statements/financial"): Case(
+            _own_books("statements/financial?period=2026-01..2026-12"), _everyone(200)
+        ),
+        ("POST", "/api/v1/organisations/<uuid:organisation_id>/statements/financial"): Case(
+            _own_books("statements/financial"),
+            _everyone(200),
+            body=lambda world: {"period": "2026-01..2026-12"},
+        ),
+        # The matrix's funder has no lottery grants: those allowed in are told so (422).
+        ("GET", "/api/v1/statements/lottery-disclosure"): Case(
+            _fixed("/api/v1/statements/lottery-disclosure?funder=区民政局&year=2026"),
+            {"anonymous": 401, "member01": 403, "finance1": 422, "auditor": 422, "admin": 422},
+        ),
+        ("POST", "/api/v1/statements/lottery-disclosure"): Case(
+            _fixed("/api/v1/statements/lottery-disclosure"),
+            {"anonymous": 401, "member01": 403, "finance1": 422, "auditor": 422, "admin": 422},
+            body=lambda world: {"funder": "区民政局", "year": 2026},
+        ),
+        ("GET", "/api/v1/audit/attestation"): Case(_fixed("/api/v1/audit/attestation"), _auditors_only(200)),
+        ("POST", "/api/v1/audit/attestation"): Case(
+            _fixed("/api/v1/audit/attestation"), _auditors_only(200), body=lambda world: {}
+        ),
         ("POST", "/api/v1/funds/<uuid:fund_id>/refund"): Case(
             lambda c, w: _fund(c, w, "active") + "/refund",
             # Nothing was paid into this fund, so the finance officer passes the access check and

@@ -1,0 +1,150 @@
+"""Statements API: each statement's figures as JSON (GET), and the signed-off PDF (POST).
+
+Reading the figures changes nothing. Issuing the PDF is an audited action: it is drawn from a
+signed audit checkpoint and recorded in the trail with the document's SHA-256, hence POST.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+import marshmallow as ma
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ledger.api.common import StrictSchema
+from ledger.api.security import API_PREFIX, current_actor
+from ledger.services import statements as service
+from ledger.statements.period import StatementPeriod
+
+blp = Blueprint(
+    "statements",
+    __name__,
+    url_prefix=API_PREFIX,
+    description="Compliance statements: figures as JSON, PDF/A-3b documents drawn from a signed checkpoint",
+)
+
+PDF_RESPONSE = {
+    "200": {
+        "description": "the statement as PDF/A-3b, its figures attached as statement.json",
+        "content": {"application/pdf": {}},
+    }
+}
+
+
+class PeriodQuerySchema(StrictSchema):
+    period = ma.fields.String(
+        required=True,
+        metadata={"description": "months 2026-01..2026-12, or days 2026-01-01..2026-06-30"},
+    )
+
+
+def _lang_field() -> ma.fields.String:
+    return ma.fields.String(
+        load_default="zh",
+        validate=ma.validate.OneOf(("zh", "en")),
+        metadata={"description": "the primary language; the other is shown beside it"},
+    )
+
+
+class StatementCreateSchema(PeriodQuerySchema):
+    lang = _lang_field()
+
+
+FIGURES_RESPONSE = {
+    "200": {
+        "description": "the statement's figures (amounts as decimal strings); the PDF embeds the same object",
+        "content": {"application/json": {"schema": {"type": "object", "required": ["statement"]}}},
+    }
+}
+
+
+def pdf_response(issued: service.IssuedStatement) -> Response:
+    response = Response(issued.pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"statement.pdf\"; filename*=UTF-8''{quote(issued.filename)}"
+    )
+    response.headers["X-Statement-SHA256"] = issued.sha256
+    response.headers["X-Audit-Checkpoint"] = str(issued.checkpoint.size)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@blp.route("/funds/<uuid:fund_id>/statements/fund-use")
+class FundUseStatement(MethodView):
+    @blp.arguments(PeriodQuerySchema, location="query")
+    @blp.doc(responses=FIGURES_RESPONSE)
+    def get(self, query: dict[str, Any], fund_id: uuid.UUID) -> dict[str, Any]:
+        """The fund-use statement's figures for a period (资金使用情况表)"""
+        return service.fund_use_report(current_actor(), fund_id, StatementPeriod.parse(query["period"]))
+
+    @blp.arguments(StatementCreateSchema)
+    @blp.doc(responses=PDF_RESPONSE)
+    def post(self, data: dict[str, Any], fund_id: uuid.UUID) -> Response:
+        """Issue the fund-use statement as a PDF (recorded in the audit trail)"""
+        period = StatementPeriod.parse(data["period"])
+        return pdf_response(service.issue_fund_use_statement(current_actor(), fund_id, period, data["lang"]))
+
+
+@blp.route("/organisations/<uuid:organisation_id>/statements/financial")
+class OrganisationStatements(MethodView):
+    @blp.arguments(PeriodQuerySchema, location="query")
+    @blp.doc(responses=FIGURES_RESPONSE)
+    def get(self, query: dict[str, Any], organisation_id: uuid.UUID) -> dict[str, Any]:
+        """Balance sheet (会民非01表) and statement of activities (会民非02表) figures for a period"""
+        period = StatementPeriod.parse(query["period"])
+        return service.organisation_report(current_actor(), organisation_id, period)
+
+    @blp.arguments(StatementCreateSchema)
+    @blp.doc(responses=PDF_RESPONSE)
+    def post(self, data: dict[str, Any], organisation_id: uuid.UUID) -> Response:
+        """Issue the organisation's balance sheet and statement of activities as a PDF"""
+        period = StatementPeriod.parse(data["period"])
+        issued = service.issue_organisation_statements(current_actor(), organisation_id, period, data["lang"])
+        return pdf_response(issued)
+
+
+class DisclosureQuerySchema(StrictSchema):
+    funder = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    year = ma.fields.Integer(required=True, validate=ma.validate.Range(min=2000, max=2100))
+
+
+class DisclosureCreateSchema(DisclosureQuerySchema):
+    lang = _lang_field()
+
+
+@blp.route("/statements/lottery-disclosure")
+class LotteryDisclosure(MethodView):
+    @blp.arguments(DisclosureQuerySchema, location="query")
+    @blp.doc(responses=FIGURES_RESPONSE)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """A funder's welfare-lottery usage disclosure for a year (彩票公益金使用情况公告)"""
+        return service.lottery_disclosure_report(current_actor(), query["funder"], query["year"])
+
+    @blp.arguments(DisclosureCreateSchema)
+    @blp.doc(responses=PDF_RESPONSE)
+    def post(self, data: dict[str, Any]) -> Response:
+        """Issue the lottery-fund usage disclosure as a PDF"""
+        issued = service.issue_lottery_disclosure(current_actor(), data["funder"], data["year"], data["lang"])
+        return pdf_response(issued)
+
+
+class AttestationCreateSchema(StrictSchema):
+    lang = _lang_field()
+
+
+@blp.route("/audit/attestation")
+class Attestation(MethodView):
+    @blp.doc(responses=FIGURES_RESPONSE)
+    def get(self) -> dict[str, Any]:
+        """Verify the audit trail now and return the result (auditors)"""
+        return service.attestation_report(current_actor())
+
+    @blp.arguments(AttestationCreateSchema)
+    @blp.doc(responses=PDF_RESPONSE)
+    def post(self, data: dict[str, Any]) -> Response:
+        """Issue an audit attestation as a PDF: a fresh checkpoint, verified, for an auditor to sign"""
+        return pdf_response(service.issue_attestation(current_actor(), data["lang"]))

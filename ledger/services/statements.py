@@ -1,0 +1,209 @@
+"""Issuing compliance statements: who may, which checkpoint they are drawn from, and the record.
+
+A statement's figures can be read as JSON at any time (``*_report``: no side effects). Issuing
+one as a PDF (``issue_*``) first makes sure a signed audit checkpoint covers every entry
+committed so far, signing one if needed, and prints that checkpoint on the statement; then it
+renders the PDF and records ``statement.issued`` in the audit trail with the document's SHA-256,
+so an auditor can later tie any copy back to the trail.
+
+Because signing the checkpoint commits the sequencer's own work, an ``issue_*`` function must be
+called before anything else in its transaction changes state (as the API views do).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.audit.trail import sign_checkpoint_now
+from ledger.config import current_settings
+from ledger.errors import Conflict, NotFound
+from ledger.extensions import db
+from ledger.models.organisation import Organisation
+from ledger.services.access import Actor, Permission, authorize
+from ledger.services.audit_subjects import record_event
+from ledger.services.audit_verification import verify_database
+from ledger.services.funds import get_fund
+from ledger.statements.attestation import attestation_figures
+from ledger.statements.fund_use import fund_use_figures
+from ledger.statements.lottery import lottery_disclosure_figures
+from ledger.statements.organisation_figures import organisation_statement_figures
+from ledger.statements.period import StatementPeriod
+from ledger.statements.render import CheckpointStamp, render_statement
+
+
+@dataclass(frozen=True)
+class IssuedStatement:
+    """A rendered statement: the PDF, a file name for it, and what it embeds."""
+
+    pdf: bytes
+    filename: str
+    checkpoint: CheckpointStamp
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.pdf).hexdigest()
+
+
+@dataclass(frozen=True)
+class StatementKind:
+    template: str
+    title_zh: str
+    title_en: str
+
+
+FUND_USE = StatementKind("fund_use.html", "资金使用情况表", "Fund-use statement")
+ORGANISATION = StatementKind("organisation.html", "会计报表", "Financial statements")
+LOTTERY_DISCLOSURE = StatementKind(
+    "lottery.html", "彩票公益金使用情况公告", "Annual usage disclosure of welfare-lottery funds"
+)
+ATTESTATION = StatementKind("attestation.html", "审计追踪验证证明", "Audit-trail attestation")
+
+
+def current_checkpoint() -> CheckpointStamp:
+    """A signed checkpoint covering every entry committed so far (signed now if none does)."""
+    checkpoint = sign_checkpoint_now()
+    if checkpoint is None:
+        raise Conflict("The audit trail is still empty, so there is no checkpoint to draw a statement from.")
+    return CheckpointStamp(
+        size=checkpoint.size,
+        root_hash=checkpoint.root.hex(),
+        key_id=checkpoint.key_id,
+        signed_at=checkpoint.signed_at,
+        origin=current_settings().log_origin,
+    )
+
+
+def _issue(
+    actor: Actor,
+    kind: StatementKind,
+    figures_of: Callable[[], Mapping[str, Any]],
+    *,
+    subject_type: str,
+    subject_id: object,
+    filename: str,
+    lang: str,
+    extra: Mapping[str, object],
+) -> IssuedStatement:
+    checkpoint = current_checkpoint()
+    figures = figures_of()
+    pdf = render_statement(
+        kind.template, figures, checkpoint, title_zh=kind.title_zh, title_en=kind.title_en, lang=lang
+    )
+    issued = IssuedStatement(pdf, filename, checkpoint)
+    record_event(
+        actor,
+        "statement.issued",
+        subject_type,
+        subject_id,
+        {
+            "statement": str(figures["statement"]),
+            **extra,
+            "lang": lang,
+            "checkpoint_size": checkpoint.size,
+            "sha256": issued.sha256,
+            "bytes": len(pdf),
+        },
+    )
+    return issued
+
+
+def fund_use_report(actor: Actor, fund_id: uuid.UUID, period: StatementPeriod) -> dict[str, Any]:
+    """The fund-use statement's figures (an organisation member: their own funds only)."""
+    fund = get_fund(actor, fund_id)
+    authorize(actor, Permission.ISSUE_STATEMENTS, fund.organisation_id)
+    return fund_use_figures(fund, period)
+
+
+def issue_fund_use_statement(
+    actor: Actor, fund_id: uuid.UUID, period: StatementPeriod, lang: str = "zh"
+) -> IssuedStatement:
+    """Render the fund-use statement as PDF/A-3b, drawn from a signed checkpoint, and record it."""
+    fund = get_fund(actor, fund_id)
+    authorize(actor, Permission.ISSUE_STATEMENTS, fund.organisation_id)
+    return _issue(
+        actor,
+        FUND_USE,
+        lambda: fund_use_report(actor, fund_id, period),
+        subject_type="fund",
+        subject_id=fund.id,
+        filename=f"fund-use-{fund.reference}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf",
+        lang=lang,
+        extra={"period": f"{period.start}..{period.end}"},
+    )
+
+
+def _organisation(actor: Actor, organisation_id: uuid.UUID) -> Organisation:
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None:
+        authorize(actor, Permission.ISSUE_STATEMENTS)
+        raise NotFound.thing("organisation", organisation_id)
+    authorize(actor, Permission.ISSUE_STATEMENTS, organisation.id)
+    return organisation
+
+
+def organisation_report(actor: Actor, organisation_id: uuid.UUID, period: StatementPeriod) -> dict[str, Any]:
+    """The balance sheet and statement of activities' figures (members: their own organisation)."""
+    organisation = _organisation(actor, organisation_id)
+    return organisation_statement_figures(organisation.id, period.start, period.end)
+
+
+def issue_organisation_statements(
+    actor: Actor, organisation_id: uuid.UUID, period: StatementPeriod, lang: str = "zh"
+) -> IssuedStatement:
+    """Render 会民非01表 and 02表 for the period as one PDF, drawn from a signed checkpoint."""
+    organisation = _organisation(actor, organisation_id)
+    return _issue(
+        actor,
+        ORGANISATION,
+        lambda: organisation_report(actor, organisation_id, period),
+        subject_type="organisation",
+        subject_id=organisation.id,
+        filename=f"statements-{organisation.credit_code}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf",
+        lang=lang,
+        extra={"period": f"{period.start}..{period.end}"},
+    )
+
+
+def lottery_disclosure_report(actor: Actor, funder: str, year: int) -> dict[str, Any]:
+    """A funder's welfare-lottery usage disclosure for a year (finance officers, auditors, admins)."""
+    authorize(actor, Permission.ISSUE_DISCLOSURES)
+    return lottery_disclosure_figures(funder, year)
+
+
+def issue_lottery_disclosure(actor: Actor, funder: str, year: int, lang: str = "zh") -> IssuedStatement:
+    authorize(actor, Permission.ISSUE_DISCLOSURES)
+    return _issue(
+        actor,
+        LOTTERY_DISCLOSURE,
+        lambda: lottery_disclosure_report(actor, funder, year),
+        subject_type="funder",
+        subject_id=funder,
+        filename=f"lottery-disclosure-{year}.pdf",
+        lang=lang,
+        extra={"year": year},
+    )
+
+
+def attestation_report(actor: Actor) -> dict[str, Any]:
+    """Verify the audit trail now and state the result (auditors, admins)."""
+    authorize(actor, Permission.ATTEST_AUDIT_TRAIL)
+    return attestation_figures(verify_database())
+
+
+def issue_attestation(actor: Actor, lang: str = "zh") -> IssuedStatement:
+    """Sign a checkpoint, verify the trail and everything it covers, and render the result."""
+    authorize(actor, Permission.ATTEST_AUDIT_TRAIL)
+    return _issue(
+        actor,
+        ATTESTATION,
+        lambda: attestation_report(actor),
+        subject_type="audit_log",
+        subject_id=current_settings().log_origin,
+        filename="audit-attestation.pdf",
+        lang=lang,
+        extra={},
+    )

@@ -1,0 +1,54 @@
+"""The audit attestation: the result of verifying the audit trail, for an auditor to sign.
+
+It states what ``ledger audit verify`` established at a signed checkpoint: how many entries were
+checked (canonical form, sequence, hash chain, stored hashes), which checkpoints' signatures and
+roots were checked and with which keys, whether the stored Merkle nodes and the head agree, and
+whether the states and balances rebuilt from the trail equal the tables. A failure is stated as
+plainly as a success, with the first problem found.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.services.audit_verification import DatabaseVerification
+
+
+def attestation_figures(verification: DatabaseVerification) -> dict[str, Any]:
+    """Plain figures of one verification run (the caller names the checkpoint it ran at)."""
+    report = verification.report
+    latest = report.latest_checkpoint
+    return {
+        "statement": "audit_attestation",
+        "result": "verified" if verification.ok else "failed",
+        "log": {
+            "origin": report.origin,
+            "entries_checked": report.entries_checked,
+            "log_root": report.log_root_hex,
+            "trust": report.trust.value,
+        },
+        "checkpoints": {
+            "checked": report.checkpoints_checked,
+            "latest_size": latest.size if latest else None,
+            "latest_root": latest.root_hex if latest else None,
+            "key_ids": list(report.key_ids),
+        },
+        "checks": [
+            {"check": "chain", "ok": report.ok, "detail": report.failure_line() if not report.ok else None},
+            {
+                "check": "head_and_nodes",
+                "ok": report.ok and not verification.problems,
+                "detail": "; ".join(verification.problems) or None,
+            },
+            {
+                "check": "replay",
+                "ok": verification.ok,
+                "detail": "; ".join(
+                    f"{d.subject_type} {d.subject_id} {d.message}" for d in verification.differences[:20]
+                )
+                or None,
+            },
+        ],
+        "queued_entries": verification.queued,
+        "summary": verification.lines(),
+    }

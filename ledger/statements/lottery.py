@@ -1,0 +1,173 @@
+"""The annual usage disclosure of welfare-lottery public-welfare funds (彩票公益金使用情况公告).
+
+Funders that grant 彩票公益金 must publish each year how the money was used: the scale of the
+funding, the projects funded, how far each was carried out and what it achieved, with every
+funded project labelled "彩票公益金资助". The disclosure covers one funder's lottery grants whose
+period overlaps the year; money counts in the year it was paid out or booked as spent.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ledger.errors import ValidationFailed
+from ledger.extensions import db
+from ledger.models.books import JournalEntry
+from ledger.models.disbursement import Disbursement, DisbursementStatus
+from ledger.models.expense_report import ExpenseLine, ExpenseReport, ReportStatus
+from ledger.models.fund import Fund, FundKind
+from ledger.models.organisation import Organisation
+from ledger.models.reference import ExpenseCategory
+from ledger.money import Money
+from ledger.statements.period import StatementPeriod, percent
+
+LABEL = "彩票公益金资助"
+
+
+def lottery_disclosure_figures(funder: str, year: int) -> dict[str, Any]:
+    """The disclosure of ``funder``'s lottery grants for ``year``."""
+    period = StatementPeriod.year(year)
+    funds = list(
+        db.session.scalars(
+            select(Fund)
+            .where(
+                Fund.kind == FundKind.LOTTERY_GRANT.value,
+                Fund.funder_name == funder,
+                Fund.period_start <= period.end,
+                Fund.period_end >= period.start,
+                Fund.status != "draft",
+            )
+            .order_by(Fund.reference)
+        )
+    )
+    if not funds:
+        raise ValidationFailed.field("funder", f"{funder} has no welfare-lottery grants running in {year}")
+    currencies = {fund.currency for fund in funds}
+    if len(currencies) != 1:
+        raise ValidationFailed.field("funder", "this funder's lottery grants are in more than one currency")
+    currency = currencies.pop()
+
+    def money(minor: int) -> str:
+        return str(Money(currency, minor))
+
+    projects = []
+    by_category: dict[str, int] = defaultdict(int)
+    totals: dict[str, int] = defaultdict(int)
+    for fund in funds:
+        organisation = db.session.get(Organisation, fund.organisation_id)
+        assert organisation is not None
+        paid_year, paid_total = _paid(fund, period.end, period.start)
+        spent_year, spent_total, reports, categories = _spent(fund, period)
+        for code, amount in categories.items():
+            by_category[code] += amount
+        totals["award"] += fund.award_minor
+        totals["paid_year"] += paid_year
+        totals["paid_total"] += paid_total
+        totals["spent_year"] += spent_year
+        totals["spent_total"] += spent_total
+        totals["reports"] += reports
+        projects.append(
+            {
+                "reference": fund.reference,
+                "title": fund.title,
+                "recipient": organisation.name,
+                "recipient_credit_code": organisation.credit_code,
+                "purpose": fund.restriction_purpose,
+                "period_start": fund.period_start.isoformat(),
+                "period_end": fund.period_end.isoformat(),
+                "status": fund.status,
+                "award": money(fund.award_minor),
+                "paid_in_year": money(paid_year),
+                "paid_to_date": money(paid_total),
+                "spent_in_year": money(spent_year),
+                "spent_to_date": money(spent_total),
+                "executed_percent": percent(spent_total, fund.award_minor),
+                "approved_reports_in_year": reports,
+                "label": LABEL,
+            }
+        )
+    names = {
+        c.code: c
+        for c in db.session.scalars(
+            select(ExpenseCategory).where(
+                ExpenseCategory.list_version.in_({f.category_list_version for f in funds})
+            )
+        )
+    }
+    return {
+        "statement": "lottery_disclosure",
+        "label": LABEL,
+        "funder": funder,
+        "funder_credit_code": next((f.funder_credit_code for f in funds if f.funder_credit_code), None),
+        "year": year,
+        "currency": currency,
+        "scale": {
+            "projects": len(projects),
+            "organisations": len({p["recipient_credit_code"] for p in projects}),
+            "awarded": money(totals["award"]),
+            "paid_in_year": money(totals["paid_year"]),
+            "paid_to_date": money(totals["paid_total"]),
+            "spent_in_year": money(totals["spent_year"]),
+            "spent_to_date": money(totals["spent_total"]),
+            "executed_percent": percent(totals["spent_total"], totals["award"]),
+            "approved_reports_in_year": totals["reports"],
+        },
+        "projects": projects,
+        "spending_by_category": [
+            {
+                "code": code,
+                "name_zh": names[code].name_zh if code in names else code,
+                "name_en": names[code].name_en if code in names else code,
+                "amount": money(amount),
+                "percent": percent(amount, totals["spent_year"]),
+            }
+            for code, amount in sorted(by_category.items(), key=lambda item: (-item[1], item[0]))
+        ],
+    }
+
+
+def _paid(fund: Fund, end: date, start: date) -> tuple[int, int]:
+    """(paid out in the year, paid out to the year's end)."""
+    rows = db.session.execute(
+        select(Disbursement.paid_on, Disbursement.amount_minor).where(
+            Disbursement.fund_id == fund.id,
+            Disbursement.status == DisbursementStatus.PAID.value,
+            Disbursement.paid_on <= end,
+        )
+    ).all()
+    in_year = sum(int(amount) for paid_on, amount in rows if paid_on is not None and paid_on >= start)
+    return in_year, sum(int(amount) for _paid_on, amount in rows)
+
+
+def _spent(fund: Fund, period: StatementPeriod) -> tuple[int, int, int, dict[str, int]]:
+    """(spent in the year, spent to the year's end, reports booked in the year, year's spending by category)."""
+    rows = db.session.execute(
+        select(
+            ExpenseReport.id,
+            ExpenseLine.category_code,
+            JournalEntry.entry_date,
+            func.sum(ExpenseLine.amount_minor),
+        )
+        .join(ExpenseLine, ExpenseLine.report_id == ExpenseReport.id)
+        .join(JournalEntry, JournalEntry.id == ExpenseReport.journal_entry_id)
+        .where(
+            ExpenseReport.fund_id == fund.id,
+            ExpenseReport.status == ReportStatus.APPROVED.value,
+            JournalEntry.entry_date <= period.end,
+        )
+        .group_by(ExpenseReport.id, ExpenseLine.category_code, JournalEntry.entry_date)
+    ).all()
+    in_year = [(report, code, amount) for report, code, day, amount in rows if day >= period.start]
+    categories: dict[str, int] = defaultdict(int)
+    for _report, code, amount in in_year:
+        categories[code] += int(amount)
+    return (
+        sum(int(amount) for _r, _c, amount in in_year),
+        sum(int(amount) for _r, _c, _d, amount in rows),
+        len({report for report, _c, _a in in_year}),
+        dict(categories),
+    )
