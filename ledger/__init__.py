@@ -34,6 +34,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     configure_logging(app)
     configure_database(app)
     configure_api(app)
+    configure_web(app)
     configure_cli(app)
     return app
 
@@ -61,6 +62,12 @@ def configure_database(app: Flask) -> None:
 
     setup(app)
     migrate.init_app(app, db, directory=str(_migrations_path()), render_as_batch=True)
+
+
+def configure_web(app: Flask) -> None:
+    from ledger.web import configure_web as setup
+
+    setup(app)
 
 
 def configure_api(app: Flask) -> None:

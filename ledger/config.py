@@ -53,6 +53,7 @@ class Settings:
     default_page_size: int
     max_page_size: int
     audit_sequencing: str
+    secure_cookies: bool
 
     @property
     def is_production(self) -> bool:
@@ -97,6 +98,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             ("inline", "background"),
             "background" if environment is Environment.PRODUCTION else "inline",
         ),
+        # Browsers keep Secure cookies from http://127.0.0.1 and localhost too, so the default
+        # suits development; turn it off only behind a plain-HTTP test harness.
+        secure_cookies=_choice(env, "LEDGER_SECURE_COOKIES", ("true", "false"), "true") == "true",
     )
 
 

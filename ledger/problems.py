@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, has_request_context, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import DataError, IntegrityError
@@ -67,6 +67,11 @@ def problem_response(
     errors: Mapping[str, list[str]] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
+    if has_request_context() and not request.path.startswith("/api/"):
+        # A person in a browser: an HTML page that says what happened and what to do next.
+        from ledger.web.errors import error_page
+
+        return error_page(status, title, detail, errors or {}, headers or {})
     body: dict[str, Any] = {
         "type": TYPE_PREFIX + slug,
         "title": title,

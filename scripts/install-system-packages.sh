@@ -2,11 +2,12 @@
 # Install the Debian packages the service needs, only those that are missing:
 #   python3-venv              the virtual environment `make` creates
 #   Pango + HarfBuzz          WeasyPrint's layout engine for the PDF statements
-#   fonts-noto-cjk            Chinese text in the statements
+#   fonts-noto-cjk            Chinese text in the statements and the pages
+#   chromium                  Debian's browser, driven headless by the web-page tests (Playwright)
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
-packages=(python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk)
+packages=(python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk chromium)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import quote
 
 import marshmallow as ma
 from flask import Response
@@ -18,6 +17,7 @@ from flask_smorest import Blueprint
 from ledger.api.common import StrictSchema
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.services import statements as service
+from ledger.statements.http import pdf_response
 from ledger.statements.period import StatementPeriod
 
 blp = Blueprint(
@@ -60,17 +60,6 @@ FIGURES_RESPONSE = {
         "content": {"application/json": {"schema": {"type": "object", "required": ["statement"]}}},
     }
 }
-
-
-def pdf_response(issued: service.IssuedStatement) -> Response:
-    response = Response(issued.pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"statement.pdf\"; filename*=UTF-8''{quote(issued.filename)}"
-    )
-    response.headers["X-Statement-SHA256"] = issued.sha256
-    response.headers["X-Audit-Checkpoint"] = str(issued.checkpoint.size)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 @blp.route("/funds/<uuid:fund_id>/statements/fund-use")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import select
+
 from ledger.config import current_settings
 from ledger.errors import LedgerError, NotFound, ValidationFailed
 from ledger.extensions import db
@@ -15,7 +17,7 @@ from ledger.receipts import (
     StoredReceipt,
     load_or_create_key,
 )
-from ledger.services.access import Actor, Permission, authorize
+from ledger.services.access import Actor, Permission, authorize, visible_organisation_ids
 from ledger.services.audit_subjects import record_event
 
 
@@ -81,3 +83,13 @@ def read_receipt(actor: Actor, sha256: str) -> tuple[Receipt, bytes]:
         return receipt, receipt_store().get(sha256)
     except (KeyError, InvalidReceiptName):
         raise NotFound.thing("receipt", sha256) from None
+
+
+def media_types(actor: Actor, sha256s: list[str]) -> dict[str, str]:
+    """The media type of each receipt ``actor`` may see (to preview images and link PDFs)."""
+    authorize(actor, Permission.READ_FUNDS)
+    found: list[Receipt] = (
+        list(db.session.scalars(select(Receipt).where(Receipt.sha256.in_(sha256s)))) if sha256s else []
+    )
+    visible = visible_organisation_ids(actor)
+    return {r.sha256: r.media_type for r in found if visible is None or r.organisation_id in visible}

@@ -1,0 +1,81 @@
+"""Budget revisions on a fund's page, and an organisation's books: months and the trial balance."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from flask import redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from ledger.errors import ValidationFailed
+from ledger.models.books import PeriodStatus
+from ledger.services import books, funds
+from ledger.services.amounts import parse_amount
+from ledger.services.pagination import PageRequest
+from ledger.web.session import current_web_actor, signed_in
+from ledger.web.views import blueprint
+from ledger.web.views.funds import fund_page
+
+
+@blueprint.post("/funds/<uuid:fund_id>/revisions")
+@signed_in
+def propose_revision(fund_id: uuid.UUID) -> tuple[str, int] | Response:
+    """Move an amount from one budget category to another (approval needed above the threshold)."""
+    actor = current_web_actor()
+    form = request.form
+    try:
+        fund = funds.get_fund(actor, fund_id)
+        amount = parse_amount(form.get("amount", ""), fund.currency, "amount")
+        source, target = form.get("from", ""), form.get("to", "")
+        if not source or not target or source == target:
+            raise ValidationFailed.field("to", "choose two different categories")
+        funds.propose_budget_revision(
+            actor, fund_id, {source: -amount, target: amount}, form.get("reason", "")
+        )
+    except ValidationFailed as error:
+        return fund_page(fund_id, 422, revision=error.errors or {"reason": [error.detail]})
+    return redirect(url_for("web.fund", fund_id=fund_id, _anchor="revisions"))
+
+
+@blueprint.post("/revisions/<uuid:revision_id>/decide")
+@signed_in
+def decide_revision(revision_id: uuid.UUID) -> Response:
+    revision = funds.decide_budget_revision(
+        current_web_actor(),
+        revision_id,
+        approve=request.form.get("decision") == "approve",
+        note=request.form.get("note") or None,
+        expected_version=None,
+    )
+    return redirect(url_for("web.fund", fund_id=revision.fund_id, _anchor="revisions"))
+
+
+@blueprint.get("/organisations/<uuid:organisation_id>/books")
+@signed_in
+def organisation_books(organisation_id: uuid.UUID) -> str:
+    actor = current_web_actor()
+    try:
+        as_of = date.fromisoformat(request.args.get("as_of", ""))
+    except ValueError:
+        as_of = date.today()
+    trial = books.trial_balance(actor, organisation_id, as_of)
+    periods = books.list_periods(actor, organisation_id, PageRequest(1, 120)).items
+    return render_template(
+        "web/books.html",
+        organisation_id=organisation_id,
+        trial=trial,
+        periods=periods,
+        as_of=as_of.isoformat(),
+    )
+
+
+@blueprint.post("/organisations/<uuid:organisation_id>/periods/<int:year>/<int:month>")
+@signed_in
+def change_period(organisation_id: uuid.UUID, year: int, month: int) -> Response:
+    """Close a month, or reopen it with the reason the form asks for."""
+    status = PeriodStatus.CLOSED if request.form.get("action") == "close" else PeriodStatus.OPEN
+    books.set_period_status(
+        current_web_actor(), organisation_id, year, month, status, request.form.get("reason") or None, None
+    )
+    return redirect(url_for("web.organisation_books", organisation_id=organisation_id))

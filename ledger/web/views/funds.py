@@ -1,0 +1,141 @@
+"""A fund's page: its figures and budget bars, its reports, disbursements and statements."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from flask import redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from ledger.errors import ValidationFailed
+from ledger.models.disbursement import DisbursementKind
+from ledger.services import disbursements, expense_reports, fund_reports, funds, statements
+from ledger.services.amounts import parse_amount
+from ledger.services.pagination import PageRequest
+from ledger.statements.http import pdf_response
+from ledger.statements.period import StatementPeriod
+from ledger.statements.render import LANGUAGES
+from ledger.web.session import current_web_actor, signed_in
+from ledger.web.views import blueprint
+
+
+def fund_page(fund_id: uuid.UUID, status: int = 200, **problems: Any) -> tuple[str, int]:
+    actor = current_web_actor()
+    fund = funds.get_fund(actor, fund_id)
+    summary = fund_reports.fund_summary(actor, fund.id)
+    _fund, categories = fund_reports.budget_vs_actual(actor, fund.id)
+    reports = expense_reports.list_reports(actor, PageRequest(1, 200), fund_id=fund.id)
+    paid_out = disbursements.list_disbursements(actor, fund.id, PageRequest(1, 200))
+    tranches = disbursements.list_tranches(actor, fund.id)
+    revisions = funds.list_budget_revisions(actor, fund.id, PageRequest(1, 50)).items
+    names = funds.categories_of(fund.category_list_version)
+    page = render_template(
+        "web/fund.html",
+        fund=fund,
+        summary=summary,
+        categories=categories,
+        reports=reports.items,
+        disbursements=paid_out.items,
+        tranches=tranches,
+        revisions=revisions,
+        category_names=names,
+        budget_categories=[names[c.category_code] for c in categories if c.category_code in names],
+        today=date.today().isoformat(),
+        new_key=uuid.uuid4().hex,
+        problems=problems,
+    )
+    return page, status
+
+
+@blueprint.get("/funds/<uuid:fund_id>")
+@signed_in
+def fund(fund_id: uuid.UUID) -> tuple[str, int]:
+    return fund_page(fund_id)
+
+
+@blueprint.post("/funds/<uuid:fund_id>/reports")
+@signed_in
+def create_report(fund_id: uuid.UUID) -> tuple[str, int] | Response:
+    try:
+        report = expense_reports.create_report(
+            current_web_actor(), fund_id, request.form.get("title", ""), request.form.get("interim") == "on"
+        )
+    except ValidationFailed as error:
+        return fund_page(fund_id, 422, report=error.errors or {"title": [error.detail]})
+    return redirect(url_for("web.report", report_id=report.id))
+
+
+@blueprint.post("/funds/<uuid:fund_id>/disbursements")
+@signed_in
+def prepare_disbursement(fund_id: uuid.UUID) -> tuple[str, int] | Response:
+    actor = current_web_actor()
+    try:
+        fund = funds.get_fund(actor, fund_id)
+        tranche = request.form.get("tranche_id") or None
+        order = disbursements.DisbursementRequest(
+            kind=DisbursementKind(request.form.get("kind", DisbursementKind.TRANCHE_ADVANCE.value)),
+            amount=parse_amount(request.form.get("amount", ""), fund.currency, "amount"),
+            memo=request.form.get("memo", ""),
+            tranche_id=uuid.UUID(tranche) if tranche else None,
+        )
+        disbursements.prepare_disbursement(actor, fund_id, order, request.form.get("idempotency_key"))
+    except (ValidationFailed, ValueError) as error:
+        errors = error.errors if isinstance(error, ValidationFailed) else {"kind": ["choose a kind"]}
+        return fund_page(fund_id, 422, disbursement=errors or {"amount": [str(error)]})
+    return redirect(url_for("web.fund", fund_id=fund_id, _anchor="disbursements"))
+
+
+@blueprint.post("/disbursements/<uuid:disbursement_id>/approve")
+@signed_in
+def approve_disbursement(disbursement_id: uuid.UUID) -> Response:
+    done = disbursements.approve_disbursement(current_web_actor(), disbursement_id)
+    return redirect(url_for("web.fund", fund_id=done.fund_id, _anchor="disbursements"))
+
+
+@blueprint.post("/disbursements/<uuid:disbursement_id>/pay")
+@signed_in
+def pay_disbursement(disbursement_id: uuid.UUID) -> tuple[str, int] | Response:
+    actor = current_web_actor()
+    try:
+        paid_on = date.fromisoformat(request.form.get("paid_on", ""))
+    except ValueError:
+        found = disbursements.get_disbursement(actor, disbursement_id)
+        return fund_page(found.fund_id, 422, payment={"paid_on": ["give the date as YYYY-MM-DD"]})
+    try:
+        done = disbursements.mark_paid(
+            actor, disbursement_id, request.form.get("bank_reference", ""), paid_on
+        )
+    except ValidationFailed as error:
+        found = disbursements.get_disbursement(actor, disbursement_id)
+        return fund_page(found.fund_id, 422, payment=error.errors or {"bank_reference": [error.detail]})
+    return redirect(url_for("web.fund", fund_id=done.fund_id, _anchor="disbursements"))
+
+
+@blueprint.post("/funds/<uuid:fund_id>/statement")
+@signed_in
+def fund_statement(fund_id: uuid.UUID) -> tuple[str, int] | Response:
+    try:
+        period = StatementPeriod.parse(request.form.get("period", ""))
+        issued = statements.issue_fund_use_statement(current_web_actor(), fund_id, period, _lang())
+    except ValidationFailed as error:
+        return fund_page(fund_id, 422, statement=error.errors)
+    return _pdf(issued)
+
+
+@blueprint.post("/organisations/<uuid:organisation_id>/statement")
+@signed_in
+def organisation_statement(organisation_id: uuid.UUID) -> Response:
+    period = StatementPeriod.parse(request.form.get("period", ""))
+    issued = statements.issue_organisation_statements(current_web_actor(), organisation_id, period, _lang())
+    return _pdf(issued)
+
+
+def _pdf(issued: statements.IssuedStatement) -> Response:
+    return pdf_response(issued)
+
+
+def _lang() -> str:
+    chosen = request.form.get("lang", "zh")
+    return chosen if chosen in LANGUAGES else "zh"

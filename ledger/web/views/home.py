@@ -1,0 +1,53 @@
+"""The home page: each role's starting point, and the community coverage chart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template, request
+
+from ledger.errors import NotFound
+from ledger.models.expense_report import ReportStatus
+from ledger.models.user import Role
+from ledger.services import communities, fund_reports, funds
+from ledger.services.audit_log import latest_checkpoint
+from ledger.services.expense_reports import list_reports
+from ledger.services.pagination import PageRequest
+from ledger.web.session import current_web_actor, signed_in
+from ledger.web.views import blueprint
+
+
+def fund_cards(limit: int = 50) -> list[dict[str, Any]]:
+    """Each visible fund with its summary and budget use per category (for the bars)."""
+    actor = current_web_actor()
+    cards = []
+    for fund in funds.list_funds(actor, PageRequest(1, limit)).items:
+        summary = fund_reports.fund_summary(actor, fund.id)
+        _fund, categories = fund_reports.budget_vs_actual(actor, fund.id)
+        cards.append({"fund": fund, "summary": summary, "categories": categories})
+    return cards
+
+
+@blueprint.get("/")
+@signed_in
+def home() -> str:
+    actor = current_web_actor()
+    context: dict[str, Any] = {}
+    if actor.role in (Role.ORG_MEMBER, Role.FINANCE_OFFICER):
+        context["cards"] = fund_cards()
+    if actor.role is Role.FINANCE_OFFICER:
+        context["waiting"] = list_reports(actor, PageRequest(1, 10), status=ReportStatus.SUBMITTED)
+    if actor.role in (Role.AUDITOR, Role.ADMIN):
+        try:
+            context["checkpoint"] = latest_checkpoint(actor)
+        except NotFound:
+            context["checkpoint"] = None
+    return render_template("web/home.html", role=actor.role.value, **context)
+
+
+@blueprint.get("/coverage")
+@signed_in
+def coverage() -> str:
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    rows = communities.community_coverage(current_web_actor(), PageRequest(page, 100))
+    return render_template("web/coverage.html", rows=rows.items, total=rows.total, page=page)

@@ -1,0 +1,216 @@
+"""Expense reports: filing line by line with receipts, submitting, and deciding; the queue."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from flask import redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from ledger.errors import LedgerError, ValidationFailed
+from ledger.models.expense_report import ExpenseReport, ReportStatus
+from ledger.models.user import Role
+from ledger.services import expense_reports, funds, receipts
+from ledger.services.amounts import parse_amount
+from ledger.services.expense_reports import LineInput
+from ledger.services.pagination import PageRequest
+from ledger.web.session import current_web_actor, signed_in
+from ledger.web.views import blueprint
+
+
+def _line_inputs(report: ExpenseReport, currency: str) -> list[LineInput]:
+    from ledger.money import Money
+
+    return [
+        LineInput(
+            line.category_code,
+            Money(currency, line.amount_minor),
+            line.incurred_on,
+            line.payee,
+            line.description,
+            line.receipt_sha256,
+        )
+        for line in report.lines
+    ]
+
+
+def _report_page(report_id: uuid.UUID, status: int = 200, **context: Any) -> tuple[str, int]:
+    actor = current_web_actor()
+    report = expense_reports.get_report(actor, report_id)
+    fund = funds.get_fund(actor, report.fund_id)
+    categories = funds.categories_of(fund.category_list_version)
+    budgeted = funds.budget_of(fund)
+    problems: dict[str, list[str]] = context.pop("problems", {})
+    if status == 200 and report.status in ("draft", "returned") and report.lines:
+        # What would stop the report at submission, shown before the member presses the button.
+        problems = expense_reports.report_problems(report, fund)
+    page = render_template(
+        "web/report.html",
+        report=report,
+        fund=fund,
+        categories=[categories[code] for code in sorted(budgeted) if code in categories],
+        category_names={code: c for code, c in categories.items()},
+        problems=problems,
+        form=context.pop("form", {}),
+        receipt_types=receipts.media_types(
+            actor, [line.receipt_sha256 for line in report.lines if line.receipt_sha256]
+        ),
+        today=date.today().isoformat(),
+        **context,
+    )
+    return page, status
+
+
+@blueprint.get("/reports/<uuid:report_id>")
+@signed_in
+def report(report_id: uuid.UUID) -> tuple[str, int]:
+    return _report_page(report_id)
+
+
+@blueprint.post("/reports/<uuid:report_id>/lines")
+@signed_in
+def add_line(report_id: uuid.UUID) -> tuple[str, int] | Response:
+    """Add one line (and its receipt): the report's lines are replaced by the old ones plus this."""
+    actor = current_web_actor()
+    report = expense_reports.get_report(actor, report_id)
+    fund = funds.get_fund(actor, report.fund_id)
+    form = request.form.to_dict()
+    errors: dict[str, list[str]] = {}
+    try:
+        amount = parse_amount(form.get("amount", ""), fund.currency, "amount")
+    except ValidationFailed as error:
+        errors.update(error.errors)
+    try:
+        incurred_on = date.fromisoformat(form.get("incurred_on", ""))
+    except ValueError:
+        errors["incurred_on"] = ["give the date as YYYY-MM-DD"]
+    upload = request.files.get("receipt")
+    sha256 = None
+    if upload is not None and upload.filename:
+        try:
+            sha256 = receipts.upload_receipt(actor, report.organisation_id, upload.read()).sha256
+        except LedgerError as error:
+            if error.status >= 500:
+                raise
+            errors["receipt"] = [m for messages in error.errors.values() for m in messages] or [error.detail]
+        finally:
+            upload.close()
+    if errors:
+        return _report_page(report_id, 422, problems=errors, form=form)
+    line = LineInput(
+        form.get("category_code", ""),
+        amount,
+        incurred_on,
+        form.get("payee", ""),
+        form.get("description", ""),
+        sha256,
+    )
+    try:
+        expense_reports.set_lines(
+            actor, report_id, [*_line_inputs(report, fund.currency), line], int(form.get("version", "0") or 0)
+        )
+    except ValidationFailed as error:
+        # The service names the new line as lines.N.field: show it against the form's field.
+        index = f"lines.{len(report.lines)}."
+        named = {k.removeprefix(index): v for k, v in error.errors.items()}
+        return _report_page(report_id, 422, problems=named or {"lines": [error.detail]}, form=form)
+    return redirect(url_for("web.report", report_id=report_id, _anchor="lines"))
+
+
+@blueprint.post("/reports/<uuid:report_id>/lines/<int:number>/remove")
+@signed_in
+def remove_line(report_id: uuid.UUID, number: int) -> Response:
+    actor = current_web_actor()
+    report = expense_reports.get_report(actor, report_id)
+    fund = funds.get_fund(actor, report.fund_id)
+    kept = [
+        line
+        for line, row in zip(_line_inputs(report, fund.currency), report.lines, strict=True)
+        if row.number != number
+    ]
+    expense_reports.set_lines(actor, report_id, kept, int(request.form.get("version", "0") or 0))
+    return redirect(url_for("web.report", report_id=report_id, _anchor="lines"))
+
+
+@blueprint.post("/reports/<uuid:report_id>/submit")
+@signed_in
+def submit_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
+    try:
+        expense_reports.submit_report(
+            current_web_actor(), report_id, int(request.form.get("version", "0") or 0)
+        )
+    except ValidationFailed as error:
+        return _report_page(report_id, 422, problems=error.errors or {"report": [error.detail]})
+    return redirect(url_for("web.report", report_id=report_id))
+
+
+@blueprint.post("/reports/<uuid:report_id>/decide")
+@signed_in
+def decide_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
+    actor = current_web_actor()
+    decision = request.form.get("decision")
+    version = int(request.form.get("version", "0") or 0)
+    comment = request.form.get("comment", "")
+    try:
+        if decision == "approve":
+            expense_reports.approve_report(actor, report_id, version)
+        elif decision == "return":
+            expense_reports.return_report(actor, report_id, comment, version)
+        elif decision == "reject":
+            expense_reports.reject_report(actor, report_id, comment, version)
+        else:
+            raise ValidationFailed.field("decision", "choose approve, return or reject")
+    except ValidationFailed as error:
+        return _report_page(
+            report_id, 422, problems=error.errors or {"decision": [error.detail]}, form=request.form.to_dict()
+        )
+    if actor.role is Role.FINANCE_OFFICER:
+        return redirect(url_for("web.queue"))
+    return redirect(url_for("web.report", report_id=report_id))
+
+
+@blueprint.get("/receipts/<sha256>")
+@signed_in
+def receipt(sha256: str) -> Response:
+    """A receipt, shown in the page (images) or opened (PDF), to those allowed to see it."""
+    found, data = receipts.read_receipt(current_web_actor(), sha256)
+    response = Response(data, mimetype=found.media_type)
+    response.headers["Content-Disposition"] = f'inline; filename="receipt-{found.sha256[:12]}"'
+    # Shown framed in the officer's report page, and nowhere else; it can run nothing.
+    response.headers["Content-Security-Policy"] = (
+        "sandbox; default-src 'none'; img-src 'self'; frame-ancestors 'self'"
+    )
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@blueprint.get("/queue")
+@signed_in
+def queue() -> str:
+    actor = current_web_actor()
+    fund_filter = request.args.get("fund") or None
+    fund_id = uuid.UUID(fund_filter) if fund_filter and _is_uuid(fund_filter) else None
+    waiting = expense_reports.list_reports(
+        actor, PageRequest(1, 200), fund_id=fund_id, status=ReportStatus.SUBMITTED
+    )
+    all_funds = funds.list_funds(actor, PageRequest(1, 200)).items
+    by_id = {f.id: f for f in all_funds}
+    return render_template(
+        "web/queue.html",
+        reports=waiting.items,
+        total=waiting.total,
+        funds=all_funds,
+        by_id=by_id,
+        fund_filter=fund_filter or "",
+    )
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,163 @@
+"""The pages' guarantees, checked over every route of the URL map (no browser needed)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from ledger.demo import DEMO_PASSWORD
+from tests.conftest import DemoWorld
+from tests.helpers import table_counts
+
+PUBLIC = {"/login", "/language/<code>", "/static/<path:filename>"}
+
+
+def _web_routes(app: Flask, method: str) -> list[str]:
+    return sorted(
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if not rule.rule.startswith("/api/") and method in (rule.methods or set()) and rule.rule not in PUBLIC
+    )
+
+
+def _concrete(rule: str) -> str:
+    return re.sub(r"<(?:uuid:)?[a-z_]+>", str(uuid.uuid4()), re.sub(r"<int:[a-z_]+>", "1", rule))
+
+
+def _csrf(client: FlaskClient, path: str = "/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, path
+    return match.group(1)
+
+
+def _signed_in(app: Flask, username: str) -> FlaskClient:
+    client = app.test_client()
+    response = client.post(
+        "/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": _csrf(client)}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    return client
+
+
+def test_every_page_needs_a_signed_in_person(app: Flask, world: DemoWorld) -> None:
+    client = app.test_client()
+    routes = _web_routes(app, "GET")
+    assert "/" in routes
+    for rule in routes:
+        response = client.get(_concrete(rule))
+        assert response.status_code == 302, rule
+        assert response.headers["Location"].startswith("/login?next="), rule
+
+
+def test_every_form_post_without_its_csrf_token_is_refused(app: Flask, world: DemoWorld) -> None:
+    admin = _signed_in(app, "admin")
+    before = table_counts(app)
+    routes = _web_routes(app, "POST")
+    assert "/logout" in routes
+    for rule in routes:
+        for data in ({}, {"csrf_token": "forged"}):
+            response = admin.post(_concrete(rule), data=data)
+            assert response.status_code == 400, rule
+            assert response.mimetype == "text/html"
+    assert table_counts(app) == before
+    # The login form is protected too.
+    fresh = app.test_client()
+    assert fresh.post("/login", data={"username": "admin", "password": DEMO_PASSWORD}).status_code == 400
+
+
+@pytest.mark.parametrize("username", ["member01", "finance1", "auditor", "admin"])
+def test_every_form_on_every_main_page_carries_the_token(app: Flask, world: DemoWorld, username: str) -> None:
+    client = _signed_in(app, username)
+    pages = ["/", "/coverage", "/queue", "/audit", "/audit/entries", "/admin"]
+    home = client.get("/").get_data(as_text=True)
+    pages += sorted(set(re.findall(r'href="(/funds/[0-9a-f-]{36})"', home)))
+    checked = 0
+    for path in pages:
+        response = client.get(path)
+        if response.status_code != 200:
+            assert response.status_code == 403, path
+            continue
+        html = response.get_data(as_text=True)
+        for form in re.findall(r"<form[^>]*method=\"post\"[^>]*>.*?</form>", html, flags=re.S):
+            assert 'name="csrf_token"' in form, (path, form[:200])
+            checked += 1
+        # Every input has a label (or is hidden): usable by keyboard and screen reader.
+        for field_id in re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', html):
+            assert f'for="{field_id}"' in html, (path, field_id)
+        assert "<script" not in html
+    assert checked > 0
+
+
+def test_headers_and_the_session_cookie(app: Flask, world: DemoWorld) -> None:
+    client = app.test_client()
+    page = client.get("/login")
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    response = client.post(
+        "/login", data={"username": "member01", "password": DEMO_PASSWORD, "csrf_token": _csrf(client)}
+    )
+    cookie = response.headers["Set-Cookie"]
+    for flag in ("Secure", "HttpOnly", "SameSite=Lax"):
+        assert flag in cookie
+
+
+def test_signing_out_ends_the_session_for_good(app: Flask, world: DemoWorld) -> None:
+    client = _signed_in(app, "member01")
+    cookie = client.get_cookie("ledger_session")
+    assert cookie is not None
+    assert client.get("/").status_code == 200
+    client.post("/logout", data={"csrf_token": _csrf(client, "/")})
+    assert client.get("/").status_code == 302
+    # The old cookie, replayed, no longer signs anyone in: its token was revoked.
+    replay = app.test_client()
+    replay.set_cookie("ledger_session", cookie.value)
+    assert replay.get("/").status_code == 302
+
+
+def test_wrong_passwords_are_throttled_and_next_is_never_elsewhere(app: Flask, world: DemoWorld) -> None:
+    client = app.test_client()
+    statuses = []
+    for _ in range(7):
+        response = client.post(
+            "/login", data={"username": "member02", "password": "wrong", "csrf_token": _csrf(client)}
+        )
+        statuses.append(response.status_code)
+    assert statuses[:5] == [401] * 5
+    assert statuses[-1] == 429
+    assert "seconds" in client.post(
+        "/login", data={"username": "member02", "password": DEMO_PASSWORD, "csrf_token": _csrf(client)}
+    ).get_data(as_text=True)
+    other = app.test_client()
+    response = other.post(
+        "/login",
+        data={
+            "username": "member03",
+            "password": DEMO_PASSWORD,
+            "csrf_token": _csrf(other),
+            "next": "https://evil.example/",
+        },
+    )
+    assert response.headers["Location"] == "/"
+
+
+def test_error_pages_say_what_to_do_next(app: Flask, world: DemoWorld) -> None:
+    client = _signed_in(app, "member01")
+    missing = client.get(f"/reports/{uuid.uuid4()}")
+    assert missing.status_code == 404
+    assert missing.mimetype == "text/html"
+    assert "首页" in missing.get_data(as_text=True)
+    assert "Traceback" not in missing.get_data(as_text=True)
+    nowhere = client.get("/no/such/page")
+    assert nowhere.status_code == 404
+    assert nowhere.mimetype == "text/html"
+    # The API keeps answering in problem+json.
+    assert client.get("/api/v1/no/such").mimetype == "application/problem+json"
