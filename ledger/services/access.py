@@ -41,6 +41,7 @@ class Permission(enum.StrEnum):
     ISSUE_STATEMENTS = "issue fund-use and organisation statements"
     ISSUE_DISCLOSURES = "issue a funder's lottery-fund disclosure"
     ATTEST_AUDIT_TRAIL = "issue an audit attestation"
+    MANAGE_SIGNING_KEYS = "rotate the audit trail's signing key"
 
 
 _EVERYONE: Final = frozenset(Role)
@@ -68,6 +69,7 @@ POLICY: Final[dict[Permission, frozenset[Role]]] = {
     # A disclosure covers many organisations' grants: not for one organisation's members.
     Permission.ISSUE_DISCLOSURES: frozenset({Role.FINANCE_OFFICER, Role.AUDITOR, Role.ADMIN}),
     Permission.ATTEST_AUDIT_TRAIL: frozenset({Role.AUDITOR, Role.ADMIN}),
+    Permission.MANAGE_SIGNING_KEYS: frozenset({Role.ADMIN}),
 }
 
 # Roles whose reach ends at the organisations they belong to.

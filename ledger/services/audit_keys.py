@@ -12,7 +12,7 @@ from ledger.config import current_settings
 from ledger.extensions import db
 from ledger.models.audit import AuditSigningKey
 from ledger.models.base import utcnow
-from ledger.services.access import Actor
+from ledger.services.access import Actor, Permission, authorize
 from ledger.services.audit_subjects import record_event
 
 
@@ -43,6 +43,7 @@ def ensure_signing_key(actor: Actor) -> KeyReport:
 
 def rotate_signing_key(actor: Actor) -> KeyReport:
     """Retire the current key and start signing with a new one; old checkpoints stay verifiable."""
+    authorize(actor, Permission.MANAGE_SIGNING_KEYS)
     settings = current_settings()
     old = load_signer(settings.instance_path, settings.log_origin)
     signer = write_new_signer(settings.instance_path, settings.log_origin)

@@ -170,5 +170,19 @@ def money_minor(minor: int, currency: str) -> str:
     return money(str(Money(currency, minor)), currency)
 
 
+def decimal_minor(minor: int, currency: str) -> str:
+    """Integer minor units as the plain decimal a form field takes back (``"40000.00"``)."""
+    from ledger.money import Money
+
+    return str(Money(currency, minor))
+
+
 def template_helpers() -> dict[str, Any]:
-    return {"_": label, "both": both, "lang": language(), "money": money, "money_minor": money_minor}
+    return {
+        "_": label,
+        "both": both,
+        "lang": language(),
+        "money": money,
+        "money_minor": money_minor,
+        "decimal_minor": decimal_minor,
+    }

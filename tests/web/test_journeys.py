@@ -262,3 +262,43 @@ def test_a_budget_revision_and_a_month_closed_in_the_browser(
     officer.shot("finance-books")
     member.close()
     officer.close()
+
+
+def test_an_admin_sets_up_a_fund_in_the_browser(
+    browser: Any, live_server: str, client: FlaskClient, world: DemoWorld, screenshots: Path
+) -> None:
+    admin = Person(browser, live_server, "admin", screenshots)
+    page = admin.go("/admin")
+    page.select_option("#f-kind", "incubation_fund")
+    page.fill("#f-title", "社区公益创投 Community venture fund")
+    page.fill("#f-reference", "WEB-2026-001")
+    page.fill("#f-funder", "区民政局 District Civil Affairs")
+    page.fill("#f-award", "50000.00")
+    page.fill("#f-start", "2026-01-01")
+    page.fill("#f-end", "2026-12-31")
+    page.fill("#f-cap", "10")
+    page.fill("#f-purpose", "社区服务 community services")
+    page.get_by_role("button", name=re.compile("^(创建|Create)$")).last.click()
+    page.wait_for_url(re.compile(r"/funds/.+#setup"))
+    page.fill("#line-ACTIVITY", "40000.00")
+    page.fill("#line-OFFICE", "10000.00")
+    page.locator("#setup form").first.get_by_role("button", name=re.compile("^(保存|Save)$")).click()
+    page.fill("#amount-1", "50000.00")
+    page.fill("#due-1", "2026-02-01")
+    page.locator("#setup form").nth(1).get_by_role("button", name=re.compile("^(保存|Save)$")).click()
+    assert page.input_value("#amount-1") == "50000.00"
+    admin.shot("admin-fund-setup")
+    page.get_by_role("button", name=re.compile("^(启用|Activate)$")).click()
+    assert "执行中" in page.content()
+    # A wrong credit code is named, at its field, with the character that is wrong.
+    page = admin.go("/admin")
+    page.fill("#o-name", "测试组织 Test organisation")
+    page.fill("#o-code", "51420000MJH200395X")
+    page.get_by_role("button", name=re.compile("^(创建|Create)$")).nth(1).click()
+    assert page.locator("#error-credit_code").is_visible()
+    admin.shot("admin-credit-code-error")
+    funds = client.get("/api/v1/funds?page_size=100", headers=world.auth("admin")).get_json()
+    made = [f for f in funds if f["reference"] == "WEB-2026-001"]
+    assert len(made) == 1
+    assert made[0]["status"] == "active"
+    admin.close()

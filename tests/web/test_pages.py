@@ -161,3 +161,45 @@ def test_error_pages_say_what_to_do_next(app: Flask, world: DemoWorld) -> None:
     assert nowhere.mimetype == "text/html"
     # The API keeps answering in problem+json.
     assert client.get("/api/v1/no/such").mimetype == "application/problem+json"
+
+
+def test_only_an_admin_rotates_the_signing_key(app: Flask, world: DemoWorld) -> None:
+    for username in ("finance1", "auditor", "member01"):
+        client = _signed_in(app, username)
+        before = table_counts(app)
+        response = client.post("/admin/signing-key/rotate", data={"csrf_token": _csrf(client, "/")})
+        assert response.status_code == 403, username
+        assert table_counts(app) == before
+    admin = _signed_in(app, "admin")
+    keys_before = len(admin.get("/admin").get_data(as_text=True).split('class="hash"'))
+    assert admin.post("/admin/signing-key/rotate", data={"csrf_token": _csrf(admin, "/")}).status_code == 302
+    assert len(admin.get("/admin").get_data(as_text=True).split('class="hash"')) == keys_before + 1
+
+
+def test_an_admin_changes_a_role_and_disables_a_user(app: Flask, world: DemoWorld) -> None:
+    member = _signed_in(app, "member05")
+    assert member.get("/").status_code == 200
+    admin = _signed_in(app, "admin")
+    user_id = next(
+        u["id"]
+        for u in admin.get("/api/v1/users", headers=world.auth("admin")).get_json()
+        if u["username"] == "member05"
+    )
+    token = _csrf(admin, "/")
+    assert (
+        admin.post(f"/admin/users/{user_id}", data={"csrf_token": token, "access": "disable"}).status_code
+        == 302
+    )
+    # Their session ends at once: the token it held was revoked.
+    assert member.get("/").status_code == 302
+    response = admin.post(f"/admin/users/{user_id}", data={"csrf_token": token, "role": "wizard"})
+    assert response.status_code == 422
+    assert (
+        admin.post(
+            f"/admin/users/{user_id}", data={"csrf_token": token, "role": "auditor", "access": "enable"}
+        ).status_code
+        == 302
+    )
+    listed = {u["username"]: u for u in admin.get("/api/v1/users", headers=world.auth("admin")).get_json()}
+    assert listed["member05"]["role"] == "auditor"
+    assert listed["member05"]["is_active"] is True
