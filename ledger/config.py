@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -54,6 +55,10 @@ class Settings:
     max_page_size: int
     audit_sequencing: str
     secure_cookies: bool
+    publisher_name: str
+    ocds_prefix: str
+    grant_id_prefix: str
+    public_url: str
 
     @property
     def is_production(self) -> bool:
@@ -101,7 +106,27 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         # Browsers keep Secure cookies from http://127.0.0.1 and localhost too, so the default
         # suits development; turn it off only behind a plain-HTTP test harness.
         secure_cookies=_choice(env, "LEDGER_SECURE_COOKIES", ("true", "false"), "true") == "true",
+        publisher_name=(env.get("LEDGER_PUBLISHER_NAME") or "Community Fund Ledger").strip(),
+        ocds_prefix=_ocds_prefix(env.get("LEDGER_OCDS_PREFIX") or "ocds-cfl000"),
+        grant_id_prefix=_grant_prefix(env.get("LEDGER_360G_PREFIX") or "360G-cfl"),
+        public_url=(env.get("LEDGER_PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
     )
+
+
+def _ocds_prefix(value: str) -> str:
+    """An OCDS ocid prefix: ``ocds-`` and six letters or digits, as the OCDS helpdesk registers them."""
+    if not re.fullmatch(r"ocds-[a-z0-9]{6}", value):
+        raise ConfigError(
+            f"LEDGER_OCDS_PREFIX must be ocds- and six lowercase letters or digits, not {value!r}"
+        )
+    return value
+
+
+def _grant_prefix(value: str) -> str:
+    """A 360Giving identifier prefix: ``360G-`` and the publisher's short name."""
+    if not re.fullmatch(r"360G-[A-Za-z0-9]+", value):
+        raise ConfigError(f"LEDGER_360G_PREFIX must be 360G- and letters or digits, not {value!r}")
+    return value
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:

@@ -11,6 +11,7 @@ from ledger.api import (
     communities,
     disbursements,
     expense_reports,
+    exports,
     funds,
     health,
     organisations,
@@ -32,6 +33,7 @@ BLUEPRINTS = (
     disbursements.blp,
     expense_reports.blp,
     statements.blp,
+    exports.blp,
 )
 
 

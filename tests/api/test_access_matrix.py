@@ -533,6 +533,9 @@ CASES.update(
             {"anonymous": 401, "member01": 403, "finance1": 422, "auditor": 422, "admin": 422},
             body=lambda world: {"funder": "区民政局", "year": 2026},
         ),
+        # Open data: everyone signed in; a member's packages hold their own organisation only.
+        ("GET", "/api/v1/exports/ocds"): Case(_fixed("/api/v1/exports/ocds"), _everyone(200)),
+        ("GET", "/api/v1/exports/360giving"): Case(_fixed("/api/v1/exports/360giving"), _everyone(200)),
         ("GET", "/api/v1/audit/attestation"): Case(_fixed("/api/v1/audit/attestation"), _auditors_only(200)),
         ("POST", "/api/v1/audit/attestation"): Case(
             _fixed("/api/v1/audit/attestation"), _auditors_only(200), body=lambda world: {}

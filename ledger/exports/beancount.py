@@ -1,0 +1,370 @@
+"""Beancount export: an organisation's books as a plain-text ledger anyone can check offline.
+
+`Beancount <https://beancount.github.io/>`_ reads a text file of dated directives and checks it
+(``bean-check``): every transaction balances, every account is opened before use, every balance
+assertion holds and every document exists. The export writes one such file per organisation, so
+an auditor or a funder can re-add the books with a tool the service does not control::
+
+    DIR/<credit code>.beancount                     the books of one organisation
+    DIR/documents/<credit code>/<sha256>.<pdf|jpg|png>   its receipts, decrypted
+
+**Accounts.** Beancount wants a root named Assets, Liabilities, Equity, Income or Expenses and
+name components that start with a capital letter or a digit. Each account of the chart becomes
+``<root>:<code>-<EnglishNameInCamelCase>``, in ASCII only, the root taken from the account's class
+(asset -> Assets, liability -> Liabilities, net assets -> Equity, revenue -> Income, expense ->
+Expenses): ``Assets:1002-BankDeposits``, ``Equity:3102-RestrictedNetAssets``,
+``Expenses:5101-ProgramBusinessActivityCosts``. The code leads, so accounts sort as in the chart
+and stay unique; the ``open`` directive carries the code, the chart version and the Chinese and
+English names as metadata. Accounts are opened on the date of the organisation's first entry,
+each limited to the currencies it is used in; the file's operating currencies are those used.
+
+**Transactions.** One per journal entry, ordered by date, creation time and id; the narration is
+the entry's description, the metadata its id, source and source id. Debits are positive and
+credits negative, written from the stored integer minor units (never through a float). Every
+fund on an entry is a tag (``#fund-<fund reference>``, reduced to Beancount's tag characters) and
+every posting keeps its fund id and restriction as metadata.
+
+**Balance assertions.** After each month with postings, and after each closed accounting period,
+a ``balance`` for every account and currency used so far, dated the first day of the next month:
+Beancount checks a balance at the start of its date, so the assertion covers exactly that month
+and those before it. The figures are the sums of the exported postings; ``bean-check`` proves the
+file still adds up to them (and so catches an edited or truncated file).
+
+**Documents.** The receipts of each approved expense report, decrypted, as ``document`` directives
+on the expense account of their line, dated like the report's journal entry, once per account and
+date; the paths are relative to the ``.beancount`` file, as Beancount resolves them.
+
+The same books always give the same bytes: nothing depends on the time or place of the export.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Final
+
+from sqlalchemy import select
+
+from ledger.errors import Conflict, NotFound
+from ledger.extensions import db
+from ledger.models.books import AccountingPeriod, JournalEntry, PeriodStatus, Posting, Side
+from ledger.models.expense_report import ExpenseReport, ReportStatus
+from ledger.models.fund import Fund
+from ledger.models.organisation import Organisation
+from ledger.models.reference import Account, ExpenseCategory
+from ledger.money import Money
+from ledger.services.access import Actor, Permission, authorize, visible_organisation_ids
+from ledger.services.funds import categories_of
+from ledger.services.receipts import read_receipt
+
+PROGRESS_EVERY: Final = 1_000
+_ROOTS: Final[dict[str, str]] = {
+    "asset": "Assets",
+    "liability": "Liabilities",
+    "net_assets": "Equity",
+    "revenue": "Income",
+    "expense": "Expenses",
+}
+# For a code missing from its chart (the books refuse such postings): the chart's numbering.
+_ROOTS_BY_DIGIT: Final[dict[str, str]] = dict(zip("12345", _ROOTS.values(), strict=True))
+_EXTENSIONS: Final[dict[str, str]] = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+_ESCAPES: Final[dict[str, str]] = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class BeancountExport:
+    """What an export wrote: ``files`` are the ``.beancount`` files, one per organisation."""
+
+    files: list[Path]
+    organisations: int
+    transactions: int
+    documents: int
+
+
+@dataclass(frozen=True)
+class _Document:
+    account: str
+    relative_path: str
+    expense_report_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class _Books:
+    """What one organisation's file needs before its entries are streamed."""
+
+    accounts: dict[tuple[str, str], str]  # (chart version, code) -> Beancount account
+    opens: list[str]
+    currencies: list[str]
+    assertion_dates: list[date]
+    fund_tags: dict[uuid.UUID, str]
+
+
+def export_beancount(
+    actor: Actor,
+    directory: Path,
+    organisation_id: uuid.UUID | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> BeancountExport:
+    """Write the books of one organisation, or of all the actor may read, into an empty ``directory``."""
+    organisations = _organisations(actor, organisation_id)
+    if directory.exists() and any(directory.iterdir()):
+        raise Conflict(f"{directory} is not empty; export into a new folder.")
+    directory.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    transactions = documents = 0
+    for organisation in organisations:
+        path, written, attached = _export_organisation(actor, organisation, directory, transactions, progress)
+        files.append(path)
+        transactions += written
+        documents += attached
+    return BeancountExport(files, len(organisations), transactions, documents)
+
+
+def _organisations(actor: Actor, organisation_id: uuid.UUID | None) -> list[Organisation]:
+    authorize(actor, Permission.READ_BOOKS, organisation_id)
+    if organisation_id is not None:
+        organisation = db.session.get(Organisation, organisation_id)
+        if organisation is None:
+            raise NotFound.thing("organisation", organisation_id)
+        return [organisation]
+    statement = select(Organisation).order_by(Organisation.credit_code)
+    visible = visible_organisation_ids(actor)
+    if visible is not None:
+        statement = statement.where(Organisation.id.in_(visible))
+    return list(db.session.scalars(statement))
+
+
+def _export_organisation(
+    actor: Actor,
+    organisation: Organisation,
+    directory: Path,
+    done: int,
+    progress: Callable[[int], None] | None,
+) -> tuple[Path, int, int]:
+    """Write one organisation's file and receipts; (file, transactions, document directives)."""
+    name = safe_name(organisation.credit_code)
+    books = _books(organisation.id)
+    documents = _write_receipts(actor, organisation.id, directory, name, books.accounts)
+    path = directory / f"{name}.beancount"
+    written = attached = 0
+    with path.open("w", encoding="utf-8", newline="\n") as out:
+        out.write(f"; The books of organisation {name}, exported from Community Fund Ledger.\n")
+        out.write(f"option {quote('title')} {quote(organisation.name)}\n")
+        for currency in books.currencies:
+            out.write(f"option {quote('operating_currency')} {quote(currency)}\n")
+        out.write("\n")
+        for open_directive in books.opens:
+            out.write(open_directive)
+        totals: dict[tuple[str, str], int] = {}
+        pending = list(books.assertion_dates)
+        for entry in _entries(organisation.id):
+            while pending and pending[0] <= entry.entry_date:
+                out.write(_balances(pending.pop(0), totals))
+            out.write(_transaction(entry, books, totals))
+            for document in documents.get(entry.id, []):
+                out.write(_document(entry.entry_date, document))
+                attached += 1
+            written += 1
+            if progress is not None and (done + written) % PROGRESS_EVERY == 0:
+                progress(done + written)
+        for day in pending:
+            out.write(_balances(day, totals))
+    return path, written, attached
+
+
+def quote(text: str) -> str:
+    """``text`` as a Beancount string literal: C-style escapes; other control characters become spaces."""
+    escaped = "".join(_ESCAPES.get(character, character) for character in _CONTROL.sub(" ", text))
+    return f'"{escaped}"'
+
+
+def safe_name(text: str) -> str:
+    """A file name part: letters, digits, ``-``, ``_`` and ``.``; anything else becomes ``-``."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", text).lstrip(".") or "-"
+
+
+def account_name(code: str, account: Account | None) -> str:
+    """The Beancount account of chart account ``code`` (see the module docstring)."""
+    if account is not None:
+        root = _ROOTS[account.account_class]
+        english = "".join(word[0].upper() + word[1:] for word in re.findall(r"[A-Za-z0-9]+", account.name_en))
+    else:
+        root, english = _ROOTS_BY_DIGIT[code[:1]], ""
+    component = re.sub(r"[^A-Za-z0-9]", "-", code).upper()
+    return f"{root}:{component}-{english}" if english else f"{root}:{component}"
+
+
+def fund_tag(reference: str) -> str:
+    """``fund-<reference>`` with anything outside Beancount's tag characters replaced by ``-``."""
+    return "fund-" + re.sub(r"[^A-Za-z0-9_./-]", "-", reference)
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _books(organisation_id: uuid.UUID) -> _Books:
+    used: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for chart, code, currency in db.session.execute(
+        select(JournalEntry.chart_version, Posting.account_code, Posting.currency)
+        .select_from(Posting)
+        .join(JournalEntry, JournalEntry.id == Posting.journal_entry_id)
+        .where(Posting.organisation_id == organisation_id)
+        .distinct()
+    ):
+        used[(chart, code)].add(currency)
+    charts = {chart for chart, _code in used}
+    chart_accounts = {
+        (a.chart_version, a.code): a
+        for a in db.session.scalars(select(Account).where(Account.chart_version.in_(charts)))
+    }
+    accounts = {key: account_name(key[1], chart_accounts.get(key)) for key in used}
+    entry_dates = set(
+        db.session.scalars(
+            select(JournalEntry.entry_date).where(JournalEntry.organisation_id == organisation_id).distinct()
+        )
+    )
+    first_date = min(entry_dates, default=None)
+    closed = db.session.execute(
+        select(AccountingPeriod.year, AccountingPeriod.month).where(
+            AccountingPeriod.organisation_id == organisation_id,
+            AccountingPeriod.status == PeriodStatus.CLOSED.value,
+        )
+    )
+    assertion_dates = {_next_month(day) for day in entry_dates} | {
+        _next_month(date(year, month, 1)) for year, month in closed
+    }
+    funds = db.session.execute(select(Fund.id, Fund.reference).where(Fund.organisation_id == organisation_id))
+    return _Books(
+        accounts=accounts,
+        opens=_opens(first_date, used, accounts, chart_accounts),
+        currencies=sorted({c for currencies in used.values() for c in currencies}) or ["CNY"],
+        assertion_dates=sorted(assertion_dates),
+        fund_tags={fund_id: fund_tag(reference) for fund_id, reference in funds},
+    )
+
+
+def _opens(
+    first_date: date | None,
+    used: dict[tuple[str, str], set[str]],
+    accounts: dict[tuple[str, str], str],
+    chart_accounts: dict[tuple[str, str], Account],
+) -> list[str]:
+    """One ``open`` per Beancount account, in name order (two chart versions may share one)."""
+    by_name: dict[str, tuple[set[str], list[tuple[str, str]]]] = defaultdict(lambda: (set(), []))
+    for key, name in accounts.items():
+        by_name[name][0].update(used[key])
+        by_name[name][1].append(key)
+    opens = []
+    for name, (currencies, keys) in sorted(by_name.items()):
+        chart, code = min(keys)
+        lines = [f"{first_date} open {name} {','.join(sorted(currencies))}", f"  code: {quote(code)}"]
+        lines.append(f"  chart: {quote(chart)}")
+        account = chart_accounts.get((chart, code))
+        if account is not None:
+            lines += [f"  name_zh: {quote(account.name_zh)}", f"  name_en: {quote(account.name_en)}"]
+        opens.append("\n".join(lines) + "\n\n")
+    return opens
+
+
+def _entries(organisation_id: uuid.UUID) -> Iterable[JournalEntry]:
+    return db.session.scalars(
+        select(JournalEntry)
+        .where(JournalEntry.organisation_id == organisation_id)
+        .order_by(JournalEntry.entry_date, JournalEntry.created_at, JournalEntry.id)
+        .execution_options(yield_per=PROGRESS_EVERY)
+    )
+
+
+def _transaction(entry: JournalEntry, books: _Books, totals: dict[tuple[str, str], int]) -> str:
+    """The entry as a Beancount transaction; adds its postings to ``totals``."""
+    tags = sorted({books.fund_tags[p.fund_id] for p in entry.postings if p.fund_id is not None})
+    lines = [" ".join([f"{entry.entry_date} * {quote(entry.description)}", *(f"#{t}" for t in tags)])]
+    lines += [f"  journal_entry: {quote(str(entry.id))}", f"  source: {quote(entry.source)}"]
+    if entry.source_id is not None:
+        lines.append(f"  source_id: {quote(entry.source_id)}")
+    for posting in entry.postings:
+        account = books.accounts[(entry.chart_version, posting.account_code)]
+        sign = {Side.DEBIT.value: 1, Side.CREDIT.value: -1}[posting.side]
+        amount = Money(posting.currency, sign * posting.amount_minor)
+        totals[(account, posting.currency)] = totals.get((account, posting.currency), 0) + amount.minor
+        lines.append(f"  {account}  {amount} {posting.currency}")
+        if posting.fund_id is not None:
+            lines.append(f"    fund: {quote(str(posting.fund_id))}")
+        if posting.restriction is not None:
+            lines.append(f"    restriction: {quote(posting.restriction)}")
+    return "\n".join(lines) + "\n\n"
+
+
+def _balances(day: date, totals: dict[tuple[str, str], int]) -> str:
+    """Balance assertions at the start of ``day`` for every account and currency used so far."""
+    if not totals:
+        return ""
+    lines = [
+        f"{day} balance {account}  {Money(currency, minor)} {currency}"
+        for (account, currency), minor in sorted(totals.items())
+    ]
+    return "\n".join(lines) + "\n\n"
+
+
+def _document(day: date, document: _Document) -> str:
+    return (
+        f"{day} document {document.account} {quote(document.relative_path)}\n"
+        f"  expense_report: {quote(str(document.expense_report_id))}\n\n"
+    )
+
+
+def _write_receipts(
+    actor: Actor,
+    organisation_id: uuid.UUID,
+    directory: Path,
+    name: str,
+    accounts: dict[tuple[str, str], str],
+) -> dict[uuid.UUID, list[_Document]]:
+    """Decrypt the receipts of approved reports into ``documents/<name>/``; journal entry -> documents."""
+    reports = db.session.execute(
+        select(ExpenseReport, Fund.category_list_version, JournalEntry)
+        .join(Fund, Fund.id == ExpenseReport.fund_id)
+        .join(JournalEntry, JournalEntry.id == ExpenseReport.journal_entry_id)
+        .where(
+            ExpenseReport.organisation_id == organisation_id,
+            ExpenseReport.status == ReportStatus.APPROVED.value,
+        )
+        .order_by(JournalEntry.entry_date, ExpenseReport.id)
+    ).all()
+    categories: dict[str, dict[str, ExpenseCategory]] = {}
+    written: dict[str, str] = {}
+    seen: set[tuple[date, str, str]] = set()
+    documents: dict[uuid.UUID, list[_Document]] = defaultdict(list)
+    for report, list_version, entry in reports:
+        if list_version not in categories:
+            categories[list_version] = categories_of(list_version)
+        for line in report.lines:
+            if line.receipt_sha256 is None:
+                continue
+            if line.receipt_sha256 not in written:
+                written[line.receipt_sha256] = _write_receipt(actor, line.receipt_sha256, directory, name)
+            code = categories[list_version][line.category_code].account_code
+            document = _Document(
+                accounts[(entry.chart_version, code)], written[line.receipt_sha256], report.id
+            )
+            if (entry.entry_date, document.account, document.relative_path) not in seen:
+                seen.add((entry.entry_date, document.account, document.relative_path))
+                documents[entry.id].append(document)
+    return documents
+
+
+def _write_receipt(actor: Actor, sha256: str, directory: Path, name: str) -> str:
+    """Decrypt one receipt into the documents folder; its path relative to ``directory``."""
+    receipt, data = read_receipt(actor, sha256)
+    relative = f"documents/{name}/{safe_name(sha256)}.{_EXTENSIONS.get(receipt.media_type, 'bin')}"
+    target = directory / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return relative

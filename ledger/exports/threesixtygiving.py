@@ -1,0 +1,116 @@
+"""360Giving 1.4 grants for incubation funds and welfare-lottery grants.
+
+One grant per fund (draft funds are not published): ``id = <LEDGER_360G_PREFIX>-<fund
+reference>``, the amount awarded and the amount disbursed so far with each payment as a
+disbursement transaction, the recipient organisation and the funder by their Unified Social
+Credit Code (``CN-USCI-…``), the planned dates, and classifications by fund kind and by the
+expense categories budgeted. Nothing about the service's users is published.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ledger.config import Settings
+from ledger.exports.ocds import party_id
+from ledger.extensions import db
+from ledger.models.disbursement import Disbursement, DisbursementStatus
+from ledger.models.fund import BudgetEntry, Fund
+from ledger.models.organisation import Organisation
+from ledger.money import Money
+from ledger.services.funds import categories_of
+
+KINDS = {
+    "incubation_fund": ("公益创投孵化资金", "Incubation fund"),
+    "lottery_grant": ("彩票公益金资助", "Welfare-lottery public-welfare grant"),
+}
+
+
+def _decimal(minor: int, currency: str) -> Decimal:
+    return Decimal(str(Money(currency, minor)))
+
+
+def _months(start: date, end: date) -> int:
+    """The planned duration in whole months, as 360Giving counts it (at least one)."""
+    return max(1, (end.year - start.year) * 12 + end.month - start.month + (1 if end.day >= start.day else 0))
+
+
+def grant(settings: Settings, fund: Fund) -> dict[str, Any]:
+    organisation = db.session.get(Organisation, fund.organisation_id)
+    assert organisation is not None
+    paid = list(
+        db.session.scalars(
+            select(Disbursement)
+            .where(Disbursement.fund_id == fund.id, Disbursement.status == DisbursementStatus.PAID.value)
+            .order_by(Disbursement.paid_on, Disbursement.id)
+        )
+    )
+    budgeted = db.session.execute(
+        select(BudgetEntry.category_code, func.sum(BudgetEntry.amount_delta_minor))
+        .where(BudgetEntry.fund_id == fund.id)
+        .group_by(BudgetEntry.category_code)
+        .order_by(BudgetEntry.category_code)
+    ).all()
+    zh, en = KINDS[fund.kind]
+    names = categories_of(fund.category_list_version)
+    record: dict[str, Any] = {
+        "id": f"{settings.grant_id_prefix}-{re.sub(r'[^A-Za-z0-9-]', '-', fund.reference)}",
+        "title": fund.title[:140],
+        "description": fund.restriction_purpose or fund.title,
+        "currency": fund.currency,
+        "amountAwarded": _decimal(fund.award_minor, fund.currency),
+        "amountDisbursed": _decimal(sum(d.amount_minor for d in paid), fund.currency),
+        "awardDate": fund.created_at.astimezone(UTC).date().isoformat(),
+        "plannedDates": [
+            {
+                "startDate": fund.period_start.isoformat(),
+                "endDate": fund.period_end.isoformat(),
+                "duration": _months(fund.period_start, fund.period_end),
+            }
+        ],
+        "recipientOrganization": [
+            {"id": party_id(organisation.name, organisation.credit_code), "name": organisation.name}
+        ],
+        "fundingOrganization": [
+            {"id": party_id(fund.funder_name, fund.funder_credit_code), "name": fund.funder_name}
+        ],
+        "grantProgramme": [{"code": fund.kind, "title": f"{zh} {en}"}],
+        "classifications": [
+            {"vocabulary": "community-fund-ledger:fund-kind", "code": fund.kind, "title": f"{zh} {en}"}
+        ]
+        + [
+            {
+                "vocabulary": "community-fund-ledger:expense-category",
+                "code": code,
+                "title": f"{names[code].name_zh} {names[code].name_en}" if code in names else code,
+            }
+            for code, total in budgeted
+            if int(total or 0) > 0
+        ],
+        "disbursementTransaction": [
+            {
+                "id": str(d.id),
+                "transactionDate": d.paid_on.isoformat() if d.paid_on else None,
+                "currency": d.currency,
+                "value": _decimal(d.amount_minor, d.currency),
+            }
+            for d in paid
+        ],
+        "dateModified": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return record
+
+
+def grants_package(settings: Settings, funds: list[Fund]) -> dict[str, Any]:
+    return {
+        "grants": [grant(settings, fund) for fund in funds],
+        "version": "1.4",
+        "title": f"{settings.publisher_name}: grants",
+        "publisher": {"name": settings.publisher_name},
+        "issued": datetime.now(UTC).isoformat(timespec="seconds"),
+    }

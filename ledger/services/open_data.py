@@ -1,0 +1,55 @@
+"""Open data: which funds a caller may publish, as OCDS packages and 360Giving grants.
+
+Everything published is about organisations and money, never about the service's users. An
+organisation member gets their own organisation's contracts and grants only; others get all.
+Draft funds are not published.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+
+from ledger.config import current_settings
+from ledger.exports import ocds, threesixtygiving
+from ledger.extensions import db
+from ledger.models.fund import Fund, FundKind, FundStatus
+from ledger.services.access import Actor, Permission, authorize, visible_organisation_ids
+from ledger.services.funds import get_fund
+
+CONTRACT_KINDS = (FundKind.PROCUREMENT_CONTRACT,)
+GRANT_KINDS = (FundKind.INCUBATION_FUND, FundKind.LOTTERY_GRANT)
+
+
+def _published_funds(actor: Actor, kinds: Iterable[FundKind], fund_id: uuid.UUID | None) -> list[Fund]:
+    authorize(actor, Permission.READ_FUNDS)
+    statement = (
+        select(Fund)
+        .where(Fund.kind.in_([k.value for k in kinds]), Fund.status != FundStatus.DRAFT.value)
+        .order_by(Fund.reference)
+    )
+    visible = visible_organisation_ids(actor)
+    if visible is not None:
+        statement = statement.where(Fund.organisation_id.in_(visible))
+    if fund_id is not None:
+        get_fund(actor, fund_id)  # 404 or 403 as for any other read of the fund
+        statement = statement.where(Fund.id == fund_id)
+    return list(db.session.scalars(statement))
+
+
+def ocds_release_package(actor: Actor, fund_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """Every change of the procurement contracts the caller may see, as an OCDS release package."""
+    return ocds.release_package(current_settings(), _published_funds(actor, CONTRACT_KINDS, fund_id))
+
+
+def ocds_record_package(actor: Actor, fund_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """Each contract's compiled record (its state now) and the releases it was compiled from."""
+    return ocds.record_package(current_settings(), _published_funds(actor, CONTRACT_KINDS, fund_id))
+
+
+def grants_package(actor: Actor, fund_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """The incubation funds and lottery grants the caller may see, as a 360Giving package."""
+    return threesixtygiving.grants_package(current_settings(), _published_funds(actor, GRANT_KINDS, fund_id))
