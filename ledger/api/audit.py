@@ -9,9 +9,8 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from ledger.api.common import MAX_SAFE_INTEGER, StrictSchema
+from ledger.api.common import MAX_SAFE_INTEGER, Blueprint, StrictSchema
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.audit.trail import log_size
 from ledger.services import audit_log as service

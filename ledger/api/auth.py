@@ -7,9 +7,8 @@ from typing import Any
 import marshmallow as ma
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from ledger.api.common import StrictSchema
+from ledger.api.common import Blueprint, StrictSchema
 from ledger.api.security import API_PREFIX, current_actor, public
 from ledger.api.users import UserSchema
 from ledger.services import authentication, users

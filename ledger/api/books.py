@@ -9,10 +9,10 @@ from typing import Any
 import marshmallow as ma
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 
 from ledger.api.common import (
+    Blueprint,
     StrictSchema,
     date_in_range,
     enum_value_field,

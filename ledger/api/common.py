@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import enum
+import json
 from datetime import date
 from typing import Any
 
+import flask_smorest
 import marshmallow as ma
 from flask import request
 from flask_smorest.pagination import PaginationParameters
+from webargs.flaskparser import FlaskParser
 
 from ledger.config import current_settings
 from ledger.errors import MoneyAsNumber, PreconditionRequired, ValidationFailed
@@ -122,3 +125,24 @@ def date_in_range(value: date) -> None:
     """Validator for business dates: refuses dates outside EARLIEST_DATE..LATEST_DATE."""
     if not EARLIEST_DATE <= value <= LATEST_DATE:
         raise ma.ValidationError(f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
+
+
+class LedgerParser(FlaskParser):
+    """webargs' parser, except that a body nested too deeply for Python's JSON parser is a 400.
+
+    The parser recurses once per nesting level, so fifty thousand ``[`` would end in a
+    RecursionError (a 500); it is reported like any other body that is not valid JSON.
+    """
+
+    def _raw_load_json(self, req: Any) -> Any:
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            # A non-empty doc: webargs reads an empty one as "no body at all".
+            raise json.JSONDecodeError("the JSON is nested too deeply", "[", 0) from None
+
+
+class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
+    """The API's blueprints: flask-smorest's, parsing arguments with :class:`LedgerParser`."""
+
+    ARGUMENTS_PARSER = LedgerParser()

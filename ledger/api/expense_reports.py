@@ -8,11 +8,11 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from flask_smorest.pagination import PaginationParameters
 
 from ledger.api.common import (
+    Blueprint,
     StrictSchema,
     date_in_range,
     enum_value_field,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from ledger.api.common import Blueprint
 from ledger.api.security import API_PREFIX, public
 from ledger.services.health import database_reachable
 

@@ -7,10 +7,16 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 
-from ledger.api.common import StrictSchema, enum_value_field, if_match_version, page_request, with_etag
+from ledger.api.common import (
+    Blueprint,
+    StrictSchema,
+    enum_value_field,
+    if_match_version,
+    page_request,
+    with_etag,
+)
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.models.organisation import Organisation, RegistrationType
 from ledger.services import organisations as service

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 
-from ledger.api.common import page_request
+from ledger.api.common import Blueprint, page_request
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.models.reference import Account, ChartOfAccounts, ExpenseCategory, ExpenseCategoryList
 from ledger.services import reference_data as service

@@ -12,9 +12,8 @@ from typing import Any
 import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from ledger.api.common import StrictSchema
+from ledger.api.common import Blueprint, StrictSchema
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.services import statements as service
 from ledger.statements.http import pdf_response

@@ -333,6 +333,9 @@ def submit_report(actor: Actor, report_id: uuid.UUID, expected_version: int | No
     return report
 
 
+_DECIDED = {"approve": "approved", "return": "returned", "reject": "rejected"}
+
+
 def _decidable(
     actor: Actor, report_id: uuid.UUID, expected_version: int | None, action: str
 ) -> tuple[ExpenseReport, Fund]:
@@ -340,7 +343,7 @@ def _decidable(
     authorize(actor, Permission.REVIEW_EXPENSE_REPORTS, report.organisation_id)
     require_different_person(actor, [report.filed_by], f"{action} an expense report")
     if report.status != ReportStatus.SUBMITTED.value:
-        raise Conflict(f"Only a submitted report is {action}d; this one is {report.status}.")
+        raise Conflict(f"Only a submitted report is {_DECIDED[action]}; this one is {report.status}.")
     return report, fund
 
 

@@ -327,3 +327,18 @@ def test_receipts_are_checked_encrypted_and_guarded(client: FlaskClient, world: 
         headers=world.auth("member01"),
     )
     assert_problem(json_instead, 415)
+
+
+def test_a_decision_on_a_report_not_submitted_says_so_plainly(client: FlaskClient, world: DemoWorld) -> None:
+    """Found by the property tests: the message read "is returnd"."""
+    fund = _fund_with_schedule(client, world)
+    report = _report(client, world, fund, [_line(client, world, "ACTIVITY", "10.00")])
+    for action, word in (("approve", "approved"), ("return", "returned"), ("reject", "rejected")):
+        body = None if action == "approve" else {"comment": "c"}
+        problem = assert_problem(
+            client.post(
+                f"/api/v1/expense-reports/{report['id']}/{action}", json=body, headers=world.auth("finance1")
+            ),
+            409,
+        )
+        assert f"Only a submitted report is {word}; this one is draft." == problem["detail"]
