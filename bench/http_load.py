@@ -1,0 +1,207 @@
+"""http_load: the whole service under gunicorn on PostgreSQL, driven by Locust from another process.
+
+The demo is loaded into a fresh database and served by gunicorn (2 workers, production audit
+sequencing). Locust (headless, a separate process on loopback) runs the realistic mix of
+``bench/_locustfile.py`` (90% reads, 10% writes) at 16 and 64 concurrent users, then, in the same
+run, the framework floor: a minimal endpoint of the same app doing one indexed read and one
+insert. Each phase has a bounded duration (``BENCH_HTTP_SECONDS``, default 20 s).
+Targets: reads p99 <= 50 ms at 16 users; write throughput >= 0.5 x the floor's; zero errors.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select, text
+
+from bench.__main__ import Result
+from bench._support import fresh_app, load_demo, say
+from ledger.database import unit_of_work
+from ledger.extensions import db
+from ledger.models import Fund, User
+from ledger.services.access import Actor
+from ledger.services.tokens import issue_token
+
+SECONDS = int(os.environ.get("BENCH_HTTP_SECONDS", "20"))
+PORT = int(os.environ.get("BENCH_HTTP_PORT", "8765"))
+ROOT = Path(__file__).resolve().parents[1]
+READ_P99_TARGET_MS = 50.0
+WRITE_RATIO_TARGET = 0.5
+
+
+def _token(username: str) -> str:
+    with unit_of_work():
+        user = db.session.scalar(select(User).where(User.username == username))
+        assert user is not None
+        return issue_token(Actor.operator(), user, purpose="bench", ttl=timedelta(hours=24)).secret
+
+
+def _locust(user_class: str, users: int, env: dict[str, str], out: Path) -> dict[str, dict[str, float]]:
+    prefix = out / f"{user_class}-{users}"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(ROOT / "bench" / "_locustfile.py"),
+            user_class,
+            "--headless",
+            "-u",
+            str(users),
+            "-r",
+            str(users),
+            "-t",
+            f"{SECONDS}s",
+            "--host",
+            f"http://127.0.0.1:{PORT}",
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--loglevel",
+            "ERROR",
+        ],
+        env=env,
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    rows = {}
+    with open(f"{prefix}_stats.csv", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            rows[row["Name"]] = {
+                "count": float(row["Request Count"]),
+                "failures": float(row["Failure Count"]),
+                "p50": float(row["50%"] or 0),
+                "p95": float(row["95%"] or 0),
+                "p99": float(row["99%"] or 0),
+                "rps": float(row["Requests/s"] or 0),
+            }
+    return rows
+
+
+def _combined_percentile(rows: dict[str, dict[str, float]], prefix: str, key: str) -> float:
+    """The worst per-endpoint percentile of a kind (Locust's CSV keeps percentiles per name)."""
+    values = [r[key] for name, r in rows.items() if name.startswith(prefix)]
+    return max(values) if values else 0.0
+
+
+def _totals(rows: dict[str, dict[str, float]], prefix: str) -> tuple[float, float, float]:
+    picked = [r for name, r in rows.items() if name.startswith(prefix)]
+    return sum(r["count"] for r in picked), sum(r["failures"] for r in picked), sum(r["rps"] for r in picked)
+
+
+def run() -> list[Result]:
+    results: list[Result] = []
+    with fresh_app() as app, app.app_context(), tempfile.TemporaryDirectory(prefix="ledger-load-") as out:
+        load_demo()
+        db.session.execute(
+            text("CREATE TABLE bench_floor (id uuid PRIMARY KEY, organisation_id uuid NOT NULL)")
+        )
+        db.session.commit()
+        fund = db.session.scalar(select(Fund).where(Fund.kind == "lottery_grant"))
+        assert fund is not None
+        env = {
+            **os.environ,
+            "LEDGER_ENV": "testing",
+            "LEDGER_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "LEDGER_INSTANCE_PATH": app.instance_path,
+            "LEDGER_SECRET_KEY": "bench-secret-key-long-enough-for-the-check",
+            "LEDGER_AUDIT_SEQUENCING": "background",
+            "BENCH_MEMBER_TOKEN": _token("member01"),
+            "BENCH_OFFICER_TOKEN": _token("finance1"),
+            "BENCH_FUND_ID": str(fund.id),
+            "BENCH_ORGANISATION_ID": str(fund.organisation_id),
+        }
+        db.session.remove()
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{PORT}",
+                "bench._http_app:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/v1/health", timeout=2).close()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            measured: dict[int, dict[str, dict[str, float]]] = {}
+            for users in (16, 64):
+                say(f"the mix at {users} users for {SECONDS}s ...")
+                measured[users] = _locust("Mix", users, env, Path(out))
+            say(f"the floor at 16 users for {SECONDS}s ...")
+            floor = _locust("Floor", 16, env, Path(out))
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+    _floor_count, floor_failures, floor_rps = _totals(floor, "floor:")
+    results.append(Result("http_load", "floor (read + insert) /s, 16 users", floor_rps, "/s", "baseline"))
+    results.append(
+        Result("http_load", "floor errors, 16 users", floor_failures, "", "0", None, floor_failures == 0)
+    )
+    results.append(
+        Result(
+            "http_load", "floor p99 ms, 16 users", floor["floor: read and insert"]["p99"], "ms", "baseline"
+        )
+    )
+    for users, rows in measured.items():
+        reads, read_failures, read_rps = _totals(rows, "read:")
+        writes, write_failures, write_rps = _totals(rows, "write:")
+        read_p50 = _combined_percentile(rows, "read:", "p50")
+        read_p95 = _combined_percentile(rows, "read:", "p95")
+        read_p99 = _combined_percentile(rows, "read:", "p99")
+        say(
+            f"{users} users: reads {read_rps:,.0f}/s p50 {read_p50:.0f} p95 {read_p95:.0f} p99 {read_p99:.0f} ms; "
+            f"writes {write_rps:,.0f}/s; errors {read_failures + write_failures:.0f} of {reads + writes:,.0f}"
+        )
+        target = f"<= {READ_P99_TARGET_MS:.0f} ms" if users == 16 else "(for comparison)"
+        met = read_p99 <= READ_P99_TARGET_MS if users == 16 else None
+        results.append(
+            Result(
+                "http_load",
+                f"reads p99 ms (worst endpoint), {users} users",
+                read_p99,
+                "ms",
+                target,
+                None,
+                met,
+            )
+        )
+        results.append(Result("http_load", f"reads /s, {users} users", read_rps, "/s", "-"))
+        ratio = write_rps / floor_rps if floor_rps else 0.0
+        results.append(
+            Result(
+                "http_load",
+                f"writes /s, {users} users",
+                write_rps,
+                "/s",
+                f">= {WRITE_RATIO_TARGET} x floor",
+                ratio,
+                ratio >= WRITE_RATIO_TARGET,
+            )
+        )
+        errors = read_failures + write_failures
+        results.append(Result("http_load", f"errors, {users} users", errors, "", "0", None, errors == 0))
+    return results
