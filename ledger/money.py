@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
 # ISO 4217 minor-unit exponents of the currencies the service accepts.
@@ -108,3 +108,10 @@ class Money:
     @property
     def is_positive(self) -> bool:
         return self.minor > 0
+
+
+def percent(part: int, whole: int) -> str:
+    """``part`` as a percentage of ``whole`` (both minor units), two decimals; "0.00" when ``whole`` is 0."""
+    if whole == 0:
+        return "0.00"
+    return str((Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))

@@ -21,10 +21,11 @@ from sqlalchemy import select
 
 from ledger.config import Settings
 from ledger.extensions import db
-from ledger.models.disbursement import Disbursement, DisbursementStatus, Tranche
+from ledger.models.disbursement import Tranche
 from ledger.models.fund import Fund, FundStatus
 from ledger.models.organisation import Organisation
 from ledger.money import Money
+from ledger.services.disbursements import paid_disbursements
 
 CHINA = timezone(timedelta(hours=8))
 OCDS_VERSION = "1.1"
@@ -50,8 +51,13 @@ def party_id(name: str, credit_code: str | None) -> str:
     return "XI-CFL-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
 
 
+def identifier_part(reference: str) -> str:
+    """A fund reference as it may appear inside an ocid or a 360Giving id (letters, digits, ``-``)."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", reference)
+
+
 def _ocid(settings: Settings, fund: Fund) -> str:
-    return f"{settings.ocds_prefix}-{re.sub(r'[^A-Za-z0-9-]', '-', fund.reference)}"
+    return f"{settings.ocds_prefix}-{identifier_part(fund.reference)}"
 
 
 def _parties(
@@ -91,13 +97,7 @@ def contracting_process(settings: Settings, fund: Fund) -> dict[str, Any]:
     buyer, supplier, parties = _parties(fund, organisation)
     value = _amount(fund.award_minor, fund.currency)
     period = {"startDate": _day(fund.period_start), "endDate": _day(fund.period_end)}
-    paid = list(
-        db.session.scalars(
-            select(Disbursement)
-            .where(Disbursement.fund_id == fund.id, Disbursement.status == DisbursementStatus.PAID.value)
-            .order_by(Disbursement.paid_on, Disbursement.id)
-        )
-    )
+    paid = paid_disbursements(fund.id)
     paid_by_tranche = {d.tranche_id for d in paid if d.tranche_id}
     tranches = list(
         db.session.scalars(select(Tranche).where(Tranche.fund_id == fund.id).order_by(Tranche.number))

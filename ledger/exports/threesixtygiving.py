@@ -9,7 +9,6 @@ expense categories budgeted. Nothing about the service's users is published.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,12 +16,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ledger.config import Settings
-from ledger.exports.ocds import party_id
+from ledger.exports.ocds import identifier_part, party_id
 from ledger.extensions import db
-from ledger.models.disbursement import Disbursement, DisbursementStatus
 from ledger.models.fund import BudgetEntry, Fund
 from ledger.models.organisation import Organisation
 from ledger.money import Money
+from ledger.services.disbursements import paid_disbursements
 from ledger.services.funds import categories_of
 
 KINDS = {
@@ -43,13 +42,7 @@ def _months(start: date, end: date) -> int:
 def grant(settings: Settings, fund: Fund) -> dict[str, Any]:
     organisation = db.session.get(Organisation, fund.organisation_id)
     assert organisation is not None
-    paid = list(
-        db.session.scalars(
-            select(Disbursement)
-            .where(Disbursement.fund_id == fund.id, Disbursement.status == DisbursementStatus.PAID.value)
-            .order_by(Disbursement.paid_on, Disbursement.id)
-        )
-    )
+    paid = paid_disbursements(fund.id)
     budgeted = db.session.execute(
         select(BudgetEntry.category_code, func.sum(BudgetEntry.amount_delta_minor))
         .where(BudgetEntry.fund_id == fund.id)
@@ -59,7 +52,7 @@ def grant(settings: Settings, fund: Fund) -> dict[str, Any]:
     zh, en = KINDS[fund.kind]
     names = categories_of(fund.category_list_version)
     record: dict[str, Any] = {
-        "id": f"{settings.grant_id_prefix}-{re.sub(r'[^A-Za-z0-9-]', '-', fund.reference)}",
+        "id": f"{settings.grant_id_prefix}-{identifier_part(fund.reference)}",
         "title": fund.title[:140],
         "description": fund.restriction_purpose or fund.title,
         "currency": fund.currency,

@@ -273,6 +273,19 @@ def list_disbursements(actor: Actor, fund_id: uuid.UUID, request: PageRequest) -
     return fetch_page(statement, request)
 
 
+def paid_disbursements(fund_id: uuid.UUID, until: date | None = None) -> list[Disbursement]:
+    """A fund's paid disbursements (up to ``until``), by payment date: what reports and exports count.
+
+    No access check: the callers (statements, open data) have checked the fund's.
+    """
+    statement = select(Disbursement).where(
+        Disbursement.fund_id == fund_id, Disbursement.status == DisbursementStatus.PAID.value
+    )
+    if until is not None:
+        statement = statement.where(Disbursement.paid_on <= until)
+    return list(db.session.scalars(statement.order_by(Disbursement.paid_on, Disbursement.id)))
+
+
 def _for_change(actor: Actor, disbursement_id: uuid.UUID, expected: DisbursementStatus) -> Disbursement:
     disbursement = get_disbursement(actor, disbursement_id)
     authorize(actor, Permission.MANAGE_DISBURSEMENTS, disbursement.organisation_id)

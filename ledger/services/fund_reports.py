@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import case, func, select
 
@@ -18,7 +17,7 @@ from ledger.models.disbursement import Disbursement, DisbursementStatus, Tranche
 from ledger.models.expense_report import ExpenseLine, ExpenseReport, ReportStatus
 from ledger.models.fund import BudgetEntry, Fund
 from ledger.models.reference import ExpenseCategory
-from ledger.money import Money
+from ledger.money import Money, percent
 from ledger.services.access import Actor
 from ledger.services.funds import budget_of, categories_of, get_fund, unspent_cash
 
@@ -38,14 +37,8 @@ class CategoryExecution:
         return self.revised_budget - self.approved
 
     @property
-    def executed_percent(self) -> str:
-        return _percent(self.approved.minor, self.revised_budget.minor)
-
-
-def _percent(part: int, whole: int) -> str:
-    if whole == 0:
-        return "0.00"
-    return str((Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    def executedpercent(self) -> str:
+        return percent(self.approved.minor, self.revised_budget.minor)
 
 
 def _spending(fund: Fund, status: ReportStatus) -> dict[str, int]:
@@ -110,11 +103,11 @@ class FundSummary:
     restricted_released: Money
 
     @property
-    def admin_cost_percent(self) -> str:
-        return _percent(self.admin_costs.minor, self.awarded.minor)
+    def admin_costpercent(self) -> str:
+        return percent(self.admin_costs.minor, self.awarded.minor)
 
     @property
-    def admin_cost_cap_percent(self) -> str | None:
+    def admin_cost_cappercent(self) -> str | None:
         return None if self.fund.admin_cost_cap_bp is None else f"{self.fund.admin_cost_cap_bp / 100:.2f}"
 
     @property

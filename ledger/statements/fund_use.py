@@ -20,13 +20,14 @@ from sqlalchemy import case, func, select
 
 from ledger.extensions import db
 from ledger.models.books import JournalEntry, Posting
-from ledger.models.disbursement import Disbursement, DisbursementStatus, Tranche
+from ledger.models.disbursement import Tranche
 from ledger.models.expense_report import ExpenseLine, ExpenseReport, ReportStatus
 from ledger.models.fund import BudgetEntry, Fund
 from ledger.models.organisation import Organisation
-from ledger.models.reference import ExpenseCategory
-from ledger.money import Money
-from ledger.statements.period import StatementPeriod, percent
+from ledger.money import Money, percent
+from ledger.services.disbursements import paid_disbursements
+from ledger.services.funds import categories_of
+from ledger.statements.period import StatementPeriod
 
 
 def fund_use_figures(fund: Fund, period: StatementPeriod) -> dict[str, Any]:
@@ -127,7 +128,7 @@ def _category_rows(
         .group_by(BudgetEntry.category_code)
     ).all()
     budgets = {code: (int(original or 0), int(revised or 0)) for code, original, revised in budget_rows}
-    names = _category_names(fund)
+    names = categories_of(fund.category_list_version)
     rows = []
     for code in sorted(set(budgets) | set(spending)):
         original, revised = budgets.get(code, (0, 0))
@@ -152,29 +153,11 @@ def _category_rows(
     return rows
 
 
-def _category_names(fund: Fund) -> dict[str, ExpenseCategory]:
-    return {
-        c.code: c
-        for c in db.session.scalars(
-            select(ExpenseCategory).where(ExpenseCategory.list_version == fund.category_list_version)
-        )
-    }
-
-
 def _tranches(fund: Fund, period: StatementPeriod, money: Any) -> tuple[int, int, list[dict[str, Any]]]:
-    paid = (
-        select(Disbursement)
-        .where(
-            Disbursement.fund_id == fund.id,
-            Disbursement.status == DisbursementStatus.PAID.value,
-            Disbursement.paid_on <= period.end,
-        )
-        .order_by(Disbursement.paid_on, Disbursement.bank_reference)
-    )
     numbers = {t.id: t.number for t in db.session.scalars(select(Tranche).where(Tranche.fund_id == fund.id))}
     received_period = received_cumulative = 0
     payments = []
-    for disbursement in db.session.scalars(paid):
+    for disbursement in paid_disbursements(fund.id, period.end):
         assert disbursement.paid_on is not None  # paid ones have their date
         received_cumulative += disbursement.amount_minor
         if disbursement.paid_on >= period.start:
@@ -231,7 +214,7 @@ def _vouchers(fund: Fund, period: StatementPeriod) -> list[dict[str, Any]]:
         )
         .order_by(JournalEntry.entry_date, ExpenseReport.title, ExpenseReport.id, ExpenseLine.number)
     ).all()
-    names = _category_names(fund)
+    names = categories_of(fund.category_list_version)
     return [
         {
             "booked_on": day.isoformat(),

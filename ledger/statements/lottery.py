@@ -17,13 +17,13 @@ from sqlalchemy import func, select
 from ledger.errors import ValidationFailed
 from ledger.extensions import db
 from ledger.models.books import JournalEntry
-from ledger.models.disbursement import Disbursement, DisbursementStatus
 from ledger.models.expense_report import ExpenseLine, ExpenseReport, ReportStatus
 from ledger.models.fund import Fund, FundKind
 from ledger.models.organisation import Organisation
-from ledger.models.reference import ExpenseCategory
-from ledger.money import Money
-from ledger.statements.period import StatementPeriod, percent
+from ledger.money import Money, percent
+from ledger.services.disbursements import paid_disbursements
+from ledger.services.funds import categories_of
+from ledger.statements.period import StatementPeriod
 
 LABEL = "彩票公益金资助"
 
@@ -91,12 +91,7 @@ def lottery_disclosure_figures(funder: str, year: int) -> dict[str, Any]:
             }
         )
     names = {
-        c.code: c
-        for c in db.session.scalars(
-            select(ExpenseCategory).where(
-                ExpenseCategory.list_version.in_({f.category_list_version for f in funds})
-            )
-        )
+        code: c for v in {f.category_list_version for f in funds} for code, c in categories_of(v).items()
     }
     return {
         "statement": "lottery_disclosure",
@@ -132,15 +127,9 @@ def lottery_disclosure_figures(funder: str, year: int) -> dict[str, Any]:
 
 def _paid(fund: Fund, end: date, start: date) -> tuple[int, int]:
     """(paid out in the year, paid out to the year's end)."""
-    rows = db.session.execute(
-        select(Disbursement.paid_on, Disbursement.amount_minor).where(
-            Disbursement.fund_id == fund.id,
-            Disbursement.status == DisbursementStatus.PAID.value,
-            Disbursement.paid_on <= end,
-        )
-    ).all()
-    in_year = sum(int(amount) for paid_on, amount in rows if paid_on is not None and paid_on >= start)
-    return in_year, sum(int(amount) for _paid_on, amount in rows)
+    paid = paid_disbursements(fund.id, end)
+    in_year = sum(d.amount_minor for d in paid if d.paid_on is not None and d.paid_on >= start)
+    return in_year, sum(d.amount_minor for d in paid)
 
 
 def _spent(fund: Fund, period: StatementPeriod) -> tuple[int, int, int, dict[str, int]]:

@@ -6,7 +6,6 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 
 from ledger.errors import ValidationFailed
 
@@ -53,10 +52,3 @@ def _bound(text: str, *, start: bool) -> date:
     if _DAY.match(text):
         return date.fromisoformat(text)
     raise ValueError(text)
-
-
-def percent(part: int, whole: int) -> str:
-    """``part`` as a percentage of ``whole`` with two decimals ("0.00" when ``whole`` is zero)."""
-    if whole == 0:
-        return "0.00"
-    return str((Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))

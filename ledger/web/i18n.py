@@ -1,13 +1,11 @@
 """Chinese and English on every page: Chinese first for Chinese users, a switch for the other.
 
 Labels are pairs (Chinese, English) kept here in one table; a page asks for ``_("key")`` and
-gets the primary language, and ``both("key")`` where a label should show both. Money is shown
-with its currency and thousands separators.
+gets it in the page's language. Money is shown with its currency and thousands separators.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from flask import request, session
@@ -138,6 +136,11 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+def form_language() -> str:
+    """The ``lang`` a statement form asked for (Chinese unless English is chosen)."""
+    return "en" if request.form.get("lang") == "en" else "zh"
+
+
 def language() -> str:
     chosen = session.get("lang")
     if chosen in LANGUAGES:
@@ -151,16 +154,11 @@ def label(key: str) -> str:
     return zh if language() == "zh" else en
 
 
-def both(key: str) -> str:
-    zh, en = LABELS[key]
-    return f"{zh} {en}" if language() == "zh" else f"{en} {zh}"
-
-
 def money(amount: object, currency: str = "CNY") -> str:
     """``"1234567.5", "CNY"`` -> ``"CNY 1,234,567.50"``."""
-    value = Decimal(str(amount))
-    places = max(0, -value.as_tuple().exponent)  # type: ignore[operator]
-    return f"{currency} {value:,.{places}f}"
+    from ledger.statements.render import money as with_separators
+
+    return f"{currency} {with_separators(str(amount))}"
 
 
 def money_minor(minor: int, currency: str) -> str:
@@ -180,7 +178,6 @@ def decimal_minor(minor: int, currency: str) -> str:
 def template_helpers() -> dict[str, Any]:
     return {
         "_": label,
-        "both": both,
         "lang": language(),
         "money": money,
         "money_minor": money_minor,

@@ -15,6 +15,7 @@ from ledger.services import audit_log, statements
 from ledger.services.access import Permission, authorize
 from ledger.services.audit_export import export_archive
 from ledger.statements.http import pdf_response
+from ledger.web.i18n import form_language
 from ledger.web.session import current_web_actor, signed_in
 from ledger.web.views import blueprint
 
@@ -124,7 +125,4 @@ def export_download() -> Response:
 @blueprint.post("/audit/attestation")
 @signed_in
 def attestation_download() -> Response:
-    lang = request.form.get("lang", "zh")
-    return pdf_response(
-        statements.issue_attestation(current_web_actor(), lang if lang in ("zh", "en") else "zh")
-    )
+    return pdf_response(statements.issue_attestation(current_web_actor(), form_language()))

@@ -16,7 +16,7 @@ from ledger.services.amounts import parse_amount
 from ledger.services.pagination import PageRequest
 from ledger.statements.http import pdf_response
 from ledger.statements.period import StatementPeriod
-from ledger.statements.render import LANGUAGES
+from ledger.web.i18n import form_language
 from ledger.web.session import current_web_actor, signed_in
 from ledger.web.views import blueprint
 
@@ -118,7 +118,7 @@ def pay_disbursement(disbursement_id: uuid.UUID) -> tuple[str, int] | Response:
 def fund_statement(fund_id: uuid.UUID) -> tuple[str, int] | Response:
     try:
         period = StatementPeriod.parse(request.form.get("period", ""))
-        issued = statements.issue_fund_use_statement(current_web_actor(), fund_id, period, _lang())
+        issued = statements.issue_fund_use_statement(current_web_actor(), fund_id, period, form_language())
     except ValidationFailed as error:
         return fund_page(fund_id, 422, statement=error.errors)
     return _pdf(issued)
@@ -128,14 +128,11 @@ def fund_statement(fund_id: uuid.UUID) -> tuple[str, int] | Response:
 @signed_in
 def organisation_statement(organisation_id: uuid.UUID) -> Response:
     period = StatementPeriod.parse(request.form.get("period", ""))
-    issued = statements.issue_organisation_statements(current_web_actor(), organisation_id, period, _lang())
+    issued = statements.issue_organisation_statements(
+        current_web_actor(), organisation_id, period, form_language()
+    )
     return _pdf(issued)
 
 
 def _pdf(issued: statements.IssuedStatement) -> Response:
     return pdf_response(issued)
-
-
-def _lang() -> str:
-    chosen = request.form.get("lang", "zh")
-    return chosen if chosen in LANGUAGES else "zh"
