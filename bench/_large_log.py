@@ -14,7 +14,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 
 from flask import Flask
@@ -68,6 +68,21 @@ def large_log(count: int = ENTRIES) -> Flask:
     if count in _built:
         return _built[count]
     app = _stack.enter_context(fresh_app(empty_log=True))
+    _fill(app, count)
+    _built[count] = app
+    return app
+
+
+@contextmanager
+def fresh_large_log(count: int) -> Iterator[Flask]:
+    """Like ``large_log``, but not kept for the run: the database is dropped when the block ends."""
+    with fresh_app(empty_log=True) as app:
+        _fill(app, count)
+        yield app
+
+
+def _fill(app: Flask, count: int) -> None:
+    """Write a log of ``count`` entries into ``app``'s empty log."""
     began = time.perf_counter()
     tree = MemoryTree()
     with app.app_context():
@@ -118,5 +133,3 @@ def large_log(count: int = ENTRIES) -> Flask:
         db.session.execute(text("ANALYZE"))
         db.session.commit()
     say(f"built a log of {count:,} entries in {time.perf_counter() - began:.0f}s")
-    _built[count] = app
-    return app

@@ -1,9 +1,11 @@
-"""Locust users for ``http_load``: the realistic mix, and the framework floor.
+"""Locust users for ``http_load``: the realistic mix, read and write capacity, and the framework floor.
 
-The mix is 90% reads (dashboards' fund lists, report lists, budget vs actual, fund summaries) and
+``Mix`` is what people do: each user sends about one request a second, 90% reads (dashboards' fund lists, report lists, budget vs actual, fund summaries) and
 10% writes (an expense report filed with a receipt and submitted, a submitted report approved, a
 disbursement prepared with an Idempotency-Key). Request names start with ``read:`` or ``write:``
-so the benchmark can total each kind. Tokens and ids come in through the environment.
+so the benchmark can total each kind. ``Reads``, ``Writes`` and ``Floor`` send requests back to
+back with no pause, to measure how many the service can serve. Tokens and ids come in through the
+environment.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import os
 import random
 import uuid
 
-from locust import HttpUser, constant, task
+from locust import FastHttpUser, between, constant, task
 
 MEMBER = {"Authorization": f"Bearer {os.environ.get('BENCH_MEMBER_TOKEN', '')}"}
 OFFICER = {"Authorization": f"Bearer {os.environ.get('BENCH_OFFICER_TOKEN', '')}"}
@@ -20,16 +22,29 @@ FUND = os.environ.get("BENCH_FUND_ID", "")
 ORGANISATION = os.environ.get("BENCH_ORGANISATION_ID", "")
 
 
-def _receipt() -> bytes:
-    return (
+def _receipt_upload() -> tuple[bytes, str]:
+    """A small, unique PDF as a multipart body (FastHttpUser has no ``files=``)."""
+    boundary = uuid.uuid4().hex
+    pdf = (
         b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% "
         + uuid.uuid4().hex.encode()
         + b"\ntrailer << /Root 1 0 R >>\n%%EOF\n"
     )
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="r.pdf"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+        + pdf
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
 
 
-class Mix(HttpUser):
-    wait_time = constant(0)
+class _Reads(FastHttpUser):
+    """The read side of the mix: what dashboards, report lists and budget pages fetch."""
+
+    abstract = True
 
     @task(30)
     def funds(self) -> None:
@@ -49,12 +64,19 @@ class Mix(HttpUser):
     def summary(self) -> None:
         self.client.get(f"/api/v1/funds/{FUND}/summary", headers=MEMBER, name="read: fund summary")
 
+
+class _Writes(FastHttpUser):
+    """The write side: a report filed with a receipt and submitted, approved; a disbursement."""
+
+    abstract = True
+
     @task(4)
     def file_report(self) -> None:
+        upload, content_type = _receipt_upload()
         receipt = self.client.post(
             f"/api/v1/organisations/{ORGANISATION}/receipts",
-            files={"file": ("r.pdf", _receipt(), "application/pdf")},
-            headers=MEMBER,
+            data=upload,
+            headers={**MEMBER, "Content-Type": content_type},
             name="write: receipt upload",
         )
         created = self.client.post(
@@ -113,7 +135,25 @@ class Mix(HttpUser):
         )
 
 
-class Floor(HttpUser):
+class Mix(_Reads, _Writes):
+    """A busy user: about one request a second, 90% reads and 10% writes."""
+
+    wait_time = between(0.5, 1.5)
+
+
+class Reads(_Reads):
+    """Reads back to back, no pause: the read capacity of the service."""
+
+    wait_time = constant(0)
+
+
+class Writes(_Writes):
+    """Writes back to back, no pause: the write capacity, compared with the floor's."""
+
+    wait_time = constant(0)
+
+
+class Floor(FastHttpUser):
     wait_time = constant(0)
 
     @task

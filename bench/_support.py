@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 from flask import Flask
 from flask_migrate import upgrade
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from ledger import create_app
@@ -141,3 +142,42 @@ def load_demo() -> None:
         load_reference_data(Actor.operator())
     with unit_of_work():
         create_demo(with_funds=True)
+
+
+def generate_postings(entries: int, large_entries: int, large: uuid.UUID, others: list[uuid.UUID]) -> None:
+    """``entries`` balanced two-line journal entries, ``large_entries`` of them in ``large`` and the
+    rest spread over ``others``, written server-side (each still checked by the balance triggers)."""
+    db.session.execute(text("CREATE TEMP TABLE bench_orgs (n int PRIMARY KEY, id uuid)"))
+    db.session.execute(
+        text("INSERT INTO bench_orgs VALUES (:n, :id)"), [{"n": i, "id": o} for i, o in enumerate(others)]
+    )
+    db.session.execute(
+        text(
+            """
+            INSERT INTO journal_entry (id, organisation_id, entry_date, description, source, chart_version,
+                                       posting_count, created_at, created_by)
+            SELECT md5(g::text)::uuid,
+                   CASE WHEN g <= :large_entries THEN CAST(:large AS uuid)
+                        ELSE (SELECT id FROM bench_orgs WHERE n = g % :orgs) END,
+                   DATE '2026-01-01' + (g % 360), 'bench', 'adjustment', 'NPO-2005', 2, now(), 'bench'
+            FROM generate_series(1, :entries) AS g
+            """
+        ),
+        {"large_entries": large_entries, "large": str(large), "orgs": len(others), "entries": entries},
+    )
+    db.session.execute(
+        text(
+            """
+            INSERT INTO posting (journal_entry_id, line, organisation_id, entry_date, account_code, side, amount_minor, currency)
+            SELECT e.id, s.line, e.organisation_id, e.entry_date,
+                   CASE WHEN s.line = 1 THEN (ARRAY['5101','5201','5301','1002'])[1 + (hashtext(e.id::text) & 3)]
+                        ELSE (ARRAY['1002','4401','2202'])[1 + (hashtext(e.id::text) & 1)] END,
+                   CASE WHEN s.line = 1 THEN 'debit' ELSE 'credit' END,
+                   1000 + (hashtext(e.id::text) & 65535), 'CNY'
+            FROM journal_entry e CROSS JOIN (VALUES (1), (2)) AS s(line)
+            WHERE e.description = 'bench'
+            """
+        )
+    )
+    db.session.execute(text("DROP TABLE bench_orgs"))
+    db.session.commit()

@@ -18,7 +18,7 @@ from datetime import date
 from sqlalchemy import select, text
 
 from bench.__main__ import Result
-from bench._support import fresh_app, load_demo, median, say
+from bench._support import fresh_app, generate_postings, load_demo, median, say
 from ledger.database import unit_of_work
 from ledger.extensions import db
 from ledger.models import Organisation, PeriodStatus
@@ -44,42 +44,7 @@ def _timed(operation: Callable[[], object]) -> float:
 
 
 def _generate(large: uuid.UUID, others: list[uuid.UUID]) -> None:
-    """Balanced two-line entries, written server-side; the database checks each one balances."""
-    entries = POSTINGS // 2
-    large_entries = LARGE_SHARE // 2
-    db.session.execute(text("CREATE TEMP TABLE bench_orgs (n int PRIMARY KEY, id uuid)"))
-    db.session.execute(
-        text("INSERT INTO bench_orgs VALUES (:n, :id)"), [{"n": i, "id": o} for i, o in enumerate(others)]
-    )
-    db.session.execute(
-        text(
-            """
-            INSERT INTO journal_entry (id, organisation_id, entry_date, description, source, chart_version,
-                                       posting_count, created_at, created_by)
-            SELECT md5(g::text)::uuid,
-                   CASE WHEN g <= :large_entries THEN CAST(:large AS uuid)
-                        ELSE (SELECT id FROM bench_orgs WHERE n = g % :orgs) END,
-                   DATE '2026-01-01' + (g % 360), 'bench', 'adjustment', 'NPO-2005', 2, now(), 'bench'
-            FROM generate_series(1, :entries) AS g
-            """
-        ),
-        {"large_entries": large_entries, "large": str(large), "orgs": len(others), "entries": entries},
-    )
-    db.session.execute(
-        text(
-            """
-            INSERT INTO posting (journal_entry_id, line, organisation_id, entry_date, account_code, side, amount_minor, currency)
-            SELECT e.id, s.line, e.organisation_id, e.entry_date,
-                   CASE WHEN s.line = 1 THEN (ARRAY['5101','5201','5301','1002'])[1 + (hashtext(e.id::text) & 3)]
-                        ELSE (ARRAY['1002','4401','2202'])[1 + (hashtext(e.id::text) & 1)] END,
-                   CASE WHEN s.line = 1 THEN 'debit' ELSE 'credit' END,
-                   1000 + (hashtext(e.id::text) & 65535), 'CNY'
-            FROM journal_entry e CROSS JOIN (VALUES (1), (2)) AS s(line)
-            WHERE e.description = 'bench'
-            """
-        )
-    )
-    db.session.commit()
+    generate_postings(POSTINGS // 2, LARGE_SHARE // 2, large, others)
     db.session.execute(text("ANALYZE"))
     db.session.commit()
 

@@ -23,6 +23,7 @@ from ledger.api.common import (
 from ledger.api.funds import MONEY
 from ledger.api.security import API_PREFIX, accepts_uploads, current_actor
 from ledger.models.expense_report import ExpenseReport, Receipt, ReportStatus
+from ledger.models.fund import Fund
 from ledger.money import Money
 from ledger.services import expense_reports as service
 from ledger.services import receipts
@@ -132,8 +133,8 @@ class ReceiptSchema(ma.Schema):
     uploaded_at = ma.fields.AwareDateTime()
 
 
-def _report_body(report: ExpenseReport) -> dict[str, Any]:
-    fund = get_fund(current_actor(), report.fund_id)
+def _report_body(report: ExpenseReport, fund: Fund | None = None) -> dict[str, Any]:
+    fund = fund if fund is not None else get_fund(current_actor(), report.fund_id)
     lines = [
         {
             "number": line.number,
@@ -147,8 +148,11 @@ def _report_body(report: ExpenseReport) -> dict[str, Any]:
         for line in report.lines
     ]
     total = Money(fund.currency, sum(line.amount_minor for line in report.lines))
-    body = {name: getattr(report, name) for name in ReportSchema().fields if name not in ("lines", "total")}
+    body = {name: getattr(report, name) for name in _REPORT_ATTRIBUTES}
     return {**body, "lines": lines, "total": str(total)}
+
+
+_REPORT_ATTRIBUTES = tuple(name for name in ReportSchema().fields if name not in ("lines", "total"))
 
 
 def _with_etag(report: ExpenseReport, status: int = 200) -> tuple[dict[str, Any], int, dict[str, str]]:
@@ -162,9 +166,12 @@ class Reports(MethodView):
     @blp.paginate(page_size=50, max_page_size=500)
     def get(self, query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[dict[str, Any]]:
         """List the reports you may see (status=submitted: the review queue, oldest first)"""
-        page = service.list_reports(current_actor(), page_request(pagination_parameters), **query)
+        actor = current_actor()
+        page = service.list_reports(actor, page_request(pagination_parameters), **query)
         pagination_parameters.item_count = page.total
-        return [_report_body(r) for r in page.items]
+        # A page usually holds a few funds' reports: look each fund up once, not once per report.
+        funds = {fund_id: get_fund(actor, fund_id) for fund_id in {r.fund_id for r in page.items}}
+        return [_report_body(r, funds[r.fund_id]) for r in page.items]
 
 
 @blp.route("/funds/<uuid:fund_id>/expense-reports")

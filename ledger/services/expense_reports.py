@@ -87,6 +87,7 @@ def create_report(actor: Actor, fund_id: uuid.UUID, title: str, interim: bool) -
         filed_by=actor.audit_identity["id"],
         status=ReportStatus.DRAFT.value,
         comments=[],
+        lines=[],  # a new report has none: saves loading the empty list back
     )
     db.session.add(report)
     db.session.flush()

@@ -363,6 +363,9 @@ def set_draft_budget(actor: Actor, fund_id: uuid.UUID, lines: Mapping[str, Money
     return budget_of(fund)
 
 
+CASH_ACCOUNTS = ("1001", "1002")
+
+
 def unspent_cash(fund: Fund) -> Money:
     """Cash received for the fund and not yet paid out or refunded: its bank balance in the books."""
     balance = db.session.scalar(
@@ -371,7 +374,7 @@ def unspent_cash(fund: Fund) -> Money:
                 func.sum(case((Posting.side == "debit", Posting.amount_minor), else_=-Posting.amount_minor)),
                 0,
             )
-        ).where(Posting.fund_id == fund.id, Posting.account_code.in_(("1001", "1002")))
+        ).where(Posting.fund_id == fund.id, Posting.account_code.in_(CASH_ACCOUNTS))
     )
     return Money(fund.currency, int(balance or 0))
 

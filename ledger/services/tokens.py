@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from ledger.audit.canonical import format_timestamp
 from ledger.config import current_settings
@@ -61,7 +62,16 @@ def user_for_token(secret: str) -> tuple[User, ApiToken] | None:
     """The active user a valid, unexpired, unrevoked token belongs to, else None."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 128:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
+    # Token, user and memberships in one round trip: every authenticated request starts here.
+    token = (
+        db.session.execute(
+            select(ApiToken)
+            .where(ApiToken.token_hash == digest(secret))
+            .options(joinedload(ApiToken.user).joinedload(User.memberships))
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
         return None
     if not token.user.is_active:
