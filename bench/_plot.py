@@ -107,7 +107,7 @@ def plot_load(
     right.axvline(
         target_ms, color="black", linestyle="--", linewidth=1.2, label=f"target p99 <= {target_ms:g} ms"
     )
-    right.set_xlabel("p50 and p99, ms (worst read endpoint; the floor: its one endpoint; lower is better)")
+    right.set_xlabel("p50 and p99 of the worst read endpoint, ms (lower is better)")
     right.set_title("Read latency")
     right.legend(loc="lower right", fontsize=9)
     figure.suptitle(

@@ -183,7 +183,10 @@ def run() -> list[Result]:
             server.wait(timeout=30)
     _floor_count, floor_failures, floor_rps = _totals(floor, "floor:")
     floor_p99 = floor["floor: read and insert"]["p99"]
-    say(f"floor: {floor_rps:,.0f}/s, p99 {floor_p99:.0f} ms, errors {floor_failures:.0f}")
+    say(
+        f"floor: {floor_rps:,.0f}/s, p50 {floor['floor: read and insert']['p50']:.0f} "
+        f"p99 {floor_p99:.0f} ms, errors {floor_failures:.0f}"
+    )
     results.append(Result("http_load", "floor (read + insert) /s, 16 users", floor_rps, "/s", "baseline"))
     results.append(Result("http_load", "floor p99 ms, 16 users back to back", floor_p99, "ms", "baseline"))
     for users, rows in measured.items():
@@ -225,7 +228,10 @@ def run() -> list[Result]:
         results.append(Result("http_load", f"mix, {users} users: errors", errors, "", "0", None, errors == 0))
     _reads, read_failures, read_rps = _totals(reads_only, "read:")
     read_p99 = _combined_percentile(reads_only, "read:", "p99")
-    say(f"reads back to back: {read_rps:,.0f}/s, p99 {read_p99:.0f} ms, errors {read_failures:.0f}")
+    say(
+        f"reads back to back: {read_rps:,.0f}/s, p50 {_combined_percentile(reads_only, 'read:', 'p50'):.0f} "
+        f"p99 {read_p99:.0f} ms, errors {read_failures:.0f}"
+    )
     results.append(
         Result(
             "http_load", "read capacity /s, 16 users back to back", read_rps, "/s", "-", read_rps / floor_rps
