@@ -63,6 +63,9 @@ class ExpenseReport(UUIDPrimaryKey, Versioned, Base):
         ),
         Index("ix_expense_report_fund_status", "fund_id", "status"),
         Index("ix_expense_report_status_submitted", "status", "submitted_at"),
+        # The report list, newest first, by fund or by organisation: read one page, sort nothing.
+        Index("ix_expense_report_fund_created", "fund_id", "created_at", "id"),
+        Index("ix_expense_report_organisation_created", "organisation_id", "created_at", "id"),
     )
 
     fund_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("fund.id", ondelete="RESTRICT"))

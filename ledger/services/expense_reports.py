@@ -125,7 +125,8 @@ def list_reports(
     order = (
         (ExpenseReport.submitted_at, ExpenseReport.id)
         if status is ReportStatus.SUBMITTED
-        else (ExpenseReport.created_at.desc(), ExpenseReport.id)
+        # Both descending, so the (…, created_at, id) indexes serve it read backwards.
+        else (ExpenseReport.created_at.desc(), ExpenseReport.id.desc())
     )
     return fetch_page(statement.order_by(*order), request)
 
