@@ -23,8 +23,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, select
 from werkzeug.test import TestResponse
 
-from bench._support import fresh_app, load_demo
-from bench.http_load import _token
+from bench._support import bench_token, fresh_app, load_demo
 from ledger.extensions import db
 from ledger.models import Fund
 
@@ -86,7 +85,9 @@ def main(argv: list[str]) -> int:
             load_demo()
             fund = db.session.scalar(select(Fund).where(Fund.kind == "lottery_grant"))
             assert fund is not None
-            endpoints = _endpoints(fund.id, fund.organisation_id, _token("member01"), _token("finance1"))
+            endpoints = _endpoints(
+                fund.id, fund.organisation_id, bench_token("member01"), bench_token("finance1")
+            )
             db.session.remove()
             engine = db.engine
         counted: list[int] = []

@@ -9,12 +9,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from ledger import create_app
@@ -22,9 +23,10 @@ from ledger.audit.keys import write_new_signer
 from ledger.config import current_settings
 from ledger.database import unit_of_work
 from ledger.extensions import db
-from ledger.models import AuditSigningKey
+from ledger.models import AuditSigningKey, User
 from ledger.services.access import Actor
 from ledger.services.audit_keys import ensure_signing_key
+from ledger.services.tokens import issue_token
 
 SERVER_URL = os.environ.get("LEDGER_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -181,3 +183,11 @@ def generate_postings(entries: int, large_entries: int, large: uuid.UUID, others
     )
     db.session.execute(text("DROP TABLE bench_orgs"))
     db.session.commit()
+
+
+def bench_token(username: str) -> str:
+    """A day-long bearer token for a demo user, for requests the benchmarks send."""
+    with unit_of_work():
+        user = db.session.scalar(select(User).where(User.username == username))
+        assert user is not None
+        return issue_token(Actor.operator(), user, purpose="bench", ttl=timedelta(hours=24)).secret

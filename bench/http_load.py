@@ -24,19 +24,15 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select, text
 
 from bench.__main__ import Result
 from bench._plot import plot_load
-from bench._support import fresh_app, load_demo, say
-from ledger.database import unit_of_work
+from bench._support import bench_token, fresh_app, load_demo, say
 from ledger.extensions import db
-from ledger.models import Fund, User
-from ledger.services.access import Actor
-from ledger.services.tokens import issue_token
+from ledger.models import Fund
 
 SECONDS = int(os.environ.get("BENCH_HTTP_SECONDS", "20"))
 WARM_UP_SECONDS = 5
@@ -47,13 +43,6 @@ ROOT = Path(__file__).resolve().parents[1]
 CHART = ROOT / "docs" / "http_load.png"
 READ_P99_TARGET_MS = 50.0
 WRITE_RATIO_TARGET = 0.5
-
-
-def _token(username: str) -> str:
-    with unit_of_work():
-        user = db.session.scalar(select(User).where(User.username == username))
-        assert user is not None
-        return issue_token(Actor.operator(), user, purpose="bench", ttl=timedelta(hours=24)).secret
 
 
 def _locust(
@@ -133,8 +122,8 @@ def run() -> list[Result]:
             "LEDGER_INSTANCE_PATH": app.instance_path,
             "LEDGER_SECRET_KEY": "bench-secret-key-long-enough-for-the-check",
             "LEDGER_AUDIT_SEQUENCING": "background",
-            "BENCH_MEMBER_TOKEN": _token("member01"),
-            "BENCH_OFFICER_TOKEN": _token("finance1"),
+            "BENCH_MEMBER_TOKEN": bench_token("member01"),
+            "BENCH_OFFICER_TOKEN": bench_token("finance1"),
             "BENCH_FUND_ID": str(fund.id),
             "BENCH_ORGANISATION_ID": str(fund.organisation_id),
         }

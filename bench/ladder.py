@@ -37,8 +37,7 @@ from sqlalchemy import select, text
 from bench.__main__ import Result
 from bench._large_log import fresh_large_log
 from bench._plot import plot_ladder, size_label
-from bench._support import generate_postings, load_demo, median, say
-from bench.http_load import _token
+from bench._support import bench_token, generate_postings, load_demo, median, say
 from ledger.audit import store
 from ledger.audit.merkle import verify_inclusion
 from ledger.database import unit_of_work
@@ -185,7 +184,7 @@ def _populate(app: Flask, size: int) -> Fixture:
         _report_lines(fund_id, reports)
         db.session.execute(text("ANALYZE"))
         db.session.commit()
-        officer_token, auditor_token = _token("finance1"), _token("auditor")
+        officer_token, auditor_token = bench_token("finance1"), bench_token("auditor")
         checkpoint = store.latest_checkpoint()
         assert checkpoint is not None
         tree_size, root = checkpoint.size, bytes(checkpoint.root)

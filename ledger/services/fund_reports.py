@@ -18,7 +18,7 @@ from ledger.extensions import db
 from ledger.models.books import Posting
 from ledger.models.disbursement import Disbursement, DisbursementStatus, Tranche
 from ledger.models.expense_report import ExpenseLine, ExpenseReport, ReportStatus
-from ledger.models.fund import BudgetEntry, Fund
+from ledger.models.fund import REVENUE_ACCOUNTS, BudgetEntry, Fund
 from ledger.money import Money, percent
 from ledger.services.access import Actor
 from ledger.services.funds import CASH_ACCOUNTS, categories_of, get_fund
@@ -159,9 +159,6 @@ class _PostingTotals:
     refunded: int
 
 
-_REVENUE = ("4101", "4301", "4401")
-
-
 def _posting_totals(fund_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, _PostingTotals]:
     """Cash, restricted revenue, releases and refunds per fund, summed in one pass over their postings."""
     debit = case((Posting.side == "debit", Posting.amount_minor), else_=0)
@@ -174,9 +171,13 @@ def _posting_totals(fund_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, _Posting
         select(
             Posting.fund_id,
             total(debit - credit, Posting.account_code.in_(CASH_ACCOUNTS)),
-            total(credit - debit, Posting.account_code.in_(_REVENUE), Posting.restriction == "restricted"),
+            total(
+                credit - debit,
+                Posting.account_code.in_(REVENUE_ACCOUNTS),
+                Posting.restriction == "restricted",
+            ),
             total(debit - credit, Posting.account_code == "3102"),
-            total(debit, Posting.account_code.in_(_REVENUE)),
+            total(debit, Posting.account_code.in_(REVENUE_ACCOUNTS)),
         )
         .where(Posting.fund_id.in_(fund_ids))
         .group_by(Posting.fund_id)
