@@ -77,8 +77,8 @@ def run() -> list[Result]:
         lookup = _timed(lambda: db.session.get(Organisation, rng.choice(others)) and db.session.expunge_all())
         typical = _timed(lambda: books.trial_balance(officer, rng.choice(others), date(2026, 12, 31)))
         worst_open = _timed(lambda: books.trial_balance(officer, large, date(2026, 12, 31)))
-        say("closing January to November of the large organisation (each close stores its balances) ...")
-        for month in range(1, 12):
+        say("closing January to October of the large organisation (each close stores its balances) ...")
+        for month in range(1, 11):  # months that have ended: November 2026 closes from 1 December
             with unit_of_work():
                 books.set_period_status(officer, large, 2026, month, PeriodStatus.CLOSED, None, None)
         worst = _timed(lambda: books.trial_balance(officer, large, date(2026, 12, 31)))
@@ -112,7 +112,7 @@ def run() -> list[Result]:
         vs_actual = _timed(lambda: fund_reports.budget_vs_actual(officer, fund_id))
     say(
         f"median: lookup {lookup:.2f} ms, trial balance {typical:.2f} ms (typical), {worst_open:.2f} ms "
-        f"({LARGE_SHARE:,} postings, every month open), {worst:.2f} ms (January to November closed), "
+        f"({LARGE_SHARE:,} postings, every month open), {worst:.2f} ms (January to October closed), "
         f"budget vs actual {vs_actual:.2f} ms"
     )
     results.append(
@@ -127,7 +127,7 @@ def run() -> list[Result]:
     )
     for figure, value in (
         ("trial balance, typical organisation, median ms", typical),
-        (f"trial balance, {LARGE_SHARE:,} postings, Jan-Nov closed, median ms", worst),
+        (f"trial balance, {LARGE_SHARE:,} postings, Jan-Oct closed, median ms", worst),
         ("budget vs actual, median ms", vs_actual),
     ):
         results.append(

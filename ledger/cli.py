@@ -18,6 +18,7 @@ from flask_migrate import upgrade
 from ledger import create_app
 from ledger.audit.trail import sign_checkpoint_now
 from ledger.cli_audit import audit_group
+from ledger.cli_books import books_group
 from ledger.cli_exports import export_group
 from ledger.cli_statements import statement_group
 from ledger.config import current_settings, write_secret_key
@@ -45,6 +46,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(audit_group)
     app.cli.add_command(statement_group)
     app.cli.add_command(export_group)
+    app.cli.add_command(books_group)
 
 
 def _fail(message: str) -> None:

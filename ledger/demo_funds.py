@@ -2,7 +2,8 @@
 
 Everything goes through the services as the real roles would (admin drafts and activates,
 finance officers prepare, approve and pay, bookkeepers file reports with receipts), so the demo's
-books, reports and audit trail are exactly what real use would leave.
+books, reports and audit trail are exactly what real use would leave. The builders here
+(``active_fund``, ``pay_tranche``, ``file_report``) are also what scenario tests use.
 """
 
 from __future__ import annotations
@@ -33,17 +34,17 @@ class DemoFunds:
     disbursements: int
 
 
-def _actor(username: str) -> Actor:
+def actor_named(username: str) -> Actor:
     user = db.session.scalar(select(User).where(User.username == username))
     assert user is not None, username
     return Actor.of(user)
 
 
-def _cny(text: str) -> Money:
+def cny(text: str) -> Money:
     return Money.parse(text, "CNY")
 
 
-def _receipt_pdf(label: str) -> bytes:
+def receipt_pdf(label: str) -> bytes:
     """A small, valid one-page PDF standing in for a scanned invoice (发票)."""
     text = f"Demo receipt {label}".replace("(", "[").replace(")", "]")
     stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
@@ -61,7 +62,7 @@ def _receipt_pdf(label: str) -> bytes:
     )
 
 
-def _fund(
+def active_fund(
     admin: Actor,
     organisation_id: uuid.UUID,
     kind: FundKind,
@@ -81,22 +82,21 @@ def _fund(
             reference=reference,
             funder_name=funder,
             organisation_id=organisation_id,
-            award=_cny(award),
-            period_start=date(2026, 1, 1),
-            period_end=date(2026, 12, 31),
-            **terms,  # type: ignore[arg-type]
+            award=cny(award),
+            **{"period_start": date(2026, 1, 1), "period_end": date(2026, 12, 31), **terms},  # type: ignore[arg-type]
         ),
     )
-    funds.set_draft_budget(admin, fund.id, {code: _cny(amount) for code, amount in budget.items()})
+    funds.set_draft_budget(admin, fund.id, {code: cny(amount) for code, amount in budget.items()})
     disbursements.set_tranches(
-        admin, fund.id, [disbursements.TrancheTerms(_cny(a), due, cond) for a, due, cond in tranches]
+        admin, fund.id, [disbursements.TrancheTerms(cny(a), due, cond) for a, due, cond in tranches]
     )
     funds.change_fund_status(admin, fund.id, "activate", None)
     return fund.id
 
 
-def _pay_tranche(fund_id: uuid.UUID, number: int, paid_on: date | None, key: str) -> None:
-    finance1, finance2 = _actor("finance1"), _actor("finance2")
+def pay_tranche(fund_id: uuid.UUID, number: int, paid_on: date | None, key: str) -> uuid.UUID:
+    """Tranche ``number`` prepared by finance1, approved by finance2, paid on ``paid_on`` (if given)."""
+    finance1, finance2 = actor_named("finance1"), actor_named("finance2")
     tranche = next(t for t in disbursements.list_tranches(finance1, fund_id) if t.number == number)
     prepared = disbursements.prepare_disbursement(
         finance1,
@@ -112,9 +112,10 @@ def _pay_tranche(fund_id: uuid.UUID, number: int, paid_on: date | None, key: str
     disbursements.approve_disbursement(finance2, prepared.id)
     if paid_on is not None:
         disbursements.mark_paid(finance1, prepared.id, f"ICBC-{paid_on:%Y%m%d}-{number:03d}", paid_on)
+    return prepared.id
 
 
-def _report(
+def file_report(
     member: str,
     fund_id: uuid.UUID,
     title: str,
@@ -122,25 +123,25 @@ def _report(
     *,
     interim: bool = False,
 ) -> uuid.UUID:
-    actor = _actor(member)
+    actor = actor_named(member)
     report = expense_reports.create_report(actor, fund_id, title, interim)
     inputs = []
     for index, (category, amount, incurred, payee, description) in enumerate(lines):
         receipt = upload_receipt(
-            actor, report.organisation_id, _receipt_pdf(f"{title} #{index + 1} {amount} CNY")
+            actor, report.organisation_id, receipt_pdf(f"{title} #{index + 1} {amount} CNY")
         )
         inputs.append(
-            expense_reports.LineInput(category, _cny(amount), incurred, payee, description, receipt.sha256)
+            expense_reports.LineInput(category, cny(amount), incurred, payee, description, receipt.sha256)
         )
     expense_reports.set_lines(actor, report.id, inputs, None)
     return report.id
 
 
 def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds:
-    admin, finance1 = _actor("admin"), _actor("finance1")
+    admin, finance1 = actor_named("admin"), actor_named("finance1")
     march, april = date(2026, 3, 12), date(2026, 4, 8)
 
-    elders = _fund(
+    elders = active_fund(
         admin,
         organisation_by_member["member01"],
         FundKind.LOTTERY_GRANT,
@@ -159,8 +160,8 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
         banned_categories=("FUNDRAISING",),
         disclosure_deadline=date(2027, 6, 30),
     )
-    _pay_tranche(elders, 1, date(2026, 1, 16), "demo-elders-1")
-    approved = _report(
+    pay_tranche(elders, 1, date(2026, 1, 16), "demo-elders-1")
+    approved = file_report(
         "member01",
         elders,
         "一季度中期报销 Q1 interim report",
@@ -177,35 +178,35 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
         ],
         interim=True,
     )
-    expense_reports.submit_report(_actor("member01"), approved, None)
+    expense_reports.submit_report(actor_named("member01"), approved, None)
     expense_reports.approve_report(finance1, approved, None)
-    _pay_tranche(elders, 2, date(2026, 6, 18), "demo-elders-2")
-    submitted = _report(
+    pay_tranche(elders, 2, date(2026, 6, 18), "demo-elders-2")
+    submitted = file_report(
         "member01",
         elders,
         "四月报销 April report",
         [("ACTIVITY", "2600.00", april, "武汉康乐家政服务有限公司", "四月助浴 bathing, April")],
     )
-    expense_reports.submit_report(_actor("member01"), submitted, None)
-    returned = _report(
+    expense_reports.submit_report(actor_named("member01"), submitted, None)
+    returned = file_report(
         "member01",
         elders,
         "四月餐费 April meals",
         [("ACTIVITY", "820.00", april, "百步亭社区食堂", "助餐 meals for elders")],
     )
-    expense_reports.submit_report(_actor("member01"), returned, None)
+    expense_reports.submit_report(actor_named("member01"), returned, None)
     expense_reports.return_report(finance1, returned, "请补充签到表 please attach the sign-in sheet", None)
-    rejected = _report(
+    rejected = file_report(
         "member01",
         elders,
         "节日慰问品 festival gifts",
         [("ACTIVITY", "1500.00", april, "超市", "节日礼品 festival gifts")],
     )
-    expense_reports.submit_report(_actor("member01"), rejected, None)
+    expense_reports.submit_report(actor_named("member01"), rejected, None)
     expense_reports.reject_report(
         finance1, rejected, "礼品不在资助范围 gifts are outside the grant's purpose", None
     )
-    _report(
+    file_report(
         "member01",
         elders,
         "五月报销（草稿）May draft",
@@ -213,7 +214,7 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
     )
     set_period_status(finance1, organisation_by_member["member01"], 2026, 1, PeriodStatus.CLOSED, None, None)
 
-    after_school = _fund(
+    after_school = active_fund(
         admin,
         organisation_by_member["member08"],
         FundKind.INCUBATION_FUND,
@@ -226,9 +227,9 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
         restriction_purpose="课后托管 after-school care",
         admin_cost_cap_percent=Decimal("10"),
     )
-    _pay_tranche(after_school, 1, None, "demo-after-school-1")  # approved, not yet paid
+    pay_tranche(after_school, 1, None, "demo-after-school-1")  # approved, not yet paid
 
-    rehabilitation = _fund(
+    rehabilitation = active_fund(
         admin,
         organisation_by_member["member04"],
         FundKind.PROCUREMENT_CONTRACT,
@@ -250,8 +251,8 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
             {"name": "终期验收 final acceptance", "due_date": "2026-12-15", "amount": "60000.00"},
         ),
     )
-    _pay_tranche(rehabilitation, 1, date(2026, 2, 3), "demo-rehab-1")
-    rehab_report = _report(
+    pay_tranche(rehabilitation, 1, date(2026, 2, 3), "demo-rehab-1")
+    rehab_report = file_report(
         "member04",
         rehabilitation,
         "康复训练服务 rehabilitation sessions, March",
@@ -265,6 +266,6 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
             )
         ],
     )
-    expense_reports.submit_report(_actor("member04"), rehab_report, None)
-    expense_reports.approve_report(_actor("finance2"), rehab_report, None)
+    expense_reports.submit_report(actor_named("member04"), rehab_report, None)
+    expense_reports.approve_report(actor_named("finance2"), rehab_report, None)
     return DemoFunds(funds=3, reports=7, disbursements=5)

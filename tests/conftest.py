@@ -196,3 +196,13 @@ def world(app: Flask) -> DemoWorld:
         ]
         community_ids = [str(c.id) for c in db.session.scalars(select(Community).order_by(Community.code))]
     return DemoWorld(app, headers, organisation_ids, community_ids, member_organisation)
+
+
+@pytest.fixture
+def funded_world(world: DemoWorld) -> DemoWorld:
+    """The demo with its three funds (payments, reports in every state, January 2026 closed)."""
+    from ledger.demo_funds import create_demo_funds
+
+    with world.app.app_context(), unit_of_work():
+        create_demo_funds({user: uuid.UUID(org) for user, org in world.member_organisation.items()})
+    return world

@@ -10,7 +10,7 @@ import marshmallow as ma
 from flask import Response, send_file
 from flask.views import MethodView
 
-from ledger.api.common import MAX_SAFE_INTEGER, Blueprint, StrictSchema
+from ledger.api.common import MAX_SAFE_INTEGER, Blueprint, ResponseSchema, StrictSchema
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.audit.trail import log_size
 from ledger.services import audit_log as service
@@ -31,7 +31,7 @@ class EntryQuerySchema(StrictSchema):
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
 
 
-class EntrySchema(ma.Schema):
+class EntrySchema(ResponseSchema):
     seq = ma.fields.Integer()
     leaf_hash = ma.fields.Function(lambda e: bytes(e.leaf_hash).hex(), metadata={"description": "hex"})
     canonical = ma.fields.Function(
@@ -40,7 +40,7 @@ class EntrySchema(ma.Schema):
     )
 
 
-class EntryPageSchema(ma.Schema):
+class EntryPageSchema(ResponseSchema):
     entries = ma.fields.List(ma.fields.Nested(EntrySchema))
     tree_size = ma.fields.Integer(metadata={"description": "entries in the log now"})
     next_after = ma.fields.Integer(
@@ -53,7 +53,7 @@ class InclusionQuerySchema(StrictSchema):
     tree_size = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_SAFE_INTEGER))
 
 
-class InclusionProofSchema(ma.Schema):
+class InclusionProofSchema(ResponseSchema):
     leaf_index = ma.fields.Integer()
     tree_size = ma.fields.Integer()
     leaf_hash = ma.fields.Function(lambda p: p.leaf_hash.hex())
@@ -67,7 +67,7 @@ class ConsistencyQuerySchema(StrictSchema):
     to = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_SAFE_INTEGER))
 
 
-class ConsistencyProofSchema(ma.Schema):
+class ConsistencyProofSchema(ResponseSchema):
     from_ = ma.fields.Integer(attribute="size1", data_key="from")
     to = ma.fields.Integer(attribute="size2")
     hashes = ma.fields.Function(lambda p: [h.hex() for h in p.hashes])

@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask import g
 from flask.views import MethodView
 
-from ledger.api.common import Blueprint, StrictSchema
+from ledger.api.common import Blueprint, ResponseSchema, StrictSchema
 from ledger.api.security import API_PREFIX, current_actor, public
 from ledger.api.users import UserSchema
 from ledger.services import authentication, users
@@ -22,7 +22,7 @@ class LoginSchema(StrictSchema):
     password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(min=1, max=256))
 
 
-class TokenSchema(ma.Schema):
+class TokenSchema(ResponseSchema):
     token = ma.fields.String(metadata={"description": "Send as Authorization: Bearer <token>"})
     token_type = ma.fields.String(metadata={"example": "Bearer"})
     expires_at = ma.fields.AwareDateTime()

@@ -13,6 +13,8 @@ from flask_smorest.pagination import PaginationParameters
 
 from ledger.api.common import (
     Blueprint,
+    DatedReasonSchema,
+    ResponseSchema,
     StrictSchema,
     date_in_range,
     enum_value_field,
@@ -21,10 +23,11 @@ from ledger.api.common import (
     with_etag,
 )
 from ledger.api.security import API_PREFIX, current_actor
+from ledger.cash_flow import CASH_FLOW_KEYS
 from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, PeriodStatus, Side
 from ledger.money import Money
 from ledger.services import books as service
-from ledger.services import idempotency
+from ledger.services import idempotency, year_end
 from ledger.services.amounts import parse_amount
 
 blp = Blueprint(
@@ -44,6 +47,12 @@ class PostingLineCreateSchema(StrictSchema):
         required=True, validate=ma.validate.Length(min=1, max=32), metadata=MONEY_EXAMPLE
     )
     fund_id = ma.fields.UUID(load_default=None, allow_none=True)
+    restriction = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.OneOf(service.RESTRICTIONS),
+        metadata={"description": "restricted or unrestricted; required on a restricted fund's revenue lines"},
+    )
 
 
 class JournalEntryCreateSchema(StrictSchema):
@@ -54,6 +63,12 @@ class JournalEntryCreateSchema(StrictSchema):
         ma.fields.Nested(PostingLineCreateSchema),
         required=True,
         validate=ma.validate.Length(min=2, max=service.MAX_LINES),
+    )
+    cash_flow_line = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.OneOf(sorted(CASH_FLOW_KEYS)),
+        metadata={"description": "the cash-flow statement's line; required when the entry moves cash"},
     )
 
     @ma.pre_load
@@ -66,7 +81,7 @@ class JournalEntryCreateSchema(StrictSchema):
         date_in_range(value)
 
 
-class PostingSchema(ma.Schema):
+class PostingSchema(ResponseSchema):
     line = ma.fields.Integer()
     account_code = ma.fields.String()
     side = ma.fields.String()
@@ -76,7 +91,7 @@ class PostingSchema(ma.Schema):
     restriction = ma.fields.String(allow_none=True)
 
 
-class JournalEntrySchema(ma.Schema):
+class JournalEntrySchema(ResponseSchema):
     id = ma.fields.UUID()
     organisation_id = ma.fields.UUID()
     date = ma.fields.Date(attribute="entry_date")
@@ -86,19 +101,11 @@ class JournalEntrySchema(ma.Schema):
     reverses_id = ma.fields.UUID(allow_none=True)
     created_at = ma.fields.AwareDateTime()
     created_by = ma.fields.String()
+    cash_flow_line = ma.fields.String(allow_none=True)
     postings = ma.fields.List(ma.fields.Nested(PostingSchema))
 
 
-class ReversalCreateSchema(StrictSchema):
-    entry_date = ma.fields.Date(required=True, data_key="date")
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
-
-    @ma.validates("entry_date")
-    def date_in_range(self, value: date, **kwargs: Any) -> None:
-        date_in_range(value)
-
-
-class PeriodSchema(ma.Schema):
+class PeriodSchema(ResponseSchema):
     id = ma.fields.UUID()
     organisation_id = ma.fields.UUID()
     year = ma.fields.Integer()
@@ -112,11 +119,21 @@ class PeriodReopenSchema(StrictSchema):
     reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
 
 
+class PeriodCloseSchema(StrictSchema):
+    force = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "admins only: close although an earlier month is open (needs a reason)"},
+    )
+    reason = ma.fields.String(
+        load_default=None, validate=ma.validate.Length(min=1, max=500), metadata={"description": "recorded"}
+    )
+
+
 class TrialBalanceQuerySchema(StrictSchema):
     as_of = ma.fields.Date(load_default=None)
 
 
-class TrialBalanceRowSchema(ma.Schema):
+class TrialBalanceRowSchema(ResponseSchema):
     account_code = ma.fields.String()
     name_zh = ma.fields.String()
     name_en = ma.fields.String()
@@ -126,7 +143,7 @@ class TrialBalanceRowSchema(ma.Schema):
     balance = ma.fields.Function(lambda r: str(r.balance), metadata={"description": "debit minus credit"})
 
 
-class TrialBalanceSchema(ma.Schema):
+class TrialBalanceSchema(ResponseSchema):
     organisation_id = ma.fields.UUID()
     as_of = ma.fields.Date()
     rows = ma.fields.List(ma.fields.Nested(TrialBalanceRowSchema))
@@ -143,6 +160,7 @@ def _lines(data: dict[str, Any]) -> list[service.PostingLine]:
             side=line["side"],
             amount=parse_amount(line["amount"], data["currency"], f"lines.{index}.amount"),
             fund_id=line["fund_id"],
+            restriction=line["restriction"],
         )
         for index, line in enumerate(data["lines"])
     ]
@@ -177,6 +195,7 @@ class JournalEntries(MethodView):
             data["description"],
             _lines(data),
             request.headers.get(idempotency.HEADER),
+            data["cash_flow_line"],
         )
         return entry, 201 if created else 200
 
@@ -191,10 +210,14 @@ class JournalEntryById(MethodView):
 
 @blp.route("/journal-entries/<uuid:entry_id>/reversal")
 class Reversal(MethodView):
-    @blp.arguments(ReversalCreateSchema)
+    @blp.arguments(DatedReasonSchema)
     @blp.response(201, JournalEntrySchema)
     def post(self, data: dict[str, Any], entry_id: uuid.UUID) -> JournalEntry:
-        """Correct an entry by posting its mirror image (finance officers)"""
+        """Correct an adjustment by posting its mirror image (finance officers)
+
+        An entry booked by a business event is refused (409) with the action that undoes it:
+        void the expense report, reverse the payment or the refund, reopen the year.
+        """
         return service.reverse_journal_entry(current_actor(), entry_id, data["entry_date"], data["reason"])
 
 
@@ -213,11 +236,23 @@ class Periods(MethodView):
 
 @blp.route("/organisations/<uuid:organisation_id>/periods/<int:year>/<int:month>/close")
 class ClosePeriod(MethodView):
+    @blp.arguments(PeriodCloseSchema, required=False)
     @blp.response(200, PeriodSchema)
-    def post(self, organisation_id: uuid.UUID, year: int, month: int) -> Any:
-        """Close a month: nothing more posts into it (finance officers)"""
+    def post(self, data: dict[str, Any], organisation_id: uuid.UUID, year: int, month: int) -> Any:
+        """Close an ended month: nothing more posts into it (finance officers; an admin may force it)
+
+        Months close in order; an admin may close one while earlier months are open with
+        `{"force": true, "reason": "..."}`, and the reason is recorded.
+        """
         period = service.set_period_status(
-            current_actor(), organisation_id, year, month, PeriodStatus.CLOSED, None, None
+            current_actor(),
+            organisation_id,
+            year,
+            month,
+            PeriodStatus.CLOSED,
+            data.get("reason"),
+            None,
+            force=data.get("force", False),
         )
         return with_etag(period)
 
@@ -241,3 +276,79 @@ class TrialBalance(MethodView):
     def get(self, query: dict[str, Any], organisation_id: uuid.UUID) -> service.TrialBalance:
         """Debit and credit totals per account at a date (default today), from the postings"""
         return service.trial_balance(current_actor(), organisation_id, query["as_of"] or date.today())
+
+
+# -- year-end closing (年末结转) -------------------------------------------------------------------
+
+
+class YearStateSchema(ma.Schema):
+    organisation_id = ma.fields.UUID()
+    year = ma.fields.Integer()
+    status = enum_value_field(
+        year_end.YearStatus,
+        metadata={"description": "closed while the year has closing entries not reversed"},
+    )
+    months_closed = ma.fields.Integer(metadata={"description": "how many of the 12 months are closed"})
+    open_months = ma.fields.List(
+        ma.fields.String(), metadata={"description": "YYYY-MM of each month not closed (or never opened)"}
+    )
+    has_ended = ma.fields.Boolean(metadata={"description": "31 December has passed (in China)"})
+    can_close = ma.fields.Boolean()
+    can_reopen = ma.fields.Boolean()
+    blocked_by = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "why the year cannot be closed (or, when closed, reopened) now"},
+    )
+    closing_entry_ids = ma.fields.List(ma.fields.UUID())
+    closed_at = ma.fields.AwareDateTime(allow_none=True)
+    closed_by = ma.fields.String(allow_none=True)
+
+
+class YearCloseSchema(ma.Schema):
+    organisation_id = ma.fields.UUID()
+    year = ma.fields.Integer()
+    entries = ma.fields.List(
+        ma.fields.Nested(JournalEntrySchema),
+        metadata={"description": "the closing entries posted (or, on reopening, their reversals)"},
+    )
+    state = ma.fields.Nested(YearStateSchema)
+
+
+class YearReopenSchema(StrictSchema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+
+
+@blp.route("/organisations/<uuid:organisation_id>/years")
+class Years(MethodView):
+    @blp.response(200, YearStateSchema(many=True))
+    @blp.paginate(page_size=20, max_page_size=200)
+    def get(
+        self, organisation_id: uuid.UUID, pagination_parameters: PaginationParameters
+    ) -> list[year_end.YearState]:
+        """Each year of an organisation's books, newest first, and whether it is closed"""
+        states = year_end.year_states(current_actor(), organisation_id)
+        page = page_request(pagination_parameters)
+        pagination_parameters.item_count = len(states)
+        return states[page.offset : page.offset + page.page_size]
+
+
+@blp.route("/organisations/<uuid:organisation_id>/years/<int:year>/close")
+class CloseYear(MethodView):
+    @blp.response(200, YearCloseSchema)
+    def post(self, organisation_id: uuid.UUID, year: int) -> year_end.YearClose:
+        """Close a year: revenue and expenses into net assets, dated 31 December (finance officers)
+
+        Needs every month of the year closed and every earlier year with revenue or expense
+        balances closed. Posts up to three entries: unrestricted revenue to 3101, expenses from
+        3101, restricted revenue to 3102, each fund's lines with the fund.
+        """
+        return year_end.close_year(current_actor(), organisation_id, year)
+
+
+@blp.route("/organisations/<uuid:organisation_id>/years/<int:year>/reopen")
+class ReopenYear(MethodView):
+    @blp.arguments(YearReopenSchema)
+    @blp.response(200, YearCloseSchema)
+    def post(self, data: dict[str, Any], organisation_id: uuid.UUID, year: int) -> year_end.YearClose:
+        """Reopen a closed year by reversing its closing entries, with the reason (finance officers)"""
+        return year_end.reopen_year(current_actor(), organisation_id, year, data["reason"])

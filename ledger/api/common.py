@@ -25,6 +25,26 @@ EARLIEST_DATE, LATEST_DATE = date(2000, 1, 1), date(2100, 12, 31)
 MAX_OFFSET = 2**31
 
 
+class MissingResponseField(LookupError):
+    """A response schema declares a field the object it dumps does not have: a bug, not an omission."""
+
+
+class ResponseSchema(ma.Schema):
+    """Dumps every field it declares, or fails.
+
+    marshmallow leaves out a field whose attribute it cannot find, so a renamed property would
+    silently vanish from the response while the OpenAPI document still promises it. Here that is
+    an error (logged with a reference number like any other), caught by any test that touches
+    the endpoint. A field that may be empty says so with ``allow_none`` and holds None.
+    """
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        value = super().get_attribute(obj, attr, default)
+        if value is ma.missing:
+            raise MissingResponseField(f"{type(self).__name__}.{attr}: {type(obj).__name__} has no {attr!r}")
+        return value
+
+
 class StrictSchema(ma.Schema):
     """Refuses unknown fields (a typo is an error, not ignored) and NUL characters in text."""
 
@@ -125,6 +145,13 @@ def date_in_range(value: date) -> None:
     """Validator for business dates: refuses dates outside EARLIEST_DATE..LATEST_DATE."""
     if not EARLIEST_DATE <= value <= LATEST_DATE:
         raise ma.ValidationError(f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
+
+
+class DatedReasonSchema(StrictSchema):
+    """The body of an undo: the date it is booked on and why (a reversal, a void, a returned payment)."""
+
+    entry_date = ma.fields.Date(required=True, data_key="date", validate=date_in_range)
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
 
 
 class LedgerParser(FlaskParser):

@@ -11,6 +11,7 @@ from flask_smorest.pagination import PaginationParameters
 
 from ledger.api.common import (
     Blueprint,
+    ResponseSchema,
     StrictSchema,
     enum_value_field,
     if_match_version,
@@ -29,7 +30,7 @@ blp = Blueprint(
 )
 
 
-class CommunitySchema(ma.Schema):
+class CommunitySchema(ResponseSchema):
     id = ma.fields.UUID(dump_only=True)
     code = ma.fields.String(metadata={"example": "420102-001"})
     name = ma.fields.String()
@@ -61,7 +62,7 @@ class CommunityQuerySchema(StrictSchema):
         unknown = ma.EXCLUDE  # page and page_size are read by the pager
 
 
-class CoverageSchema(ma.Schema):
+class CoverageSchema(ResponseSchema):
     community = ma.fields.Nested(CommunitySchema)
     organisation_count = ma.fields.Integer()
     target = ma.fields.Integer()

@@ -12,6 +12,8 @@ from flask_smorest.pagination import PaginationParameters
 
 from ledger.api.common import (
     Blueprint,
+    DatedReasonSchema,
+    ResponseSchema,
     StrictSchema,
     date_in_range,
     enum_value_field,
@@ -70,7 +72,7 @@ class DisbursementCreateSchema(StrictSchema):
         return data
 
 
-class DisbursementSchema(ma.Schema):
+class DisbursementSchema(ResponseSchema):
     id = ma.fields.UUID()
     fund_id = ma.fields.UUID()
     organisation_id = ma.fields.UUID()
@@ -88,6 +90,8 @@ class DisbursementSchema(ma.Schema):
     bank_reference = ma.fields.String(allow_none=True)
     journal_entry_id = ma.fields.UUID(allow_none=True)
     cancel_reason = ma.fields.String(allow_none=True)
+    reversed_on = ma.fields.Date(allow_none=True)
+    reversal_reason = ma.fields.String(allow_none=True)
     version = ma.fields.Integer()
 
 
@@ -110,7 +114,7 @@ def _tranche_body(tranche: Tranche, currency: str) -> dict[str, Any]:
     }
 
 
-class TrancheOutSchema(ma.Schema):
+class TrancheOutSchema(ResponseSchema):
     id = ma.fields.UUID()
     number = ma.fields.Integer()
     amount = ma.fields.String(metadata=MONEY)
@@ -207,6 +211,15 @@ class CancelDisbursement(MethodView):
         return service.cancel_disbursement(current_actor(), disbursement_id, data["reason"])
 
 
+@blp.route("/disbursements/<uuid:disbursement_id>/reversal")
+class ReversePayment(MethodView):
+    @blp.arguments(DatedReasonSchema)
+    @blp.response(200, DisbursementSchema)
+    def post(self, data: dict[str, Any], disbursement_id: uuid.UUID) -> Disbursement:
+        """The bank returned a paid disbursement: reverse its booking (finance officers)"""
+        return service.reverse_payment(current_actor(), disbursement_id, data["entry_date"], data["reason"])
+
+
 class RefundSchema(StrictSchema):
     amount = ma.fields.String(required=True, metadata=MONEY)
     refunded_on = ma.fields.Date(required=True, validate=date_in_range)
@@ -218,7 +231,7 @@ class RefundSchema(StrictSchema):
         return data
 
 
-class RefundResultSchema(ma.Schema):
+class RefundResultSchema(ResponseSchema):
     fund_id = ma.fields.UUID()
     refunded = ma.fields.String(metadata=MONEY)
     journal_entry_id = ma.fields.UUID()
@@ -246,3 +259,21 @@ class Refund(MethodView):
         )
         body = {"fund_id": refunded.fund.id, "refunded": str(amount), "journal_entry_id": refunded.entry.id}
         return body, 201 if refunded.created else 200
+
+
+class RefundReversalSchema(ResponseSchema):
+    fund_id = ma.fields.UUID()
+    refund_entry_id = ma.fields.UUID()
+    journal_entry_id = ma.fields.UUID()
+
+
+@blp.route("/funds/<uuid:fund_id>/refunds/<uuid:entry_id>/reversal")
+class ReverseRefund(MethodView):
+    @blp.arguments(DatedReasonSchema)
+    @blp.response(201, RefundReversalSchema)
+    def post(self, data: dict[str, Any], fund_id: uuid.UUID, entry_id: uuid.UUID) -> Any:
+        """The bank returned a refund to the funder: reverse the refund's booking (finance officers)"""
+        reversal = service.reverse_refund(
+            current_actor(), fund_id, entry_id, data["entry_date"], data["reason"]
+        )
+        return {"fund_id": fund_id, "refund_entry_id": entry_id, "journal_entry_id": reversal.id}, 201

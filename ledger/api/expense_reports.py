@@ -13,6 +13,8 @@ from flask_smorest.pagination import PaginationParameters
 
 from ledger.api.common import (
     Blueprint,
+    DatedReasonSchema,
+    ResponseSchema,
     StrictSchema,
     date_in_range,
     enum_value_field,
@@ -92,7 +94,7 @@ class ReportQuerySchema(StrictSchema):
         unknown = ma.EXCLUDE  # page and page_size are read by the pager
 
 
-class LineSchema(ma.Schema):
+class LineSchema(ResponseSchema):
     number = ma.fields.Integer()
     category_code = ma.fields.String()
     amount = ma.fields.String(metadata=MONEY)
@@ -102,7 +104,7 @@ class LineSchema(ma.Schema):
     receipt_sha256 = ma.fields.String(allow_none=True)
 
 
-class ReportSchema(ma.Schema):
+class ReportSchema(ResponseSchema):
     id = ma.fields.UUID()
     fund_id = ma.fields.UUID()
     organisation_id = ma.fields.UUID()
@@ -116,16 +118,18 @@ class ReportSchema(ma.Schema):
     decided_at = ma.fields.AwareDateTime(allow_none=True)
     comments = ma.fields.List(ma.fields.Dict())
     journal_entry_id = ma.fields.UUID(allow_none=True)
+    voided_by = ma.fields.String(allow_none=True)
+    voided_at = ma.fields.AwareDateTime(allow_none=True)
     total = ma.fields.String(metadata=MONEY)
     lines = ma.fields.List(ma.fields.Nested(LineSchema))
     version = ma.fields.Integer()
 
 
-class ReceiptUploadSchema(ma.Schema):
+class ReceiptUploadSchema(ResponseSchema):
     file = Upload(required=True, metadata={"description": "a PDF, JPEG or PNG"})
 
 
-class ReceiptSchema(ma.Schema):
+class ReceiptSchema(ResponseSchema):
     sha256 = ma.fields.String()
     media_type = ma.fields.String()
     size = ma.fields.Integer()
@@ -230,6 +234,22 @@ class ApproveReport(MethodView):
     def post(self, report_id: uuid.UUID) -> Any:
         """Approve and book a submitted report (finance officers); the rules are checked again"""
         return _with_etag(service.approve_report(current_actor(), report_id, _optional_if_match()))
+
+
+@blp.route("/expense-reports/<uuid:report_id>/void")
+class VoidReport(MethodView):
+    @blp.arguments(DatedReasonSchema)
+    @blp.response(200, ReportSchema)
+    def post(self, data: dict[str, Any], report_id: uuid.UUID) -> Any:
+        """Void an approved report: its spending and restriction release are reversed on the date given
+
+        Finance officers who did not file it; the reason is kept with the report.
+        """
+        return _with_etag(
+            service.void_report(
+                current_actor(), report_id, data["entry_date"], data["reason"], _optional_if_match()
+            )
+        )
 
 
 @blp.route("/expense-reports/<uuid:report_id>/return")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
 
 import marshmallow as ma
@@ -12,6 +12,7 @@ from flask_smorest.pagination import PaginationParameters
 
 from ledger.api.common import (
     Blueprint,
+    ResponseSchema,
     StrictSchema,
     date_in_range,
     enum_value_field,
@@ -99,7 +100,7 @@ class FundUpdateSchema(FundCreateSchema):
     """The same fields, each optional: only those sent change (draft funds only)."""
 
 
-class FundSchema(ma.Schema):
+class FundSchema(ResponseSchema):
     id = ma.fields.UUID()
     kind = enum_value_field(FundKind)
     title = ma.fields.String()
@@ -156,7 +157,7 @@ class BudgetQuerySchema(StrictSchema):
     )
 
 
-class BudgetSchema(ma.Schema):
+class BudgetSchema(ResponseSchema):
     fund_id = ma.fields.UUID()
     currency = ma.fields.String()
     as_of = ma.fields.Date(allow_none=True)
@@ -188,7 +189,7 @@ class RevisionDecisionSchema(StrictSchema):
     note = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=500))
 
 
-class RevisionSchema(ma.Schema):
+class RevisionSchema(ResponseSchema):
     id = ma.fields.UUID()
     fund_id = ma.fields.UUID()
     changes = ma.fields.List(ma.fields.Dict())
@@ -293,8 +294,7 @@ class Budget(MethodView):
     def get(self, query: dict[str, Any], fund_id: uuid.UUID) -> dict[str, Any]:
         """A fund's budget per category, now or as it stood on a date"""
         as_of = query["as_of"]
-        moment = datetime.combine(as_of, time.max, tzinfo=UTC) if as_of else None
-        fund, lines = service.read_budget(current_actor(), fund_id, moment)
+        fund, lines = service.read_budget(current_actor(), fund_id, as_of)
         return _budget_body(fund, lines, as_of)
 
     @blp.arguments(BudgetSetSchema)
@@ -354,7 +354,7 @@ class RejectRevision(MethodView):
         )
 
 
-class CategoryExecutionSchema(ma.Schema):
+class CategoryExecutionSchema(ResponseSchema):
     category_code = ma.fields.String()
     name_zh = ma.fields.String()
     name_en = ma.fields.String()
@@ -366,20 +366,20 @@ class CategoryExecutionSchema(ma.Schema):
     executed_percent = ma.fields.String(metadata={"example": "42.50"})
 
 
-class BudgetVsActualSchema(ma.Schema):
+class BudgetVsActualSchema(ResponseSchema):
     fund_id = ma.fields.UUID()
     currency = ma.fields.String()
     categories = ma.fields.List(ma.fields.Nested(CategoryExecutionSchema))
 
 
-class TranchePaymentSchema(ma.Schema):
+class TranchePaymentSchema(ResponseSchema):
     number = ma.fields.Integer()
     due_date = ma.fields.String()
     amount = ma.fields.Function(lambda t: str(t.amount), metadata=MONEY)
     paid = ma.fields.Function(lambda t: str(t.paid), metadata=MONEY)
 
 
-class FundSummarySchema(ma.Schema):
+class FundSummarySchema(ResponseSchema):
     fund_id = ma.fields.Function(lambda s: str(s.fund.id))
     currency = ma.fields.Function(lambda s: s.fund.currency)
     status = ma.fields.Function(lambda s: s.fund.status)
@@ -390,8 +390,15 @@ class FundSummarySchema(ma.Schema):
     refunded = ma.fields.Function(lambda s: str(s.refunded), metadata=MONEY)
     unspent_cash = ma.fields.Function(lambda s: str(s.unspent_cash), metadata=MONEY)
     admin_costs = ma.fields.Function(lambda s: str(s.admin_costs), metadata=MONEY)
-    admin_cost_percent = ma.fields.String()
+    unspent = ma.fields.Function(
+        lambda s: str(s.unspent), metadata={**MONEY, "description": "received - spent - refunded"}
+    )
+    pending = ma.fields.Function(
+        lambda s: str(s.pending), metadata={**MONEY, "description": "submitted reports awaiting a decision"}
+    )
+    admin_cost_percent = ma.fields.String(metadata={"description": "admin costs as a share of the award"})
     admin_cost_cap_percent = ma.fields.String(allow_none=True)
+    admin_cost_within_cap = ma.fields.Boolean()
     restricted_net_assets = ma.fields.Function(
         lambda s: str(s.restricted_net_assets),
         metadata={"description": "restricted revenue received minus released"},

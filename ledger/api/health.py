@@ -5,14 +5,14 @@ from __future__ import annotations
 import marshmallow as ma
 from flask.views import MethodView
 
-from ledger.api.common import Blueprint
+from ledger.api.common import Blueprint, ResponseSchema
 from ledger.api.security import API_PREFIX, public
 from ledger.services.health import database_reachable
 
 blp = Blueprint("health", __name__, url_prefix=f"{API_PREFIX}/health", description="Service health.")
 
 
-class HealthSchema(ma.Schema):
+class HealthSchema(ResponseSchema):
     status = ma.fields.String(metadata={"example": "ok"})
     database = ma.fields.Boolean()
 

@@ -11,6 +11,7 @@ from flask_smorest.pagination import PaginationParameters
 
 from ledger.api.common import (
     Blueprint,
+    ResponseSchema,
     StrictSchema,
     enum_value_field,
     if_match_version,
@@ -29,7 +30,7 @@ blp = Blueprint(
 )
 
 
-class OrganisationSchema(ma.Schema):
+class OrganisationSchema(ResponseSchema):
     id = ma.fields.UUID(dump_only=True)
     name = ma.fields.String()
     credit_code = ma.fields.String(

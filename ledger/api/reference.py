@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
-from ledger.api.common import Blueprint, page_request
+from ledger.api.common import Blueprint, ResponseSchema, page_request
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.models.reference import Account, ChartOfAccounts, ExpenseCategory, ExpenseCategoryList
 from ledger.services import reference_data as service
@@ -19,7 +19,7 @@ blp = Blueprint(
 )
 
 
-class ChartSchema(ma.Schema):
+class ChartSchema(ResponseSchema):
     version = ma.fields.String(metadata={"example": "NPO-2005"})
     name_zh = ma.fields.String()
     name_en = ma.fields.String()
@@ -27,7 +27,7 @@ class ChartSchema(ma.Schema):
     content_sha256 = ma.fields.String()
 
 
-class AccountSchema(ma.Schema):
+class AccountSchema(ResponseSchema):
     chart_version = ma.fields.String()
     code = ma.fields.String(metadata={"example": "1002"})
     name_zh = ma.fields.String()
@@ -39,7 +39,7 @@ class AccountSchema(ma.Schema):
     is_contra = ma.fields.Boolean()
 
 
-class ExpenseCategoryListSchema(ma.Schema):
+class ExpenseCategoryListSchema(ResponseSchema):
     version = ma.fields.String(metadata={"example": "CFL-EC-2026"})
     chart_version = ma.fields.String()
     name_zh = ma.fields.String()
@@ -47,7 +47,7 @@ class ExpenseCategoryListSchema(ma.Schema):
     content_sha256 = ma.fields.String()
 
 
-class ExpenseCategorySchema(ma.Schema):
+class ExpenseCategorySchema(ResponseSchema):
     list_version = ma.fields.String()
     code = ma.fields.String(metadata={"example": "TRAVEL"})
     name_zh = ma.fields.String()

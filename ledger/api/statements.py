@@ -82,14 +82,14 @@ class OrganisationStatements(MethodView):
     @blp.arguments(PeriodQuerySchema, location="query")
     @blp.doc(responses=FIGURES_RESPONSE)
     def get(self, query: dict[str, Any], organisation_id: uuid.UUID) -> dict[str, Any]:
-        """Balance sheet (会民非01表) and statement of activities (会民非02表) figures for a period"""
+        """Balance sheet, statement of activities and cash-flow statement (会民非01/02/03表) for a period"""
         period = StatementPeriod.parse(query["period"])
         return service.organisation_report(current_actor(), organisation_id, period)
 
     @blp.arguments(StatementCreateSchema)
     @blp.doc(responses=PDF_RESPONSE)
     def post(self, data: dict[str, Any], organisation_id: uuid.UUID) -> Response:
-        """Issue the organisation's balance sheet and statement of activities as a PDF"""
+        """Issue the organisation's balance sheet, statement of activities and cash flows as a PDF"""
         period = StatementPeriod.parse(data["period"])
         issued = service.issue_organisation_statements(current_actor(), organisation_id, period, data["lang"])
         return pdf_response(issued)

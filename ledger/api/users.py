@@ -11,6 +11,7 @@ from flask_smorest.pagination import PaginationParameters
 
 from ledger.api.common import (
     Blueprint,
+    ResponseSchema,
     StrictSchema,
     enum_value_field,
     if_match_version,
@@ -26,7 +27,7 @@ blp = Blueprint(
 )
 
 
-class UserSchema(ma.Schema):
+class UserSchema(ResponseSchema):
     id = ma.fields.UUID(dump_only=True)
     username = ma.fields.String()
     display_name = ma.fields.String()

@@ -22,6 +22,7 @@ from ledger.models.fund import BudgetEntry, Fund
 from ledger.models.organisation import Organisation
 from ledger.money import Money
 from ledger.services.disbursements import paid_disbursements
+from ledger.services.fund_figures import figures_of
 from ledger.services.funds import categories_of
 
 KINDS = {
@@ -57,7 +58,7 @@ def grant(settings: Settings, fund: Fund) -> dict[str, Any]:
         "description": fund.restriction_purpose or fund.title,
         "currency": fund.currency,
         "amountAwarded": _decimal(fund.award_minor, fund.currency),
-        "amountDisbursed": _decimal(sum(d.amount_minor for d in paid), fund.currency),
+        "amountDisbursed": _decimal(figures_of(fund).received, fund.currency),
         "awardDate": fund.created_at.astimezone(UTC).date().isoformat(),
         "plannedDates": [
             {

@@ -47,6 +47,7 @@ class EntrySource(enum.StrEnum):
     REFUND = "refund"
     ADJUSTMENT = "adjustment"
     REVERSAL = "reversal"
+    YEAR_END_CLOSE = "year_end_close"
 
 
 class PeriodStatus(enum.StrEnum):
@@ -79,7 +80,7 @@ class JournalEntry(UUIDPrimaryKey, Base):
         CheckConstraint("posting_count >= 2", name="posting_count"),
         CheckConstraint(
             "source IN ('disbursement_paid', 'expense_approved', 'restricted_release', 'refund', "
-            "'adjustment', 'reversal')",
+            "'adjustment', 'reversal', 'year_end_close')",
             name="source",
         ),
         Index("ix_journal_entry_organisation_date", "organisation_id", "entry_date"),
@@ -99,6 +100,9 @@ class JournalEntry(UUIDPrimaryKey, Base):
     created_by: Mapped[str] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    # The cash-flow statement's line for an adjustment that moves cash (events are classified by
+    # their event; see ledger/statements/cash_flow.py).
+    cash_flow_line: Mapped[str | None] = mapped_column(String(48))
 
     postings: Mapped[list[Posting]] = relationship(
         back_populates="journal_entry", order_by="Posting.line", lazy="selectin"

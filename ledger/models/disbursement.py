@@ -41,6 +41,7 @@ class DisbursementStatus(enum.StrEnum):
     APPROVED = "approved"
     PAID = "paid"
     CANCELLED = "cancelled"
+    REVERSED = "reversed"
 
 
 class Tranche(UUIDPrimaryKey, Base):
@@ -66,7 +67,7 @@ class Disbursement(UUIDPrimaryKey, Versioned, Base):
         UniqueConstraint("prepared_by", "idempotency_key"),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         CheckConstraint("kind IN ('tranche_advance', 'reimbursement')", name="kind"),
-        CheckConstraint("status IN ('prepared', 'approved', 'paid', 'cancelled')", name="status"),
+        CheckConstraint("status IN ('prepared', 'approved', 'paid', 'cancelled', 'reversed')", name="status"),
         Index("ix_disbursement_fund_status", "fund_id", "status"),
     )
 
@@ -86,5 +87,7 @@ class Disbursement(UUIDPrimaryKey, Versioned, Base):
     bank_reference: Mapped[str | None] = mapped_column(String(100))
     journal_entry_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("journal_entry.id"))
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    reversed_on: Mapped[date | None] = mapped_column(Date)
+    reversal_reason: Mapped[str | None] = mapped_column(String(500))
     idempotency_key: Mapped[str] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))

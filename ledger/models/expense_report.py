@@ -37,6 +37,7 @@ class ReportStatus(enum.StrEnum):
     APPROVED = "approved"
     RETURNED = "returned"
     REJECTED = "rejected"
+    VOIDED = "voided"
 
 
 EDITABLE = (ReportStatus.DRAFT.value, ReportStatus.RETURNED.value)
@@ -59,7 +60,7 @@ class ExpenseReport(UUIDPrimaryKey, Versioned, Base):
     __tablename__ = "expense_report"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('draft', 'submitted', 'approved', 'returned', 'rejected')", name="status"
+            "status IN ('draft', 'submitted', 'approved', 'returned', 'rejected', 'voided')", name="status"
         ),
         Index("ix_expense_report_fund_status", "fund_id", "status"),
         Index("ix_expense_report_status_submitted", "status", "submitted_at"),
@@ -80,6 +81,8 @@ class ExpenseReport(UUIDPrimaryKey, Versioned, Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     comments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     journal_entry_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("journal_entry.id"))
+    voided_by: Mapped[str | None] = mapped_column(String(64))
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     lines: Mapped[list[ExpenseLine]] = relationship(
         back_populates="report", order_by="ExpenseLine.number", lazy="selectin", cascade="all, delete-orphan"

@@ -31,6 +31,7 @@ class Permission(enum.StrEnum):
     READ_BOOKS = "read the books"
     POST_ADJUSTMENTS = "post or reverse journal entries"
     CLOSE_PERIODS = "close or reopen accounting periods"
+    FORCE_PERIOD_CLOSE = "close a month while an earlier one is open, with a reason"
     READ_FUNDS = "read funds"
     MANAGE_FUNDS = "create funds and change their terms or status"
     PROPOSE_BUDGET_REVISIONS = "propose budget revisions"
@@ -58,6 +59,8 @@ POLICY: Final[dict[Permission, frozenset[Role]]] = {
     Permission.READ_BOOKS: frozenset({Role.FINANCE_OFFICER, Role.AUDITOR, Role.ORG_MEMBER}),
     Permission.POST_ADJUSTMENTS: frozenset({Role.FINANCE_OFFICER}),
     Permission.CLOSE_PERIODS: frozenset({Role.FINANCE_OFFICER}),
+    # The one period action an admin takes: closing months out of order, with a recorded reason.
+    Permission.FORCE_PERIOD_CLOSE: frozenset({Role.ADMIN}),
     Permission.READ_FUNDS: _EVERYONE,
     Permission.MANAGE_FUNDS: frozenset({Role.ADMIN}),
     Permission.PROPOSE_BUDGET_REVISIONS: frozenset({Role.ORG_MEMBER, Role.FINANCE_OFFICER}),

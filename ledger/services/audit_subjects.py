@@ -137,6 +137,16 @@ def disbursement_state(disbursement: Disbursement) -> State:
         "journal_entry_id": str(disbursement.journal_entry_id) if disbursement.journal_entry_id else None,
         "cancel_reason": disbursement.cancel_reason,
         "version": disbursement.version,
+        # Present only once a payment is reversed, so that states recorded before reversals
+        # existed still equal the tables.
+        **(
+            {
+                "reversed_on": disbursement.reversed_on.isoformat(),
+                "reversal_reason": disbursement.reversal_reason,
+            }
+            if disbursement.reversed_on
+            else {}
+        ),
     }
 
 
@@ -163,6 +173,8 @@ def expense_report_state(report: ExpenseReport) -> State:
             for line in report.lines
         ],
         "version": report.version,
+        # Present only once a report is voided (states recorded before voids existed stay equal).
+        **({"voided_by": report.voided_by} if report.voided_by else {}),
     }
 
 

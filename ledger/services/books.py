@@ -18,6 +18,8 @@ from datetime import date, timedelta
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from ledger.business_dates import has_ended
+from ledger.cash_flow import CASH_ACCOUNTS, CASH_FLOW_KEYS
 from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
 from ledger.models.base import utcnow
@@ -99,21 +101,64 @@ def entry_problems(lines: list[PostingLine], accounts: set[str]) -> list[EntryPr
     return problems
 
 
+RESTRICTIONS = ("restricted", "unrestricted")
+
+
 def _fund_problems(organisation_id: uuid.UUID, lines: list[PostingLine]) -> list[EntryProblem]:
-    """A posting's fund must be one of the organisation's funds."""
+    """A posting's fund must be one of the organisation's funds, and its restriction the fund's.
+
+    Only a restricted fund's money is restricted: a line marked restricted needs a restricted
+    fund. (A restricted fund's line may be unrestricted: that is how a restriction is released.)
+    """
+    problems: list[EntryProblem] = []
     wanted = {line.fund_id for line in lines if line.fund_id is not None}
-    if not wanted:
-        return []
-    own = set(
-        db.session.scalars(
-            select(Fund.id).where(Fund.id.in_(wanted), Fund.organisation_id == organisation_id)
+    restricted_funds = {
+        fund_id: restricted
+        for fund_id, restricted in db.session.execute(
+            select(Fund.id, Fund.restricted).where(
+                Fund.id.in_(wanted), Fund.organisation_id == organisation_id
+            )
         )
-    )
-    return [
-        EntryProblem(f"lines.{number}.fund_id", "is not a fund of this organisation")
-        for number, line in enumerate(lines)
-        if line.fund_id is not None and line.fund_id not in own
-    ]
+    }
+    for number, line in enumerate(lines):
+        if line.fund_id is not None and line.fund_id not in restricted_funds:
+            problems.append(EntryProblem(f"lines.{number}.fund_id", "is not a fund of this organisation"))
+        elif line.restriction is not None and line.restriction not in RESTRICTIONS:
+            problems.append(EntryProblem(f"lines.{number}.restriction", "must be restricted or unrestricted"))
+        elif line.restriction == "restricted" and not restricted_funds.get(line.fund_id):  # type: ignore[arg-type]
+            problems.append(
+                EntryProblem(f"lines.{number}.restriction", "only a restricted fund's money is restricted")
+            )
+        elif (
+            line.restriction is None
+            and line.account_code.startswith("4")
+            and restricted_funds.get(line.fund_id)  # type: ignore[arg-type]
+        ):
+            problems.append(
+                EntryProblem(
+                    f"lines.{number}.restriction",
+                    "a restricted fund's revenue line says whether it is restricted or unrestricted",
+                )
+            )
+    return problems
+
+
+def _cash_flow_problems(lines: list[PostingLine], cash_flow_line: str | None) -> list[EntryProblem]:
+    """An adjustment that moves cash names its line of the cash-flow statement; others do not."""
+    moves_cash = any(line.account_code in CASH_ACCOUNTS for line in lines)
+    if moves_cash and cash_flow_line is None:
+        return [
+            EntryProblem(
+                "cash_flow_line", "an entry that moves cash names its line of the cash-flow statement"
+            )
+        ]
+    if cash_flow_line is not None and not moves_cash:
+        return [EntryProblem("cash_flow_line", "only an entry that moves cash has a cash-flow line")]
+    if cash_flow_line is not None and cash_flow_line not in CASH_FLOW_KEYS:
+        return [
+            EntryProblem("cash_flow_line", f"{cash_flow_line!r} is not a line of the cash-flow statement")
+        ]
+    return []
 
 
 def _chart_accounts() -> set[str]:
@@ -179,12 +224,21 @@ def post_journal_entry(
     source_id: str | None = None,
     reverses: JournalEntry | None = None,
     idempotency: IdempotencyClaim | None = None,
+    cash_flow_line: str | None = None,
+    into_closed_period: bool = False,
 ) -> JournalEntry:
-    """Post a balanced entry; a finance officer's adjustment, or an event's booking."""
+    """Post a balanced entry; a finance officer's adjustment, or an event's booking.
+
+    ``cash_flow_line`` classifies an adjustment that moves cash (required for one). Only the
+    year-end closing posts ``into_closed_period``: its entries are dated on the last day of a
+    year whose months are all closed, and it takes December's balances again itself.
+    """
     if source is EntrySource.ADJUSTMENT:
         authorize(actor, Permission.POST_ADJUSTMENTS, organisation_id)
     _organisation(organisation_id)
     problems = entry_problems(lines, _chart_accounts()) + _fund_problems(organisation_id, lines)
+    if source is EntrySource.ADJUSTMENT:
+        problems += _cash_flow_problems(lines, cash_flow_line)
     if problems:
         errors: dict[str, list[str]] = defaultdict(list)
         for problem in problems:
@@ -194,7 +248,10 @@ def post_journal_entry(
         )
     if not description.strip():
         raise ValidationFailed.field("description", "must not be blank")
-    _require_open_period(actor, organisation_id, entry_date, "date")
+    if into_closed_period:
+        _period(actor, organisation_id, entry_date.year, entry_date.month)
+    else:
+        _require_open_period(actor, organisation_id, entry_date, "date")
     entry = JournalEntry(
         organisation_id=organisation_id,
         entry_date=entry_date,
@@ -207,6 +264,7 @@ def post_journal_entry(
         created_by=actor.audit_identity["id"],
         idempotency_key=idempotency.key if idempotency else None,
         request_hash=idempotency.fingerprint if idempotency else None,
+        cash_flow_line=cash_flow_line,
     )
     db.session.add(entry)
     db.session.flush()
@@ -239,6 +297,8 @@ def post_journal_entry(
             "source_id": source_id,
             "reverses": str(reverses.id) if reverses is not None else None,
             "postings": [line.as_record() for line in lines],
+            # Only when there is one, so that entries recorded before the field existed keep their form.
+            **({"cash_flow_line": cash_flow_line} if cash_flow_line else {}),
         },
     )
     return entry
@@ -285,6 +345,7 @@ def post_adjustment(
     description: str,
     lines: list[PostingLine],
     key: str | None,
+    cash_flow_line: str | None = None,
 ) -> tuple[JournalEntry, bool]:
     """A finance officer's balanced adjustment, idempotent by ``key``; (entry, whether it is new)."""
     authorize(actor, Permission.POST_ADJUSTMENTS, organisation_id)
@@ -295,13 +356,22 @@ def post_adjustment(
             "entry_date": entry_date.isoformat(),
             "description": description.strip(),
             "lines": [line.as_record() for line in lines],
+            **({"cash_flow_line": cash_flow_line} if cash_flow_line else {}),
         },
         "adjustment",
     )
     return post_journal_entry_once(
         actor,
         claim,
-        lambda: post_journal_entry(actor, organisation_id, entry_date, description, lines, idempotency=claim),
+        lambda: post_journal_entry(
+            actor,
+            organisation_id,
+            entry_date,
+            description,
+            lines,
+            idempotency=claim,
+            cash_flow_line=cash_flow_line,
+        ),
     )
 
 
@@ -327,12 +397,50 @@ def list_journal_entries(
     return fetch_page(statement, request)
 
 
+# What undoes an entry that a business event booked: the event's own action, which changes the
+# business state with the books. The generic reversal is for finance officers' adjustments.
+UNDO_ACTIONS = {
+    EntrySource.EXPENSE_APPROVED.value: "void the expense report (POST /api/v1/expense-reports/{id}/void)",
+    EntrySource.RESTRICTED_RELEASE.value: "void the expense report (POST /api/v1/expense-reports/{id}/void)",
+    EntrySource.DISBURSEMENT_PAID.value: "reverse the payment (POST /api/v1/disbursements/{id}/reversal)",
+    EntrySource.REFUND.value: "reverse the refund (POST /api/v1/funds/{fund_id}/refunds/{entry_id}/reversal)",
+    EntrySource.YEAR_END_CLOSE.value: "reopen the year (POST /api/v1/organisations/{id}/years/{year}/reopen)",
+}
+
+
 def reverse_journal_entry(
     actor: Actor, entry_id: uuid.UUID, reversal_date: date, reason: str
 ) -> JournalEntry:
-    """Post the mirror image of an entry: the correction that leaves history intact."""
+    """Post the mirror image of an adjustment: the correction that leaves history intact.
+
+    An entry that a business event booked (an approved report, a payment, a refund, a year-end
+    closing) is refused with the action that undoes the event, so that the books and the
+    business state never disagree.
+    """
     entry = get_journal_entry(actor, entry_id)
     authorize(actor, Permission.POST_ADJUSTMENTS, entry.organisation_id)
+    if entry.source in UNDO_ACTIONS:
+        raise Conflict(
+            f"This entry was booked by a business event ({entry.source}); to undo it, "
+            f"{UNDO_ACTIONS[entry.source]}.",
+            errors={"entry": [UNDO_ACTIONS[entry.source]]},
+        )
+    return post_reversal(actor, entry, reversal_date, reason)
+
+
+def post_reversal(
+    actor: Actor,
+    entry: JournalEntry,
+    reversal_date: date,
+    reason: str,
+    *,
+    lines: list[PostingLine] | None = None,
+    into_closed_period: bool = False,
+) -> JournalEntry:
+    """Reverse ``entry`` (its mirror image, or ``lines`` when a later year needs other accounts).
+
+    For the services that undo a business event; the caller has checked who may.
+    """
     if not reason.strip():
         raise ValidationFailed.field("reason", "say why the entry is reversed")
     if reversal_date < entry.entry_date:
@@ -341,7 +449,22 @@ def reverse_journal_entry(
         raise Conflict("A reversal is not reversed; post a new entry instead.")
     if db.session.scalar(select(JournalEntry.id).where(JournalEntry.reverses_id == entry.id)) is not None:
         raise Conflict("This entry has already been reversed.")
-    mirrored = [
+    return post_journal_entry(
+        actor,
+        entry.organisation_id,
+        reversal_date,
+        f"Reversal: {reason.strip()}",
+        lines if lines is not None else mirrored_lines(entry),
+        source=EntrySource.REVERSAL,
+        source_id=str(entry.id),
+        reverses=entry,
+        into_closed_period=into_closed_period,
+    )
+
+
+def mirrored_lines(entry: JournalEntry) -> list[PostingLine]:
+    """``entry``'s postings with their sides swapped."""
+    return [
         PostingLine(
             account_code=p.account_code,
             side=Side.CREDIT if p.side == Side.DEBIT.value else Side.DEBIT,
@@ -351,16 +474,6 @@ def reverse_journal_entry(
         )
         for p in entry.postings
     ]
-    return post_journal_entry(
-        actor,
-        entry.organisation_id,
-        reversal_date,
-        f"Reversal: {reason.strip()}",
-        mirrored,
-        source=EntrySource.REVERSAL,
-        source_id=str(entry.id),
-        reverses=entry,
-    )
 
 
 def list_periods(actor: Actor, organisation_id: uuid.UUID, request: PageRequest) -> Page[AccountingPeriod]:
@@ -382,18 +495,64 @@ def set_period_status(
     status: PeriodStatus,
     reason: str | None,
     expected_version: int | None,
+    *,
+    force: bool = False,
 ) -> AccountingPeriod:
-    """Close a month, or reopen it with a recorded reason."""
-    authorize(actor, Permission.CLOSE_PERIODS, organisation_id)
+    """Close a month, or reopen it with a recorded reason.
+
+    A month closes once it has ended (its last day has passed in China), and months close in
+    order: not while an earlier month of the organisation's books is open, unless an admin
+    ``force``s it with a reason. A month of a closed year is reopened only by reopening the year
+    (``year_end.reopen_year``).
+    """
+    from ledger.services import year_end  # it builds on this module
+
+    authorize(actor, Permission.FORCE_PERIOD_CLOSE if force else Permission.CLOSE_PERIODS, organisation_id)
     _organisation(organisation_id)
     if not (1 <= month <= 12 and 2000 <= year <= 2100):
         raise ValidationFailed.field("period", "must be a month between 2000-01 and 2100-12")
+    if force and status is not PeriodStatus.CLOSED:
+        raise ValidationFailed.field("force", "only closing a month can be forced")
+    if force and not (reason or "").strip():
+        raise ValidationFailed.field("reason", "say why the month is closed before the earlier ones")
+    if status is PeriodStatus.CLOSED and not has_ended(month_range(year, month)[1]):
+        raise ValidationFailed.field(
+            "period", f"the month {year}-{month:02d} has not ended; it can be closed from its next day on"
+        )
     period = _period(actor, organisation_id, year, month)
     check_version(period, expected_version)
     if period.status == status.value:
         raise Conflict(f"The period {year}-{month:02d} is already {status.value}.")
     if status is PeriodStatus.OPEN and not (reason or "").strip():
         raise ValidationFailed.field("reason", "say why a closed period is reopened")
+    open_before: list[str] = []
+    if status is PeriodStatus.OPEN:
+        closed_years = sorted(y for y in year_end.closed_years_of(organisation_id) if y >= year)
+        if closed_years:
+            raise Conflict(
+                f"The year {closed_years[0]} is closed: reopen the year first to reopen {year}-{month:02d}."
+            )
+    else:
+        open_before = [
+            f"{p.year}-{p.month:02d}"
+            for p in db.session.scalars(
+                select(AccountingPeriod)
+                .where(
+                    AccountingPeriod.organisation_id == organisation_id,
+                    AccountingPeriod.status == PeriodStatus.OPEN.value,
+                    or_(
+                        AccountingPeriod.year < year,
+                        and_(AccountingPeriod.year == year, AccountingPeriod.month < month),
+                    ),
+                )
+                .order_by(AccountingPeriod.year, AccountingPeriod.month)
+            )
+        ]
+        if open_before and not force:
+            raise Conflict(
+                f"Months close in order: close {open_before[0]} first "
+                f"(open before {year}-{month:02d}: {', '.join(open_before)})."
+            )
     period.status = status.value
     period.changed_at = utcnow()
     db.session.flush()
@@ -406,7 +565,13 @@ def set_period_status(
         period,
     )
     if reason:
-        record_event(actor, "period.reason", "accounting_period", period.id, {"reason": reason.strip()})
+        record_event(
+            actor,
+            "period.reason",
+            "accounting_period",
+            period.id,
+            {"reason": reason.strip(), **({"forced": True, "open_before": open_before} if force else {})},
+        )
     return period
 
 

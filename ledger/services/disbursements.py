@@ -41,6 +41,7 @@ from ledger.services.audit_subjects import record_event, record_state
 from ledger.services.funds import get_fund, unspent_cash
 from ledger.services.idempotency import IdempotencyClaim, claim_key, require_same_request
 from ledger.services.pagination import Page, PageRequest, fetch_page
+from ledger.services.restrictions import refund_lines
 
 
 @dataclass(frozen=True)
@@ -273,14 +274,19 @@ def list_disbursements(actor: Actor, fund_id: uuid.UUID, request: PageRequest) -
     return fetch_page(statement, request)
 
 
-def paid_disbursements(fund_id: uuid.UUID, until: date | None = None) -> list[Disbursement]:
+def paid_disbursements(
+    fund_id: uuid.UUID, until: date | None = None, *, with_returned: bool = False
+) -> list[Disbursement]:
     """A fund's paid disbursements (up to ``until``), by payment date: what reports and exports count.
 
-    No access check: the callers (statements, open data) have checked the fund's.
+    ``with_returned`` adds the payments the bank returned later (status ``reversed``), for a
+    statement of a period in which they still counted. No access check: the callers
+    (statements, open data) have checked the fund's.
     """
-    statement = select(Disbursement).where(
-        Disbursement.fund_id == fund_id, Disbursement.status == DisbursementStatus.PAID.value
-    )
+    statuses = [DisbursementStatus.PAID.value]
+    if with_returned:
+        statuses.append(DisbursementStatus.REVERSED.value)
+    statement = select(Disbursement).where(Disbursement.fund_id == fund_id, Disbursement.status.in_(statuses))
     if until is not None:
         statement = statement.where(Disbursement.paid_on <= until)
     return list(db.session.scalars(statement.order_by(Disbursement.paid_on, Disbursement.id)))
@@ -375,7 +381,8 @@ def refund_unspent(
     bank_reference: str,
     key: str | None,
 ) -> Refunded:
-    """Book money returned to the funder: Dr the revenue account (restricted), Cr 1002 bank."""
+    """Book money returned to the funder (``restrictions.refund_lines``: revenue of this year, or
+    管理费用 for money received in an earlier year), Cr 1002 bank."""
     fund = get_fund(actor, fund_id)
     authorize(actor, Permission.MANAGE_DISBURSEMENTS, fund.organisation_id)
     reference = bank_reference.strip()
@@ -403,16 +410,12 @@ def refund_unspent(
         left = unspent_cash(fund)
         if amount.minor > left.minor:
             raise ValidationFailed.field("amount", f"only {left} {fund.currency} of this fund is unspent")
-        restriction = "restricted" if fund.restricted else "unrestricted"
         entry = books.post_journal_entry(
             actor,
             fund.organisation_id,
             refunded_on,
             f"{fund.title}: unspent funds refunded ({reference})",
-            [
-                books.PostingLine(fund.revenue_account, Side.DEBIT, amount, fund.id, restriction),
-                books.PostingLine("1002", Side.CREDIT, amount, fund.id),
-            ],
+            refund_lines(fund, amount, refunded_on),
             source=EntrySource.REFUND,
             source_id=str(fund.id),
             idempotency=claim,
@@ -433,3 +436,49 @@ def refund_unspent(
 
     entry, created = books.post_journal_entry_once(actor, claim, book_refund)
     return Refunded(fund, entry, created)
+
+
+def reverse_payment(actor: Actor, disbursement_id: uuid.UUID, returned_on: date, reason: str) -> Disbursement:
+    """The bank returned a paid disbursement: its booking is reversed and it no longer counts as paid."""
+    if not reason.strip():
+        raise ValidationFailed.field("reason", "say why the payment is reversed")
+    disbursement = get_disbursement(actor, disbursement_id)
+    authorize(actor, Permission.MANAGE_DISBURSEMENTS, disbursement.organisation_id)
+    _lock_fund(disbursement.fund_id)
+    if disbursement.status != DisbursementStatus.PAID.value:
+        raise Conflict(f"Only a paid disbursement is reversed; this one is {disbursement.status}.")
+    assert disbursement.journal_entry_id is not None  # a paid disbursement was booked
+    entry = db.session.get(JournalEntry, disbursement.journal_entry_id)
+    assert entry is not None
+    books.post_reversal(actor, entry, returned_on, f"payment returned by the bank: {reason.strip()}")
+    disbursement.status = DisbursementStatus.REVERSED.value
+    disbursement.reversed_on = returned_on
+    disbursement.reversal_reason = reason.strip()
+    db.session.flush()
+    record_state(actor, "disbursement.reversed", "disbursement", disbursement)
+    return disbursement
+
+
+def reverse_refund(
+    actor: Actor, fund_id: uuid.UUID, entry_id: uuid.UUID, returned_on: date, reason: str
+) -> JournalEntry:
+    """The bank returned a refund to the funder: the refund's booking is reversed, the money is back."""
+    if not reason.strip():
+        raise ValidationFailed.field("reason", "say why the refund is reversed")
+    fund = get_fund(actor, fund_id)
+    authorize(actor, Permission.MANAGE_DISBURSEMENTS, fund.organisation_id)
+    fund = _lock_fund(fund_id)
+    entry = db.session.get(JournalEntry, entry_id)
+    if entry is None or entry.source != EntrySource.REFUND.value or entry.source_id != str(fund.id):
+        raise NotFound.thing("refund", entry_id)
+    reversal = books.post_reversal(
+        actor, entry, returned_on, f"refund returned by the bank: {reason.strip()}"
+    )
+    record_event(
+        actor,
+        "fund.refund_reversed",
+        "fund",
+        fund.id,
+        {"refund_entry_id": str(entry.id), "journal_entry_id": str(reversal.id), "reason": reason.strip()},
+    )
+    return reversal

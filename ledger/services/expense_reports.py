@@ -12,7 +12,9 @@ again at approval, and every problem names its line:
 - a receipt (the same SHA-256) is never claimed twice.
 
 Approval books the spending (Dr the category's expense account, Cr 1002, by fund) and, for a
-restricted fund, releases as much restricted net assets (Dr 3102, Cr 3101).
+restricted fund, releases the restriction on as much (``ledger.services.restrictions``). A
+finance officer voids an approved report by reversing both; its receipts may then be claimed
+again.
 """
 
 from __future__ import annotations
@@ -21,14 +23,13 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 from sqlalchemy import func, select, update
 
 from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
 from ledger.models.base import utcnow
-from ledger.models.books import AccountingPeriod, EntrySource, PeriodStatus, Side
+from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, PeriodStatus, Side
 from ledger.models.expense_report import EDITABLE, ExpenseLine, ExpenseReport, Receipt, ReportStatus
 from ledger.models.fund import Fund, FundStatus
 from ledger.money import Money
@@ -42,8 +43,10 @@ from ledger.services.access import (
 )
 from ledger.services.audit_subjects import record_state
 from ledger.services.concurrency import check_version
+from ledger.services.fund_figures import admin_cost_cap, admin_cost_cap_percent, figures_of, within_admin_cap
 from ledger.services.funds import budget_of, categories_of, get_fund
 from ledger.services.pagination import Page, PageRequest, fetch_page
+from ledger.services.restrictions import release_lines, release_reversal_lines
 
 MAX_LINES = 200
 
@@ -197,13 +200,14 @@ def _category_totals(report: ExpenseReport) -> dict[str, int]:
     return totals
 
 
-def _spent(fund: Fund, statuses: tuple[str, ...], excluding: uuid.UUID) -> dict[str, int]:
+def _pending(fund: Fund, excluding: uuid.UUID) -> dict[str, int]:
+    """Other submitted reports' lines per category: budget they will take if approved."""
     rows = db.session.execute(
         select(ExpenseLine.category_code, func.sum(ExpenseLine.amount_minor))
         .join(ExpenseReport, ExpenseReport.id == ExpenseLine.report_id)
         .where(
             ExpenseReport.fund_id == fund.id,
-            ExpenseReport.status.in_(statuses),
+            ExpenseReport.status == ReportStatus.SUBMITTED.value,
             ExpenseReport.id != excluding,
         )
         .group_by(ExpenseLine.category_code)
@@ -220,8 +224,9 @@ def report_problems(report: ExpenseReport, fund: Fund) -> dict[str, list[str]]:
         errors["lines"].append("a report needs at least one line")
     categories = categories_of(fund.category_list_version)
     budget = budget_of(fund)
-    approved = _spent(fund, (ReportStatus.APPROVED.value,), report.id)
-    pending = _spent(fund, (ReportStatus.SUBMITTED.value,), report.id)
+    figures = figures_of(fund)
+    approved = figures.spent_by_category
+    pending = _pending(fund, report.id)
     totals = _category_totals(report)
     seen_receipts: dict[str, int] = {}
     for index, line in enumerate(report.lines):
@@ -261,17 +266,16 @@ def report_problems(report: ExpenseReport, fund: Fund) -> dict[str, list[str]]:
             )
     if fund.admin_cost_cap_bp is not None:
         management = {code for code, c in categories.items() if c.functional_class == "management"}
-        admin_total = sum(
+        admin_total = figures.admin_costs + sum(
             amount
-            for spending in (approved, pending, totals)
+            for spending in (pending, totals)
             for code, amount in spending.items()
             if code in management
         )
-        cap = (Decimal(fund.award_minor) * fund.admin_cost_cap_bp / 10000).to_integral_value()
-        if admin_total > cap:
+        if not within_admin_cap(fund, admin_total):
             errors["lines"].append(
                 f"administrative costs would be {Money(fund.currency, admin_total)}, over the cap of "
-                f"{fund.admin_cost_cap_bp / 100:.2f}% of the award ({Money(fund.currency, int(cap))})"
+                f"{admin_cost_cap_percent(fund)}% of the award ({Money(fund.currency, admin_cost_cap(fund) or 0)})"
             )
     return dict(errors)
 
@@ -295,7 +299,7 @@ def _claimed_elsewhere(sha256: str, report_id: uuid.UUID) -> bool:
             .where(
                 ExpenseLine.receipt_sha256 == sha256,
                 ExpenseReport.id != report_id,
-                ExpenseReport.status != ReportStatus.REJECTED.value,
+                ExpenseReport.status.not_in([ReportStatus.REJECTED.value, ReportStatus.VOIDED.value]),
             )
             .limit(1)
         )
@@ -372,16 +376,14 @@ def approve_report(actor: Actor, report_id: uuid.UUID, expected_version: int | N
         source=EntrySource.EXPENSE_APPROVED,
         source_id=str(report.id),
     )
-    if fund.restricted:
+    release = release_lines(fund, total, entry_date)
+    if release:
         books.post_journal_entry(
             actor,
             report.organisation_id,
             entry_date,
             f"{fund.title}: restriction released for {report.title}",
-            [
-                books.PostingLine("3102", Side.DEBIT, total, fund.id, "restricted"),
-                books.PostingLine("3101", Side.CREDIT, total, fund.id, "unrestricted"),
-            ],
+            release,
             source=EntrySource.RESTRICTED_RELEASE,
             source_id=str(report.id),
         )
@@ -391,6 +393,56 @@ def approve_report(actor: Actor, report_id: uuid.UUID, expected_version: int | N
     report.journal_entry_id = entry.id
     db.session.flush()
     record_state(actor, "expense_report.approved", "expense_report", report)
+    return report
+
+
+def void_report(
+    actor: Actor, report_id: uuid.UUID, void_date: date, reason: str, expected_version: int | None
+) -> ExpenseReport:
+    """Withdraw an approved report: its spending and its restriction release are reversed on ``void_date``.
+
+    A finance officer who did not file it voids it, with a reason; budget vs actual and every
+    figure stop counting it from the void's date on. Nothing is deleted: the approval and the
+    void both stay in the books and the trail.
+    """
+    if not reason.strip():
+        raise ValidationFailed.field("reason", "say why the report is voided")
+    report, _fund = _lock(actor, report_id, expected_version)
+    authorize(actor, Permission.REVIEW_EXPENSE_REPORTS, report.organisation_id)
+    require_different_person(actor, [report.filed_by], "void an expense report")
+    if report.status != ReportStatus.APPROVED.value:
+        raise Conflict(f"Only an approved report is voided; this one is {report.status}.")
+    entries = db.session.scalars(
+        select(JournalEntry)
+        .where(
+            JournalEntry.source_id == str(report.id),
+            JournalEntry.source.in_(
+                [EntrySource.EXPENSE_APPROVED.value, EntrySource.RESTRICTED_RELEASE.value]
+            ),
+        )
+        .order_by(JournalEntry.created_at)
+    ).all()
+    for entry in entries:
+        lines = (
+            release_reversal_lines(entry, void_date)
+            if entry.source == EntrySource.RESTRICTED_RELEASE.value
+            else None
+        )
+        books.post_reversal(actor, entry, void_date, f"report voided: {reason.strip()}", lines=lines)
+    report.status = ReportStatus.VOIDED.value
+    report.voided_by = actor.audit_identity["id"]
+    report.voided_at = utcnow()
+    report.comments = [
+        *report.comments,
+        {
+            "by": actor.audit_identity["id"],
+            "at": utcnow().isoformat(),
+            "status": ReportStatus.VOIDED.value,
+            "comment": reason.strip(),
+        },
+    ]
+    db.session.flush()
+    record_state(actor, "expense_report.voided", "expense_report", report)
     return report
 
 

@@ -1,7 +1,7 @@
 """Reports on a fund, derived from the budget entries, reports, disbursements and postings.
 
-Nothing here is stored: every figure is summed from the rows that record what happened, so the
-reports always agree with the books and the audit trail.
+Nothing here is stored, and nothing here defines a figure: the money comes from
+``ledger.services.fund_figures`` (the one definition of each), the budget from its entries.
 """
 
 from __future__ import annotations
@@ -10,18 +10,23 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import func, select
 
 from ledger.extensions import db
-from ledger.models.books import Posting
 from ledger.models.disbursement import Disbursement, DisbursementStatus, Tranche
 from ledger.models.expense_report import ExpenseLine, ExpenseReport, ReportStatus
-from ledger.models.fund import REVENUE_ACCOUNTS, BudgetEntry, Fund
+from ledger.models.fund import BudgetEntry, Fund
 from ledger.money import Money, percent
 from ledger.services.access import Actor
-from ledger.services.funds import CASH_ACCOUNTS, categories_of, get_fund
+from ledger.services.fund_figures import (
+    FundFigures,
+    admin_cost_cap_percent,
+    admin_cost_percent,
+    fund_figures,
+    within_admin_cap,
+)
+from ledger.services.funds import categories_of, get_fund
 
 
 @dataclass(frozen=True)
@@ -39,32 +44,25 @@ class CategoryExecution:
         return self.revised_budget - self.approved
 
     @property
-    def executedpercent(self) -> str:
+    def executed_percent(self) -> str:
         return percent(self.approved.minor, self.revised_budget.minor)
 
 
-def _spending(
-    fund_ids: Collection[uuid.UUID], *statuses: ReportStatus
-) -> dict[tuple[uuid.UUID, ReportStatus], dict[str, int]]:
-    """Report line totals per fund, status and category, in one grouped query."""
-    totals: dict[tuple[uuid.UUID, ReportStatus], dict[str, int]] = defaultdict(dict)
-    for fund_id, status, code, total in db.session.execute(
-        select(
-            ExpenseReport.fund_id,
-            ExpenseReport.status,
-            ExpenseLine.category_code,
-            func.sum(ExpenseLine.amount_minor),
-        )
+def pending_spending(fund_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:
+    """Lines of submitted reports (waiting for a decision) per fund and category, in one query."""
+    totals: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
+    for fund_id, code, total in db.session.execute(
+        select(ExpenseReport.fund_id, ExpenseLine.category_code, func.sum(ExpenseLine.amount_minor))
         .join(ExpenseReport, ExpenseReport.id == ExpenseLine.report_id)
-        .where(ExpenseReport.fund_id.in_(fund_ids), ExpenseReport.status.in_([s.value for s in statuses]))
-        .group_by(ExpenseReport.fund_id, ExpenseReport.status, ExpenseLine.category_code)
+        .where(ExpenseReport.fund_id.in_(fund_ids), ExpenseReport.status == ReportStatus.SUBMITTED.value)
+        .group_by(ExpenseReport.fund_id, ExpenseLine.category_code)
     ):
-        totals[fund_id, ReportStatus(status)][code] = int(total)
+        totals[fund_id][code] = int(total)
     return totals
 
 
 def budget_executions(funds: Sequence[Fund]) -> dict[uuid.UUID, list[CategoryExecution]]:
-    """Budget vs actual for each of ``funds`` (already authorised), in three queries however many."""
+    """Budget vs actual for each of ``funds`` (already authorised), in four queries however many."""
     if not funds:
         return {}
     fund_ids = [fund.id for fund in funds]
@@ -84,14 +82,15 @@ def budget_executions(funds: Sequence[Fund]) -> dict[uuid.UUID, list[CategoryExe
         if source == "draft":
             original[fund_id][code] = original[fund_id].get(code, 0) + int(total)
         revised[fund_id][code] = revised[fund_id].get(code, 0) + int(total)
-    spending = _spending(fund_ids, ReportStatus.APPROVED, ReportStatus.SUBMITTED)
+    figures = fund_figures(funds)
+    pending_by_fund = pending_spending(fund_ids)
     names = {version: categories_of(version) for version in {fund.category_list_version for fund in funds}}
     executions: dict[uuid.UUID, list[CategoryExecution]] = {}
     for fund in funds:
         drafted = original[fund.id]
         budget = {code: total for code, total in revised[fund.id].items() if total}
-        approved = spending[fund.id, ReportStatus.APPROVED]
-        pending = spending[fund.id, ReportStatus.SUBMITTED]
+        approved = figures[fund.id].spent_by_category
+        pending = pending_by_fund[fund.id]
         rows = []
         for code in sorted(set(drafted) | set(budget) | set(approved) | set(pending)):
             category = names[fund.category_list_version].get(code)
@@ -125,68 +124,71 @@ class TranchePayment:
 
 @dataclass(frozen=True)
 class FundSummary:
+    """What the API, the pages and the dashboard say about a fund: ``FundFigures`` as money."""
+
     fund: Fund
-    awarded: Money
-    disbursed: Money
+    figures: FundFigures
     tranches: list[TranchePayment]
-    spent: Money
-    refunded: Money
-    unspent_cash: Money
-    admin_costs: Money
-    restricted_received: Money
-    restricted_released: Money
+    pending: Money
+
+    def _money(self, minor: int) -> Money:
+        return Money(self.fund.currency, minor)
 
     @property
-    def admin_costpercent(self) -> str:
-        return percent(self.admin_costs.minor, self.awarded.minor)
+    def awarded(self) -> Money:
+        return self._money(self.fund.award_minor)
 
     @property
-    def admin_cost_cappercent(self) -> str | None:
-        return None if self.fund.admin_cost_cap_bp is None else f"{self.fund.admin_cost_cap_bp / 100:.2f}"
+    def disbursed(self) -> Money:
+        return self._money(self.figures.received)
+
+    @property
+    def spent(self) -> Money:
+        return self._money(self.figures.spent)
+
+    @property
+    def refunded(self) -> Money:
+        return self._money(self.figures.refunded)
+
+    @property
+    def unspent(self) -> Money:
+        return self._money(self.figures.unspent)
+
+    @property
+    def unspent_cash(self) -> Money:
+        return self._money(self.figures.held_in_bank)
+
+    @property
+    def admin_costs(self) -> Money:
+        return self._money(self.figures.admin_costs)
+
+    @property
+    def admin_cost_percent(self) -> str:
+        return admin_cost_percent(self.figures.admin_costs, self.fund.award_minor)
+
+    @property
+    def admin_cost_cap_percent(self) -> str | None:
+        return admin_cost_cap_percent(self.fund)
+
+    @property
+    def admin_cost_within_cap(self) -> bool:
+        return within_admin_cap(self.fund, self.figures.admin_costs)
+
+    @property
+    def restricted_received(self) -> Money:
+        return self._money(self.figures.restricted_received)
+
+    @property
+    def restricted_released(self) -> Money:
+        return self._money(self.figures.restricted_released)
 
     @property
     def restricted_net_assets(self) -> Money:
-        return self.restricted_received - self.restricted_released
-
-
-@dataclass(frozen=True)
-class _PostingTotals:
-    """A fund's figures from its postings, in minor units."""
-
-    cash: int
-    restricted_received: int
-    restricted_released: int
-    refunded: int
-
-
-def _posting_totals(fund_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, _PostingTotals]:
-    """Cash, restricted revenue, releases and refunds per fund, summed in one pass over their postings."""
-    debit = case((Posting.side == "debit", Posting.amount_minor), else_=0)
-    credit = case((Posting.side == "credit", Posting.amount_minor), else_=0)
-
-    def total(amount: Any, *conditions: Any) -> Any:
-        return func.coalesce(func.sum(case((and_(*conditions), amount), else_=0)), 0)
-
-    rows = db.session.execute(
-        select(
-            Posting.fund_id,
-            total(debit - credit, Posting.account_code.in_(CASH_ACCOUNTS)),
-            total(
-                credit - debit,
-                Posting.account_code.in_(REVENUE_ACCOUNTS),
-                Posting.restriction == "restricted",
-            ),
-            total(debit - credit, Posting.account_code == "3102"),
-            total(debit, Posting.account_code.in_(REVENUE_ACCOUNTS)),
-        )
-        .where(Posting.fund_id.in_(fund_ids))
-        .group_by(Posting.fund_id)
-    )
-    return {fund_id: _PostingTotals(*(int(value) for value in figures)) for fund_id, *figures in rows}
+        return self._money(self.figures.restricted_net_assets)
 
 
 def fund_summaries(funds: Sequence[Fund]) -> dict[uuid.UUID, FundSummary]:
-    """The summary of each of ``funds`` (already authorised), in five queries however many."""
+    """The summary of each of ``funds`` (already authorised), in a fixed number of queries."""
     if not funds:
         return {}
     fund_ids = [fund.id for fund in funds]
@@ -203,41 +205,25 @@ def fund_summaries(funds: Sequence[Fund]) -> dict[uuid.UUID, FundSummary]:
         select(Tranche).where(Tranche.fund_id.in_(fund_ids)).order_by(Tranche.fund_id, Tranche.number)
     ):
         schedules[tranche.fund_id].append(tranche)
-    spending = _spending(fund_ids, ReportStatus.APPROVED)
-    management = {
-        version: {code for code, c in categories_of(version).items() if c.functional_class == "management"}
-        for version in {fund.category_list_version for fund in funds}
-    }
-    posted = _posting_totals(fund_ids)
-    summaries = {}
-    for fund in funds:
-        currency = fund.currency
-        approved = spending[fund.id, ReportStatus.APPROVED]
-        totals = posted.get(fund.id, _PostingTotals(0, 0, 0, 0))
-        summaries[fund.id] = FundSummary(
+    figures = fund_figures(funds)
+    pending = pending_spending(fund_ids)
+    return {
+        fund.id: FundSummary(
             fund=fund,
-            awarded=Money(currency, fund.award_minor),
-            disbursed=Money(currency, sum(paid[fund.id].values())),
+            figures=figures[fund.id],
             tranches=[
                 TranchePayment(
                     t.number,
                     t.due_date.isoformat(),
-                    Money(currency, t.amount_minor),
-                    Money(currency, paid[fund.id].get(t.id, 0)),
+                    Money(fund.currency, t.amount_minor),
+                    Money(fund.currency, paid[fund.id].get(t.id, 0)),
                 )
                 for t in schedules[fund.id]
             ],
-            spent=Money(currency, sum(approved.values())),
-            refunded=Money(currency, totals.refunded),
-            unspent_cash=Money(currency, totals.cash),
-            admin_costs=Money(
-                currency,
-                sum(v for k, v in approved.items() if k in management[fund.category_list_version]),
-            ),
-            restricted_received=Money(currency, totals.restricted_received),
-            restricted_released=Money(currency, totals.restricted_released),
+            pending=Money(fund.currency, sum(pending[fund.id].values())),
         )
-    return summaries
+        for fund in funds
+    }
 
 
 def fund_summary(actor: Actor, fund_id: uuid.UUID) -> FundSummary:

@@ -3,7 +3,8 @@
 A fund is drafted by an admin (terms and an initial budget that adds up to the award), then
 activated; from then on its terms are fixed and its budget changes only by revisions.
 Reallocations between categories must net to zero; one that moves more than the threshold
-(``REVISION_APPROVAL_SHARE`` of the award) waits for a finance officer who did not propose it.
+(``REVISION_APPROVAL_SHARE`` of the award), counting every earlier move applied without
+approval, waits for a finance officer who did not propose it.
 A fund is closed only when no cash is left on it (spent, or refunded to the funder).
 """
 
@@ -13,17 +14,17 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
+from ledger.business_dates import CHINA
 from ledger.credit_code import credit_code_problem, normalise
 from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
 from ledger.models.base import utcnow
-from ledger.models.books import Posting
 from ledger.models.fund import (
     REVENUE_ACCOUNTS,
     BudgetEntry,
@@ -274,8 +275,21 @@ def update_fund(
     return fund
 
 
-def budget_of(fund: Fund, as_of: datetime | None = None) -> dict[str, Money]:
-    """The budget per category, as it stood at ``as_of`` (default: now)."""
+def budget_in_force(fund: Fund, as_of: date) -> ColumnElement[bool]:
+    """Which budget entries of ``fund`` are in force at the end of the day ``as_of``.
+
+    The agreed (draft) budget holds from the first day of the fund's period, whenever it was
+    typed in; a revision holds from the moment it was approved (by the calendar in China).
+    """
+    cutoff = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=CHINA)
+    revised = and_(BudgetEntry.source == "revision", BudgetEntry.effective_at < cutoff)
+    if fund.period_start <= as_of:
+        return or_(BudgetEntry.source == "draft", revised)
+    return revised
+
+
+def budget_of(fund: Fund, as_of: date | None = None) -> dict[str, Money]:
+    """The budget per category, as it stood at the end of the day ``as_of`` (default: now)."""
     statement = (
         select(BudgetEntry.category_code, func.sum(BudgetEntry.amount_delta_minor))
         .where(BudgetEntry.fund_id == fund.id)
@@ -283,15 +297,13 @@ def budget_of(fund: Fund, as_of: datetime | None = None) -> dict[str, Money]:
         .order_by(BudgetEntry.category_code)
     )
     if as_of is not None:
-        statement = statement.where(BudgetEntry.effective_at <= as_of)
+        statement = statement.where(budget_in_force(fund, as_of))
     return {
         code: Money(fund.currency, int(total)) for code, total in db.session.execute(statement) if int(total)
     }
 
 
-def read_budget(
-    actor: Actor, fund_id: uuid.UUID, as_of: datetime | None = None
-) -> tuple[Fund, dict[str, Money]]:
+def read_budget(actor: Actor, fund_id: uuid.UUID, as_of: date | None = None) -> tuple[Fund, dict[str, Money]]:
     fund = get_fund(actor, fund_id)
     return fund, budget_of(fund, as_of)
 
@@ -363,20 +375,11 @@ def set_draft_budget(actor: Actor, fund_id: uuid.UUID, lines: Mapping[str, Money
     return budget_of(fund)
 
 
-CASH_ACCOUNTS = ("1001", "1002")
-
-
 def unspent_cash(fund: Fund) -> Money:
     """Cash received for the fund and not yet paid out or refunded: its bank balance in the books."""
-    balance = db.session.scalar(
-        select(
-            func.coalesce(
-                func.sum(case((Posting.side == "debit", Posting.amount_minor), else_=-Posting.amount_minor)),
-                0,
-            )
-        ).where(Posting.fund_id == fund.id, Posting.account_code.in_(CASH_ACCOUNTS))
-    )
-    return Money(fund.currency, int(balance or 0))
+    from ledger.services.fund_figures import figures_of  # fund_figures reads categories from here
+
+    return Money(fund.currency, figures_of(fund).held_in_bank)
 
 
 _TRANSITIONS = {
@@ -419,6 +422,26 @@ def _moved_amount(changes: Mapping[str, int]) -> int:
     return sum(delta for delta in changes.values() if delta > 0)
 
 
+def _moved_without_approval(fund: Fund) -> int:
+    """What earlier revisions of ``fund`` moved without a second person: applied at once.
+
+    The threshold holds for these together, so that a large move cannot be split into small
+    ones that each pass alone.
+    """
+    moved = 0
+    for revision in db.session.scalars(
+        select(BudgetRevision).where(
+            BudgetRevision.fund_id == fund.id,
+            BudgetRevision.status == RevisionStatus.APPROVED.value,
+            BudgetRevision.decided_by == BudgetRevision.proposed_by,
+        )
+    ):
+        moved += _moved_amount(
+            {c["category"]: Money.parse(c["amount"], fund.currency).minor for c in revision.changes}
+        )
+    return moved
+
+
 def propose_budget_revision(
     actor: Actor, fund_id: uuid.UUID, changes: Mapping[str, Money], reason: str
 ) -> BudgetRevision:
@@ -457,7 +480,7 @@ def propose_budget_revision(
     db.session.flush()
     record_state(actor, "budget_revision.proposed", "budget_revision", revision)
     threshold = (Decimal(fund.award_minor) * REVISION_APPROVAL_SHARE).to_integral_value()
-    if _moved_amount(deltas) <= threshold:
+    if _moved_without_approval(fund) + _moved_amount(deltas) <= threshold:
         _decide(actor, fund, revision, approve=True, note="within the threshold: no approval needed")
     return revision
 

@@ -8,20 +8,33 @@ so an auditor can later tie any copy back to the trail.
 
 Because signing the checkpoint commits the sequencer's own work, an ``issue_*`` function must be
 called before anything else in its transaction changes state (as the API views do).
+
+A statement of the books is **provisional** (未结账, a 临时报表) while its figures can still
+change: when its period has not ended yet (its last day is today or later, in China), or when a
+month of the period is still open in the books of an organisation it covers (a month with no
+``accounting_period`` row has never been posted to and does not count). The figures of the
+fund-use statement, the organisation statements and the lottery disclosure carry
+``provisional``, ``provisional_reasons`` (``period_not_ended``, ``months_open``) and
+``open_months`` (``YYYY-MM``), and every PDF of a provisional statement says so on every page.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
 from ledger.audit.trail import sign_checkpoint_now
+from ledger.business_dates import business_today
 from ledger.config import current_settings
 from ledger.errors import Conflict, NotFound
 from ledger.extensions import db
+from ledger.models.books import AccountingPeriod, PeriodStatus
+from ledger.models.fund import Fund, FundKind, FundStatus
 from ledger.models.organisation import Organisation
 from ledger.services.access import Actor, Permission, authorize
 from ledger.services.audit_subjects import record_event
@@ -111,11 +124,49 @@ def _issue(
     return issued
 
 
+PERIOD_NOT_ENDED = "period_not_ended"
+MONTHS_OPEN = "months_open"
+
+
+def provisional_marking(organisation_ids: Iterable[uuid.UUID], period: StatementPeriod) -> dict[str, Any]:
+    """Whether a statement of these organisations' books for ``period`` is provisional, and why.
+
+    ``{"provisional": bool, "provisional_reasons": [...], "open_months": ["2026-11", ...]}``:
+    the period has not ended (its last day is not before today in China), and/or a month of the
+    period is open in the books of one of the organisations (months listed once, in order).
+    """
+    reasons: list[str] = []
+    if not period.end < business_today():
+        reasons.append(PERIOD_NOT_ENDED)
+    wanted = set(organisation_ids)
+    first = period.start.year * 12 + period.start.month - 1
+    last = period.end.year * 12 + period.end.month - 1
+    open_months: set[tuple[int, int]] = set()
+    if wanted:
+        rows = db.session.execute(
+            select(AccountingPeriod.year, AccountingPeriod.month).where(
+                AccountingPeriod.organisation_id.in_(wanted),
+                AccountingPeriod.status == PeriodStatus.OPEN.value,
+                AccountingPeriod.year >= period.start.year,
+                AccountingPeriod.year <= period.end.year,
+            )
+        ).all()
+        open_months = {(year, month) for year, month in rows if first <= year * 12 + month - 1 <= last}
+    if open_months:
+        reasons.append(MONTHS_OPEN)
+    return {
+        "provisional": bool(reasons),
+        "provisional_reasons": reasons,
+        "open_months": [f"{year:04d}-{month:02d}" for year, month in sorted(open_months)],
+    }
+
+
 def fund_use_report(actor: Actor, fund_id: uuid.UUID, period: StatementPeriod) -> dict[str, Any]:
     """The fund-use statement's figures (an organisation member: their own funds only)."""
     fund = get_fund(actor, fund_id)
     authorize(actor, Permission.ISSUE_STATEMENTS, fund.organisation_id)
-    return fund_use_figures(fund, period)
+    figures = fund_use_figures(fund, period)
+    return {**figures, **provisional_marking([fund.organisation_id], period)}
 
 
 def issue_fund_use_statement(
@@ -146,15 +197,16 @@ def _organisation(actor: Actor, organisation_id: uuid.UUID) -> Organisation:
 
 
 def organisation_report(actor: Actor, organisation_id: uuid.UUID, period: StatementPeriod) -> dict[str, Any]:
-    """The balance sheet and statement of activities' figures (members: their own organisation)."""
+    """The figures of 会民非01/02/03 (members: their own organisation)."""
     organisation = _organisation(actor, organisation_id)
-    return organisation_statement_figures(organisation.id, period.start, period.end)
+    figures = organisation_statement_figures(organisation.id, period.start, period.end)
+    return {**figures, **provisional_marking([organisation.id], period)}
 
 
 def issue_organisation_statements(
     actor: Actor, organisation_id: uuid.UUID, period: StatementPeriod, lang: str = "zh"
 ) -> IssuedStatement:
-    """Render 会民非01表 and 02表 for the period as one PDF, drawn from a signed checkpoint."""
+    """Render 会民非01表, 02表 and 03表 for the period as one PDF, drawn from a signed checkpoint."""
     organisation = _organisation(actor, organisation_id)
     return _issue(
         actor,
@@ -171,7 +223,30 @@ def issue_organisation_statements(
 def lottery_disclosure_report(actor: Actor, funder: str, year: int) -> dict[str, Any]:
     """A funder's welfare-lottery usage disclosure for a year (finance officers, auditors, admins)."""
     authorize(actor, Permission.ISSUE_DISCLOSURES)
-    return lottery_disclosure_figures(funder, year)
+    figures = lottery_disclosure_figures(funder, year)
+    return {
+        **figures,
+        **provisional_marking(_lottery_organisations(funder, year), StatementPeriod.year(year)),
+    }
+
+
+def _lottery_organisations(funder: str, year: int) -> set[uuid.UUID]:
+    """The recipients of ``funder``'s lottery grants running in ``year``: whose books it draws on.
+
+    The same funds as ``lottery_disclosure_figures`` reports.
+    """
+    period = StatementPeriod.year(year)
+    return set(
+        db.session.scalars(
+            select(Fund.organisation_id).where(
+                Fund.kind == FundKind.LOTTERY_GRANT.value,
+                Fund.funder_name == funder,
+                Fund.period_start <= period.end,
+                Fund.period_end >= period.start,
+                Fund.status != FundStatus.DRAFT.value,
+            )
+        )
+    )
 
 
 def issue_lottery_disclosure(actor: Actor, funder: str, year: int, lang: str = "zh") -> IssuedStatement:

@@ -4,8 +4,10 @@ Funders ask every recipient for this statement: the fund's basics, the award and
 received, spending per budget category (budget, revised budget, this period, cumulative,
 remaining, % executed), the admin-cost ratio against the cap, the unspent balance and where it
 is held, and every approved expense report with its vouchers. Every figure is summed from the
-books: an expense report counts in the period its journal entry is dated in, a tranche in the
-period it was paid, the unspent balance is the fund's bank-deposit postings (1002).
+books through ``ledger.services.fund_figures`` (the one definition of received, spent, refunded,
+unspent and held in bank): an expense report counts in the period its approval is booked in
+(and leaves it when a void is booked), a tranche in the period it was paid; the budget is the
+one in force at the period's end (the agreed budget from the fund's first day).
 
 The result is a plain dict of strings and numbers (amounts as decimal strings, no ORM objects),
 the same dict the API returns as JSON and the PDF embeds as its attachment.
@@ -13,20 +15,28 @@ the same dict the API returns as JSON and the PDF embeds as its attachment.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import aliased
 
 from ledger.extensions import db
-from ledger.models.books import JournalEntry, Posting
+from ledger.models.books import JournalEntry
 from ledger.models.disbursement import Tranche
 from ledger.models.expense_report import ExpenseLine, ExpenseReport, ReportStatus
 from ledger.models.fund import BudgetEntry, Fund
 from ledger.models.organisation import Organisation
 from ledger.money import Money, percent
 from ledger.services.disbursements import paid_disbursements
-from ledger.services.funds import categories_of
+from ledger.services.fund_figures import (
+    FundFigures,
+    admin_cost_cap_percent,
+    admin_cost_percent,
+    figures_of,
+    within_admin_cap,
+)
+from ledger.services.funds import budget_in_force, categories_of
 from ledger.statements.period import StatementPeriod
 
 
@@ -39,16 +49,10 @@ def fund_use_figures(fund: Fund, period: StatementPeriod) -> dict[str, Any]:
 
     organisation = db.session.get(Organisation, fund.organisation_id)
     assert organisation is not None  # a fund's organisation is a foreign key
-    vouchers = _vouchers(fund, period)
-    spending = _spending_by_category(fund, period)
-    categories = _category_rows(fund, period, spending, money)
-    this_period = sum(s[0] for s in spending.values())
-    cumulative = sum(s[1] for s in spending.values())
-    management = {c["code"] for c in categories if c["functional_class"] == "management"}
-    admin_costs = sum(spending.get(code, (0, 0))[1] for code in management)
-    received_period, received_cumulative, tranches = _tranches(fund, period, money)
-    refunded = _refunded(fund, period.end)
-    cash = _fund_cash(fund, period.end)
+    cumulative = figures_of(fund, period.end)
+    this_period = cumulative.minus(figures_of(fund, period.start - timedelta(days=1)))
+    categories = _category_rows(fund, period, cumulative, this_period, money)
+    tranches = _tranches(fund, period, money)
     return {
         "statement": "fund_use",
         "fund": {
@@ -70,70 +74,55 @@ def fund_use_figures(fund: Fund, period: StatementPeriod) -> dict[str, Any]:
         "currency": currency,
         "period": period.as_dict(),
         "award": money(fund.award_minor),
-        "received": {"this_period": money(received_period), "cumulative": money(received_cumulative)},
+        "received": {"this_period": money(this_period.received), "cumulative": money(cumulative.received)},
         "tranches": tranches,
-        "categories": [{k: v for k, v in c.items() if k != "functional_class"} for c in categories],
+        "categories": categories,
         "spending": {
-            "this_period": money(this_period),
-            "cumulative": money(cumulative),
-            "budget": money(sum(int(Money.parse(c["revised_budget"], currency).minor) for c in categories)),
+            "this_period": money(this_period.spent),
+            "cumulative": money(cumulative.spent),
+            "budget": money(sum(Money.parse(c["revised_budget"], currency).minor for c in categories)),
         },
+        # The cap is a share of the award, and so is the figure: the rule submission enforces.
         "admin_costs": {
-            "cumulative": money(admin_costs),
-            "percent": percent(admin_costs, cumulative),
-            "cap_percent": None if fund.admin_cost_cap_bp is None else f"{fund.admin_cost_cap_bp / 100:.2f}",
-            "within_cap": fund.admin_cost_cap_bp is None
-            or admin_costs * 10_000 <= fund.admin_cost_cap_bp * cumulative,
+            "cumulative": money(cumulative.admin_costs),
+            "percent": admin_cost_percent(cumulative.admin_costs, fund.award_minor),
+            "cap_percent": admin_cost_cap_percent(fund),
+            "within_cap": within_admin_cap(fund, cumulative.admin_costs),
         },
+        # received − spent − refunded = balance; balance + other_cash = held_in_bank.
         "unspent": {
-            "balance": money(received_cumulative - cumulative - refunded),
-            "refunded": money(refunded),
-            "held_in_bank": money(cash),
+            "received": money(cumulative.received),
+            "spent": money(cumulative.spent),
+            "refunded": money(cumulative.refunded),
+            "balance": money(cumulative.unspent),
+            "other_cash": money(cumulative.other_cash),
+            "held_in_bank": money(cumulative.held_in_bank),
         },
-        "vouchers": vouchers,
+        "restricted_net_assets": money(cumulative.restricted_net_assets),
+        "vouchers": _vouchers(fund, period),
     }
 
 
-def _end_of(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
-
-
-def _spending_by_category(fund: Fund, period: StatementPeriod) -> dict[str, tuple[int, int]]:
-    """category -> (this period, cumulative to the period's end), of approved reports, by book date."""
-    in_period = case((JournalEntry.entry_date >= period.start, ExpenseLine.amount_minor), else_=0)
-    rows = db.session.execute(
-        select(ExpenseLine.category_code, func.sum(in_period), func.sum(ExpenseLine.amount_minor))
-        .join(ExpenseReport, ExpenseReport.id == ExpenseLine.report_id)
-        .join(JournalEntry, JournalEntry.id == ExpenseReport.journal_entry_id)
-        .where(
-            ExpenseReport.fund_id == fund.id,
-            ExpenseReport.status == ReportStatus.APPROVED.value,
-            JournalEntry.entry_date <= period.end,
-        )
-        .group_by(ExpenseLine.category_code)
-    )
-    return {code: (int(this or 0), int(total or 0)) for code, this, total in rows}
-
-
 def _category_rows(
-    fund: Fund, period: StatementPeriod, spending: dict[str, tuple[int, int]], money: Any
+    fund: Fund, period: StatementPeriod, cumulative: FundFigures, this_period: FundFigures, money: Any
 ) -> list[dict[str, Any]]:
+    """Budget (agreed and revised, as in force at the period's end) against spending, per category."""
     budget_rows = db.session.execute(
         select(
             BudgetEntry.category_code,
             func.sum(case((BudgetEntry.source == "draft", BudgetEntry.amount_delta_minor), else_=0)),
             func.sum(BudgetEntry.amount_delta_minor),
         )
-        .where(BudgetEntry.fund_id == fund.id, BudgetEntry.effective_at < _end_of(period.end))
+        .where(BudgetEntry.fund_id == fund.id, budget_in_force(fund, period.end))
         .group_by(BudgetEntry.category_code)
     ).all()
     budgets = {code: (int(original or 0), int(revised or 0)) for code, original, revised in budget_rows}
     names = categories_of(fund.category_list_version)
     rows = []
-    for code in sorted(set(budgets) | set(spending)):
+    for code in sorted(set(budgets) | set(cumulative.spent_by_category) | set(this_period.spent_by_category)):
         original, revised = budgets.get(code, (0, 0))
-        this, cumulative = spending.get(code, (0, 0))
-        if not (original or revised or cumulative):
+        spent = cumulative.spent_by_category.get(code, 0)
+        if not (original or revised or spent):
             continue
         category = names.get(code)
         rows.append(
@@ -141,27 +130,28 @@ def _category_rows(
                 "code": code,
                 "name_zh": category.name_zh if category else code,
                 "name_en": category.name_en if category else code,
-                "functional_class": category.functional_class if category else "program",
                 "budget": money(original),
                 "revised_budget": money(revised),
-                "this_period": money(this),
-                "cumulative": money(cumulative),
-                "remaining": money(revised - cumulative),
-                "executed_percent": percent(cumulative, revised),
+                "this_period": money(this_period.spent_by_category.get(code, 0)),
+                "cumulative": money(spent),
+                "remaining": money(revised - spent),
+                "executed_percent": percent(spent, revised),
             }
         )
     return rows
 
 
-def _tranches(fund: Fund, period: StatementPeriod, money: Any) -> tuple[int, int, list[dict[str, Any]]]:
+def _tranches(fund: Fund, period: StatementPeriod, money: Any) -> list[dict[str, Any]]:
+    """The payments received by the period's end; one the bank returned says when."""
     numbers = {t.id: t.number for t in db.session.scalars(select(Tranche).where(Tranche.fund_id == fund.id))}
-    received_period = received_cumulative = 0
     payments = []
-    for disbursement in paid_disbursements(fund.id, period.end):
+    for disbursement in paid_disbursements(fund.id, period.end, with_returned=True):
         assert disbursement.paid_on is not None  # paid ones have their date
-        received_cumulative += disbursement.amount_minor
-        if disbursement.paid_on >= period.start:
-            received_period += disbursement.amount_minor
+        returned = (
+            disbursement.reversed_on
+            if disbursement.reversed_on and disbursement.reversed_on <= period.end
+            else None
+        )
         payments.append(
             {
                 "tranche": numbers.get(disbursement.tranche_id) if disbursement.tranche_id else None,
@@ -170,46 +160,27 @@ def _tranches(fund: Fund, period: StatementPeriod, money: Any) -> tuple[int, int
                 "bank_reference": disbursement.bank_reference,
                 "amount": money(disbursement.amount_minor),
                 "in_period": disbursement.paid_on >= period.start,
+                "returned_on": returned.isoformat() if returned else None,
             }
         )
-    return received_period, received_cumulative, payments
-
-
-def _refunded(fund: Fund, end: date) -> int:
-    return int(
-        db.session.scalar(
-            select(func.coalesce(func.sum(Posting.amount_minor), 0)).where(
-                Posting.fund_id == fund.id,
-                Posting.account_code == fund.revenue_account,
-                Posting.side == "debit",
-                Posting.entry_date <= end,
-            )
-        )
-        or 0
-    )
-
-
-def _fund_cash(fund: Fund, end: date) -> int:
-    signed = case((Posting.side == "debit", Posting.amount_minor), else_=-Posting.amount_minor)
-    return int(
-        db.session.scalar(
-            select(func.coalesce(func.sum(signed), 0)).where(
-                Posting.fund_id == fund.id, Posting.account_code == "1002", Posting.entry_date <= end
-            )
-        )
-        or 0
-    )
+    return payments
 
 
 def _vouchers(fund: Fund, period: StatementPeriod) -> list[dict[str, Any]]:
-    """Every line of the approved reports booked in the period, by book date, report and line."""
+    """Every line of the reports whose approval was booked in the period, by book date, report and line.
+
+    A report voided by the period's end says when (its void counts against the period it is
+    booked in).
+    """
+    void = aliased(JournalEntry)
     rows = db.session.execute(
-        select(ExpenseReport, ExpenseLine, JournalEntry.entry_date, JournalEntry.id)
+        select(ExpenseReport, ExpenseLine, JournalEntry.entry_date, JournalEntry.id, void.entry_date)
         .join(ExpenseLine, ExpenseLine.report_id == ExpenseReport.id)
         .join(JournalEntry, JournalEntry.id == ExpenseReport.journal_entry_id)
+        .outerjoin(void, void.reverses_id == JournalEntry.id)
         .where(
             ExpenseReport.fund_id == fund.id,
-            ExpenseReport.status == ReportStatus.APPROVED.value,
+            ExpenseReport.status.in_([ReportStatus.APPROVED.value, ReportStatus.VOIDED.value]),
             JournalEntry.entry_date.between(period.start, period.end),
         )
         .order_by(JournalEntry.entry_date, ExpenseReport.title, ExpenseReport.id, ExpenseLine.number)
@@ -234,6 +205,7 @@ def _vouchers(fund: Fund, period: StatementPeriod) -> list[dict[str, Any]]:
             "description": line.description,
             "amount": str(Money(fund.currency, line.amount_minor)),
             "receipt": line.receipt_sha256[:12] if line.receipt_sha256 else None,
+            "voided_on": voided_on.isoformat() if voided_on and voided_on <= period.end else None,
         }
-        for report, line, day, entry_id in rows
+        for report, line, day, entry_id, voided_on in rows
     ]

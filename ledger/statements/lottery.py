@@ -3,13 +3,15 @@
 Funders that grant 彩票公益金 must publish each year how the money was used: the scale of the
 funding, the projects funded, how far each was carried out and what it achieved, with every
 funded project labelled "彩票公益金资助". The disclosure covers one funder's lottery grants whose
-period overlaps the year; money counts in the year it was paid out or booked as spent.
+period overlaps the year; money counts in the year it was paid out or booked as spent, by the
+definitions of ``ledger.services.fund_figures`` (a returned payment or a voided report counts
+against the year it is booked in).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,11 +19,11 @@ from sqlalchemy import func, select
 from ledger.errors import ValidationFailed
 from ledger.extensions import db
 from ledger.models.books import JournalEntry
-from ledger.models.expense_report import ExpenseLine, ExpenseReport, ReportStatus
+from ledger.models.expense_report import ExpenseReport, ReportStatus
 from ledger.models.fund import Fund, FundKind
 from ledger.models.organisation import Organisation
 from ledger.money import Money, percent
-from ledger.services.disbursements import paid_disbursements
+from ledger.services.fund_figures import fund_figures
 from ledger.services.funds import categories_of
 from ledger.statements.period import StatementPeriod
 
@@ -57,12 +59,16 @@ def lottery_disclosure_figures(funder: str, year: int) -> dict[str, Any]:
     projects = []
     by_category: dict[str, int] = defaultdict(int)
     totals: dict[str, int] = defaultdict(int)
+    to_date = fund_figures(funds, period.end)
+    before = fund_figures(funds, period.start - timedelta(days=1))
     for fund in funds:
         organisation = db.session.get(Organisation, fund.organisation_id)
         assert organisation is not None
-        paid_year, paid_total = _paid(fund, period.end, period.start)
-        spent_year, spent_total, reports, categories = _spent(fund, period)
-        for code, amount in categories.items():
+        in_year = to_date[fund.id].minus(before[fund.id])
+        paid_year, paid_total = in_year.received, to_date[fund.id].received
+        spent_year, spent_total = in_year.spent, to_date[fund.id].spent
+        reports = _reports_booked_in(fund, period)
+        for code, amount in in_year.spent_by_category.items():
             by_category[code] += amount
         totals["award"] += fund.award_minor
         totals["paid_year"] += paid_year
@@ -125,38 +131,17 @@ def lottery_disclosure_figures(funder: str, year: int) -> dict[str, Any]:
     }
 
 
-def _paid(fund: Fund, end: date, start: date) -> tuple[int, int]:
-    """(paid out in the year, paid out to the year's end)."""
-    paid = paid_disbursements(fund.id, end)
-    in_year = sum(d.amount_minor for d in paid if d.paid_on is not None and d.paid_on >= start)
-    return in_year, sum(d.amount_minor for d in paid)
-
-
-def _spent(fund: Fund, period: StatementPeriod) -> tuple[int, int, int, dict[str, int]]:
-    """(spent in the year, spent to the year's end, reports booked in the year, year's spending by category)."""
-    rows = db.session.execute(
-        select(
-            ExpenseReport.id,
-            ExpenseLine.category_code,
-            JournalEntry.entry_date,
-            func.sum(ExpenseLine.amount_minor),
+def _reports_booked_in(fund: Fund, period: StatementPeriod) -> int:
+    """How many of the fund's reports had their approval booked in the year and still stand."""
+    return int(
+        db.session.scalar(
+            select(func.count(ExpenseReport.id))
+            .join(JournalEntry, JournalEntry.id == ExpenseReport.journal_entry_id)
+            .where(
+                ExpenseReport.fund_id == fund.id,
+                ExpenseReport.status == ReportStatus.APPROVED.value,
+                JournalEntry.entry_date.between(period.start, period.end),
+            )
         )
-        .join(ExpenseLine, ExpenseLine.report_id == ExpenseReport.id)
-        .join(JournalEntry, JournalEntry.id == ExpenseReport.journal_entry_id)
-        .where(
-            ExpenseReport.fund_id == fund.id,
-            ExpenseReport.status == ReportStatus.APPROVED.value,
-            JournalEntry.entry_date <= period.end,
-        )
-        .group_by(ExpenseReport.id, ExpenseLine.category_code, JournalEntry.entry_date)
-    ).all()
-    in_year = [(report, code, amount) for report, code, day, amount in rows if day >= period.start]
-    categories: dict[str, int] = defaultdict(int)
-    for _report, code, amount in in_year:
-        categories[code] += int(amount)
-    return (
-        sum(int(amount) for _r, _c, amount in in_year),
-        sum(int(amount) for _r, _c, _d, amount in rows),
-        len({report for report, _c, _a in in_year}),
-        dict(categories),
+        or 0
     )

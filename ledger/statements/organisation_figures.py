@@ -1,9 +1,10 @@
-"""An organisation's two standard statements for a period: 资产负债表 and 业务活动表, as figures.
+"""An organisation's three standard statements for a period: 资产负债表, 业务活动表 and 现金流量表.
 
 The 民间非营利组织会计制度 (财会〔2004〕7号, chart ``NPO-2005``) asks every organisation for a
-balance sheet (资产负债表, form 会民非01表) with 年初数 and 期末数 columns, and a statement of
+balance sheet (资产负债表, form 会民非01表) with 年初数 and 期末数 columns, a statement of
 activities (业务活动表, form 会民非02表) whose columns split every figure into 非限定性
-(unrestricted), 限定性 (restricted) and 合计 (total). Both forms have fixed rows with fixed line
+(unrestricted), 限定性 (restricted) and 合计 (total), and a cash-flow statement (现金流量表, form
+会民非03表, built in ``ledger.statements.cash_flow``). The forms have fixed rows with fixed line
 numbers (行次); regulators and the annual inspection expect every row, zero or not, in order.
 
 Everything here is summed from the postings of the books, per account, side and restriction:
@@ -13,11 +14,17 @@ Everything here is summed from the postings of the books, per account, side and 
   including ``period_end``. Each account of the chart feeds exactly one line (``ASSET_LINES`` and
   ``LIABILITY_LINES`` below); contra accounts (累计折旧, the allowances) reduce the line they
   belong to, and a balance on the "wrong" side keeps its sign instead of being moved elsewhere.
-* The books never close revenue and expenses into net assets: the year-end 结转 is presentation,
-  not bookkeeping, so the statements can be drawn for any period. The balance sheet therefore
-  presents net assets *as if closed*: 非限定性净资产 = 3101 + unrestricted revenue − all expenses
-  (every expense is borne by unrestricted net assets), 限定性净资产 = 3102 + restricted revenue
-  (a revenue posting is restricted when its ``restriction`` is ``'restricted'``).
+* Revenue and expenses are closed into net assets only once a year, by the year-end closing
+  entries (年末结转, source ``year_end_close``, dated 31 December: Dr revenue / Cr 3101 or 3102 by
+  restriction, Dr 3101 / Cr expenses), so a statement drawn for any other day finds them still
+  open. The balance sheet therefore presents net assets *as if closed*: 非限定性净资产 = 3101 +
+  unrestricted revenue − all expenses (every expense is borne by unrestricted net assets),
+  限定性净资产 = 3102 + restricted revenue (a revenue posting is restricted when its
+  ``restriction`` is ``'restricted'``). A closing entry moves an amount between the two terms of
+  one of these sums, so it leaves the balance sheet as it was. It is no revenue, expense or
+  reclassification either: the closing entries (and any reversal of one) are left out of the
+  activity statement and of the net-asset movements, so the year's 业务活动表 is the same before
+  and after the year is closed.
 * When restricted money is spent for its purpose the books reclassify it, Dr 3102 / Cr 3101 in
   one journal entry. Within the period those reclassifications are the activity statement's line
   40 (positive in the unrestricted column, negative in the restricted one, zero in total), and
@@ -29,6 +36,8 @@ Everything here is summed from the postings of the books, per account, side and 
   Such postings move lines 101/105 without being revenue or expense, so they are reported beside
   the rows as ``other_net_asset_movements``; with them, line 45 always reconciles to the balance
   sheet, and without them (the normal case) they are zero.
+* The cash-flow statement's line 61 (现金及现金等价物净增加额) is reconciled against the
+  movement of balance-sheet line 1 (货币资金) over the same period.
 
 Amounts are integers of minor units until the very end, where ``ledger.money.Money`` writes them
 as plain decimal strings ("40000.00"): thousands separators and "—" for blanks are the renderer's
@@ -38,6 +47,7 @@ access control is the caller's job.
 
 from __future__ import annotations
 
+import calendar
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -45,17 +55,21 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Final, Literal
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, not_, select
 
 from ledger.errors import NotFound, ValidationFailed
 from ledger.extensions import db
 from ledger.models.books import Posting, Side
 from ledger.models.organisation import Organisation
 from ledger.money import Money, MoneyError, currency_exponent
+from ledger.services.posting_events import is_year_end_closing, with_events
+from ledger.statements.cash_flow import cash_flow_statement
 
 CHART_VERSION: Final = "NPO-2005"
 BALANCE_SHEET_FORM: Final = "会民非01表"
 ACTIVITIES_FORM: Final = "会民非02表"
+
+CASH_LINE: Final = 1  # 货币资金, which the cash-flow statement reconciles to
 
 UNRESTRICTED_NET_ASSETS: Final = "3101"
 RESTRICTED_NET_ASSETS: Final = "3102"
@@ -309,15 +323,8 @@ class _Balances:
         return _Balances(net, restricted)
 
 
-def _balances(
-    organisation_id: uuid.UUID, currency: str, dated: ColumnElement[bool], known: Mapping[str, object]
-) -> _Balances:
-    """One grouped query: the postings' totals by account, side and restriction."""
-    rows = db.session.execute(
-        select(Posting.account_code, Posting.side, Posting.restriction, func.sum(Posting.amount_minor))
-        .where(Posting.organisation_id == organisation_id, Posting.currency == currency, dated)
-        .group_by(Posting.account_code, Posting.side, Posting.restriction)
-    ).all()
+def _summed(rows: Iterable[Sequence[Any]], known: Mapping[str, object]) -> _Balances:
+    """(account, side, restriction, total) rows as balances per account."""
     net: dict[str, int] = defaultdict(int)
     restricted: dict[str, int] = defaultdict(int)
     for code, side, restriction, total in rows:
@@ -331,6 +338,50 @@ def _balances(
         if restriction == RESTRICTED:
             restricted[code] += amount
     return _Balances(dict(net), dict(restricted))
+
+
+def _balances(
+    organisation_id: uuid.UUID, currency: str, dated: ColumnElement[bool], known: Mapping[str, object]
+) -> _Balances:
+    """One grouped query: the postings' totals by account, side and restriction."""
+    rows = db.session.execute(
+        select(Posting.account_code, Posting.side, Posting.restriction, func.sum(Posting.amount_minor))
+        .where(Posting.organisation_id == organisation_id, Posting.currency == currency, dated)
+        .group_by(Posting.account_code, Posting.side, Posting.restriction)
+    ).all()
+    return _summed(rows, known)
+
+
+def _period_balances(
+    organisation_id: uuid.UUID,
+    currency: str,
+    period_start: date,
+    period_end: date,
+    known: Mapping[str, object],
+) -> tuple[_Balances, _Balances]:
+    """The period's postings as (everything but the year-end closing, the year-end closing)."""
+    closing = case((is_year_end_closing(), 1), else_=0).label("closing")
+    rows = db.session.execute(
+        with_events(
+            select(
+                closing,
+                Posting.account_code,
+                Posting.side,
+                Posting.restriction,
+                func.sum(Posting.amount_minor),
+            )
+        )
+        .where(
+            Posting.organisation_id == organisation_id,
+            Posting.currency == currency,
+            Posting.entry_date >= period_start,
+            Posting.entry_date <= period_end,
+        )
+        .group_by(closing, Posting.account_code, Posting.side, Posting.restriction)
+    ).all()
+    ordinary = _summed((row[1:] for row in rows if not row[0]), known)
+    year_end = _summed((row[1:] for row in rows if row[0]), known)
+    return ordinary, year_end
 
 
 @dataclass(frozen=True)
@@ -354,16 +405,24 @@ def _net_asset_movements(
 
     A reclassification is a journal entry that takes from one net-asset account what it gives to
     the other (Dr 3102 / Cr 3101 for a release, the mirror image for its reversal), so this reads
-    the postings per journal entry and counts, in each, the amount both accounts share.
+    the postings per journal entry and counts, in each, the amount both accounts share. The
+    year-end closing entries are left out.
     """
     rows = db.session.execute(
-        select(Posting.journal_entry_id, Posting.account_code, Posting.side, func.sum(Posting.amount_minor))
+        with_events(
+            select(
+                Posting.journal_entry_id, Posting.account_code, Posting.side, func.sum(Posting.amount_minor)
+            )
+        )
         .where(
             Posting.organisation_id == organisation_id,
             Posting.currency == currency,
             Posting.entry_date >= period_start,
             Posting.entry_date <= period_end,
             Posting.account_code.in_((UNRESTRICTED_NET_ASSETS, RESTRICTED_NET_ASSETS)),
+            # The year-end closing moves revenue and expenses into net assets; it is neither a
+            # reclassification nor a direct posting to net assets (see the module docstring).
+            not_(is_year_end_closing()),
         )
         .group_by(Posting.journal_entry_id, Posting.account_code, Posting.side)
     ).all()
@@ -502,7 +561,7 @@ def _checked_arguments(period_start: date, period_end: date, currency: str) -> N
 def organisation_statement_figures(
     organisation_id: uuid.UUID, period_start: date, period_end: date, currency: str = "CNY"
 ) -> dict[str, Any]:
-    """The 资产负债表 and 业务活动表 figures of an organisation for a period, in one currency.
+    """The 资产负债表, 业务活动表 and 现金流量表 figures of an organisation for a period, in one currency.
 
     The caller has checked that its actor may read the organisation's books. Raises ``NotFound``
     for an unknown organisation and ``ValidationFailed`` for a period that ends before it starts
@@ -516,19 +575,24 @@ def organisation_statement_figures(
 
     # Two grouped reads: everything before the period (the opening balances) and the period's own
     # postings (its activity); the closing balances are their sum, so the columns cannot drift.
+    # The period's year-end closing entries count on the balance sheet (where they change nothing)
+    # but are no activity.
     opening = _balances(organisation_id, currency, Posting.entry_date < period_start, known)
-    movement = _balances(
-        organisation_id,
-        currency,
-        Posting.entry_date.between(period_start, period_end),
-        known,
-    )
-    closing = opening.plus(movement)
+    movement, year_end_closing = _period_balances(organisation_id, currency, period_start, period_end, known)
+    closing = opening.plus(movement).plus(year_end_closing)
     net_assets = _net_asset_movements(organisation_id, currency, period_start, period_end)
 
     opening_lines = _balance_sheet_values(opening)
     closing_lines = _balance_sheet_values(closing)
     activity = _activity_values(movement, net_assets.reclassified)
+    cash_flows = cash_flow_statement(
+        organisation_id,
+        period_start,
+        period_end,
+        currency,
+        opening_cash=opening_lines[CASH_LINE],
+        closing_cash=closing_lines[CASH_LINE],
+    )
 
     def money(minor: int) -> str:
         return str(Money(currency, minor))
@@ -543,6 +607,11 @@ def organisation_statement_figures(
         },
         "currency": currency,
         "period": {"start": period_start.isoformat(), "end": period_end.isoformat()},
+        # How the forms' heads write their dates (资产负债表: its closing day; 02/03: the period).
+        "dates": {
+            "balance_sheet": {"zh": _day_zh(period_end), "en": _day_en(period_end)},
+            "period": _period_wording(period_start, period_end),
+        },
         "balance_sheet": {
             "form": BALANCE_SHEET_FORM,
             # 年初数 is the position at the close of the day before the period starts.
@@ -567,4 +636,54 @@ def organisation_statement_figures(
                 "total": money(net_assets.other_unrestricted + net_assets.other_restricted),
             },
         },
+        "cash_flows": cash_flows,
+    }
+
+
+# --- How the forms write dates ----------------------------------------------------------------
+
+_MONTHS_EN: Final = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def _day_zh(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _day_en(day: date) -> str:
+    return f"{day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
+
+
+def _period_wording(start: date, end: date) -> dict[str, str]:
+    """``2026年度`` / ``Year 2026``, ``2026年1月—6月`` / ``January–June 2026``, or the two days."""
+    whole_months = start.day == 1 and end.day == calendar.monthrange(end.year, end.month)[1]
+    if not whole_months:
+        if start == end:
+            return {"zh": _day_zh(start), "en": _day_en(start)}
+        return {"zh": f"{_day_zh(start)}—{_day_zh(end)}", "en": f"{_day_en(start)} – {_day_en(end)}"}
+    first, last = _MONTHS_EN[start.month - 1], _MONTHS_EN[end.month - 1]
+    if start.year == end.year:
+        if (start.month, end.month) == (1, 12):
+            return {"zh": f"{start.year}年度", "en": f"Year {start.year}"}
+        if start.month == end.month:
+            return {"zh": f"{start.year}年{start.month}月", "en": f"{first} {start.year}"}
+        return {
+            "zh": f"{start.year}年{start.month}月—{end.month}月",
+            "en": f"{first}–{last} {start.year}",
+        }
+    return {
+        "zh": f"{start.year}年{start.month}月—{end.year}年{end.month}月",
+        "en": f"{first} {start.year} – {last} {end.year}",
     }

@@ -210,11 +210,35 @@ def _an_entry(client: FlaskClient, world: DemoWorld) -> str:
             {"account_code": "1002", "side": "debit", "amount": "1.00"},
             {"account_code": "4401", "side": "credit", "amount": "1.00"},
         ],
+        "cash_flow_line": "grants_received",
     }
     created = client.post(
         _own_books("journal-entries")(client, world), json=body, headers=world.keyed("finance1")
     )
     return f"/api/v1/journal-entries/{created.get_json()['id']}"
+
+
+def _year_ready_to_close(client: FlaskClient, world: DemoWorld) -> str:
+    """2025 of member01's books with a revenue entry and every month closed."""
+    body = {
+        "date": "2025-06-01",
+        "description": "matrix",
+        "lines": [
+            {"account_code": "1002", "side": "debit", "amount": "3.00"},
+            {"account_code": "4101", "side": "credit", "amount": "3.00"},
+        ],
+        "cash_flow_line": "donations_received",
+    }
+    client.post(_own_books("journal-entries")(client, world), json=body, headers=world.keyed("finance1"))
+    for month in range(1, 13):
+        client.post(_own_books(f"periods/2025/{month}/close")(client, world), headers=world.auth("finance1"))
+    return _own_books("years/2025")(client, world)
+
+
+def _closed_year(client: FlaskClient, world: DemoWorld) -> str:
+    url = _year_ready_to_close(client, world)
+    client.post(f"{url}/close", headers=world.auth("finance1"))
+    return url
 
 
 CASES.update(
@@ -232,6 +256,7 @@ CASES.update(
                     {"account_code": "1002", "side": "debit", "amount": "2.00"},
                     {"account_code": "4401", "side": "credit", "amount": "2.00"},
                 ],
+                "cash_flow_line": "grants_received",
             },
             idempotency_key=True,
         ),
@@ -257,6 +282,17 @@ CASES.update(
         ),
         ("GET", "/api/v1/organisations/<uuid:organisation_id>/trial-balance"): Case(
             _own_books("trial-balance"), _books_only(200)
+        ),
+        ("GET", "/api/v1/organisations/<uuid:organisation_id>/years"): Case(
+            _own_books("years"), _books_only(200)
+        ),
+        ("POST", "/api/v1/organisations/<uuid:organisation_id>/years/<int:year>/close"): Case(
+            lambda client, world: _year_ready_to_close(client, world) + "/close", _finance_only(200)
+        ),
+        ("POST", "/api/v1/organisations/<uuid:organisation_id>/years/<int:year>/reopen"): Case(
+            lambda client, world: _closed_year(client, world) + "/reopen",
+            _finance_only(200),
+            body=lambda world: {"reason": "matrix"},
         ),
     }
 )
@@ -563,6 +599,50 @@ def api_routes(app: Flask) -> set[tuple[str, str]]:
                 if method not in ("HEAD", "OPTIONS"):
                     routes.add((method, rule.rule))
     return routes
+
+
+def _approved_report(client: FlaskClient, world: DemoWorld) -> str:
+    path = _report(client, world, submitted=True)
+    client.post(f"{path}/approve", headers=world.auth("finance2"))
+    return path
+
+
+def _paid_disbursement(client: FlaskClient, world: DemoWorld) -> str:
+    path = _disbursement(client, world, "approved")
+    client.post(
+        f"{path}/pay",
+        json={"bank_reference": "MATRIX-P", "paid_on": "2026-02-02"},
+        headers=world.auth("finance2"),
+    )
+    return path
+
+
+def _refund(client: FlaskClient, world: DemoWorld) -> str:
+    paid = client.get(_paid_disbursement(client, world), headers=world.auth("finance1")).get_json()
+    fund = f"/api/v1/funds/{paid['fund_id']}"
+    refunded = client.post(
+        f"{fund}/refund",
+        json={"amount": "10.00", "refunded_on": "2026-02-03", "bank_reference": "MATRIX-R"},
+        headers={**world.auth("finance2"), "Idempotency-Key": uuid.uuid4().hex},
+    ).get_json()
+    return f"{fund}/refunds/{refunded['journal_entry_id']}"
+
+
+UNDO = {"date": "2026-03-02", "reason": "matrix"}
+
+CASES.update(
+    {
+        ("POST", "/api/v1/expense-reports/<uuid:report_id>/void"): Case(
+            lambda c, w: _approved_report(c, w) + "/void", _decision(200), body=lambda world: UNDO
+        ),
+        ("POST", "/api/v1/disbursements/<uuid:disbursement_id>/reversal"): Case(
+            lambda c, w: _paid_disbursement(c, w) + "/reversal", _decision(200), body=lambda world: UNDO
+        ),
+        ("POST", "/api/v1/funds/<uuid:fund_id>/refunds/<uuid:entry_id>/reversal"): Case(
+            lambda c, w: _refund(c, w) + "/reversal", _decision(201), body=lambda world: UNDO
+        ),
+    }
+)
 
 
 def test_every_route_has_a_row(app: Flask) -> None:

@@ -27,6 +27,7 @@ def _entry(
             {"account_code": "1002", "side": "debit", "amount": amount},
             {"account_code": "4401", "side": "credit", "amount": credit or amount},
         ],
+        "cash_flow_line": "grants_received",
         **extra,
     }
 

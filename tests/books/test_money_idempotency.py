@@ -21,6 +21,7 @@ ADJUSTMENT = {
         {"account_code": "1002", "side": "debit", "amount": "12.50"},
         {"account_code": "4601", "side": "credit", "amount": "12.50"},
     ],
+    "cash_flow_line": "investment_income_received",
 }
 REFUND = {"amount": "1000.00", "refunded_on": "2026-02-01", "bank_reference": "退款-0001"}
 
@@ -82,7 +83,12 @@ def test_an_adjustment_needs_a_key_and_a_retry_returns_the_first_entry(
     assert retry.status_code == 200
     assert retry.get_json() == first.get_json()
     # The same request in another key order is the same request.
-    reordered = {"lines": ADJUSTMENT["lines"], "description": ADJUSTMENT["description"], "date": "2026-03-15"}
+    reordered = {
+        "cash_flow_line": ADJUSTMENT["cash_flow_line"],
+        "lines": ADJUSTMENT["lines"],
+        "description": ADJUSTMENT["description"],
+        "date": "2026-03-15",
+    }
     assert _adjust(client, world, reordered, "interest-2026-03").status_code == 200
     assert table_counts(app) == after_first
 

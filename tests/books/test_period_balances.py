@@ -35,6 +35,7 @@ def _post(client: FlaskClient, world: DemoWorld, on: str, amount: str, credit: s
             {"account_code": "1002", "side": "debit", "amount": amount},
             {"account_code": credit, "side": "credit", "amount": amount},
         ],
+        "cash_flow_line": "grants_received",
     }
     response = client.post(
         f"/api/v1/organisations/{_organisation(world)}/journal-entries",
@@ -87,8 +88,10 @@ def test_closing_a_month_takes_its_balances_and_trial_balances_agree(
             f"{rng.randint(1, 99999)}.{rng.randint(0, 99):02d}",
             rng.choice(["4401", "4101", "4601"]),
         )
-    for month in ("2026-01", "2026-02", "2026-04"):  # March stays open: a gap between closed months
+    for month in ("2026-01", "2026-02", "2026-03", "2026-04"):  # months close in order
         _period(client, world, month, "close")
+    # March reopened: a gap between closed months.
+    _period(client, world, "2026-03", "reopen", reason="a late bank statement")
     with app.app_context():
         stored = db.session.scalar(select(func.count()).select_from(PeriodBalance))
         assert (stored or 0) >= 3
@@ -132,6 +135,7 @@ def test_reopening_makes_the_balances_stale_and_closing_again_takes_new_ones(
                     {"account_code": "1002", "side": "debit", "amount": "1.00"},
                     {"account_code": "4401", "side": "credit", "amount": "1.00"},
                 ],
+                "cash_flow_line": "grants_received",
             },
             headers=world.keyed("finance1"),
         ),

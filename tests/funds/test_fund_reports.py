@@ -1,7 +1,7 @@
 """Fund summaries and budget execution for many funds at once (the dashboard's cards).
 
-The batched functions must give exactly the figures of the one-fund reports, and their number of
-queries must not grow with the number of funds.
+Their number of queries must not grow with the number of funds. (The one-fund reports are the
+batched ones called with one fund, so there is nothing to compare between them.)
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from ledger.database import unit_of_work
 from ledger.demo import DEMO_PASSWORD
 from ledger.demo_funds import create_demo_funds
 from ledger.extensions import db
-from ledger.models import Fund, User
-from ledger.services.access import Actor
-from ledger.services.fund_reports import budget_executions, budget_vs_actual, fund_summaries, fund_summary
+from ledger.models import Fund
+from ledger.services.fund_reports import budget_executions, fund_summaries
 from tests.conftest import DemoWorld
 
 
@@ -41,21 +40,6 @@ def _counting_queries() -> Iterator[Callable[[], int]]:
 def _with_demo_funds(app: Flask, world: DemoWorld) -> None:
     with app.app_context(), unit_of_work():
         create_demo_funds({user: uuid.UUID(org) for user, org in world.member_organisation.items()})
-
-
-def test_batched_figures_equal_the_one_fund_reports(app: Flask, world: DemoWorld) -> None:
-    _with_demo_funds(app, world)
-    with app.app_context():
-        officer = Actor.of(db.session.scalars(select(User).where(User.username == "finance1")).one())
-        funds = list(db.session.scalars(select(Fund).order_by(Fund.reference)))
-        assert len(funds) >= 3
-        summaries, executions = fund_summaries(funds), budget_executions(funds)
-        for fund in funds:
-            assert summaries[fund.id] == fund_summary(officer, fund.id)
-            assert executions[fund.id] == budget_vs_actual(officer, fund.id)[1]
-        # The demo's funds have money moving: the comparison is not between empty reports.
-        assert any(summary.spent.is_positive for summary in summaries.values())
-        assert any(summary.disbursed.is_positive for summary in summaries.values())
 
 
 def test_batched_reports_take_the_same_queries_for_one_fund_or_many(app: Flask, world: DemoWorld) -> None:
@@ -87,6 +71,7 @@ def test_the_dashboard_does_not_query_per_fund(app: Flask, world: DemoWorld) -> 
             dashboard = client.get("/")
     assert dashboard.status_code == 200
     assert dashboard.get_data(as_text=True).count('<article class="card fund">') == fund_count
-    # Sign-in, the fund page of cards (count and rows), five summary and three budget queries,
-    # the review queue: before batching this was a dozen queries per fund.
-    assert queries() <= 16, queries()
+    # Sign-in, the fund page of cards (count and rows), five summary and four budget queries
+    # (each reads the fund figures: postings by event and report lines), the review queue: before
+    # batching this was a dozen queries per fund.
+    assert queries() <= 18, queries()

@@ -246,8 +246,15 @@ def test_lifecycle_rules(client: FlaskClient, world: DemoWorld) -> None:
         "description": "first tranche",
         "lines": [
             {"account_code": "1002", "side": "debit", "amount": "50000.00", "fund_id": fund["id"]},
-            {"account_code": "4401", "side": "credit", "amount": "50000.00", "fund_id": fund["id"]},
+            {
+                "account_code": "4401",
+                "side": "credit",
+                "amount": "50000.00",
+                "fund_id": fund["id"],
+                "restriction": "restricted",
+            },
         ],
+        "cash_flow_line": "grants_received",
     }
     organisation = world.member_organisation["member01"]
     assert (

@@ -124,6 +124,17 @@ def _assert_identities(figures: dict[str, Any]) -> None:
     assert activity[45][2] + _minor(other["total"]) == moved_110
 
 
+CASH = ("1001", "1002", "1009")
+
+
+def _cash_line_by_direction(lines: list[tuple[str, str, str]]) -> str | None:
+    """The "other operating" line of the cash-flow statement for an entry that moves cash."""
+    cash = [side for code, side, _ in lines if code in CASH]
+    if not cash:
+        return None
+    return "other_operating_received" if cash[0] == "debit" else "other_operating_paid"
+
+
 def _adjust(
     client: FlaskClient,
     world: DemoWorld,
@@ -132,13 +143,17 @@ def _adjust(
     description: str,
     lines: list[tuple[str, str, str]],
     currency: str = "CNY",
+    cash_flow_line: str | None = None,
 ) -> dict[str, Any]:
-    body = {
+    """Post an adjustment through the API; one that moves cash names its cash-flow line."""
+    body: dict[str, Any] = {
         "date": on,
         "description": description,
         "currency": currency,
         "lines": [{"account_code": code, "side": side, "amount": amount} for code, side, amount in lines],
     }
+    if (line := cash_flow_line or _cash_line_by_direction(lines)) is not None:
+        body["cash_flow_line"] = line
     response = client.post(
         f"/api/v1/organisations/{organisation}/journal-entries", json=body, headers=world.keyed("finance1")
     )
@@ -166,22 +181,23 @@ def _known_year(client: FlaskClient, world: DemoWorld) -> str:
     2025: 500.00 membership dues in cash (the 2026 opening balance).
     2026: a restricted lottery grant pays 40,000.00 (4401, restricted); an unrestricted donation
     of 2,000.00; an expense report of 12,000.00 + 6,000.00 programme costs and 1,500.00 office
-    costs (5201), which releases 19,500.00 of the restriction; 12.50 bank interest (4601); a
+    costs (5201), which releases 19,500.00 of the restriction (within 4401: the grant was received
+    this year, so the release moves it to 4401's unrestricted part); 12.50 bank interest (4601); a
     25.00 bank charge (5301); a 6,000.00 laptop bought on account and 500.00 of depreciation;
     1,000.00 of the grant refunded to the funder.
     """
     organisation = world.member_organisation[MEMBER]
-    _adjust(client, world, organisation, "2025-12-15", "会费 membership dues", [("1001", "debit", "500.00"), ("4201", "credit", "500.00")])  # fmt: skip
+    _adjust(client, world, organisation, "2025-12-15", "会费 membership dues", [("1001", "debit", "500.00"), ("4201", "credit", "500.00")], cash_flow_line="dues_received")  # fmt: skip
     fund = _fund_with_schedule(client, world)
     _pay(client, world, fund, fund["tranches"][0], "ICBC-1", "2026-01-16")
-    _adjust(client, world, organisation, "2026-02-10", "捐赠 donation", [("1002", "debit", "2000.00"), ("4101", "credit", "2000.00")])  # fmt: skip
+    _adjust(client, world, organisation, "2026-02-10", "捐赠 donation", [("1002", "debit", "2000.00"), ("4101", "credit", "2000.00")], cash_flow_line="donations_received")  # fmt: skip
     lines = [
         _line(client, world, "ACTIVITY", "12000.00"),
         _line(client, world, "PERSONNEL", "6000.00"),
         _line(client, world, "OFFICE", "1500.00"),
     ]
     _file_and_approve(client, world, fund, MEMBER, lines)
-    _adjust(client, world, organisation, "2026-03-31", "银行利息 bank interest", [("1002", "debit", "12.50"), ("4601", "credit", "12.50")])  # fmt: skip
+    _adjust(client, world, organisation, "2026-03-31", "银行利息 bank interest", [("1002", "debit", "12.50"), ("4601", "credit", "12.50")], cash_flow_line="investment_income_received")  # fmt: skip
     _adjust(client, world, organisation, "2026-04-30", "银行手续费 bank charge", [("5301", "debit", "25.00"), ("1002", "credit", "25.00")])  # fmt: skip
     _adjust(client, world, organisation, "2026-05-20", "笔记本电脑 laptop", [("1501", "debit", "6000.00"), ("2202", "credit", "6000.00")])  # fmt: skip
     _adjust(client, world, organisation, "2026-06-30", "折旧 depreciation", [("5201", "debit", "500.00"), ("1502", "credit", "500.00")])  # fmt: skip
@@ -189,7 +205,7 @@ def _known_year(client: FlaskClient, world: DemoWorld) -> str:
     # Neither another organisation's books nor another currency reach these statements.
     other = world.member_organisation["member02"]
     _adjust(client, world, other, "2026-05-01", "elsewhere", [("1002", "debit", "999.00"), ("4101", "credit", "999.00")])  # fmt: skip
-    _adjust(client, world, organisation, "2026-05-01", "USD gift", [("1002", "debit", "100.00"), ("4101", "credit", "100.00")], currency="USD")  # fmt: skip
+    _adjust(client, world, organisation, "2026-05-01", "USD gift", [("1002", "debit", "100.00"), ("4101", "credit", "100.00")], currency="USD", cash_flow_line="donations_received")  # fmt: skip
     return organisation
 
 
@@ -223,24 +239,25 @@ def test_a_year_with_a_restricted_grant_gives_the_expected_figures(
     assert _text(figures, assets, 60) == ("500.00", "27487.50")  # 资产总计
     assert _text(figures, right, 62) == ("0.00", "6000.00")  # 应付款项 (2202)
     assert _text(figures, right, 100) == ("0.00", "6000.00")
-    # 3101 19,500.00 released + 2,512.50 unrestricted revenue − 20,025.00 expenses
+    # 3101 0 + 500.00 (2025 dues) + 21,512.50 unrestricted revenue − 20,025.00 expenses
     assert _text(figures, right, 101) == ("500.00", "1987.50")
-    # 3102 −19,500.00 released + 39,000.00 restricted revenue (40,000.00 − 1,000.00 refunded)
+    # 3102 0 + 19,500.00 restricted revenue (40,000.00 − 19,500.00 released − 1,000.00 refunded)
     assert _text(figures, right, 105) == ("0.00", "19500.00")
     assert _text(figures, right, 110) == ("500.00", "21487.50")
     assert _text(figures, right, 120) == ("500.00", "27487.50")  # 负债和净资产总计
 
     assert _activity_text(figures, 1) == ("2000.00", "0.00", "2000.00")  # 捐赠收入
     assert _activity_text(figures, 2) == ("0.00", "0.00", "0.00")  # 2025's dues are not 2026's
-    assert _activity_text(figures, 5) == ("0.00", "39000.00", "39000.00")  # 政府补助收入 net of refund
+    # 政府补助收入: 19,500.00 released to unrestricted; 40,000.00 − 19,500.00 − 1,000.00 refunded
+    assert _activity_text(figures, 5) == ("19500.00", "19500.00", "39000.00")
     assert _activity_text(figures, 6) == ("12.50", "0.00", "12.50")
-    assert _activity_text(figures, 11) == ("2012.50", "39000.00", "41012.50")  # 收入合计
+    assert _activity_text(figures, 11) == ("21512.50", "19500.00", "41012.50")  # 收入合计
     assert _activity_text(figures, 12) == ("18000.00", "0.00", "18000.00")
     assert _activity_text(figures, 21) == ("2000.00", "0.00", "2000.00")  # office 1,500 + depreciation
     assert _activity_text(figures, 24) == ("25.00", "0.00", "25.00")
     assert _activity_text(figures, 28) == ("0.00", "0.00", "0.00")
     assert _activity_text(figures, 35) == ("20025.00", "0.00", "20025.00")  # 费用合计
-    assert _activity_text(figures, 40) == ("19500.00", "-19500.00", "0.00")
+    assert _activity_text(figures, 40) == ("0.00", "0.00", "0.00")  # released within the revenue
     assert _activity_text(figures, 45) == ("1487.50", "19500.00", "20987.50")  # 净资产变动额
     assert figures["activities"]["other_net_asset_movements"] == {
         "unrestricted": "0.00",
@@ -297,6 +314,36 @@ def test_the_full_layout_is_printed_in_order_with_bilingual_labels(
     _assert_identities(figures)
 
 
+def test_the_forms_write_their_dates_as_the_official_forms_do(app: Flask, world: DemoWorld) -> None:
+    organisation = world.member_organisation[MEMBER]
+    for start, end, closing, period in (
+        ("2026-01-01", "2026-12-31", ("2026年12月31日", "31 December 2026"), ("2026年度", "Year 2026")),
+        (
+            "2026-01-01",
+            "2026-06-30",
+            ("2026年6月30日", "30 June 2026"),
+            ("2026年1月—6月", "January–June 2026"),
+        ),
+        ("2026-03-01", "2026-03-31", ("2026年3月31日", "31 March 2026"), ("2026年3月", "March 2026")),
+        (
+            "2025-09-01",
+            "2026-02-28",
+            ("2026年2月28日", "28 February 2026"),
+            ("2025年9月—2026年2月", "September 2025 – February 2026"),
+        ),
+        (
+            "2026-03-10",
+            "2026-06-15",
+            ("2026年6月15日", "15 June 2026"),
+            ("2026年3月10日—2026年6月15日", "10 March 2026 – 15 June 2026"),
+        ),
+        ("2026-03-10", "2026-03-10", ("2026年3月10日", "10 March 2026"), ("2026年3月10日", "10 March 2026")),
+    ):
+        dates = _figures(app, organisation, start, end)["dates"]
+        assert dates["balance_sheet"] == {"zh": closing[0], "en": closing[1]}, (start, end)
+        assert dates["period"] == {"zh": period[0], "en": period[1]}, (start, end)
+
+
 def test_a_period_opens_where_the_previous_one_closed(
     app: Flask, client: FlaskClient, world: DemoWorld
 ) -> None:
@@ -326,7 +373,8 @@ def test_a_period_opens_where_the_previous_one_closed(
         _assert_identities(figures)
     # A one-day period on the day of the expense report holds exactly its release.
     day = _figures(app, organisation, "2026-03-10", "2026-03-10")
-    assert _activity_text(day, 40) == ("19500.00", "-19500.00", "0.00")
+    assert _activity_text(day, 5) == ("19500.00", "-19500.00", "0.00")
+    assert _activity_text(day, 40) == ("0.00", "0.00", "0.00")
     assert _activity_text(day, 35) == ("19500.00", "0.00", "19500.00")
 
 
@@ -505,12 +553,14 @@ def test_random_books_keep_the_statements_balanced_and_reconciled(
     _file_and_approve(client, world, fund, MEMBER, [_line(client, world, "ACTIVITY", "5000.00")])
     march = date(2026, 3, 10)
     model += [_Posted(march, "5101", False, 500_000), _Posted(march, "1002", False, -500_000)]
-    release = [_Posted(march, "3102", False, 500_000), _Posted(march, "3101", False, -500_000)]
+    # Received this year, so released within the revenue account (restricted -> unrestricted).
+    model += [_Posted(march, "4401", True, 500_000), _Posted(march, "4401", False, -500_000)]
+    # A restriction met on restricted net assets is reclassified by hand (the activity's line 40).
+    april = date(2026, 4, 1)
+    release = [_Posted(april, "3102", False, 30_000), _Posted(april, "3101", False, -30_000)]
+    posted_release = _adjust(client, world, organisation, april.isoformat(), "限定解除 restriction met", [("3102", "debit", "300.00"), ("3101", "credit", "300.00")])  # fmt: skip
     model += release
-    listed = client.get(
-        f"/api/v1/organisations/{organisation}/journal-entries", headers=world.auth("finance1")
-    ).get_json()
-    entries[next(e["id"] for e in listed if e["source"] == "restricted_release")] = release
+    entries[posted_release["id"]] = release
     _refund(client, world, fund, "1000.00", "2026-06-01")
     model += [
         _Posted(date(2026, 6, 1), "4401", True, 100_000),
@@ -529,8 +579,8 @@ def test_random_books_keep_the_statements_balanced_and_reconciled(
             body = [(code, side.value, str(Money("CNY", amount))) for code, side, amount, _ in lines]
             entry_id = _adjust(client, world, organisation, on.isoformat(), f"random {number}", body)["id"]
         else:
-            # The HTTP adjustment carries no restriction (only a fund's events set it), so entries
-            # with restricted or explicitly unrestricted revenue go through the service itself.
+            # Entries with restricted or explicitly unrestricted revenue go through the service
+            # itself; only a restricted fund's money is restricted, so those lines name the grant.
             with app.app_context(), unit_of_work():
                 entry, created = books.post_adjustment(
                     _finance_officer(),
@@ -538,17 +588,24 @@ def test_random_books_keep_the_statements_balanced_and_reconciled(
                     on,
                     f"random {number}",
                     [
-                        books.PostingLine(code, side, Money("CNY", amount), None, restriction)
+                        books.PostingLine(
+                            code,
+                            side,
+                            Money("CNY", amount),
+                            uuid.UUID(fund["id"]) if restriction == "restricted" else None,
+                            restriction,
+                        )
                         for code, side, amount, restriction in lines
                     ],
                     uuid.uuid4().hex,
+                    _cash_line_by_direction([(code, side.value, "") for code, side, _, _ in lines]),
                 )
                 assert created
                 entry_id = str(entry.id)
         model += posted
         entries[entry_id] = posted
 
-    # Reverse a few entries (the restriction release among them) some days later, via the API.
+    # Reverse a few adjustments some days later, via the API.
     # In the order they were posted: entry ids are random, so sorting them would make the run
     # depend on them rather than on the seed.
     for entry_id in rng.sample(list(entries), 12):
@@ -579,6 +636,12 @@ def test_random_books_keep_the_statements_balanced_and_reconciled(
         opening, closing = _model_sheet(model, start), _model_sheet(model, end + timedelta(days=1))
         for line in (1, 60, 100, 101, 105):
             assert sheet[line] == (opening[line], closing[line]), (start, end, line)
+        # The cash-flow statement accounts for every movement of cash (line 61 = Δ 货币资金).
+        cash_flows = figures["cash_flows"]
+        assert cash_flows["reconciled"] is True
+        assert _minor(next(r for r in cash_flows["rows"] if r["line"] == 61)["amount"]) == (
+            closing[1] - opening[1]
+        )
         expected = _model_activity(model, start, end)
         assert activity[11][:2] == (expected["revenue_unrestricted"], expected["revenue_restricted"])
         assert activity[35][0] == expected["expenses"]

@@ -103,13 +103,21 @@ def test_the_figures_come_from_the_books(
     }
     assert categories["OFFICE"]["cumulative"] == "300.00"
     assert figures["spending"] == {"this_period": "3500.00", "cumulative": "3500.00", "budget": "100000.00"}
+    # Admin costs are a share of the award (100,000.00), as the cap is: 300.00 is 0.30 %.
     assert figures["admin_costs"] == {
         "cumulative": "300.00",
-        "percent": "8.57",
+        "percent": "0.30",
         "cap_percent": "10.00",
         "within_cap": True,
     }
-    assert figures["unspent"] == {"balance": "36500.00", "refunded": "0.00", "held_in_bank": "36500.00"}
+    assert figures["unspent"] == {
+        "received": "40000.00",
+        "spent": "3500.00",
+        "refunded": "0.00",
+        "balance": "36500.00",
+        "other_cash": "0.00",
+        "held_in_bank": "36500.00",
+    }
     assert [v["amount"] for v in figures["vouchers"]] == ["3200.00", "300.00"]
     assert figures["fund"]["lottery_label"] is True
     # The same fund, a later period: nothing spent in it, the same cumulative figures.
@@ -135,7 +143,7 @@ def test_the_pdf_shows_the_books_and_embeds_them(
         "3,200.00",
         "56,800.00",
         "36,500.00",
-        "8.57%",
+        "0.30%",
         "彩票公益金资助",
         scenario["reference"],
         "单位负责人",

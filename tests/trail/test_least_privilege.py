@@ -71,6 +71,7 @@ def test_the_app_works_as_the_restricted_role(app_as_ledger_app: Flask) -> None:
                     books.PostingLine("1002", Side.DEBIT, Money("CNY", 100)),
                     books.PostingLine("4401", Side.CREDIT, Money("CNY", 100)),
                 ],
+                cash_flow_line="grants_received",
             )
         assert verify_database().ok
 

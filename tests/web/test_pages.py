@@ -203,3 +203,32 @@ def test_an_admin_changes_a_role_and_disables_a_user(app: Flask, world: DemoWorl
     listed = {u["username"]: u for u in admin.get("/api/v1/users", headers=world.auth("admin")).get_json()}
     assert listed["member05"]["role"] == "auditor"
     assert listed["member05"]["is_active"] is True
+
+
+def test_a_finance_officer_voids_an_approved_report_on_its_page(app: Flask, funded_world: DemoWorld) -> None:
+    """The page calls the same service as the API: the reason is required, then the report is voided."""
+    from sqlalchemy import select
+
+    from ledger.extensions import db
+    from ledger.models import ExpenseReport
+
+    with app.app_context():
+        report = db.session.scalars(select(ExpenseReport).where(ExpenseReport.status == "approved")).first()
+        assert report is not None
+        report_id, version = report.id, report.version
+    officer = _signed_in(app, "finance2")
+    page = officer.get(f"/reports/{report_id}").get_data(as_text=True)
+    assert 'id="void"' in page
+    before = table_counts(app)
+    form = {
+        "csrf_token": _csrf(officer, f"/reports/{report_id}"),
+        "version": str(version),
+        "date": "2026-07-01",
+    }
+    refused = officer.post(f"/reports/{report_id}/void", data={**form, "reason": " "})
+    assert refused.status_code == 422
+    assert table_counts(app) == before
+    voided = officer.post(f"/reports/{report_id}/void", data={**form, "reason": "重复报销"})
+    assert voided.status_code == 302, voided.get_data(as_text=True)[:300]
+    with app.app_context():
+        assert db.session.get(ExpenseReport, report_id).status == "voided"  # type: ignore[union-attr]

@@ -1,18 +1,19 @@
-"""Budget revisions on a fund's page, and an organisation's books: months and the trial balance."""
+"""Budget revisions on a fund's page, and an organisation's books: months, years and the trial balance."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date
 
-from flask import redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from ledger.errors import ValidationFailed
 from ledger.models.books import PeriodStatus
-from ledger.services import books, funds
+from ledger.services import books, funds, year_end
 from ledger.services.amounts import parse_amount
 from ledger.services.pagination import PageRequest
+from ledger.web.i18n import language
 from ledger.web.session import current_web_actor, signed_in
 from ledger.web.views import blueprint
 from ledger.web.views.funds import fund_page
@@ -66,6 +67,7 @@ def organisation_books(organisation_id: uuid.UUID) -> str:
         organisation_id=organisation_id,
         trial=trial,
         periods=periods,
+        years=year_end.year_states(actor, organisation_id),
         as_of=as_of.isoformat(),
     )
 
@@ -79,3 +81,44 @@ def change_period(organisation_id: uuid.UUID, year: int, month: int) -> Response
         current_web_actor(), organisation_id, year, month, status, request.form.get("reason") or None, None
     )
     return redirect(url_for("web.organisation_books", organisation_id=organisation_id))
+
+
+@blueprint.get("/organisations/<uuid:organisation_id>/years/<int:year>/close")
+@signed_in
+def confirm_year_close(organisation_id: uuid.UUID, year: int) -> str:
+    """The confirmation step: the closing entries the year-end close would post, before posting them."""
+    actor = current_web_actor()
+    return render_template(
+        "web/year_close.html",
+        organisation_id=organisation_id,
+        year=year,
+        state=year_end.year_state(actor, organisation_id, year),
+        plan=year_end.preview_year_close(actor, organisation_id, year),
+    )
+
+
+@blueprint.post("/organisations/<uuid:organisation_id>/years/<int:year>/close")
+@signed_in
+def close_year(organisation_id: uuid.UUID, year: int) -> Response:
+    """Close the year (年末结转): revenue and expenses into net assets."""
+    closed = year_end.close_year(current_web_actor(), organisation_id, year)
+    count = len(closed.entries)
+    flash(
+        f"{year} 年已结转，记账凭证 {count} 张。"
+        if language() == "zh"
+        else f"{year} is closed: {count} closing {'entry' if count == 1 else 'entries'} posted."
+    )
+    return redirect(url_for("web.organisation_books", organisation_id=organisation_id, _anchor="years"))
+
+
+@blueprint.post("/organisations/<uuid:organisation_id>/years/<int:year>/reopen")
+@signed_in
+def reopen_year(organisation_id: uuid.UUID, year: int) -> Response:
+    """Reopen a closed year by reversing its closing entries, with the reason the form asks for."""
+    year_end.reopen_year(current_web_actor(), organisation_id, year, request.form.get("reason", ""))
+    flash(
+        f"{year} 年已反结转，结转凭证已冲销。"
+        if language() == "zh"
+        else f"{year} is reopened: its closing entries are reversed."
+    )
+    return redirect(url_for("web.organisation_books", organisation_id=organisation_id, _anchor="years"))

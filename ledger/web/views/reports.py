@@ -171,6 +171,28 @@ def decide_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
     return redirect(url_for("web.report", report_id=report_id))
 
 
+@blueprint.post("/reports/<uuid:report_id>/void")
+@signed_in
+def void_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
+    """A finance officer voids an approved report (the API's rules: POST /expense-reports/<id>/void)."""
+    try:
+        try:
+            on = date.fromisoformat(request.form.get("date", ""))
+        except ValueError:
+            raise ValidationFailed.field("date", "give the date of the reversal as YYYY-MM-DD") from None
+        version = request.form.get("version", "")
+        if not version.isdigit():
+            raise ValidationFailed.field("version", "reload the page and try again")
+        expense_reports.void_report(
+            current_web_actor(), report_id, on, request.form.get("reason", ""), int(version)
+        )
+    except ValidationFailed as error:
+        return _report_page(
+            report_id, 422, problems=error.errors or {"report": [error.detail]}, form=request.form.to_dict()
+        )
+    return redirect(url_for("web.report", report_id=report_id))
+
+
 @blueprint.get("/receipts/<sha256>")
 @signed_in
 def receipt(sha256: str) -> Response:
