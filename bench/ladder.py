@@ -44,7 +44,7 @@ from ledger.database import unit_of_work
 from ledger.extensions import db
 from ledger.models import AuditEntry, Organisation, PeriodStatus
 from ledger.models.user import Role
-from ledger.services import books, fund_reports
+from ledger.services import fund_reports, periods, trial_balance
 from ledger.services.access import Actor
 
 SIZES = tuple(
@@ -213,15 +213,19 @@ def _measure_services(app: Flask, fixture: Fixture) -> dict[str, float]:
         measure(LOOKUP, lambda: db.session.get(AuditEntry, rng.randint(1, size)) and db.session.expunge_all())
         measure(INCLUSION, lambda: store.inclusion_proof(rng.randint(1, size), size))
         measure(CONSISTENCY, lambda: store.consistency_proof(rng.randint(1, size - 1), size))
-        measure(TRIAL_TYPICAL, lambda: books.trial_balance(officer, rng.choice(fixture.others), AS_OF))
-        measure(TRIAL_LARGE_OPEN, lambda: books.trial_balance(officer, fixture.large, AS_OF))
+        measure(
+            TRIAL_TYPICAL, lambda: trial_balance.trial_balance(officer, rng.choice(fixture.others), AS_OF)
+        )
+        measure(TRIAL_LARGE_OPEN, lambda: trial_balance.trial_balance(officer, fixture.large, AS_OF))
         measure(BUDGET, lambda: fund_reports.budget_vs_actual(officer, fixture.fund_id))
         began = time.perf_counter()
         for month in range(1, 11):  # months that have ended: November 2026 closes from 1 December
             with unit_of_work():
-                books.set_period_status(officer, fixture.large, 2026, month, PeriodStatus.CLOSED, None, None)
+                periods.set_period_status(
+                    officer, fixture.large, 2026, month, PeriodStatus.CLOSED, None, None
+                )
         say(f"closed January to October of the large organisation in {time.perf_counter() - began:.1f}s")
-        measure(TRIAL_LARGE_CLOSED, lambda: books.trial_balance(officer, fixture.large, AS_OF))
+        measure(TRIAL_LARGE_CLOSED, lambda: trial_balance.trial_balance(officer, fixture.large, AS_OF))
     return figures
 
 

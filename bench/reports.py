@@ -23,7 +23,7 @@ from ledger.database import unit_of_work
 from ledger.extensions import db
 from ledger.models import Organisation, PeriodStatus
 from ledger.models.user import Role
-from ledger.services import books, fund_reports
+from ledger.services import fund_reports, periods, trial_balance
 from ledger.services.access import Actor
 
 POSTINGS = int(os.environ.get("BENCH_REPORT_POSTINGS", "1000000"))
@@ -75,13 +75,13 @@ def run() -> list[Result]:
         officer = Actor(uuid.uuid4(), "bench", Role.FINANCE_OFFICER)
         rng = random.Random(7)
         lookup = _timed(lambda: db.session.get(Organisation, rng.choice(others)) and db.session.expunge_all())
-        typical = _timed(lambda: books.trial_balance(officer, rng.choice(others), date(2026, 12, 31)))
-        worst_open = _timed(lambda: books.trial_balance(officer, large, date(2026, 12, 31)))
+        typical = _timed(lambda: trial_balance.trial_balance(officer, rng.choice(others), date(2026, 12, 31)))
+        worst_open = _timed(lambda: trial_balance.trial_balance(officer, large, date(2026, 12, 31)))
         say("closing January to October of the large organisation (each close stores its balances) ...")
         for month in range(1, 11):  # months that have ended: November 2026 closes from 1 December
             with unit_of_work():
-                books.set_period_status(officer, large, 2026, month, PeriodStatus.CLOSED, None, None)
-        worst = _timed(lambda: books.trial_balance(officer, large, date(2026, 12, 31)))
+                periods.set_period_status(officer, large, 2026, month, PeriodStatus.CLOSED, None, None)
+        worst = _timed(lambda: trial_balance.trial_balance(officer, large, date(2026, 12, 31)))
         fund_id = db.session.scalar(text("SELECT id FROM fund WHERE kind = 'lottery_grant'"))
         say("adding 20,000 approved report lines to the demo's lottery grant ...")
         db.session.execute(

@@ -23,7 +23,7 @@ from ledger.models.user import User
 from ledger.money import Money
 from ledger.services import disbursements, expense_reports, funds
 from ledger.services.access import Actor
-from ledger.services.books import set_period_status
+from ledger.services.periods import set_period_status
 from ledger.services.receipts import upload_receipt
 
 

@@ -27,7 +27,7 @@ from ledger.cash_flow import CASH_FLOW_KEYS
 from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, PeriodStatus, Side
 from ledger.money import Money
 from ledger.services import books as service
-from ledger.services import idempotency, year_end
+from ledger.services import idempotency, periods, trial_balance, year_end
 from ledger.services.amounts import parse_amount
 
 blp = Blueprint(
@@ -229,7 +229,7 @@ class Periods(MethodView):
         self, organisation_id: uuid.UUID, pagination_parameters: PaginationParameters
     ) -> list[AccountingPeriod]:
         """List an organisation's accounting periods, newest first"""
-        page = service.list_periods(current_actor(), organisation_id, page_request(pagination_parameters))
+        page = periods.list_periods(current_actor(), organisation_id, page_request(pagination_parameters))
         pagination_parameters.item_count = page.total
         return page.items
 
@@ -244,7 +244,7 @@ class ClosePeriod(MethodView):
         Months close in order; an admin may close one while earlier months are open with
         `{"force": true, "reason": "..."}`, and the reason is recorded.
         """
-        period = service.set_period_status(
+        period = periods.set_period_status(
             current_actor(),
             organisation_id,
             year,
@@ -263,7 +263,7 @@ class ReopenPeriod(MethodView):
     @blp.response(200, PeriodSchema)
     def post(self, data: dict[str, Any], organisation_id: uuid.UUID, year: int, month: int) -> Any:
         """Reopen a closed month, with the reason recorded (finance officers)"""
-        period = service.set_period_status(
+        period = periods.set_period_status(
             current_actor(), organisation_id, year, month, PeriodStatus.OPEN, data["reason"], None
         )
         return with_etag(period)
@@ -273,9 +273,9 @@ class ReopenPeriod(MethodView):
 class TrialBalance(MethodView):
     @blp.arguments(TrialBalanceQuerySchema, location="query")
     @blp.response(200, TrialBalanceSchema)
-    def get(self, query: dict[str, Any], organisation_id: uuid.UUID) -> service.TrialBalance:
+    def get(self, query: dict[str, Any], organisation_id: uuid.UUID) -> trial_balance.TrialBalance:
         """Debit and credit totals per account at a date (default today), from the postings"""
-        return service.trial_balance(current_actor(), organisation_id, query["as_of"] or date.today())
+        return trial_balance.trial_balance(current_actor(), organisation_id, query["as_of"] or date.today())
 
 
 # -- year-end closing (年末结转) -------------------------------------------------------------------

@@ -24,7 +24,7 @@ from ledger.config import current_settings
 from ledger.extensions import db
 from ledger.models.audit import AuditEntry, AuditQueueItem
 from ledger.services.audit_subjects import Replay, StateDifference, replay_differences
-from ledger.services.books import period_balance_problems
+from ledger.services.periods import period_balance_problems
 
 
 @dataclass(frozen=True)

@@ -1,46 +1,40 @@
-"""Posting to the books: balanced journal entries, reversals, periods and the trial balance.
+"""Posting to the books: balanced journal entries and their reversals.
 
 A journal entry is checked here before anything is written (balance per currency, accounts in
 the chart, positive amounts, an open period) and problems are returned as values, each naming
 its line, so that a client learns everything wrong at once. The database checks the balance
 again on commit. Entries are never edited: ``reverse_journal_entry`` posts the mirror image.
+Months are in ``ledger.services.periods``, the trial balance in ``ledger.services.trial_balance``.
 """
 
 from __future__ import annotations
 
-import calendar
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ledger.business_dates import has_ended
 from ledger.cash_flow import CASH_ACCOUNTS, CASH_FLOW_KEYS
 from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
-from ledger.models.base import utcnow
 from ledger.models.books import (
-    AccountingPeriod,
     EntrySource,
     JournalEntry,
-    PeriodBalance,
-    PeriodStatus,
     Posting,
     Side,
 )
 from ledger.models.fund import Fund
-from ledger.models.organisation import Organisation
 from ledger.models.reference import Account
 from ledger.money import Money
 from ledger.services.access import Actor, Permission, authorize
-from ledger.services.audit_subjects import record_event, record_state
-from ledger.services.concurrency import check_version
+from ledger.services.audit_subjects import record_event
 from ledger.services.idempotency import IdempotencyClaim, claim_key, require_same_request
 from ledger.services.pagination import Page, PageRequest, fetch_page
+from ledger.services.periods import existing_organisation, open_period, require_open_period
 
 BOOKS_CHART_VERSION = "NPO-2005"
 MAX_LINES = 200
@@ -104,11 +98,15 @@ def entry_problems(lines: list[PostingLine], accounts: set[str]) -> list[EntryPr
 RESTRICTIONS = ("restricted", "unrestricted")
 
 
-def _fund_problems(organisation_id: uuid.UUID, lines: list[PostingLine]) -> list[EntryProblem]:
+def _fund_problems(
+    organisation_id: uuid.UUID, lines: list[PostingLine], *, by_hand: bool
+) -> list[EntryProblem]:
     """A posting's fund must be one of the organisation's funds, and its restriction the fund's.
 
     Only a restricted fund's money is restricted: a line marked restricted needs a restricted
     fund. (A restricted fund's line may be unrestricted: that is how a restriction is released.)
+    A finance officer's line on a restricted fund's revenue (``by_hand``) must say which it is;
+    the events always do, and what they reverse or close carries what was booked.
     """
     problems: list[EntryProblem] = []
     wanted = {line.fund_id for line in lines if line.fund_id is not None}
@@ -130,7 +128,8 @@ def _fund_problems(organisation_id: uuid.UUID, lines: list[PostingLine]) -> list
                 EntryProblem(f"lines.{number}.restriction", "only a restricted fund's money is restricted")
             )
         elif (
-            line.restriction is None
+            by_hand
+            and line.restriction is None
             and line.account_code.startswith("4")
             and restricted_funds.get(line.fund_id)  # type: ignore[arg-type]
         ):
@@ -165,54 +164,6 @@ def _chart_accounts() -> set[str]:
     return set(db.session.scalars(select(Account.code).where(Account.chart_version == BOOKS_CHART_VERSION)))
 
 
-def _organisation(organisation_id: uuid.UUID) -> Organisation:
-    organisation = db.session.get(Organisation, organisation_id)
-    if organisation is None:
-        raise NotFound.thing("organisation", organisation_id)
-    return organisation
-
-
-def _find_period(organisation_id: uuid.UUID, year: int, month: int, *, lock: bool) -> AccountingPeriod | None:
-    statement = select(AccountingPeriod).where(
-        AccountingPeriod.organisation_id == organisation_id,
-        AccountingPeriod.year == year,
-        AccountingPeriod.month == month,
-    )
-    if lock:
-        # A share lock: posting waits while the month is being closed, and closing waits for
-        # postings in flight, so nothing lands in a month after its balances were taken.
-        statement = statement.with_for_update(read=True)
-    return db.session.scalar(statement)
-
-
-def _period(actor: Actor, organisation_id: uuid.UUID, year: int, month: int) -> AccountingPeriod:
-    """The month's period, opened (and recorded) on first use."""
-    period = _find_period(organisation_id, year, month, lock=True)
-    if period is not None:
-        return period
-    period = AccountingPeriod(
-        organisation_id=organisation_id, year=year, month=month, status=PeriodStatus.OPEN.value
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(period)
-            db.session.flush()
-            record_state(actor, "period.opened", "accounting_period", period)
-    except IntegrityError:
-        # Another request opened the same month at the same moment; use theirs.
-        found = _find_period(organisation_id, year, month, lock=True)
-        if found is None:
-            raise
-        return found
-    return period
-
-
-def _require_open_period(actor: Actor, organisation_id: uuid.UUID, on: date, field: str) -> None:
-    period = _period(actor, organisation_id, on.year, on.month)
-    if period.status == PeriodStatus.CLOSED.value:
-        raise ValidationFailed.field(field, f"the period {on.year}-{on.month:02d} is closed")
-
-
 def post_journal_entry(
     actor: Actor,
     organisation_id: uuid.UUID,
@@ -235,9 +186,12 @@ def post_journal_entry(
     """
     if source is EntrySource.ADJUSTMENT:
         authorize(actor, Permission.POST_ADJUSTMENTS, organisation_id)
-    _organisation(organisation_id)
-    problems = entry_problems(lines, _chart_accounts()) + _fund_problems(organisation_id, lines)
-    if source is EntrySource.ADJUSTMENT:
+    existing_organisation(organisation_id)
+    by_hand = source is EntrySource.ADJUSTMENT
+    problems = entry_problems(lines, _chart_accounts()) + _fund_problems(
+        organisation_id, lines, by_hand=by_hand
+    )
+    if by_hand:
         problems += _cash_flow_problems(lines, cash_flow_line)
     if problems:
         errors: dict[str, list[str]] = defaultdict(list)
@@ -249,9 +203,9 @@ def post_journal_entry(
     if not description.strip():
         raise ValidationFailed.field("description", "must not be blank")
     if into_closed_period:
-        _period(actor, organisation_id, entry_date.year, entry_date.month)
+        open_period(actor, organisation_id, entry_date.year, entry_date.month)
     else:
-        _require_open_period(actor, organisation_id, entry_date, "date")
+        require_open_period(actor, organisation_id, entry_date, "date")
     entry = JournalEntry(
         organisation_id=organisation_id,
         entry_date=entry_date,
@@ -388,7 +342,7 @@ def list_journal_entries(
     actor: Actor, organisation_id: uuid.UUID, request: PageRequest
 ) -> Page[JournalEntry]:
     authorize(actor, Permission.READ_BOOKS, organisation_id)
-    _organisation(organisation_id)
+    existing_organisation(organisation_id)
     statement = (
         select(JournalEntry)
         .where(JournalEntry.organisation_id == organisation_id)
@@ -474,309 +428,3 @@ def mirrored_lines(entry: JournalEntry) -> list[PostingLine]:
         )
         for p in entry.postings
     ]
-
-
-def list_periods(actor: Actor, organisation_id: uuid.UUID, request: PageRequest) -> Page[AccountingPeriod]:
-    authorize(actor, Permission.READ_BOOKS, organisation_id)
-    _organisation(organisation_id)
-    statement = (
-        select(AccountingPeriod)
-        .where(AccountingPeriod.organisation_id == organisation_id)
-        .order_by(AccountingPeriod.year.desc(), AccountingPeriod.month.desc())
-    )
-    return fetch_page(statement, request)
-
-
-def set_period_status(
-    actor: Actor,
-    organisation_id: uuid.UUID,
-    year: int,
-    month: int,
-    status: PeriodStatus,
-    reason: str | None,
-    expected_version: int | None,
-    *,
-    force: bool = False,
-) -> AccountingPeriod:
-    """Close a month, or reopen it with a recorded reason.
-
-    A month closes once it has ended (its last day has passed in China), and months close in
-    order: not while an earlier month of the organisation's books is open, unless an admin
-    ``force``s it with a reason. A month of a closed year is reopened only by reopening the year
-    (``year_end.reopen_year``).
-    """
-    from ledger.services import year_end  # it builds on this module
-
-    authorize(actor, Permission.FORCE_PERIOD_CLOSE if force else Permission.CLOSE_PERIODS, organisation_id)
-    _organisation(organisation_id)
-    if not (1 <= month <= 12 and 2000 <= year <= 2100):
-        raise ValidationFailed.field("period", "must be a month between 2000-01 and 2100-12")
-    if force and status is not PeriodStatus.CLOSED:
-        raise ValidationFailed.field("force", "only closing a month can be forced")
-    if force and not (reason or "").strip():
-        raise ValidationFailed.field("reason", "say why the month is closed before the earlier ones")
-    if status is PeriodStatus.CLOSED and not has_ended(month_range(year, month)[1]):
-        raise ValidationFailed.field(
-            "period", f"the month {year}-{month:02d} has not ended; it can be closed from its next day on"
-        )
-    period = _period(actor, organisation_id, year, month)
-    check_version(period, expected_version)
-    if period.status == status.value:
-        raise Conflict(f"The period {year}-{month:02d} is already {status.value}.")
-    if status is PeriodStatus.OPEN and not (reason or "").strip():
-        raise ValidationFailed.field("reason", "say why a closed period is reopened")
-    open_before: list[str] = []
-    if status is PeriodStatus.OPEN:
-        closed_years = sorted(y for y in year_end.closed_years_of(organisation_id) if y >= year)
-        if closed_years:
-            raise Conflict(
-                f"The year {closed_years[0]} is closed: reopen the year first to reopen {year}-{month:02d}."
-            )
-    else:
-        open_before = [
-            f"{p.year}-{p.month:02d}"
-            for p in db.session.scalars(
-                select(AccountingPeriod)
-                .where(
-                    AccountingPeriod.organisation_id == organisation_id,
-                    AccountingPeriod.status == PeriodStatus.OPEN.value,
-                    or_(
-                        AccountingPeriod.year < year,
-                        and_(AccountingPeriod.year == year, AccountingPeriod.month < month),
-                    ),
-                )
-                .order_by(AccountingPeriod.year, AccountingPeriod.month)
-            )
-        ]
-        if open_before and not force:
-            raise Conflict(
-                f"Months close in order: close {open_before[0]} first "
-                f"(open before {year}-{month:02d}: {', '.join(open_before)})."
-            )
-    period.status = status.value
-    period.changed_at = utcnow()
-    db.session.flush()
-    if status is PeriodStatus.CLOSED:
-        _take_period_balances(period)
-    record_state(
-        actor,
-        f"period.{'closed' if status is PeriodStatus.CLOSED else 'reopened'}",
-        "accounting_period",
-        period,
-    )
-    if reason:
-        record_event(
-            actor,
-            "period.reason",
-            "accounting_period",
-            period.id,
-            {"reason": reason.strip(), **({"forced": True, "open_before": open_before} if force else {})},
-        )
-    return period
-
-
-@dataclass(frozen=True)
-class TrialBalanceRow:
-    account_code: str
-    name_zh: str
-    name_en: str
-    currency: str
-    debit: Money
-    credit: Money
-
-    @property
-    def balance(self) -> Money:
-        return self.debit - self.credit
-
-
-@dataclass(frozen=True)
-class TrialBalance:
-    organisation_id: uuid.UUID
-    as_of: date
-    rows: list[TrialBalanceRow]
-
-    def totals(self) -> dict[str, tuple[Money, Money]]:
-        sums: dict[str, tuple[Money, Money]] = {}
-        for row in self.rows:
-            debit, credit = sums.get(row.currency, (Money.zero(row.currency), Money.zero(row.currency)))
-            sums[row.currency] = (debit + row.debit, credit + row.credit)
-        return sums
-
-
-def month_range(year: int, month: int) -> tuple[date, date]:
-    """First and last day of a month."""
-    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
-
-
-_DEBITS = func.sum(case((Posting.side == Side.DEBIT.value, Posting.amount_minor), else_=0))
-_CREDITS = func.sum(case((Posting.side == Side.CREDIT.value, Posting.amount_minor), else_=0))
-
-
-def _take_period_balances(period: AccountingPeriod) -> None:
-    """Store each account's movement in a month being closed (nothing posts into it any more)."""
-    first, last = month_range(period.year, period.month)
-    movements = db.session.execute(
-        select(Posting.account_code, Posting.currency, _DEBITS, _CREDITS)
-        .where(
-            Posting.organisation_id == period.organisation_id,
-            Posting.entry_date >= first,
-            Posting.entry_date <= last,
-        )
-        .group_by(Posting.account_code, Posting.currency)
-    ).all()
-    taken_at = utcnow()
-    db.session.add_all(
-        PeriodBalance(
-            period_id=period.id,
-            period_version=period.version,
-            account_code=code,
-            currency=currency,
-            debit_minor=int(debits or 0),
-            credit_minor=int(credits or 0),
-            taken_at=taken_at,
-        )
-        for code, currency, debits, credits in movements
-    )
-    db.session.flush()
-
-
-def _closed_months(organisation_id: uuid.UUID, as_of: date) -> list[AccountingPeriod]:
-    """Closed months that end on or before ``as_of``, oldest first; their balances are final."""
-    periods = db.session.scalars(
-        select(AccountingPeriod)
-        .where(
-            AccountingPeriod.organisation_id == organisation_id,
-            AccountingPeriod.status == PeriodStatus.CLOSED.value,
-        )
-        .order_by(AccountingPeriod.year, AccountingPeriod.month)
-    )
-    return [p for p in periods if month_range(p.year, p.month)[1] <= as_of]
-
-
-def _open_date_ranges(closed: list[AccountingPeriod], as_of: date) -> list[tuple[date | None, date]]:
-    """The dates up to ``as_of`` not covered by ``closed`` months, as (from or None, to) ranges."""
-    ranges: list[tuple[date | None, date]] = []
-    start: date | None = None
-    for period in closed:
-        first, last = month_range(period.year, period.month)
-        if start is None or start < first:
-            ranges.append((start, first - timedelta(days=1)))
-        start = last + timedelta(days=1)
-    if start is None or start <= as_of:
-        ranges.append((start, as_of))
-    return ranges
-
-
-def _date_in(ranges: list[tuple[date | None, date]]) -> ColumnElement[bool]:
-    return or_(
-        *(
-            Posting.entry_date <= last if first is None else Posting.entry_date.between(first, last)
-            for first, last in ranges
-        )
-    )
-
-
-def account_totals(organisation_id: uuid.UUID, as_of: date) -> dict[tuple[str, str], tuple[int, int]]:
-    """(account, currency) -> (debits, credits) in minor units, over every posting up to ``as_of``.
-
-    Closed months are read from the balances taken when they were closed; only the open months
-    and the month of ``as_of`` are summed from the postings.
-    """
-    closed = _closed_months(organisation_id, as_of)
-    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    if closed:
-        stored = db.session.execute(
-            select(
-                PeriodBalance.account_code,
-                PeriodBalance.currency,
-                func.sum(PeriodBalance.debit_minor),
-                func.sum(PeriodBalance.credit_minor),
-            )
-            .join(
-                AccountingPeriod,
-                and_(
-                    AccountingPeriod.id == PeriodBalance.period_id,
-                    AccountingPeriod.version == PeriodBalance.period_version,
-                ),
-            )
-            .where(AccountingPeriod.id.in_([p.id for p in closed]))
-            .group_by(PeriodBalance.account_code, PeriodBalance.currency)
-        ).all()
-        for code, currency, debits, credits in stored:
-            totals[(code, currency)][0] += int(debits or 0)
-            totals[(code, currency)][1] += int(credits or 0)
-    ranges = _open_date_ranges(closed, as_of)
-    if ranges:
-        recent = db.session.execute(
-            select(Posting.account_code, Posting.currency, _DEBITS, _CREDITS)
-            .where(Posting.organisation_id == organisation_id, _date_in(ranges))
-            .group_by(Posting.account_code, Posting.currency)
-        ).all()
-        for code, currency, debits, credits in recent:
-            totals[(code, currency)][0] += int(debits or 0)
-            totals[(code, currency)][1] += int(credits or 0)
-    return {key: (debits, credits) for key, (debits, credits) in totals.items()}
-
-
-def trial_balance(actor: Actor, organisation_id: uuid.UUID, as_of: date) -> TrialBalance:
-    """Debit and credit totals per account up to ``as_of``, derived from the postings."""
-    authorize(actor, Permission.READ_BOOKS, organisation_id)
-    _organisation(organisation_id)
-    names = {
-        a.code: a
-        for a in db.session.scalars(select(Account).where(Account.chart_version == BOOKS_CHART_VERSION))
-    }
-    totals = account_totals(organisation_id, as_of)
-    return TrialBalance(
-        organisation_id,
-        as_of,
-        [
-            TrialBalanceRow(
-                code,
-                names[code].name_zh,
-                names[code].name_en,
-                currency,
-                Money(currency, debits),
-                Money(currency, credits),
-            )
-            for (code, currency), (debits, credits) in sorted(totals.items())
-        ],
-    )
-
-
-def period_balance_problems() -> list[str]:
-    """Closed months whose stored balances differ from their postings (for ``ledger audit verify``)."""
-    problems = []
-    for period in db.session.scalars(
-        select(AccountingPeriod).where(AccountingPeriod.status == PeriodStatus.CLOSED.value)
-    ):
-        first, last = month_range(period.year, period.month)
-        postings = {
-            (code, currency): (int(d or 0), int(c or 0))
-            for code, currency, d, c in db.session.execute(
-                select(Posting.account_code, Posting.currency, _DEBITS, _CREDITS)
-                .where(
-                    Posting.organisation_id == period.organisation_id,
-                    Posting.entry_date.between(first, last),
-                )
-                .group_by(Posting.account_code, Posting.currency)
-            )
-        }
-        stored = {
-            (b.account_code, b.currency): (b.debit_minor, b.credit_minor)
-            for b in db.session.scalars(
-                select(PeriodBalance).where(
-                    PeriodBalance.period_id == period.id, PeriodBalance.period_version == period.version
-                )
-            )
-        }
-        if stored != postings:
-            accounts = sorted(
-                {k[0] for k in stored.keys() ^ postings.keys()}
-                | {k[0] for k in stored.keys() & postings.keys() if stored[k] != postings[k]}
-            )
-            problems.append(
-                f"period {period.year}-{period.month:02d} of organisation {period.organisation_id}: "
-                f"the balances taken at its close differ from its postings in {', '.join(accounts)}"
-            )
-    return problems

@@ -20,7 +20,7 @@ earlier year that still has revenue or expense balances closed first; it posts i
 December (only the closing may) and then takes December's stored balances again, so that trial
 balances and ``ledger audit verify`` agree with the postings. The closing is undone only by
 :func:`reopen_year`, which reverses the closing entries (and refuses while a later year is
-closed); a month of a closed year cannot be reopened (``books.set_period_status``).
+closed); a month of a closed year cannot be reopened (``periods.set_period_status``).
 """
 
 from __future__ import annotations
@@ -45,16 +45,13 @@ from ledger.money import Money
 from ledger.services.access import Actor, Permission, authorize
 from ledger.services.audit_subjects import record_event, record_state
 from ledger.services.books import (
-    _CREDITS,
-    _DEBITS,
     BOOKS_CHART_VERSION,
     MAX_LINES,
     PostingLine,
-    _organisation,
-    _take_period_balances,
     post_journal_entry,
     post_reversal,
 )
+from ledger.services.periods import CREDITS, DEBITS, existing_organisation, take_period_balances
 
 UNRESTRICTED_NET_ASSETS = "3101"
 RESTRICTED_NET_ASSETS = "3102"
@@ -193,7 +190,7 @@ def _closing_entries(organisation_id: uuid.UUID, year: int) -> list[JournalEntry
 def closed_years_of(organisation_id: uuid.UUID) -> set[int]:
     """Every closed year of the organisation: those with closing entries not reversed.
 
-    ``books.set_period_status`` asks this before it reopens a month.
+    ``periods.set_period_status`` asks this before it reopens a month.
     """
     reversal = aliased(JournalEntry)
     return {
@@ -215,9 +212,7 @@ def closed_years_of(organisation_id: uuid.UUID) -> set[int]:
 def _balances(organisation_id: uuid.UUID, year: int) -> dict[BalanceKey, int]:
     """Revenue and expense balances (debits minus credits) at 31 December of ``year``, nonzero only."""
     rows = db.session.execute(
-        select(
-            Posting.account_code, Posting.fund_id, Posting.restriction, Posting.currency, _DEBITS, _CREDITS
-        )
+        select(Posting.account_code, Posting.fund_id, Posting.restriction, Posting.currency, DEBITS, CREDITS)
         .where(
             Posting.organisation_id == organisation_id,
             Posting.entry_date <= date(year, 12, 31),
@@ -246,8 +241,8 @@ def _years_with_balances(organisation_id: uuid.UUID, before: int | None = None) 
             Posting.fund_id,
             Posting.restriction,
             Posting.currency,
-            _DEBITS,
-            _CREDITS,
+            DEBITS,
+            CREDITS,
         )
         .where(Posting.organisation_id == organisation_id, _is_revenue_or_expense())
         .group_by(year_of, Posting.account_code, Posting.fund_id, Posting.restriction, Posting.currency)
@@ -430,7 +425,7 @@ def _retake_december(actor: Actor, december: AccountingPeriod) -> None:
     """December's stored balances no longer match its postings: a new version, balances taken again."""
     december.changed_at = utcnow()
     db.session.flush()  # the version goes up, so the balances taken at the month's close stop counting
-    _take_period_balances(december)
+    take_period_balances(december)
     record_state(actor, "period.balances_retaken", "accounting_period", december)
 
 
@@ -455,7 +450,7 @@ def _post(
 def preview_year_close(actor: Actor, organisation_id: uuid.UUID, year: int) -> list[PlannedEntry]:
     """The entries closing ``year`` would post now, without posting them (the confirmation step)."""
     authorize(actor, Permission.CLOSE_PERIODS, organisation_id)
-    _organisation(organisation_id)
+    existing_organisation(organisation_id)
     _check_year(year)
     return plan_closing(_balances(organisation_id, year), year)
 
@@ -463,7 +458,7 @@ def preview_year_close(actor: Actor, organisation_id: uuid.UUID, year: int) -> l
 def close_year(actor: Actor, organisation_id: uuid.UUID, year: int) -> YearClose:
     """Close ``year`` of an organisation's books into net assets (finance officers)."""
     authorize(actor, Permission.CLOSE_PERIODS, organisation_id)
-    _organisation(organisation_id)
+    existing_organisation(organisation_id)
     _check_year(year)
     months = _months(organisation_id, year, lock=True)
     closed_years = closed_years_of(organisation_id)
@@ -494,7 +489,7 @@ def close_year(actor: Actor, organisation_id: uuid.UUID, year: int) -> YearClose
 def reopen_year(actor: Actor, organisation_id: uuid.UUID, year: int, reason: str) -> YearClose:
     """Undo a year's closing by reversing its entries, with the reason recorded (finance officers)."""
     authorize(actor, Permission.CLOSE_PERIODS, organisation_id)
-    _organisation(organisation_id)
+    existing_organisation(organisation_id)
     _check_year(year)
     if not (reason or "").strip():
         raise ValidationFailed.field("reason", "say why the year is reopened")
@@ -528,7 +523,7 @@ def reopen_year(actor: Actor, organisation_id: uuid.UUID, year: int, reason: str
 def year_states(actor: Actor, organisation_id: uuid.UUID) -> list[YearState]:
     """Each year with postings (or period rows) and whether it is closed, newest first."""
     authorize(actor, Permission.READ_BOOKS, organisation_id)
-    _organisation(organisation_id)
+    existing_organisation(organisation_id)
     closed_years = closed_years_of(organisation_id)
     years = _years_with_postings(organisation_id) | closed_years
     years |= set(
@@ -543,7 +538,7 @@ def year_states(actor: Actor, organisation_id: uuid.UUID) -> list[YearState]:
 
 def year_state(actor: Actor, organisation_id: uuid.UUID, year: int) -> YearState:
     authorize(actor, Permission.READ_BOOKS, organisation_id)
-    _organisation(organisation_id)
+    existing_organisation(organisation_id)
     _check_year(year)
     return _state(organisation_id, year, closed_years_of(organisation_id))
 

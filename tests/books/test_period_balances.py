@@ -16,7 +16,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from ledger.extensions import db
 from ledger.models import JournalEntry, PeriodBalance, Posting
 from ledger.services.audit_verification import verify_database
-from ledger.services.books import account_totals, period_balance_problems
+from ledger.services.periods import period_balance_problems
+from ledger.services.trial_balance import account_totals
 from tests.conftest import DemoWorld
 from tests.funds.test_funds import _draft
 from tests.helpers import assert_problem

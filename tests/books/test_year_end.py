@@ -17,7 +17,8 @@ from ledger.models import AuditEntry, AuditQueueItem, JournalEntry, Posting
 from ledger.models.books import Side
 from ledger.money import Money
 from ledger.services.audit_verification import verify_database
-from ledger.services.books import MAX_LINES, PostingLine, period_balance_problems
+from ledger.services.books import MAX_LINES, PostingLine
+from ledger.services.periods import period_balance_problems
 from ledger.services.year_end import ClosingStep, plan_closing
 from tests.conftest import DemoWorld
 from tests.funds.test_funds import _draft

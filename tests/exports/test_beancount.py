@@ -28,7 +28,7 @@ from ledger.exports.beancount import BeancountExport, export_beancount
 from ledger.extensions import db
 from ledger.models import Organisation, User
 from ledger.services.access import Actor
-from ledger.services.books import trial_balance
+from ledger.services.trial_balance import trial_balance
 from tests.books.test_money_idempotency import _paid_fund
 from tests.conftest import DemoWorld
 from tests.funds.test_expense_reports import _report, receipt_pdf

@@ -38,7 +38,7 @@ from ledger.models.books import EntrySource, JournalEntry
 from ledger.models.disbursement import TrancheCondition
 from ledger.models.fund import Fund, FundKind
 from ledger.money import Money
-from ledger.services import books, disbursements, expense_reports
+from ledger.services import disbursements, expense_reports, periods
 from ledger.services.fund_figures import figures_of
 from ledger.statements.organisation_figures import organisation_statement_figures
 from tests.conftest import DemoWorld
@@ -203,7 +203,7 @@ def test_random_fund_lives_keep_the_identities(app: Flask, world: DemoWorld) -> 
                     select(JournalEntry).where(JournalEntry.source == EntrySource.REVERSAL.value)
                 ).all()
                 assert all(entry.reverses_id is not None for entry in reversed_entries)
-                assert books.period_balance_problems() == []
+                assert periods.period_balance_problems() == []
 
     run_state_machine_as_test(
         FundLife,

@@ -47,7 +47,7 @@ from ledger.demo_funds import active_fund, actor_named, cny, file_report, pay_tr
 from ledger.models.books import PeriodStatus
 from ledger.models.disbursement import TrancheCondition
 from ledger.models.fund import FundKind
-from ledger.services import books, disbursements, expense_reports, funds
+from ledger.services import disbursements, expense_reports, funds, periods
 from ledger.services.audit_verification import verify_database
 from ledger.services.pagination import PageRequest
 from tests.conftest import DemoWorld
@@ -179,7 +179,7 @@ def _live_the_year(app: Flask, world: DemoWorld) -> Year:
         )
         first_refund = first.entry.id
         for month in range(1, 13):
-            books.set_period_status(
+            periods.set_period_status(
                 actor_named("finance1"), organisation, 2025, month, PeriodStatus.CLOSED, None, None
             )
     return Year(organisation, lottery, incubation, procurement, first_refund)

@@ -26,8 +26,8 @@ from ledger.models import Disbursement, ExpenseReport
 from ledger.models.user import Role
 from ledger.services.access import Actor
 from ledger.services.audit_verification import verify_database
-from ledger.services.books import trial_balance
 from ledger.services.fund_reports import budget_vs_actual
+from ledger.services.trial_balance import trial_balance
 from tests.conftest import DemoWorld
 from tests.funds.test_disbursements import _fund_with_schedule
 from tests.funds.test_expense_reports import receipt_pdf, upload

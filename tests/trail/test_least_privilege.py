@@ -18,7 +18,7 @@ from ledger.database import unit_of_work
 from ledger.extensions import db
 from ledger.models import CommunityKind, Receipt, RegistrationType, Role, Side
 from ledger.money import Money
-from ledger.services import books, communities, organisations
+from ledger.services import books, communities, organisations, periods, trial_balance
 from ledger.services.access import Actor
 from ledger.services.audit_verification import verify_database
 from tests.conftest import is_postgres, settings_for_tests
@@ -92,14 +92,14 @@ def test_the_whole_demo_runs_as_the_restricted_role(app_as_ledger_app: Flask) ->
             assert fund_reports.budget_vs_actual(officer, fund.id)[1]
             assert fund_reports.fund_summary(officer, fund.id).awarded.is_positive
         for organisation in db.session.scalars(select(Organisation)):
-            trial = books.trial_balance(officer, organisation.id, date(2026, 12, 31))
+            trial = trial_balance.trial_balance(officer, organisation.id, date(2026, 12, 31))
             for debits, credits in trial.totals().values():
                 assert debits == credits
         receipt_row = db.session.scalar(select(Receipt).limit(1))
         assert receipt_row is not None
         _, content = receipts.read_receipt(officer, receipt_row.sha256)
         assert content.startswith((b"%PDF", b"\xff\xd8", b"\x89PNG"))
-        assert books.period_balance_problems() == []
+        assert periods.period_balance_problems() == []
         result = verify_database()
         assert result.ok, result.lines()
 

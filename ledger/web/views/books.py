@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from ledger.errors import ValidationFailed
 from ledger.models.books import PeriodStatus
-from ledger.services import books, funds, year_end
+from ledger.services import funds, periods, trial_balance, year_end
 from ledger.services.amounts import parse_amount
 from ledger.services.pagination import PageRequest
 from ledger.web.i18n import language
@@ -60,13 +60,13 @@ def organisation_books(organisation_id: uuid.UUID) -> str:
         as_of = date.fromisoformat(request.args.get("as_of", ""))
     except ValueError:
         as_of = date.today()
-    trial = books.trial_balance(actor, organisation_id, as_of)
-    periods = books.list_periods(actor, organisation_id, PageRequest(1, 120)).items
+    trial = trial_balance.trial_balance(actor, organisation_id, as_of)
+    months = periods.list_periods(actor, organisation_id, PageRequest(1, 120)).items
     return render_template(
         "web/books.html",
         organisation_id=organisation_id,
         trial=trial,
-        periods=periods,
+        periods=months,
         years=year_end.year_states(actor, organisation_id),
         as_of=as_of.isoformat(),
     )
@@ -77,7 +77,7 @@ def organisation_books(organisation_id: uuid.UUID) -> str:
 def change_period(organisation_id: uuid.UUID, year: int, month: int) -> Response:
     """Close a month, or reopen it with the reason the form asks for."""
     status = PeriodStatus.CLOSED if request.form.get("action") == "close" else PeriodStatus.OPEN
-    books.set_period_status(
+    periods.set_period_status(
         current_web_actor(), organisation_id, year, month, status, request.form.get("reason") or None, None
     )
     return redirect(url_for("web.organisation_books", organisation_id=organisation_id))
