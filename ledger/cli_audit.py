@@ -96,22 +96,33 @@ def export_command(directory: Path) -> None:
     "--bundle", type=click.Path(file_okay=False, exists=True, path_type=Path), help="Verify an export bundle."
 )
 @click.option("--key", "keys", multiple=True, help="A verifier key you trust (repeatable).")
-def verify_command(bundle: Path | None, keys: tuple[str, ...]) -> None:
+@click.option(
+    "--trusted-checkpoint",
+    "trusted_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A signed checkpoint you saved earlier; the log must still contain it (repeatable).",
+)
+def verify_command(bundle: Path | None, keys: tuple[str, ...], trusted_files: tuple[Path, ...]) -> None:
     """Verify the log (and replay it against the tables), or an export bundle; exit 1 on failure."""
+    from ledger.audit.verify import read_trusted_checkpoints, verify_bundle
+
     try:
         anchors = [NoteVerifier.from_vkey(k) for k in keys]
     except NoteError as error:
         raise click.BadParameter(str(error), param_hint="--key") from None
+    try:
+        trusted = read_trusted_checkpoints(trusted_files)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--trusted-checkpoint") from None
     if bundle is not None:
-        from ledger.audit.verify import verify_bundle
-
-        report = verify_bundle(bundle, anchors)
+        report = verify_bundle(bundle, anchors, trusted=trusted)
         lines = [report.failure_line()] if not report.ok else list(report.summary_lines())
         click.echo("\n".join(lines))
         sys.exit(0 if report.ok else 1)
     sequence_pending()
     progress = _Progress("verified", log_size())
-    result = verify_database(anchors or None, progress=progress)
+    result = verify_database(anchors or None, progress=progress, trusted=trusted)
     progress.done()
     click.echo("\n".join(result.lines()))
     sys.exit(0 if result.ok else 1)

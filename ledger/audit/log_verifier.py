@@ -19,6 +19,14 @@ the entries so far (``checkpoint_root_mismatch``). After the last entry, any
 checkpoint still unchecked covers entries that are not there
 (``checkpoint_beyond_log``).
 
+Checkpoints the verifying party saved earlier (:class:`TrustedCheckpoint`,
+``--trusted-checkpoint``) are checked the same way when the stream reaches
+their size, but fail with their own reasons: the log no longer has their root
+(``trusted_checkpoint_mismatch``: forked or rewritten) or no longer reaches
+their size (``trusted_checkpoint_beyond_log``: truncated). They are what
+catches an administrator who deleted or rewrote entries together with the
+log's own checkpoints.
+
 The first failure ends the run and is returned in the report. The same core
 serves the offline verifier (entries from ``entries.jsonl``) and the server's
 ``ledger audit verify`` (rows from the database).
@@ -38,9 +46,9 @@ from ledger.audit.canonical import (
     parse_canonical,
     validate_entry,
 )
-from ledger.audit.checkpoint import MalformedCheckpoint, open_checkpoint
+from ledger.audit.checkpoint import Checkpoint, MalformedCheckpoint, open_checkpoint, parse_checkpoint_body
 from ledger.audit.merkle import MerkleFrontier
-from ledger.audit.note import NoteError, NoteVerifier
+from ledger.audit.note import NoteError, NoteVerifier, split_note
 from ledger.audit.report import CheckpointSummary, Reason, Trust, VerificationReport
 
 DEFAULT_PROGRESS_INTERVAL = 100_000
@@ -77,6 +85,25 @@ class RecordSourceError(Exception):
         self.message = message
 
 
+@dataclass(frozen=True, slots=True)
+class TrustedCheckpoint:
+    """A signed checkpoint saved earlier by whoever verifies; the log must still contain it.
+
+    ``name`` says where it came from (a file) in messages; ``size`` is read from the note's text
+    only to know when to check it: the signature is verified before the root is compared.
+    """
+
+    name: str
+    note: str
+    size: int
+
+    @classmethod
+    def read(cls, name: str, note: str) -> TrustedCheckpoint:
+        """Raises :class:`NoteError` or :class:`MalformedCheckpoint` for a text that is no checkpoint."""
+        text, _signatures = split_note(note)
+        return cls(name, note, parse_checkpoint_body(text).size)
+
+
 class _Failure(Exception):
     """Internal: stops the stream with a located failure."""
 
@@ -103,9 +130,12 @@ class _LogVerification:
         checkpoints: Mapping[int, str],
         verifiers: Iterable[NoteVerifier],
         origin: str,
+        trusted: Iterable[TrustedCheckpoint] = (),
     ) -> None:
         self.checkpoints = checkpoints
         self.pending_sizes = sorted(checkpoints, reverse=True)  # smallest last: pop() order
+        self.pending_trusted = sorted(trusted, key=lambda t: t.size, reverse=True)
+        self.trusted_checked = 0
         self.verifiers = tuple(verifiers)
         self.origin = origin
         self.frontier = MerkleFrontier()
@@ -171,13 +201,14 @@ class _LogVerification:
                     checkpoint_size=checkpoint_size,
                 )
             self.check_checkpoint(checkpoint_size, self.frontier.root())
+        while self.pending_trusted and self.pending_trusted[-1].size <= size:
+            self.check_trusted(self.pending_trusted.pop(), self.frontier.root())
 
-    def check_checkpoint(self, size: int, log_root: bytes) -> None:
-        def fail(reason: Reason, message: str) -> _Failure:
-            return _Failure(reason, message, checkpoint_size=size)
-
+    def _opened(
+        self, note: str, fail: Callable[[Reason, str], _Failure]
+    ) -> tuple[Checkpoint, tuple[str, ...]]:
         try:
-            checkpoint, key_ids = open_checkpoint(self.checkpoints[size], self.verifiers)
+            checkpoint, key_ids = open_checkpoint(note, self.verifiers)
         except NoteError as error:
             raise fail(Reason.CHECKPOINT_SIGNATURE_INVALID, str(error)) from None
         except MalformedCheckpoint as error:
@@ -189,6 +220,28 @@ class _LogVerification:
                 Reason.CHECKPOINT_SIGNATURE_INVALID,
                 f"checkpoint is for origin {checkpoint.origin!r}, this log is {self.origin!r}",
             )
+        return checkpoint, key_ids
+
+    def check_trusted(self, trusted: TrustedCheckpoint, log_root: bytes) -> None:
+        def fail(reason: Reason, message: str) -> _Failure:
+            return _Failure(
+                reason, f"the checkpoint you saved ({trusted.name}): {message}", checkpoint_size=trusted.size
+            )
+
+        checkpoint, _key_ids = self._opened(trusted.note, fail)
+        if checkpoint.root != log_root:
+            raise fail(
+                Reason.TRUSTED_CHECKPOINT_MISMATCH,
+                f"it signed root {checkpoint.root_hex} for size {trusted.size}, the log's root there is "
+                f"{log_root.hex()}: the log was forked or rewritten since you saved it",
+            )
+        self.trusted_checked += 1
+
+    def check_checkpoint(self, size: int, log_root: bytes) -> None:
+        def fail(reason: Reason, message: str) -> _Failure:
+            return _Failure(reason, message, checkpoint_size=size)
+
+        checkpoint, key_ids = self._opened(self.checkpoints[size], fail)
         if checkpoint.size != size:
             raise fail(
                 Reason.CHECKPOINT_SIGNATURE_INVALID,
@@ -205,6 +258,14 @@ class _LogVerification:
         self.checked.append(CheckpointSummary(size=size, root_hex=checkpoint.root_hex, key_ids=key_ids))
 
     def check_nothing_beyond_log(self) -> None:
+        if self.pending_trusted:
+            trusted = self.pending_trusted[-1]
+            raise _Failure(
+                Reason.TRUSTED_CHECKPOINT_BEYOND_LOG,
+                f"the checkpoint you saved ({trusted.name}) covers {trusted.size} entries but the log "
+                f"ends at seq {self.frontier.size}: entries were removed since you saved it",
+                checkpoint_size=trusted.size,
+            )
         if self.pending_sizes:
             size = self.pending_sizes[-1]
             raise _Failure(
@@ -225,6 +286,7 @@ def verify_log(
     progress: ProgressCallback | None = None,
     progress_interval: int = DEFAULT_PROGRESS_INTERVAL,
     on_entry: Callable[[dict[str, JsonValue]], None] | None = None,
+    trusted: Iterable[TrustedCheckpoint] = (),
 ) -> VerificationReport:
     """Verify a stream of stored entries against signed checkpoints.
 
@@ -235,10 +297,11 @@ def verify_log(
     labels the report. ``progress`` is called every ``progress_interval``
     entries. ``on_entry`` receives each entry, parsed, once it has passed its
     checks (the server replays the trail with it without parsing twice).
+    ``trusted`` are checkpoints saved earlier that the log must still contain.
     """
     if progress_interval < 1:
         raise ValueError("progress_interval must be at least 1")
-    run = _LogVerification(checkpoints, verifiers, origin)
+    run = _LogVerification(checkpoints, verifiers, origin, trusted)
     try:
         run.check_due_checkpoints()  # a checkpoint of the empty tree, if any
         for item in records:
@@ -268,6 +331,7 @@ def _report(run: _LogVerification, trust: Trust, failure: _Failure | None) -> Ve
         checkpoints_checked=len(run.checked),
         latest_checkpoint=run.checked[-1] if run.checked else None,
         key_ids=key_ids,
+        trusted_checked=run.trusted_checked,
         reason=None if failure is None else failure.reason,
         first_bad_seq=None if failure is None else failure.seq,
         checkpoint_size=None if failure is None else failure.checkpoint_size,

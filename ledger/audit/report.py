@@ -33,6 +33,10 @@ class Reason(StrEnum):
     """A signed root differs from the Merkle root of the log prefix it covers."""
     CHECKPOINT_BEYOND_LOG = "checkpoint_beyond_log"
     """A checkpoint covers more entries than the log holds: entries were removed."""
+    TRUSTED_CHECKPOINT_MISMATCH = "trusted_checkpoint_mismatch"
+    """The log differs from a checkpoint the verifying party saved earlier: forked or rewritten."""
+    TRUSTED_CHECKPOINT_BEYOND_LOG = "trusted_checkpoint_beyond_log"
+    """A checkpoint the verifying party saved earlier covers more entries than the log: truncated."""
     MANIFEST_MISMATCH = "manifest_mismatch"
     """The bundle's description of itself (manifest, key list) is wrong or unreadable."""
     MISSING_FILE = "missing_file"
@@ -76,6 +80,8 @@ class VerificationReport:
     latest_checkpoint: CheckpointSummary | None = None
     key_ids: tuple[str, ...] = ()
     """Key ids whose signatures verified on at least one checkpoint."""
+    trusted_checked: int = 0
+    """Checkpoints the verifying party saved earlier that the log was found to contain."""
     reason: Reason | None = None
     first_bad_seq: int | None = None
     checkpoint_size: int | None = None
@@ -123,6 +129,11 @@ class VerificationReport:
                     f"note: entries {latest.size + 1}..{self.entries_checked} are not yet covered "
                     "by a signed checkpoint"
                 )
+        if self.trusted_checked:
+            lines.append(
+                f"{self.trusted_checked} checkpoint(s) you saved earlier are contained in this log "
+                "(not truncated, not forked since)"
+            )
         if self.trust is Trust.ANCHORED:
             lines.append("trust: anchored (checkpoint keys supplied by you)")
         else:

@@ -2,13 +2,21 @@
 
 Usage::
 
-    python -m ledger.audit.verify DIR [--key VKEY ...] [--quiet] [--progress]
+    python -m ledger.audit.verify DIR [--key VKEY ...] [--trusted-checkpoint FILE ...]
+                                      [--quiet] [--progress]
 
 Checks, streaming and in this order: every line of ``entries.jsonl`` is
 canonical JCS and a valid entry; ``seq`` runs 1..n without gaps; every
 ``prev`` is the previous leaf hash; every checkpoint is signed by a trusted
 key for the manifest's origin and its root is the Merkle root of that prefix
 of the log; no checkpoint is larger than the log; the manifest's counts match.
+
+Saved checkpoints: each ``--trusted-checkpoint FILE`` is a signed checkpoint
+the auditor kept from an earlier visit (``GET /api/v1/audit/checkpoint``, or a
+file of an earlier bundle's ``checkpoints/``). The log must still contain it:
+its root must be the root of the log at its size. A log cut short or
+rewritten since (even with all of its own checkpoints replaced or removed)
+fails with ``trusted_checkpoint_beyond_log`` or ``trusted_checkpoint_mismatch``.
 
 Trust: keys given with ``--key`` are the anchors; checkpoints must verify with
 them and the bundle's own ``keys.txt`` is ignored. Without ``--key`` the keys
@@ -46,11 +54,13 @@ from ledger.audit.bundle import (
     read_manifest,
     read_verifier_keys,
 )
+from ledger.audit.checkpoint import MalformedCheckpoint
 from ledger.audit.log_verifier import (
     DEFAULT_PROGRESS_INTERVAL,
     LogRecord,
     ProgressCallback,
     RecordSourceError,
+    TrustedCheckpoint,
     verify_log,
 )
 from ledger.audit.merkle import EMPTY_ROOT
@@ -60,6 +70,7 @@ from ledger.audit.report import Reason, Trust, VerificationReport
 __all__ = [
     "LogRecord",
     "RecordSourceError",
+    "TrustedCheckpoint",
     "VerificationReport",
     "main",
     "verify_bundle",
@@ -104,11 +115,13 @@ def verify_bundle(
     *,
     progress: ProgressCallback | None = None,
     progress_interval: int = DEFAULT_PROGRESS_INTERVAL,
+    trusted: Sequence[TrustedCheckpoint] = (),
 ) -> VerificationReport:
     """Verify the export bundle in ``directory``.
 
     ``anchors`` are trusted verifier keys; when empty, the bundle's
     ``keys.txt`` is used instead and the report's trust is ``bundle keys``.
+    ``trusted`` are checkpoints saved earlier that the bundle's log must contain.
     Raises only for an unreadable directory; every finding is in the report.
     """
     trust = Trust.ANCHORED if anchors else Trust.BUNDLE_KEYS
@@ -130,6 +143,7 @@ def verify_bundle(
             trust=trust,
             progress=progress,
             progress_interval=progress_interval,
+            trusted=trusted,
         )
     if not report.ok:
         return report
@@ -155,6 +169,14 @@ def _argument_parser() -> argparse.ArgumentParser:
         metavar="VKEY",
         help="trusted verifier key (name+keyid+base64); repeat for rotated keys. "
         "Without it the bundle's own keys.txt is used.",
+    )
+    parser.add_argument(
+        "--trusted-checkpoint",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="a signed checkpoint you saved earlier; the log must still contain it (repeatable)",
     )
     parser.add_argument("--quiet", action="store_true", help="print nothing when the bundle is sound")
     parser.add_argument(
@@ -186,6 +208,21 @@ def _progress_printer(directory: Path, stream: TextIO) -> ProgressCallback:
     return report_progress
 
 
+def read_trusted_checkpoints(paths: Sequence[Path]) -> list[TrustedCheckpoint]:
+    """The signed checkpoints in ``paths``; a ValueError names the file that is unreadable or no checkpoint."""
+    trusted = []
+    for path in paths:
+        try:
+            note = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ValueError(f"{path}: cannot be read: {error}") from None
+        try:
+            trusted.append(TrustedCheckpoint.read(str(path), note))
+        except (NoteError, MalformedCheckpoint) as error:
+            raise ValueError(f"{path}: not a signed checkpoint: {error}") from None
+    return trusted
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the verifier; returns the exit status."""
     parser = _argument_parser()
@@ -197,6 +234,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         anchors = [NoteVerifier.from_vkey(vkey) for vkey in arguments.key]
     except NoteError as error:
         parser.error(f"--key: {error}")
+    try:
+        trusted = read_trusted_checkpoints(arguments.trusted_checkpoint)
+    except ValueError as error:
+        print(f"error: --trusted-checkpoint {error}", file=sys.stderr)
+        return EXIT_USAGE
     if not directory.is_dir():
         print(f"error: {directory} is not a directory", file=sys.stderr)
         return EXIT_USAGE
@@ -205,7 +247,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress = _progress_printer(directory, sys.stderr)
     try:
         report = verify_bundle(
-            directory, anchors, progress=progress, progress_interval=arguments.progress_interval
+            directory,
+            anchors,
+            progress=progress,
+            progress_interval=arguments.progress_interval,
+            trusted=trusted,
         )
     except OSError as error:
         print(f"error: cannot read the bundle: {error}", file=sys.stderr)

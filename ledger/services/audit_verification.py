@@ -9,13 +9,13 @@ equal what the tables hold.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
 from ledger.audit import store
-from ledger.audit.log_verifier import verify_log
+from ledger.audit.log_verifier import TrustedCheckpoint, verify_log
 from ledger.audit.merkle import root_from_nodes, root_keys
 from ledger.audit.note import NoteVerifier
 from ledger.audit.report import Trust, VerificationReport
@@ -60,7 +60,9 @@ class DatabaseVerification:
 
 
 def verify_database(
-    anchors: list[NoteVerifier] | None = None, progress: Callable[[int], None] | None = None
+    anchors: list[NoteVerifier] | None = None,
+    progress: Callable[[int], None] | None = None,
+    trusted: Sequence[TrustedCheckpoint] = (),
 ) -> DatabaseVerification:
     settings = current_settings()
     trust = Trust.ANCHORED if anchors else Trust.BUNDLE_KEYS
@@ -74,6 +76,7 @@ def verify_database(
         trust=trust,
         progress=progress,
         on_entry=replay.add,
+        trusted=trusted,
     )
     if not report.ok:
         return DatabaseVerification(report)

@@ -161,6 +161,31 @@ def test_cli_export_and_verify(runner: FlaskCliRunner, world: DemoWorld, tmp_pat
     assert "not empty" in refused.output
 
 
+def test_cli_verify_takes_a_checkpoint_saved_from_the_api(
+    client: FlaskClient, runner: FlaskCliRunner, world: DemoWorld, tmp_path: Path
+) -> None:
+    """An auditor saves GET /audit/checkpoint; later both verifiers accept it as a trusted checkpoint."""
+    runner.invoke(args=["audit", "checkpoint"])
+    saved = tmp_path / "checkpoint.txt"
+    saved.write_text(
+        client.get("/api/v1/audit/checkpoint", headers=world.auth("auditor")).get_data(as_text=True)
+    )
+    verified = runner.invoke(args=["audit", "verify", "--trusted-checkpoint", str(saved)])
+    assert verified.exit_code == 0, verified.output
+    assert "1 checkpoint(s) you saved earlier are contained in this log" in verified.output
+    bundle = tmp_path / "bundle"
+    assert runner.invoke(args=["audit", "export", str(bundle)]).exit_code == 0
+    offline = runner.invoke(
+        args=["audit", "verify", "--bundle", str(bundle), "--trusted-checkpoint", str(saved)]
+    )
+    assert offline.exit_code == 0, offline.output
+    junk = tmp_path / "junk.txt"
+    junk.write_text("no checkpoint\n")
+    refused = runner.invoke(args=["audit", "verify", "--trusted-checkpoint", str(junk)])
+    assert refused.exit_code == 2
+    assert "not a signed checkpoint" in refused.output
+
+
 def test_key_rotation_keeps_old_checkpoints_verifiable(
     client: FlaskClient, runner: FlaskCliRunner, world: DemoWorld
 ) -> None:

@@ -7,6 +7,7 @@ stored bytes against signed checkpoints. These tests bypass the triggers and che
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -200,3 +201,29 @@ def test_the_triggers_refuse_update_delete_and_truncate(signed: DemoWorld) -> No
                     db.session.execute(text(part))
             db.session.rollback()
     assert _verify(signed.app).ok
+
+
+def test_a_tail_deleted_with_its_checkpoints_is_caught_by_a_saved_checkpoint(
+    signed: DemoWorld, tmp_path: Path
+) -> None:
+    """The administrator deletes the newest entries and every checkpoint covering them, and fixes
+    the head: only the checkpoint an auditor saved before still knows the log was longer."""
+    from ledger.audit import store
+    from ledger.audit.verify import read_trusted_checkpoints
+
+    app = signed.app
+    with app.app_context():
+        size, note = max(store.checkpoint_notes().items())
+    saved = tmp_path / "saved-checkpoint.txt"
+    saved.write_text(note)
+    tamper(
+        app,
+        "DELETE FROM audit_entry WHERE seq > 30",
+        "DELETE FROM audit_checkpoint WHERE size > 30",
+        "UPDATE audit_head SET size = 30",
+    )
+    with app.app_context():
+        result = verify_database(trusted=read_trusted_checkpoints([saved]))
+    assert result.report.reason is Reason.TRUSTED_CHECKPOINT_BEYOND_LOG
+    assert result.report.checkpoint_size == size
+    assert str(saved) in result.report.message
