@@ -17,6 +17,7 @@ from ledger.services.access import Actor
 from ledger.services.audit_export import export_bundle
 from ledger.services.audit_keys import rotate_signing_key
 from ledger.services.audit_verification import verify_database
+from ledger.services.receipts import receipt_count
 
 audit_group = AppGroup("audit", help="Sequence, sign, export and verify the audit trail.")
 
@@ -24,14 +25,14 @@ audit_group = AppGroup("audit", help="Sequence, sign, export and verify the audi
 class _Progress:
     """Progress on stderr for long runs: a count and a rate, updated in place on a terminal."""
 
-    def __init__(self, what: str, total: int) -> None:
-        self.what, self.total, self.started = what, total, time.monotonic()
+    def __init__(self, what: str, total: int, unit: str = "entries") -> None:
+        self.what, self.total, self.unit, self.started = what, total, unit, time.monotonic()
         self.tty = sys.stderr.isatty()
 
     def __call__(self, done: int) -> None:
         rate = done / max(time.monotonic() - self.started, 1e-9)
         share = f" ({100 * done / self.total:.0f}%)" if self.total else ""
-        line = f"{self.what}: {done:,} of {self.total:,} entries{share}, {rate:,.0f}/s"
+        line = f"{self.what}: {done:,} of {self.total:,} {self.unit}{share}, {rate:,.0f}/s"
         click.echo(("\r" + line) if self.tty else line, err=True, nl=not self.tty)
 
     def done(self) -> None:
@@ -103,7 +104,10 @@ def export_command(directory: Path) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="A signed checkpoint you saved earlier; the log must still contain it (repeatable).",
 )
-def verify_command(bundle: Path | None, keys: tuple[str, ...], trusted_files: tuple[Path, ...]) -> None:
+@click.option("--no-receipts", is_flag=True, help="Skip checking the stored receipt files.")
+def verify_command(
+    bundle: Path | None, keys: tuple[str, ...], trusted_files: tuple[Path, ...], no_receipts: bool
+) -> None:
     """Verify the log (and replay it against the tables), or an export bundle; exit 1 on failure."""
     from ledger.audit.verify import read_trusted_checkpoints, verify_bundle
 
@@ -122,7 +126,16 @@ def verify_command(bundle: Path | None, keys: tuple[str, ...], trusted_files: tu
         sys.exit(0 if report.ok else 1)
     sequence_pending()
     progress = _Progress("verified", log_size())
-    result = verify_database(anchors or None, progress=progress, trusted=trusted)
+    receipt_progress = None if no_receipts else _Progress("receipt files", receipt_count(), "files")
+    result = verify_database(
+        anchors or None,
+        progress=progress,
+        trusted=trusted,
+        receipts=not no_receipts,
+        receipt_progress=receipt_progress,
+    )
     progress.done()
+    if receipt_progress is not None:
+        receipt_progress.done()
     click.echo("\n".join(result.lines()))
     sys.exit(0 if result.ok else 1)

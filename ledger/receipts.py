@@ -462,6 +462,22 @@ class ReceiptStore:
         """The plaintext of a stored receipt; :class:`ReceiptMissing` or :class:`ReceiptCorrupt`."""
         return self.fetch(sha256)[1]
 
+    def file_digest(self, sha256: str) -> str:
+        """SHA-256 (hex) of the stored, encrypted file of a receipt; :class:`ReceiptMissing` if absent.
+
+        Needs no key: it is what ``ledger audit verify`` compares with the digest recorded when the
+        file was written.
+        """
+        name = check_receipt_name(sha256)
+        digest = hashlib.sha256()
+        try:
+            with self._path(name).open("rb") as stored:
+                for block in iter(lambda: stored.read(1 << 20), b""):
+                    digest.update(block)
+        except FileNotFoundError:
+            raise ReceiptMissing(name) from None
+        return digest.hexdigest()
+
     def exists(self, sha256: str) -> bool:
         return self._path(check_receipt_name(sha256)).is_file()
 

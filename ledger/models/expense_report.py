@@ -54,6 +54,10 @@ class Receipt(Base):
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
     uploaded_by: Mapped[str] = mapped_column(String(64))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # SHA-256 of the encrypted file as stored, recorded (also in the trail) when it was written, so
+    # that ``ledger audit verify`` finds a stored file changed on disk. None for receipts stored
+    # before this was recorded.
+    stored_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class ExpenseReport(UUIDPrimaryKey, Versioned, Base):

@@ -224,11 +224,20 @@ class Replay:
         self.balances: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
         # (fund, category) -> budget in minor units
         self.budgets: dict[tuple[str, str], int] = defaultdict(int)
+        # receipt -> SHA-256 of its stored file, as recorded when the file was written
+        self.receipt_files: dict[str, str] = {}
 
     def add(self, entry: Mapping[str, Any]) -> None:
         subject, data = entry.get("subject"), entry.get("data")
         if entry.get("action") == "journal_entry.posted" and isinstance(data, Mapping):
             self._add_postings(data)
+        if (
+            entry.get("action") in ("receipt.uploaded", "receipt.restored")
+            and isinstance(data, Mapping)
+            and isinstance(subject, Mapping)
+            and isinstance(data.get("stored_sha256"), str)
+        ):
+            self.receipt_files[str(subject.get("id"))] = str(data["stored_sha256"])
         if (
             entry.get("action") == "fund.budget_changed"
             and isinstance(data, Mapping)

@@ -25,6 +25,7 @@ from ledger.extensions import db
 from ledger.models.audit import AuditEntry, AuditQueueItem
 from ledger.services.audit_subjects import Replay, StateDifference, replay_differences
 from ledger.services.periods import period_balance_problems
+from ledger.services.receipts import receipt_file_problems
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,12 @@ def verify_database(
     anchors: list[NoteVerifier] | None = None,
     progress: Callable[[int], None] | None = None,
     trusted: Sequence[TrustedCheckpoint] = (),
+    *,
+    receipts: bool = True,
+    receipt_progress: Callable[[int], None] | None = None,
 ) -> DatabaseVerification:
+    """Verify the log, replay it against the tables and (unless ``receipts`` is False) check every
+    stored receipt file against the digest the trail recorded when it was written."""
     settings = current_settings()
     trust = Trust.ANCHORED if anchors else Trust.BUNDLE_KEYS
     verifiers = anchors or [NoteVerifier.from_vkey(key.vkey) for key in store.signing_keys()]
@@ -81,6 +87,8 @@ def verify_database(
     if not report.ok:
         return DatabaseVerification(report)
     problems = _head_and_node_problems(report) + period_balance_problems()
+    if receipts:
+        problems += receipt_file_problems(replay.receipt_files, receipt_progress)
     queued = int(db.session.scalar(select(func.count()).select_from(AuditQueueItem)) or 0)
     differences = replay_differences(replay) if not problems else []
     return DatabaseVerification(report, problems, differences, queued)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ledger.config import current_settings
 from ledger.errors import LedgerError, NotFound, ValidationFailed
@@ -12,6 +13,7 @@ from ledger.extensions import db
 from ledger.models.expense_report import Receipt
 from ledger.receipts import (
     InvalidReceiptName,
+    ReceiptMissing,
     ReceiptRejected,
     ReceiptStore,
     StoredReceipt,
@@ -49,6 +51,7 @@ def upload_receipt(actor: Actor, organisation_id: uuid.UUID, data: bytes) -> Rec
         if error.reason == "unsupported_type":
             raise UnsupportedReceipt(error.message, errors={"file": [error.message]}) from None
         raise ValidationFailed.field("file", error.message) from None
+    file_digest = receipt_store().file_digest(stored.sha256)
     receipt = db.session.get(Receipt, stored.sha256)
     if receipt is None:
         receipt = Receipt(
@@ -57,6 +60,7 @@ def upload_receipt(actor: Actor, organisation_id: uuid.UUID, data: bytes) -> Rec
             size=stored.size,
             organisation_id=organisation_id,
             uploaded_by=actor.audit_identity["id"],
+            stored_sha256=file_digest,
         )
         db.session.add(receipt)
         db.session.flush()
@@ -65,12 +69,66 @@ def upload_receipt(actor: Actor, organisation_id: uuid.UUID, data: bytes) -> Rec
             "receipt.uploaded",
             "receipt",
             stored.sha256,
-            {"organisation_id": str(organisation_id), "media_type": stored.media_type, "size": stored.size},
+            {
+                "organisation_id": str(organisation_id),
+                "media_type": stored.media_type,
+                "size": stored.size,
+                "stored_sha256": file_digest,
+            },
         )
     elif receipt.organisation_id != organisation_id:
         # Another organisation uploaded the very same file: it is theirs to claim, not ours.
         raise ValidationFailed.field("file", "this receipt was already filed by another organisation")
+    elif receipt.stored_sha256 != file_digest:
+        # The stored copy was damaged (or missing) and this upload wrote a good one in its place.
+        receipt.stored_sha256 = file_digest
+        db.session.flush()
+        record_event(actor, "receipt.restored", "receipt", stored.sha256, {"stored_sha256": file_digest})
     return receipt
+
+
+def receipt_file_problems(
+    recorded: dict[str, str], progress: Callable[[int], None] | None = None
+) -> list[str]:
+    """Receipts whose stored file differs from the digest the trail recorded when it was written.
+
+    ``recorded`` maps receipt SHA-256 to the file digest the trail holds (replayed); the table's
+    column must agree with it too. Receipts stored before digests were recorded are skipped.
+    """
+    store = receipt_store()
+    problems = []
+    checked = 0
+    for receipt in db.session.scalars(select(Receipt).order_by(Receipt.sha256)):
+        expected = recorded.get(receipt.sha256)
+        if receipt.stored_sha256 != expected:
+            problems.append(
+                f"receipt {receipt.sha256}: the table records file digest {receipt.stored_sha256}, "
+                f"the trail {expected}"
+            )
+        elif expected is not None:
+            try:
+                actual = store.file_digest(receipt.sha256)
+            except ReceiptMissing:
+                problems.append(f"receipt {receipt.sha256}: the stored file is missing")
+            else:
+                if actual != expected:
+                    problems.append(
+                        f"receipt {receipt.sha256}: the stored file's SHA-256 is {actual}, "
+                        f"recorded when it was written {expected}: the file was changed on disk"
+                    )
+        checked += 1
+        if progress is not None and checked % RECEIPT_PROGRESS_EVERY == 0:
+            progress(checked)
+    if progress is not None and checked % RECEIPT_PROGRESS_EVERY:
+        progress(checked)
+    return problems
+
+
+RECEIPT_PROGRESS_EVERY = 500
+
+
+def receipt_count() -> int:
+    return int(db.session.scalar(select(func.count()).select_from(Receipt)) or 0)
 
 
 def read_receipt(actor: Actor, sha256: str) -> tuple[Receipt, bytes]:

@@ -99,6 +99,18 @@ def test_the_whole_demo_runs_as_the_restricted_role(app_as_ledger_app: Flask) ->
         assert receipt_row is not None
         _, content = receipts.read_receipt(officer, receipt_row.sha256)
         assert content.startswith((b"%PDF", b"\xff\xd8", b"\x89PNG"))
+        # A damaged stored copy replaced by a new upload: the role may record the new file digest.
+        member_user = db.session.scalar(select(User).where(User.username == "member01"))
+        assert member_user is not None
+        own = db.session.scalar(
+            select(Receipt).where(Receipt.organisation_id.in_(member_user.organisation_ids))
+        )
+        assert own is not None
+        _, original = receipts.read_receipt(officer, own.sha256)
+        stored = receipts.receipt_store().root / own.sha256[:2] / own.sha256[2:]
+        stored.write_bytes(stored.read_bytes()[:-1] + bytes([stored.read_bytes()[-1] ^ 1]))
+        with unit_of_work():
+            receipts.upload_receipt(Actor.of(member_user), own.organisation_id, original)
         assert periods.period_balance_problems() == []
         result = verify_database()
         assert result.ok, result.lines()
