@@ -94,7 +94,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         login_max_failures=_int(env, "LEDGER_LOGIN_MAX_FAILURES", 5, minimum=1),
         login_lockout_max_seconds=_int(env, "LEDGER_LOGIN_LOCKOUT_MAX_SECONDS", 900, minimum=1),
         checkpoint_every_entries=_int(env, "LEDGER_CHECKPOINT_EVERY_ENTRIES", 1000, minimum=1),
-        checkpoint_every_seconds=_int(env, "LEDGER_CHECKPOINT_EVERY_SECONDS", 300, minimum=1),
+        checkpoint_every_seconds=_int(env, "LEDGER_CHECKPOINT_EVERY_SECONDS", 1, minimum=1),
         default_page_size=default_page_size,
         max_page_size=max_page_size,
         audit_sequencing=_choice(

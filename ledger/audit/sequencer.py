@@ -4,8 +4,10 @@ In ``background`` mode (the production default) a commit that queued audit entri
 process's sequencer thread and returns at once. The thread waits a few milliseconds so that the
 entries of many requests gather, then appends them to the log in one batch under the one lock.
 Only one process sequences at a time; the others see the lock taken and leave it to that one,
-which looks at the queue again after every batch. An idle wake-up every second appends entries
-left queued by a process that died, and signs checkpoints that fall due by time.
+which looks at the queue again after every batch. An idle wake-up appends entries left queued by
+a process that died, and signs the checkpoint that falls due by time: the thread sleeps at most
+until then (``LEDGER_CHECKPOINT_EVERY_SECONDS``, default 1 s, after the last checkpoint), so no
+appended entry waits longer than that for a signed checkpoint.
 
 In ``inline`` mode (development and tests) the committing request appends its entries itself
 before it answers, so what a request did is in the log when the response arrives.
@@ -18,7 +20,12 @@ import os
 import threading
 from typing import Any
 
-from ledger.audit.trail import sequence_pending, sequence_queue, sign_checkpoint_if_due
+from ledger.audit.trail import (
+    seconds_until_checkpoint_due,
+    sequence_pending,
+    sequence_queue,
+    sign_checkpoint_if_due,
+)
 from ledger.extensions import db
 
 log = logging.getLogger(__name__)
@@ -27,6 +34,7 @@ EXTENSION = "ledger.sequencer"
 GATHER_SECONDS = 0.02
 BACKOFF_SECONDS = 0.2
 IDLE_SECONDS = 1.0
+SHORTEST_SLEEP = 0.01
 
 
 class BackgroundSequencer:
@@ -58,8 +66,9 @@ class BackgroundSequencer:
         self.thread = None
 
     def _run(self) -> None:
+        sleep = IDLE_SECONDS
         while True:
-            woken = self.wake.wait(timeout=IDLE_SECONDS)
+            woken = self.wake.wait(timeout=sleep)
             self.wake.clear()
             stopping = self.stopping.is_set()
             if not stopping:
@@ -71,6 +80,8 @@ class BackgroundSequencer:
                     lock_was_taken = run.lock_was_taken
                     if not woken:
                         sign_checkpoint_if_due()
+                    due = seconds_until_checkpoint_due()
+                    sleep = IDLE_SECONDS if due is None else min(IDLE_SECONDS, max(due, SHORTEST_SLEEP))
                 except Exception:
                     log.exception("the audit sequencer failed; the entries stay queued and it will retry")
                 finally:

@@ -279,6 +279,23 @@ def _store_checkpoint(size: int, root: bytes) -> AuditCheckpoint | None:
     return checkpoint
 
 
+def seconds_until_checkpoint_due() -> float | None:
+    """How long until the entries no checkpoint covers yet are due one (None: every entry is covered).
+
+    The background sequencer sleeps no longer than this, so that no entry stays uncovered for
+    more than ``LEDGER_CHECKPOINT_EVERY_SECONDS`` after it was appended.
+    """
+    head = read_head()
+    db.session.rollback()
+    if head.size == head.checkpoint_size:
+        return None
+    if head.checkpoint_signed_at is None:
+        return 0.0
+    signed_at = head.checkpoint_signed_at.replace(tzinfo=head.checkpoint_signed_at.tzinfo or UTC)
+    due = signed_at + timedelta(seconds=current_settings().checkpoint_every_seconds)
+    return max(0.0, (due - datetime.now(UTC)).total_seconds())
+
+
 def sign_checkpoint_if_due() -> AuditCheckpoint | None:
     """Sign a checkpoint if entries have been appended since the last one and one is due by time.
 
