@@ -37,6 +37,9 @@ from ledger.services.pagination import Page, PageRequest, fetch_page
 from ledger.services.periods import existing_organisation, open_period, require_open_period
 
 BOOKS_CHART_VERSION = "NPO-2005"
+# The two net-asset accounts of the chart: 非限定性净资产 and 限定性净资产.
+UNRESTRICTED_NET_ASSETS = "3101"
+RESTRICTED_NET_ASSETS = "3102"
 MAX_LINES = 200
 
 

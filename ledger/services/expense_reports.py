@@ -43,7 +43,12 @@ from ledger.services.access import (
 )
 from ledger.services.audit_subjects import record_state
 from ledger.services.concurrency import check_version
-from ledger.services.fund_figures import admin_cost_cap, admin_cost_cap_percent, figures_of, within_admin_cap
+from ledger.services.fund_figures import (
+    admin_cost_cap,
+    admin_cost_cap_percent,
+    approved_spending,
+    within_admin_cap,
+)
 from ledger.services.funds import budget_of, categories_of, get_fund
 from ledger.services.pagination import Page, PageRequest, fetch_page
 from ledger.services.restrictions import release_lines, release_reversal_lines
@@ -224,8 +229,7 @@ def report_problems(report: ExpenseReport, fund: Fund) -> dict[str, list[str]]:
         errors["lines"].append("a report needs at least one line")
     categories = categories_of(fund.category_list_version)
     budget = budget_of(fund)
-    figures = figures_of(fund)
-    approved = figures.spent_by_category
+    approved, admin_costs = approved_spending(fund)
     pending = _pending(fund, report.id)
     totals = _category_totals(report)
     seen_receipts: dict[str, int] = {}
@@ -266,7 +270,7 @@ def report_problems(report: ExpenseReport, fund: Fund) -> dict[str, list[str]]:
             )
     if fund.admin_cost_cap_bp is not None:
         management = {code for code, c in categories.items() if c.functional_class == "management"}
-        admin_total = figures.admin_costs + sum(
+        admin_total = admin_costs + sum(
             amount
             for spending in (pending, totals)
             for code, amount in spending.items()

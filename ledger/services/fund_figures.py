@@ -49,10 +49,9 @@ from ledger.models.books import EntrySource, JournalEntry, Posting, Side
 from ledger.models.expense_report import ExpenseLine, ExpenseReport
 from ledger.models.fund import Fund
 from ledger.money import percent
+from ledger.services.books import RESTRICTED_NET_ASSETS
 from ledger.services.funds import categories_of
 from ledger.services.posting_events import POSTING_EVENT, with_events
-
-RESTRICTED_NET_ASSETS = "3102"
 
 
 @dataclass(frozen=True)
@@ -129,24 +128,17 @@ def fund_figures(funds: Sequence[Fund], as_of: date | None = None) -> dict[uuid.
     fund_ids = [fund.id for fund in funds]
     postings = _posting_totals(fund_ids, as_of)
     spending = _spending_by_category(fund_ids, as_of)
-    management = {
-        version: {code for code, c in categories_of(version).items() if c.functional_class == "management"}
-        for version in {fund.category_list_version for fund in funds}
-    }
+    management = {version: _management(version) for version in {fund.category_list_version for fund in funds}}
     figures = {}
     for fund in funds:
         totals = postings.get(fund.id, {})
-        by_category = {code: amount for code, amount in sorted(spending.get(fund.id, {}).items()) if amount}
+        by_category = _counted(spending.get(fund.id, {}))
         figures[fund.id] = FundFigures(
             received=totals.get("received", 0),
             spent=sum(by_category.values()),
             refunded=totals.get("refunded", 0),
             held_in_bank=totals.get("held_in_bank", 0),
-            admin_costs=sum(
-                amount
-                for code, amount in by_category.items()
-                if code in management[fund.category_list_version]
-            ),
+            admin_costs=_admin_costs(by_category, management[fund.category_list_version]),
             restricted_received=totals.get("restricted_received", 0),
             restricted_released=totals.get("restricted_released", 0),
             restricted_net_assets=totals.get("restricted_net_assets", 0),
@@ -157,6 +149,30 @@ def fund_figures(funds: Sequence[Fund], as_of: date | None = None) -> dict[uuid.
 
 def figures_of(fund: Fund, as_of: date | None = None) -> FundFigures:
     return fund_figures([fund], as_of)[fund.id]
+
+
+def approved_spending(fund: Fund) -> tuple[dict[str, int], int]:
+    """``fund``'s spending per category now, and its admin costs, as :func:`fund_figures` has them.
+
+    What the checks at submission and approval need, in one query: they read no postings.
+    """
+    by_category = _counted(_spending_by_category([fund.id], None).get(fund.id, {}))
+    return by_category, _admin_costs(by_category, _management(fund.category_list_version))
+
+
+def _counted(by_category: dict[str, int]) -> dict[str, int]:
+    return {code: amount for code, amount in sorted(by_category.items()) if amount}
+
+
+def _management(category_list_version: str) -> set[str]:
+    """The categories whose spending is administrative costs (one query)."""
+    return {
+        code for code, c in categories_of(category_list_version).items() if c.functional_class == "management"
+    }
+
+
+def _admin_costs(by_category: dict[str, int], management: set[str]) -> int:
+    return sum(amount for code, amount in by_category.items() if code in management)
 
 
 def _is_revenue(account: str) -> bool:

@@ -61,10 +61,25 @@ def pending_spending(fund_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, dict[st
     return totals
 
 
-def budget_executions(funds: Sequence[Fund]) -> dict[uuid.UUID, list[CategoryExecution]]:
+@dataclass(frozen=True)
+class _Spending:
+    """What both reports read: the funds' figures and their pending spending per category."""
+
+    figures: dict[uuid.UUID, FundFigures]
+    pending: dict[uuid.UUID, dict[str, int]]
+
+    @classmethod
+    def of(cls, funds: Sequence[Fund]) -> _Spending:
+        return cls(fund_figures(funds), pending_spending([fund.id for fund in funds]))
+
+
+def budget_executions(
+    funds: Sequence[Fund], spending: _Spending | None = None
+) -> dict[uuid.UUID, list[CategoryExecution]]:
     """Budget vs actual for each of ``funds`` (already authorised), in four queries however many."""
     if not funds:
         return {}
+    spending = spending or _Spending.of(funds)
     fund_ids = [fund.id for fund in funds]
     original: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
     revised: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
@@ -82,15 +97,13 @@ def budget_executions(funds: Sequence[Fund]) -> dict[uuid.UUID, list[CategoryExe
         if source == "draft":
             original[fund_id][code] = original[fund_id].get(code, 0) + int(total)
         revised[fund_id][code] = revised[fund_id].get(code, 0) + int(total)
-    figures = fund_figures(funds)
-    pending_by_fund = pending_spending(fund_ids)
     names = {version: categories_of(version) for version in {fund.category_list_version for fund in funds}}
     executions: dict[uuid.UUID, list[CategoryExecution]] = {}
     for fund in funds:
         drafted = original[fund.id]
         budget = {code: total for code, total in revised[fund.id].items() if total}
-        approved = figures[fund.id].spent_by_category
-        pending = pending_by_fund[fund.id]
+        approved = spending.figures[fund.id].spent_by_category
+        pending = spending.pending[fund.id]
         rows = []
         for code in sorted(set(drafted) | set(budget) | set(approved) | set(pending)):
             category = names[fund.category_list_version].get(code)
@@ -187,10 +200,11 @@ class FundSummary:
         return self._money(self.figures.restricted_net_assets)
 
 
-def fund_summaries(funds: Sequence[Fund]) -> dict[uuid.UUID, FundSummary]:
+def fund_summaries(funds: Sequence[Fund], spending: _Spending | None = None) -> dict[uuid.UUID, FundSummary]:
     """The summary of each of ``funds`` (already authorised), in a fixed number of queries."""
     if not funds:
         return {}
+    spending = spending or _Spending.of(funds)
     fund_ids = [fund.id for fund in funds]
     paid: dict[uuid.UUID, dict[uuid.UUID | None, int]] = defaultdict(dict)
     # Paid disbursements per tranche (None: paid outside the schedule).
@@ -205,12 +219,10 @@ def fund_summaries(funds: Sequence[Fund]) -> dict[uuid.UUID, FundSummary]:
         select(Tranche).where(Tranche.fund_id.in_(fund_ids)).order_by(Tranche.fund_id, Tranche.number)
     ):
         schedules[tranche.fund_id].append(tranche)
-    figures = fund_figures(funds)
-    pending = pending_spending(fund_ids)
     return {
         fund.id: FundSummary(
             fund=fund,
-            figures=figures[fund.id],
+            figures=spending.figures[fund.id],
             tranches=[
                 TranchePayment(
                     t.number,
@@ -220,10 +232,18 @@ def fund_summaries(funds: Sequence[Fund]) -> dict[uuid.UUID, FundSummary]:
                 )
                 for t in schedules[fund.id]
             ],
-            pending=Money(fund.currency, sum(pending[fund.id].values())),
+            pending=Money(fund.currency, sum(spending.pending[fund.id].values())),
         )
         for fund in funds
     }
+
+
+def fund_cards(
+    funds: Sequence[Fund],
+) -> tuple[dict[uuid.UUID, FundSummary], dict[uuid.UUID, list[CategoryExecution]]]:
+    """Both reports of each of ``funds`` (the dashboard's cards), reading the money once."""
+    spending = _Spending.of(funds)
+    return fund_summaries(funds, spending), budget_executions(funds, spending)
 
 
 def fund_summary(actor: Actor, fund_id: uuid.UUID) -> FundSummary:

@@ -24,12 +24,10 @@ from ledger.extensions import db
 from ledger.models.books import JournalEntry, Posting, Side
 from ledger.models.fund import Fund
 from ledger.money import Money
-from ledger.services.books import PostingLine
+from ledger.services.books import RESTRICTED_NET_ASSETS, UNRESTRICTED_NET_ASSETS, PostingLine
 from ledger.services.fund_figures import figures_of
 from ledger.services.posting_events import is_year_end_closing, with_events
 
-UNRESTRICTED_NET_ASSETS = "3101"
-RESTRICTED_NET_ASSETS = "3102"
 MANAGEMENT_EXPENSES = "5201"
 BANK = "1002"
 

@@ -47,14 +47,14 @@ from ledger.services.audit_subjects import record_event, record_state
 from ledger.services.books import (
     BOOKS_CHART_VERSION,
     MAX_LINES,
+    RESTRICTED_NET_ASSETS,
+    UNRESTRICTED_NET_ASSETS,
     PostingLine,
     post_journal_entry,
     post_reversal,
 )
 from ledger.services.periods import CREDITS, DEBITS, existing_organisation, take_period_balances
 
-UNRESTRICTED_NET_ASSETS = "3101"
-RESTRICTED_NET_ASSETS = "3102"
 RESTRICTED = "restricted"
 UNRESTRICTED = "unrestricted"
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100

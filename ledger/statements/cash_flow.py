@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final, Literal
@@ -53,6 +52,7 @@ from ledger.models.expense_report import ExpenseLine, ExpenseReport
 from ledger.models.fund import Fund
 from ledger.models.reference import ExpenseCategory
 from ledger.money import Money
+from ledger.services.posting_events import REVERSED_ENTRY, with_events
 
 CASH_FLOW_FORM: Final = "会民非03表"
 
@@ -193,19 +193,6 @@ CASH_FLOW_ROWS: Final[tuple[CashFlowRow, ...]] = (
 
 
 @dataclass(frozen=True)
-class _CashMove:
-    """A cash posting (summed per entry, side and fund): signed debit-positive, in minor units."""
-
-    entry_id: uuid.UUID
-    cash: int
-    fund_id: uuid.UUID | None
-    source: str
-    source_id: str | None
-    reverses_id: uuid.UUID | None
-    cash_flow_line: str | None
-
-
-@dataclass(frozen=True)
 class _Rules:
     """What decides an entry's line: its own source, or the reversed entry's."""
 
@@ -214,21 +201,27 @@ class _Rules:
     cash_flow_line: str | None
 
 
+@dataclass(frozen=True)
+class _CashMove:
+    """A cash posting (summed per entry, side and fund): signed debit-positive, in minor units."""
+
+    entry_id: uuid.UUID
+    cash: int
+    fund_id: uuid.UUID | None
+    own: _Rules
+    reversed: _Rules | None
+    """The entry it reverses, when it is a reversal."""
+
+
 def _cash_moves(
     organisation_id: uuid.UUID, currency: str, period_start: date, period_end: date
 ) -> list[_CashMove]:
+    """The period's cash postings, each with its entry's rules and, for a reversal, the reversed one's."""
+    entry_columns = (JournalEntry.source, JournalEntry.source_id, JournalEntry.cash_flow_line)
+    reversed_columns = (REVERSED_ENTRY.source, REVERSED_ENTRY.source_id, REVERSED_ENTRY.cash_flow_line)
+    grouped = (Posting.journal_entry_id, Posting.side, Posting.fund_id, *entry_columns, *reversed_columns)
     rows = db.session.execute(
-        select(
-            Posting.journal_entry_id,
-            Posting.side,
-            Posting.fund_id,
-            JournalEntry.source,
-            JournalEntry.source_id,
-            JournalEntry.reverses_id,
-            JournalEntry.cash_flow_line,
-            func.sum(Posting.amount_minor),
-        )
-        .join(JournalEntry, JournalEntry.id == Posting.journal_entry_id)
+        with_events(select(*grouped, func.sum(Posting.amount_minor)))
         .where(
             Posting.organisation_id == organisation_id,
             Posting.currency == currency,
@@ -236,15 +229,7 @@ def _cash_moves(
             Posting.entry_date >= period_start,
             Posting.entry_date <= period_end,
         )
-        .group_by(
-            Posting.journal_entry_id,
-            Posting.side,
-            Posting.fund_id,
-            JournalEntry.source,
-            JournalEntry.source_id,
-            JournalEntry.reverses_id,
-            JournalEntry.cash_flow_line,
-        )
+        .group_by(*grouped)
         # A fixed order, so that the figures never depend on how the database returns the rows.
         .order_by(Posting.journal_entry_id, Posting.side, Posting.fund_id)
     ).all()
@@ -254,26 +239,22 @@ def _cash_moves(
             # PostgreSQL sums a bigint as numeric (Decimal); int() keeps the arithmetic exact.
             int(total or 0) if side == Side.DEBIT.value else -int(total or 0),
             fund_id,
+            _Rules(source, source_id, line),
+            _Rules(reversed_source, reversed_source_id, reversed_line) if reversed_source else None,
+        )
+        for (
+            entry_id,
+            side,
+            fund_id,
             source,
             source_id,
-            reverses_id,
-            cash_flow_line,
-        )
-        for entry_id, side, fund_id, source, source_id, reverses_id, cash_flow_line, total in rows
+            line,
+            reversed_source,
+            reversed_source_id,
+            reversed_line,
+            total,
+        ) in rows
     ]
-
-
-def _reversed_rules(moves: Iterable[_CashMove]) -> dict[uuid.UUID, _Rules]:
-    """The reversed entries' sources, for the reversals among ``moves`` (wherever they are dated)."""
-    wanted = {m.reverses_id for m in moves if m.source == EntrySource.REVERSAL.value and m.reverses_id}
-    if not wanted:
-        return {}
-    rows = db.session.execute(
-        select(
-            JournalEntry.id, JournalEntry.source, JournalEntry.source_id, JournalEntry.cash_flow_line
-        ).where(JournalEntry.id.in_(wanted))
-    ).all()
-    return {entry_id: _Rules(source, source_id, line) for entry_id, source, source_id, line in rows}
 
 
 def _fund_lines(fund_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -321,23 +302,20 @@ def _share(amount: int, part: int, whole: int) -> int:
     return (2 * amount * part + whole) // (2 * whole)
 
 
-def _rules_of(move: _CashMove, reversed_rules: dict[uuid.UUID, _Rules]) -> tuple[_Rules, bool]:
+def _rules_of(move: _CashMove) -> tuple[_Rules, bool]:
     """What classifies ``move``, and whether that is the entry it reverses (so its sign flips)."""
-    if move.source == EntrySource.REVERSAL.value and move.reverses_id is not None:
-        original = reversed_rules.get(move.reverses_id)
-        if original is not None:
-            return original, True
-    return _Rules(move.source, move.source_id, move.cash_flow_line), False
+    if move.own.source == EntrySource.REVERSAL.value and move.reversed is not None:
+        return move.reversed, True
+    return move.own, False
 
 
 def _classified(
     move: _CashMove,
-    reversed_rules: dict[uuid.UUID, _Rules],
     fund_lines: dict[uuid.UUID, str],
     report_split: dict[str, tuple[int, int]],
 ) -> list[tuple[str, int]]:
     """The lines ``move``'s cash belongs on, as (key, signed cash) pairs summing to ``move.cash``."""
-    rules, reverses = _rules_of(move, reversed_rules)
+    rules, reverses = _rules_of(move)
     # Which way the cash went in the entry whose classification applies: a reversal takes the
     # reversed entry's line (and direction), its own cash moving the other way.
     came_in = (move.cash > 0) != reverses
@@ -370,9 +348,7 @@ def cash_flow_amounts(
     exchange-rate line the net effect; every key is present.
     """
     moves = _cash_moves(organisation_id, currency, period_start, period_end)
-    reversed_rules = _reversed_rules(moves)
-
-    rules = [_rules_of(move, reversed_rules)[0] for move in moves]
+    rules = [_rules_of(move)[0] for move in moves]
     fund_lines = _fund_lines(
         {
             move.fund_id
@@ -389,7 +365,7 @@ def cash_flow_amounts(
     )
     cash_by_key: dict[str, int] = defaultdict(int)
     for move in moves:
-        for key, cash in _classified(move, reversed_rules, fund_lines, report_split):
+        for key, cash in _classified(move, fund_lines, report_split):
             cash_by_key[key] += cash
     amounts: dict[str, int] = {}
     for line in CASH_FLOW_LINES:
@@ -418,6 +394,15 @@ def cash_balance(organisation_id: uuid.UUID, currency: str, through: date | None
 # --- The form ---------------------------------------------------------------------------------
 
 
+def _subtotal(amounts: dict[str, int], activity: str, direction: str) -> int:
+    """现金流入小计 or 现金流出小计 of one activity."""
+    return sum(
+        amounts[line.key]
+        for line in CASH_FLOW_LINES
+        if line.activity == activity and line.direction == direction
+    )
+
+
 def _row_values(amounts: dict[str, int]) -> dict[int, int]:
     """Every numbered row of 03 in minor units."""
     values: dict[int, int] = {}
@@ -431,18 +416,10 @@ def _row_values(amounts: dict[str, int]) -> dict[int, int]:
             values[row.line] = amounts[row.key]
         elif row.kind == "inflows":
             assert row.activity is not None
-            values[row.line] = inflows[row.activity] = sum(
-                amounts[line.key]
-                for line in CASH_FLOW_LINES
-                if line.activity == row.activity and line.direction == "in"
-            )
+            values[row.line] = inflows[row.activity] = _subtotal(amounts, row.activity, "in")
         elif row.kind == "outflows":
             assert row.activity is not None
-            values[row.line] = outflows[row.activity] = sum(
-                amounts[line.key]
-                for line in CASH_FLOW_LINES
-                if line.activity == row.activity and line.direction == "out"
-            )
+            values[row.line] = outflows[row.activity] = _subtotal(amounts, row.activity, "out")
         elif row.kind == "net":
             assert row.activity is not None
             values[row.line] = inflows[row.activity] - outflows[row.activity]

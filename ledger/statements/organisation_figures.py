@@ -62,6 +62,7 @@ from ledger.extensions import db
 from ledger.models.books import Posting, Side
 from ledger.models.organisation import Organisation
 from ledger.money import Money, MoneyError, currency_exponent
+from ledger.services.books import RESTRICTED_NET_ASSETS, UNRESTRICTED_NET_ASSETS
 from ledger.services.posting_events import is_year_end_closing, with_events
 from ledger.statements.cash_flow import cash_flow_statement
 
@@ -71,8 +72,6 @@ ACTIVITIES_FORM: Final = "会民非02表"
 
 CASH_LINE: Final = 1  # 货币资金, which the cash-flow statement reconciles to
 
-UNRESTRICTED_NET_ASSETS: Final = "3101"
-RESTRICTED_NET_ASSETS: Final = "3102"
 RESTRICTED: Final = "restricted"
 
 Level = Literal["heading", "item", "subtotal", "total"]

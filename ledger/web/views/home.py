@@ -21,8 +21,7 @@ def fund_cards(limit: int = 50) -> list[dict[str, Any]]:
     """Each visible fund with its summary and budget use per category (for the bars)."""
     visible = funds.list_funds(current_web_actor(), PageRequest(1, limit)).items
     # Summed for all the cards at once: a few grouped queries, not a dozen per fund.
-    summaries = fund_reports.fund_summaries(visible)
-    executions = fund_reports.budget_executions(visible)
+    summaries, executions = fund_reports.fund_cards(visible)
     return [
         {"fund": fund, "summary": summaries[fund.id], "categories": executions[fund.id]} for fund in visible
     ]
