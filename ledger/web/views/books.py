@@ -88,12 +88,15 @@ def change_period(organisation_id: uuid.UUID, year: int, month: int) -> Response
 def confirm_year_close(organisation_id: uuid.UUID, year: int) -> str:
     """The confirmation step: the closing entries the year-end close would post, before posting them."""
     actor = current_web_actor()
+    plan = year_end.preview_year_close(actor, organisation_id, year)
+    fund_ids = {line.fund_id for entry in plan for line in entry.lines if line.fund_id is not None}
     return render_template(
         "web/year_close.html",
         organisation_id=organisation_id,
         year=year,
         state=year_end.year_state(actor, organisation_id, year),
-        plan=year_end.preview_year_close(actor, organisation_id, year),
+        plan=plan,
+        fund_references={fund_id: funds.get_fund(actor, fund_id).reference for fund_id in fund_ids},
     )
 
 
