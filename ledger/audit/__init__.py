@@ -5,7 +5,7 @@ RFC 6962 Merkle tree; each entry also carries the previous entry's leaf hash, an
 checkpoints (C2SP tlog-checkpoint notes, Ed25519) pin the tree's root at chosen sizes, so an
 auditor can verify the whole history without trusting the server.
 
-The core modules import only the standard library, ``cryptography`` and ``rfc8785`` (never
+The core modules import only the standard library and ``cryptography`` (never
 Flask or SQLAlchemy), so ``python -m ledger.audit.verify`` runs anywhere:
 
 - ``canonical``: canonical bytes, leaf hashes, timestamps and entry objects;

@@ -22,7 +22,14 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, delete, insert, select, text, tuple_, update
 
-from ledger.audit.canonical import build_entry, canonical_bytes, format_timestamp, leaf_hash, parse_timestamp
+from ledger.audit.canonical import (
+    build_entry,
+    canonical_bytes,
+    encode_tree,
+    format_timestamp,
+    leaf_hash,
+    parse_timestamp,
+)
 from ledger.audit.checkpoint import Checkpoint, sign_checkpoint
 from ledger.audit.keys import load_signer
 from ledger.audit.merkle import NodeKey, nodes_completed_from_nodes, root_from_nodes, root_keys
@@ -166,7 +173,7 @@ def _sequence_batch(batch_size: int, *, wait: bool) -> int | None:
             data=json.loads(item.data),
             prev=prev,
         )
-        canonical = canonical_bytes(entry)
+        canonical = encode_tree(entry)  # build_entry checked and ordered it
         digest = leaf_hash(canonical)
         for level, index, node_hash in nodes_completed_from_nodes(size, digest, frontier):
             frontier[(level, index)] = node_hash

@@ -19,6 +19,7 @@ from ledger.audit.canonical import (
     NotCanonical,
     build_entry,
     canonical_bytes,
+    encode_tree,
     format_timestamp,
     is_canonical,
     leaf_hash,
@@ -293,3 +294,24 @@ class TestEquivalenceWithRfc8785:
             code_point_order = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
             candidate = code_point_order.encode("utf-8")
             assert is_canonical(candidate) == (candidate == canonical)
+
+    def test_canonical_bytes_agree_with_the_rfc8785_package(self) -> None:
+        """The fast serialiser against the reference implementation, as the oracle."""
+        rng = random.Random(6962)
+        for _ in range(3000):
+            value = {"data": self.random_value(rng)}
+            assert canonical_bytes(value) == rfc8785.dumps(value)  # type: ignore[arg-type]
+
+    def test_built_entries_are_written_canonically(self) -> None:
+        rng = random.Random(9162)
+        for seq in range(1, 500):
+            entry = build_entry(
+                seq=seq,
+                ts=datetime(2026, 11, 28, 10, 0, tzinfo=UTC),
+                actor={"id": self.random_string(rng) or "a", "role": "admin"},
+                action="test.random",
+                subject={"type": "thing", "id": str(seq)},
+                data={"value": self.random_value(rng)},
+                prev=ZERO_HASH,
+            )
+            assert encode_tree(entry) == rfc8785.dumps(entry)  # type: ignore[arg-type]
