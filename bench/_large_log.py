@@ -4,6 +4,10 @@ Going through ``record()`` would take hours for a million entries; the benchmark
 reading, verifying and proving, so the log is generated here exactly as the sequencer would
 write it (canonical bytes, chain, perfect Merkle nodes, head frontier, signed checkpoints) and
 bulk-loaded with COPY. ``ledger audit verify`` must accept it, which the benchmarks check.
+
+Entry 1 is the signing key's registration, recorded by the service itself (``fresh_app``): it
+carries the key's row, which the replay must find in the trail like every other row. The
+generated entries continue the chain from it.
 """
 
 from __future__ import annotations
@@ -35,9 +39,9 @@ _stack = ExitStack()
 atexit.register(_stack.close)
 
 
-def _entries(count: int) -> Iterator[tuple[int, str, bytes, bytes]]:
-    prev = "0" * 64
-    for seq in range(1, count + 1):
+def _entries(first: int, count: int, prev: str) -> Iterator[tuple[int, str, bytes, bytes]]:
+    """Entries ``first`` .. ``count``, chained after the leaf hash ``prev`` (hex)."""
+    for seq in range(first, count + 1):
         receipt = hashlib.sha256(seq.to_bytes(8, "big")).hexdigest()
         # Receipt uploads: events, not replayed states, so the generated log needs no table rows
         # to match while verification still does all of its per-entry work.
@@ -67,7 +71,7 @@ def large_log(count: int = ENTRIES) -> Flask:
     """An app whose database holds a verified log of ``count`` entries (built once per run)."""
     if count in _built:
         return _built[count]
-    app = _stack.enter_context(fresh_app(empty_log=True))
+    app = _stack.enter_context(fresh_app())
     _fill(app, count)
     _built[count] = app
     return app
@@ -76,22 +80,30 @@ def large_log(count: int = ENTRIES) -> Flask:
 @contextmanager
 def fresh_large_log(count: int) -> Iterator[Flask]:
     """Like ``large_log``, but not kept for the run: the database is dropped when the block ends."""
-    with fresh_app(empty_log=True) as app:
+    with fresh_app() as app:
         _fill(app, count)
         yield app
 
 
 def _fill(app: Flask, count: int) -> None:
-    """Write a log of ``count`` entries into ``app``'s empty log."""
+    """Grow ``app``'s log (the service's first entries) to ``count`` entries."""
     began = time.perf_counter()
     tree = MemoryTree()
     with app.app_context():
+        recorded = [
+            bytes(leaf)
+            for (leaf,) in db.session.execute(text("SELECT leaf_hash FROM audit_entry ORDER BY seq"))
+        ]
+        for leaf in recorded:
+            tree.append(leaf)
+        prev = recorded[-1].hex() if recorded else "0" * 64
+        stored = {tuple(key) for key in db.session.execute(text("SELECT level, idx FROM merkle_node"))}
         raw_connection = db.session.connection().connection.driver_connection
         with raw_connection.cursor() as cursor:
             with cursor.copy(
                 "COPY audit_entry (seq, ts, actor_id, action, subject_type, subject_id, canonical, leaf_hash) FROM STDIN"
             ) as copy:
-                for seq, receipt, raw, digest in _entries(count):
+                for seq, receipt, raw, digest in _entries(len(recorded) + 1, count, prev):
                     tree.append(digest)
                     copy.write_row(
                         (
@@ -112,11 +124,15 @@ def _fill(app: Flask, count: int) -> None:
             with cursor.copy("COPY merkle_node (level, idx, hash) FROM STDIN") as copy:
                 for level in range(count.bit_length()):
                     for index in range(count >> level):
+                        if (level, index) in stored:
+                            continue  # the sequencer stored it with the recorded entries
                         copy.write_row((level, index, tree.perfect_node(level, index)))
         settings = current_settings()
         signer = load_signer(settings.instance_path, settings.log_origin)
         assert signer is not None
         for size in [*range(CHECKPOINT_EVERY, count, CHECKPOINT_EVERY), count]:
+            if size <= len(recorded):
+                continue  # the service signed its own
             note = sign_checkpoint(Checkpoint(settings.log_origin, size, tree.root(size)), signer)
             db.session.execute(
                 text(

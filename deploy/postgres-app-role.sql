@@ -30,3 +30,5 @@ GRANT SELECT, INSERT, UPDATE ON audit_signing_key TO ledger_app;
 
 -- Append-only: read and add, never change or remove.
 GRANT SELECT, INSERT ON audit_entry, merkle_node, audit_checkpoint, journal_entry, posting, budget_entry, period_balance TO ledger_app;
+-- Witness cosignatures of checkpoints, as the witnesses sent them (append-only too).
+GRANT SELECT, INSERT ON witness_cosignature TO ledger_app;

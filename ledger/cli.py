@@ -31,10 +31,13 @@ from ledger.services.audit_keys import ensure_signing_key
 from ledger.services.organisations import find_organisation_by_credit_code
 from ledger.services.reference_data import ReferenceDataConflict, load_reference_data
 from ledger.services.tokens import issue_token
+from ledger.witness.cli import witness_group
 
 
 def main() -> None:
     cli = FlaskGroup(create_app=create_app, help=__doc__)
+    # A witness runs apart from the ledger, so its commands need no app (settings, database).
+    cli.add_command(witness_group)
     cli.main(prog_name="ledger")
 
 

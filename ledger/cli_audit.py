@@ -47,6 +47,39 @@ def sequence_command() -> None:
     click.echo(f"appended {appended} entries; the log holds {log_size()}")
 
 
+@audit_group.command("baseline")
+@click.option("--reason", required=True, help="Why the tables are taken as they are (recorded in the trail).")
+@click.option("--yes", is_flag=True, help="Record without asking.")
+def baseline_command(reason: str, yes: bool) -> None:
+    """Take the tables as they are as the replay's starting point (once, after upgrading).
+
+    Records `replay.baseline` entries carrying every row on which the tables and the trail
+    disagree; a trail begun by a version whose entries carried no rows needs it. The log itself
+    must verify first.
+    """
+    from ledger.services.replay_baseline import record_baseline, rows_to_baseline
+
+    try:
+        count = rows_to_baseline()
+    except LedgerError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    if count == 0:
+        click.echo("every table already equals its replay: nothing to record")
+        return
+    click.echo(
+        f"{count} rows differ from the trail's replay; the baseline records them as the tables hold them"
+    )
+    if not yes and not click.confirm("Vouch for these rows in the trail?"):
+        sys.exit(1)
+    with unit_of_work():
+        baseline = record_baseline(Actor.operator(), reason)
+    click.echo(
+        f"recorded {baseline.rows} rows in {baseline.entries} replay.baseline entries; "
+        f"the log holds {log_size()}"
+    )
+
+
 @audit_group.command("checkpoint")
 def checkpoint_command() -> None:
     """Sign a checkpoint of the log as it is now, and print it."""
@@ -59,6 +92,21 @@ def checkpoint_command() -> None:
         click.echo("the log is empty: nothing to sign")
         return
     click.echo(checkpoint.note, nl=False)
+
+
+@audit_group.command("witness")
+def witness_command() -> None:
+    """Send the newest checkpoint to the witnesses in LEDGER_WITNESSES now; exit 1 if one did not cosign."""
+    from ledger.config import current_settings
+    from ledger.services.witnessing import push_latest_checkpoint
+
+    if not current_settings().witnesses:
+        click.echo("error: no witnesses configured (LEDGER_WITNESSES)", err=True)
+        sys.exit(1)
+    results = push_latest_checkpoint()
+    for result in results:
+        click.echo(f"{result.witness}: {'ok' if result.ok else 'FAILED'}: {result.message}")
+    sys.exit(0 if all(result.ok for result in results) else 1)
 
 
 @audit_group.command("rotate-key")
@@ -104,12 +152,38 @@ def export_command(directory: Path) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="A signed checkpoint you saved earlier; the log must still contain it (repeatable).",
 )
+@click.option(
+    "--witness-key",
+    "witness_keys",
+    multiple=True,
+    metavar="VKEY",
+    help="A witness's cosignature verifier key (type 0x04); repeatable.",
+)
+@click.option(
+    "--witness-quorum",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Valid cosignatures from distinct --witness-key keys the newest checkpoint needs "
+    "(default: all given keys).",
+)
 @click.option("--no-receipts", is_flag=True, help="Skip checking the stored receipt files.")
 def verify_command(
-    bundle: Path | None, keys: tuple[str, ...], trusted_files: tuple[Path, ...], no_receipts: bool
+    bundle: Path | None,
+    keys: tuple[str, ...],
+    trusted_files: tuple[Path, ...],
+    witness_keys: tuple[str, ...],
+    witness_quorum: int | None,
+    no_receipts: bool,
 ) -> None:
     """Verify the log (and replay it against the tables), or an export bundle; exit 1 on failure."""
-    from ledger.audit.verify import read_trusted_checkpoints, verify_bundle
+    from ledger.audit.verify import read_trusted_checkpoints, verify_bundle, witness_options
+
+    try:
+        witnesses, quorum = witness_options(witness_keys, witness_quorum)
+    except ValueError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
 
     try:
         anchors = [NoteVerifier.from_vkey(k) for k in keys]
@@ -120,7 +194,7 @@ def verify_command(
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--trusted-checkpoint") from None
     if bundle is not None:
-        report = verify_bundle(bundle, anchors, trusted=trusted)
+        report = verify_bundle(bundle, anchors, trusted=trusted, witnesses=witnesses, witness_quorum=quorum)
         lines = [report.failure_line()] if not report.ok else list(report.summary_lines())
         click.echo("\n".join(lines))
         sys.exit(0 if report.ok else 1)
@@ -133,6 +207,8 @@ def verify_command(
         trusted=trusted,
         receipts=not no_receipts,
         receipt_progress=receipt_progress,
+        witnesses=witnesses,
+        witness_quorum=quorum,
     )
     progress.done()
     if receipt_progress is not None:

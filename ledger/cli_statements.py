@@ -2,6 +2,10 @@
 
 Each command issues the statement exactly as the API does (drawn from a signed checkpoint,
 recorded in the audit trail), as the server's operator, and writes the PDF to ``--out``.
+
+``ledger statement check FILE.pdf --bundle DIR --key VKEY`` is the auditor's side: it checks a
+statement against an export bundle and never opens the service's database (it is
+``python -m ledger.statements.check``; see :mod:`ledger.statements.check`).
 """
 
 from __future__ import annotations
@@ -98,3 +102,31 @@ def lottery_statement_command(funder: str, year: int, out: Path, lang: str) -> N
 def attestation_statement_command(out: Path, lang: str) -> None:
     """Sign a checkpoint, verify the whole audit trail and write the attestation."""
     _write(lambda: statements.issue_attestation(Actor.operator(), lang), out)
+
+
+@statement_group.command("check", with_appcontext=False)
+@click.argument("pdf", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--bundle",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="an audit export bundle (ledger audit export DIR)",
+)
+@click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    required=True,
+    metavar="VKEY",
+    help="the log's verifier key (name+keyid+base64) or a file of them; repeatable",
+)
+def check_statement_command(pdf: Path, bundle: Path, keys: tuple[str, ...]) -> None:
+    """Check a statement PDF against an export bundle, offline: genuine, and true to the trail.
+
+    Exit 0 when the bundle verifies with the keys, the PDF is recorded as issued, its checkpoint
+    is the bundle's and its figures equal those recomputed from the bundle alone; 1 naming the
+    first problem; 2 for unusable inputs. Needs no database.
+    """
+    from ledger.statements.check import run
+
+    sys.exit(run(pdf, bundle, keys))

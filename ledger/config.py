@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ledger.audit.cosignature import CosignatureVerifier
+from ledger.audit.note import KeyFormatError
+
 log = logging.getLogger(__name__)
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)
@@ -26,6 +29,18 @@ MIN_SECRET_KEY_LENGTH = 32
 
 class ConfigError(Exception):
     """A setting is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class WitnessEndpoint:
+    """A witness the log sends its checkpoints to (one entry of ``LEDGER_WITNESSES``)."""
+
+    name: str
+    """A short local label (logs, the ``ledger audit witness`` output)."""
+    url: str
+    """The witness's submission prefix; the log POSTs to ``<url>/add-checkpoint``."""
+    verifier: CosignatureVerifier
+    """The witness's cosignature/v1 key: only its cosignatures are kept."""
 
 
 class Environment(enum.StrEnum):
@@ -59,6 +74,7 @@ class Settings:
     ocds_prefix: str
     grant_id_prefix: str
     public_url: str
+    witnesses: tuple[WitnessEndpoint, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -110,7 +126,40 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ocds_prefix=_ocds_prefix(env.get("LEDGER_OCDS_PREFIX") or "ocds-cfl000"),
         grant_id_prefix=_grant_prefix(env.get("LEDGER_360G_PREFIX") or "360G-cfl"),
         public_url=(env.get("LEDGER_PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        witnesses=_witnesses(env.get("LEDGER_WITNESSES")),
     )
+
+
+def _witnesses(raw: str | None) -> tuple[WitnessEndpoint, ...]:
+    """``LEDGER_WITNESSES``: entries ``name=url=vkey`` separated by commas or whitespace.
+
+    ``name`` is a local label (letters, digits, ``.``, ``_``, ``-``), ``url`` the witness's
+    http(s) submission prefix (without ``=`` or ``,``), ``vkey`` its cosignature/v1 verifier
+    key (type 0x04). Empty or unset: no witnesses.
+    """
+    if raw is None or not raw.strip():
+        return ()
+    endpoints: list[WitnessEndpoint] = []
+    for item in re.split(r"[\s,]+", raw.strip()):
+        parts = item.split("=", 2)
+        if len(parts) != 3:
+            raise ConfigError(f"LEDGER_WITNESSES entries are name=url=vkey, not {item!r}")
+        name, url, vkey = parts
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
+            raise ConfigError(f"LEDGER_WITNESSES: {name!r} is not a name (letters, digits, '.', '_', '-')")
+        address = urlsplit(url)
+        if address.scheme not in ("http", "https") or not address.netloc:
+            raise ConfigError(f"LEDGER_WITNESSES: witness {name}'s url {url!r} is not an http(s) URL")
+        try:
+            verifier = CosignatureVerifier.from_vkey(vkey)
+        except KeyFormatError as error:
+            raise ConfigError(
+                f"LEDGER_WITNESSES: witness {name}'s key is not a witness vkey: {error}"
+            ) from None
+        if any(e.name == name or e.verifier == verifier for e in endpoints):
+            raise ConfigError(f"LEDGER_WITNESSES: witness {name} or its key is listed twice")
+        endpoints.append(WitnessEndpoint(name, url.rstrip("/"), verifier))
+    return tuple(endpoints)
 
 
 def _ocds_prefix(value: str) -> str:

@@ -228,6 +228,13 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
         admin_cost_cap_percent=Decimal("10"),
     )
     pay_tranche(after_school, 1, None, "demo-after-school-1")  # approved, not yet paid
+    # More than 10 % of the award moved between lines: waits for a finance officer's decision.
+    funds.propose_budget_revision(
+        actor_named("member08"),
+        after_school,
+        {"ACTIVITY": Money.parse("-6000.00", "CNY"), "SUPPLIES": Money.parse("6000.00", "CNY")},
+        "多招募两个班，需要更多教具 two more classes need more supplies",
+    )
 
     rehabilitation = active_fund(
         admin,

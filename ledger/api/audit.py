@@ -15,6 +15,7 @@ from ledger.api.security import API_PREFIX, current_actor
 from ledger.audit.trail import log_size
 from ledger.services import audit_log as service
 from ledger.services.audit_export import ARCHIVE_FORMATS, export_archive
+from ledger.services.witnessing import cosigned_note
 
 blp = Blueprint(
     "audit",
@@ -93,20 +94,26 @@ class Entries(MethodView):
         return {"entries": entries, "tree_size": size, "next_after": last if last < size else None}
 
 
+COSIGNED_NOTE = (
+    "the signed note exactly: the checkpoint, the log's signature line, then one cosignature "
+    "line (C2SP tlog-cosignature) per witness that has cosigned it so far"
+)
+
+
 @blp.route("/checkpoint")
 class LatestCheckpoint(MethodView):
-    @blp.doc(responses={"200": {"description": "the signed note, exactly", "content": TEXT}})
+    @blp.doc(responses={"200": {"description": COSIGNED_NOTE, "content": TEXT}})
     def get(self) -> Response:
-        """The latest signed checkpoint (C2SP signed note)"""
-        return _text(service.latest_checkpoint(current_actor()).note)
+        """The latest signed checkpoint (C2SP signed note, with witness cosignatures)"""
+        return _text(cosigned_note(service.latest_checkpoint(current_actor())))
 
 
 @blp.route("/checkpoints/<int:size>")
 class CheckpointBySize(MethodView):
-    @blp.doc(responses={"200": {"description": "the signed note, exactly", "content": TEXT}})
+    @blp.doc(responses={"200": {"description": COSIGNED_NOTE, "content": TEXT}})
     def get(self, size: int) -> Response:
-        """The signed checkpoint of a tree size (404 if none was signed at that size)"""
-        return _text(service.checkpoint_of_size(current_actor(), size).note)
+        """The signed checkpoint of a tree size, with witness cosignatures (404 if none was signed at that size)"""
+        return _text(cosigned_note(service.checkpoint_of_size(current_actor(), size)))
 
 
 @blp.route("/key")

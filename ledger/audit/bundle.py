@@ -6,6 +6,10 @@ Layout (DESIGN.md section 5)::
                            canonical bytes, then "\\n"; so SHA-256(0x00 || line
                            without its newline) is the entry's leaf hash
     checkpoints/<size>.txt every signed checkpoint (C2SP signed note), by tree size
+    proofs/consistency-<m>-<n>.json
+                           RFC 9162 consistency proof from each checkpoint to the
+                           newest, as the proof API answers it (a saved checkpoint
+                           is tied to the newest without reading the entries)
     keys.txt               the log's verifier keys, one vkey per line
     manifest.json          {"format": "community-fund-ledger-audit-export",
                             "format_version": 1, "origin": ..., "entry_count": n,
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -32,6 +36,7 @@ from ledger.audit.report import Reason
 
 ENTRIES_FILE = "entries.jsonl"
 CHECKPOINTS_DIR = "checkpoints"
+PROOFS_DIR = "proofs"
 KEYS_FILE = "keys.txt"
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = "community-fund-ledger-audit-export"
@@ -104,6 +109,34 @@ def checkpoint_file_name(size: int) -> str:
     return f"{size}.txt"
 
 
+def proof_file_name(size1: int, size2: int) -> str:
+    """``proofs/consistency-<from>-<to>.json``: RFC 9162 consistency proof between two checkpoints."""
+    return f"consistency-{size1}-{size2}.json"
+
+
+def proof_document(size1: int, size2: int, hashes: Sequence[bytes]) -> bytes:
+    """The proof as ``GET /api/v1/audit/proof/consistency`` answers it."""
+    body = {"from": size1, "to": size2, "hashes": [h.hex() for h in hashes]}
+    return (json.dumps(body, separators=(",", ":")) + "\n").encode("ascii")
+
+
+def read_consistency_proof(directory: Path, size1: int, size2: int) -> list[bytes] | None:
+    """The bundle's consistency proof from ``size1`` to ``size2``; None when it has none.
+
+    Raises :class:`BundleError` for a file that is not such a proof.
+    """
+    path = directory / PROOFS_DIR / proof_file_name(size1, size2)
+    if not path.is_file():
+        return None
+    try:
+        body = json.loads(path.read_bytes())
+        if body.get("from") != size1 or body.get("to") != size2:
+            raise ValueError("its sizes are not the ones its name gives")
+        return [bytes.fromhex(h) for h in body["hashes"]]
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise BundleError(f"{PROOFS_DIR}/{path.name} is not a consistency proof: {error}") from None
+
+
 def read_manifest(directory: Path) -> Manifest:
     """Read and parse ``manifest.json`` (OSError when missing, BundleError when bad)."""
     return Manifest.from_json((directory / MANIFEST_FILE).read_bytes())
@@ -172,8 +205,13 @@ def write_bundle(
     checkpoints: Mapping[int, str],
     vkeys: Iterable[str],
     origin: str,
+    proofs: Mapping[tuple[int, int], Sequence[bytes]] | None = None,
 ) -> Manifest:
     """Write a bundle of ``entries`` (canonical bytes, seq order) and return its manifest.
+
+    ``proofs`` maps (from size, to size) to the consistency proof between those checkpoints:
+    what a client needs to tie a checkpoint it saved to the bundle's newest without reading
+    every entry.
 
     ``directory`` is created if needed. Entries are written as given: this is
     the exporter, not the verifier, and a faithful copy is what an auditor
@@ -192,6 +230,11 @@ def write_bundle(
     checkpoint_dir.mkdir(exist_ok=True)
     for size, note in checkpoints.items():
         (checkpoint_dir / checkpoint_file_name(size)).write_bytes(note.encode("utf-8"))
+    if proofs:
+        proof_dir = directory / PROOFS_DIR
+        proof_dir.mkdir(exist_ok=True)
+        for (size1, size2), hashes in proofs.items():
+            (proof_dir / proof_file_name(size1, size2)).write_bytes(proof_document(size1, size2, hashes))
     (directory / KEYS_FILE).write_bytes("".join(f"{vkey}\n" for vkey in vkeys).encode("utf-8"))
     manifest = Manifest(
         origin=origin,

@@ -27,6 +27,18 @@ their size (``trusted_checkpoint_beyond_log``: truncated). They are what
 catches an administrator who deleted or rewrote entries together with the
 log's own checkpoints.
 
+Witnesses (``--witness-key``, C2SP tlog-cosignature): every checkpoint note,
+the log's own and the saved ones, may carry cosignature lines. A line that
+claims one of the given witness keys (same name and key id) must verify
+(``cosignature_invalid``); lines from other keys are ignored, as the signed-note
+specification says. After the whole log has passed, the *newest* checkpoint
+(the largest tree size; every checkpoint below it is consistent with it, as the
+stream just showed) must carry valid cosignatures from at least
+``witness_quorum`` distinct given keys (``witness_quorum_not_met``). Older
+checkpoints need none: a witness cosigns a checkpoint only after checking it
+extends every one it cosigned before, so a quorum on the newest covers the log
+up to that size.
+
 The first failure ends the run and is returned in the report. The same core
 serves the offline verifier (entries from ``entries.jsonl``) and the server's
 ``ledger audit verify`` (rows from the database).
@@ -34,7 +46,7 @@ serves the offline verifier (entries from ``entries.jsonl``) and the server's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ledger.audit.canonical import (
@@ -47,6 +59,7 @@ from ledger.audit.canonical import (
     validate_entry,
 )
 from ledger.audit.checkpoint import Checkpoint, MalformedCheckpoint, open_checkpoint, parse_checkpoint_body
+from ledger.audit.cosignature import CosignatureVerifier, check_cosignatures
 from ledger.audit.merkle import MerkleFrontier
 from ledger.audit.note import NoteError, NoteVerifier, split_note
 from ledger.audit.report import CheckpointSummary, Reason, Trust, VerificationReport
@@ -131,6 +144,8 @@ class _LogVerification:
         verifiers: Iterable[NoteVerifier],
         origin: str,
         trusted: Iterable[TrustedCheckpoint] = (),
+        witnesses: Sequence[CosignatureVerifier] = (),
+        witness_quorum: int = 0,
     ) -> None:
         self.checkpoints = checkpoints
         self.pending_sizes = sorted(checkpoints, reverse=True)  # smallest last: pop() order
@@ -142,6 +157,9 @@ class _LogVerification:
         self.previous_hash = ZERO_HASH
         self.checked: list[CheckpointSummary] = []
         self.last_verified_size = 0
+        self.witnesses = tuple(dict.fromkeys(witnesses))
+        self.witness_quorum = witness_quorum
+        self.newest_cosigned_by: tuple[str, ...] = ()
 
     @property
     def entries_checked(self) -> int:
@@ -229,6 +247,7 @@ class _LogVerification:
             )
 
         checkpoint, _key_ids = self._opened(trusted.note, fail)
+        self.check_cosignatures(trusted.note, fail)
         if checkpoint.root != log_root:
             raise fail(
                 Reason.TRUSTED_CHECKPOINT_MISMATCH,
@@ -254,8 +273,40 @@ class _LogVerification:
                 f"at size {size}: some entry in {self.last_verified_size + 1}..{size} differs "
                 "from what was signed",
             )
+        self.newest_cosigned_by = self.check_cosignatures(self.checkpoints[size], fail)
         self.last_verified_size = size
         self.checked.append(CheckpointSummary(size=size, root_hex=checkpoint.root_hex, key_ids=key_ids))
+
+    def check_cosignatures(self, note: str, fail: Callable[[Reason, str], _Failure]) -> tuple[str, ...]:
+        """Verify the cosignatures on ``note`` by the given witness keys; their names, if all are valid."""
+        if not self.witnesses:
+            return ()
+        found = check_cosignatures(note, self.witnesses)
+        if found.invalid:
+            raise fail(Reason.COSIGNATURE_INVALID, found.invalid[0])
+        return tuple(sorted(cosignature.name for cosignature in found.valid))
+
+    def check_witness_quorum(self) -> None:
+        """The newest checkpoint must carry ``witness_quorum`` valid cosignatures from given keys."""
+        if self.witness_quorum <= 0:
+            return
+        if not self.checked:
+            raise _Failure(
+                Reason.WITNESS_QUORUM_NOT_MET,
+                f"the log has no signed checkpoint, so none carries the {self.witness_quorum} valid witness "
+                "cosignature(s) needed",
+                checkpoint_size=0,
+            )
+        newest = self.checked[-1].size
+        valid = len(self.newest_cosigned_by)
+        if valid < self.witness_quorum:
+            missing = sorted({w.name for w in self.witnesses} - set(self.newest_cosigned_by))
+            raise _Failure(
+                Reason.WITNESS_QUORUM_NOT_MET,
+                f"the newest checkpoint, size {newest}, carries {valid} valid cosignature(s) of the "
+                f"{self.witness_quorum} needed from the witness keys given (none from: {', '.join(missing)})",
+                checkpoint_size=newest,
+            )
 
     def check_nothing_beyond_log(self) -> None:
         if self.pending_trusted:
@@ -287,6 +338,8 @@ def verify_log(
     progress_interval: int = DEFAULT_PROGRESS_INTERVAL,
     on_entry: Callable[[dict[str, JsonValue]], None] | None = None,
     trusted: Iterable[TrustedCheckpoint] = (),
+    witnesses: Sequence[CosignatureVerifier] = (),
+    witness_quorum: int = 0,
 ) -> VerificationReport:
     """Verify a stream of stored entries against signed checkpoints.
 
@@ -298,10 +351,16 @@ def verify_log(
     entries. ``on_entry`` receives each entry, parsed, once it has passed its
     checks (the server replays the trail with it without parsing twice).
     ``trusted`` are checkpoints saved earlier that the log must still contain.
+    ``witnesses`` are witness keys whose cosignatures must verify wherever they appear, and the
+    newest checkpoint must carry valid cosignatures from ``witness_quorum`` distinct ones.
     """
     if progress_interval < 1:
         raise ValueError("progress_interval must be at least 1")
-    run = _LogVerification(checkpoints, verifiers, origin, trusted)
+    if not 0 <= witness_quorum <= len(set(witnesses)):
+        raise ValueError(
+            f"a quorum of {witness_quorum} cannot be met with {len(set(witnesses))} witness key(s)"
+        )
+    run = _LogVerification(checkpoints, verifiers, origin, trusted, witnesses, witness_quorum)
     try:
         run.check_due_checkpoints()  # a checkpoint of the empty tree, if any
         for item in records:
@@ -313,6 +372,7 @@ def verify_log(
             if progress is not None and run.entries_checked % progress_interval == 0:
                 progress(run.entries_checked)
         run.check_nothing_beyond_log()
+        run.check_witness_quorum()
     except RecordSourceError as error:
         return _report(run, trust, _Failure(error.reason, error.message, seq=error.seq))
     except _Failure as failure:
@@ -332,6 +392,9 @@ def _report(run: _LogVerification, trust: Trust, failure: _Failure | None) -> Ve
         latest_checkpoint=run.checked[-1] if run.checked else None,
         key_ids=key_ids,
         trusted_checked=run.trusted_checked,
+        witness_keys=len(run.witnesses),
+        witness_quorum=run.witness_quorum,
+        newest_cosigned_by=run.newest_cosigned_by,
         reason=None if failure is None else failure.reason,
         first_bad_seq=None if failure is None else failure.seq,
         checkpoint_size=None if failure is None else failure.checkpoint_size,

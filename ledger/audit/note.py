@@ -259,6 +259,24 @@ def _parse_signature_line(line: str) -> NoteSignature:
     return NoteSignature(name=name, key_id=payload[:_KEY_ID_SIZE].hex(), signature=payload[_KEY_ID_SIZE:])
 
 
+def parse_signature_line(line: str) -> NoteSignature:
+    """Parse one ``— <key name> <base64>`` line (a trailing newline is allowed).
+
+    Raises :class:`MalformedNote`. Only syntax is checked, nothing is verified.
+    """
+    bare = line[:-1] if line.endswith("\n") else line
+    _check_characters(bare)
+    if "\n" in bare:
+        raise MalformedNote("a signature line cannot contain a newline")
+    return _parse_signature_line(bare)
+
+
+def format_signature_line(signature: NoteSignature) -> str:
+    """The signature line of ``signature``, without its newline."""
+    encoded = base64.b64encode(bytes.fromhex(signature.key_id) + signature.signature).decode("ascii")
+    return f"{SIGNATURE_LINE_PREFIX}{signature.name} {encoded}"
+
+
 def split_note(note: str) -> tuple[str, tuple[NoteSignature, ...]]:
     """Split a signed note into its text and its (unverified) signatures.
 

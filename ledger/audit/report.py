@@ -37,6 +37,12 @@ class Reason(StrEnum):
     """The log differs from a checkpoint the verifying party saved earlier: forked or rewritten."""
     TRUSTED_CHECKPOINT_BEYOND_LOG = "trusted_checkpoint_beyond_log"
     """A checkpoint the verifying party saved earlier covers more entries than the log: truncated."""
+    COSIGNATURE_INVALID = "cosignature_invalid"
+    """A cosignature line claims a witness key the verifying party gave but does not verify."""
+    WITNESS_QUORUM_NOT_MET = "witness_quorum_not_met"
+    """The newest checkpoint has fewer valid cosignatures from the given witness keys than required."""
+    CONSISTENCY_PROOF_INVALID = "consistency_proof_invalid"
+    """A consistency proof the bundle carries does not tie its two checkpoints together."""
     MANIFEST_MISMATCH = "manifest_mismatch"
     """The bundle's description of itself (manifest, key list) is wrong or unreadable."""
     MISSING_FILE = "missing_file"
@@ -82,6 +88,12 @@ class VerificationReport:
     """Key ids whose signatures verified on at least one checkpoint."""
     trusted_checked: int = 0
     """Checkpoints the verifying party saved earlier that the log was found to contain."""
+    witness_keys: int = 0
+    """Distinct witness keys the verifying party gave (``--witness-key``)."""
+    witness_quorum: int = 0
+    """Valid cosignatures from those keys the newest checkpoint needed."""
+    newest_cosigned_by: tuple[str, ...] = ()
+    """Names of the given witness keys whose cosignature on the newest checkpoint verified."""
     reason: Reason | None = None
     first_bad_seq: int | None = None
     checkpoint_size: int | None = None
@@ -129,6 +141,14 @@ class VerificationReport:
                     f"note: entries {latest.size + 1}..{self.entries_checked} are not yet covered "
                     "by a signed checkpoint"
                 )
+        if self.witness_keys:
+            names = ", ".join(self.newest_cosigned_by) or "none"
+            newest = f"size {latest.size}" if latest is not None else "none"
+            lines.append(
+                f"witnesses: the newest checkpoint ({newest}) carries {len(self.newest_cosigned_by)} valid "
+                f"cosignature(s) from the {self.witness_keys} witness key(s) you gave ({names}); "
+                f"quorum {self.witness_quorum} met"
+            )
         if self.trusted_checked:
             lines.append(
                 f"{self.trusted_checked} checkpoint(s) you saved earlier are contained in this log "

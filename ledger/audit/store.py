@@ -6,9 +6,10 @@ grow with the log beyond the index lookups.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, select
 
@@ -68,6 +69,17 @@ def iter_entries(batch: int = 10_000) -> Iterator[LogRecord]:
         for seq, canonical, stored in page:
             yield LogRecord(seq, bytes(canonical), bytes(stored))
         after = page[-1][0]
+
+
+def parsed_entries() -> Iterator[dict[str, Any]]:
+    """Every entry in seq order, parsed (for a second pass after the log itself was verified)."""
+    for record in iter_entries():
+        yield json.loads(record.canonical)
+
+
+def entry_at(seq: int) -> dict[str, Any] | None:
+    canonical = db.session.scalar(select(_entries.c.canonical).where(_entries.c.seq == seq))
+    return json.loads(bytes(canonical)) if canonical is not None else None
 
 
 def latest_checkpoint() -> AuditCheckpoint | None:

@@ -3,7 +3,8 @@
 Usage::
 
     python -m ledger.audit.verify DIR [--key VKEY ...] [--trusted-checkpoint FILE ...]
-                                      [--quiet] [--progress]
+                                      [--witness-key VKEY ... [--witness-quorum N]]
+                                      [--quiet] [--progress] [--books]
 
 Checks, streaming and in this order: every line of ``entries.jsonl`` is
 canonical JCS and a valid entry; ``seq`` runs 1..n without gaps; every
@@ -18,6 +19,17 @@ its root must be the root of the log at its size. A log cut short or
 rewritten since (even with all of its own checkpoints replaced or removed)
 fails with ``trusted_checkpoint_beyond_log`` or ``trusted_checkpoint_mismatch``.
 
+Witnesses: each ``--witness-key VKEY`` is a witness's cosignature/v1 verifier
+key (``name+keyid+base64(0x04 || key)``, C2SP tlog-cosignature). Wherever a
+checkpoint (the bundle's or a saved one) carries a cosignature line claiming one
+of these keys, it must verify (``cosignature_invalid``). The newest checkpoint of
+the bundle (the largest size in ``checkpoints/``) must carry valid cosignatures
+from at least ``--witness-quorum N`` distinct given keys (default: all of them;
+0 when no key is given), else ``FAIL checkpoint=<size>: witness_quorum_not_met:
+... carries K valid cosignature(s) of the N needed ...``. Cosignatures from keys
+not given are ignored. A malformed ``--witness-key``, or a quorum the given keys
+can never meet, is a usage error (exit 2, one line naming the argument).
+
 Trust: keys given with ``--key`` are the anchors; checkpoints must verify with
 them and the bundle's own ``keys.txt`` is ignored. Without ``--key`` the keys
 in ``keys.txt`` are used, which only shows the bundle is internally
@@ -29,7 +41,14 @@ with ``--quiet``); 1 with one line ``FAIL seq=<n>: <reason>: <message>`` (or
 errors and a missing directory. Progress goes to stderr, only when stderr is a
 terminal or ``--progress`` is given, so stdout stays machine-readable.
 
-Needs only the standard library, ``cryptography`` and ``rfc8785``: no Flask,
+Books: with ``--books``, once the bundle verifies, every organisation's trial
+balance is rebuilt from the bundle's entries alone (replayed into a fresh
+in-memory database, :mod:`ledger.audit.rebuilt_books`) and printed: the
+organisation, then account code, name, currency, debit, credit and balance per
+account, then the totals; money as decimal strings. Only this option needs the
+service's code (Flask, SQLAlchemy); it is imported when asked for.
+
+Needs only the standard library and ``cryptography``: no Flask,
 no database.
 """
 
@@ -47,14 +66,18 @@ from ledger.audit.bundle import (
     ENTRIES_FILE,
     KEYS_FILE,
     MANIFEST_FILE,
+    PROOFS_DIR,
     BundleError,
     CheckpointFiles,
     Manifest,
     iter_entry_records,
+    proof_file_name,
+    read_consistency_proof,
     read_manifest,
     read_verifier_keys,
 )
-from ledger.audit.checkpoint import MalformedCheckpoint
+from ledger.audit.checkpoint import MalformedCheckpoint, parse_checkpoint_body
+from ledger.audit.cosignature import CosignatureVerifier
 from ledger.audit.log_verifier import (
     DEFAULT_PROGRESS_INTERVAL,
     LogRecord,
@@ -63,8 +86,8 @@ from ledger.audit.log_verifier import (
     TrustedCheckpoint,
     verify_log,
 )
-from ledger.audit.merkle import EMPTY_ROOT
-from ledger.audit.note import NoteError, NoteVerifier
+from ledger.audit.merkle import EMPTY_ROOT, ProofError, verify_consistency
+from ledger.audit.note import NoteError, NoteVerifier, split_note
 from ledger.audit.report import Reason, Trust, VerificationReport
 
 __all__ = [
@@ -116,12 +139,15 @@ def verify_bundle(
     progress: ProgressCallback | None = None,
     progress_interval: int = DEFAULT_PROGRESS_INTERVAL,
     trusted: Sequence[TrustedCheckpoint] = (),
+    witnesses: Sequence[CosignatureVerifier] = (),
+    witness_quorum: int = 0,
 ) -> VerificationReport:
     """Verify the export bundle in ``directory``.
 
     ``anchors`` are trusted verifier keys; when empty, the bundle's
     ``keys.txt`` is used instead and the report's trust is ``bundle keys``.
     ``trusted`` are checkpoints saved earlier that the bundle's log must contain.
+    ``witnesses`` and ``witness_quorum``: see :func:`ledger.audit.log_verifier.verify_log`.
     Raises only for an unreadable directory; every finding is in the report.
     """
     trust = Trust.ANCHORED if anchors else Trust.BUNDLE_KEYS
@@ -144,12 +170,77 @@ def verify_bundle(
             progress=progress,
             progress_interval=progress_interval,
             trusted=trusted,
+            witnesses=witnesses,
+            witness_quorum=witness_quorum,
         )
     if not report.ok:
         return report
     problem = _manifest_problem(manifest, report, list(checkpoints))
     if problem is not None:
         return dataclasses.replace(report, ok=False, reason=Reason.MANIFEST_MISMATCH, message=problem)
+    return _check_proofs(directory, checkpoints, trusted, report)
+
+
+def _root_of(note: str) -> bytes:
+    return parse_checkpoint_body(split_note(note)[0]).root
+
+
+def _check_proofs(
+    directory: Path,
+    checkpoints: CheckpointFiles,
+    trusted: Sequence[TrustedCheckpoint],
+    report: VerificationReport,
+) -> VerificationReport:
+    """The bundle's consistency proofs tie each checkpoint, and each saved one, to the newest.
+
+    The log was verified entry by entry, so every root is already known to be right; the
+    proofs are checked so that a bundle never carries one that a lighter client would trust
+    wrongly, and a saved checkpoint's proof must be there (what a client without the entries
+    needs). Bundles exported before proofs were carried have none and pass without saved ones.
+    """
+    sizes = list(checkpoints)
+    if not sizes:
+        return report
+    newest = sizes[-1]
+    newest_root = _root_of(checkpoints[newest])
+    wanted = {size: ("checkpoint", _root_of(checkpoints[size])) for size in sizes[:-1]}
+    wanted.update(
+        {
+            t.size: (f"the checkpoint you saved ({t.name})", _root_of(t.note))
+            for t in trusted
+            if t.size < newest
+        }
+    )
+    saved = {t.size for t in trusted}
+    for size, (what, root) in sorted(wanted.items()):
+        try:
+            proof = read_consistency_proof(directory, size, newest)
+        except BundleError as error:
+            return dataclasses.replace(
+                report,
+                ok=False,
+                reason=Reason.CONSISTENCY_PROOF_INVALID,
+                message=str(error),
+                checkpoint_size=size,
+            )
+        if proof is None:
+            if size in saved:
+                message = f"{PROOFS_DIR}/{proof_file_name(size, newest)} is missing: no consistency proof from {what} to the newest checkpoint ({newest})"
+                return dataclasses.replace(
+                    report, ok=False, reason=Reason.MISSING_FILE, message=message, checkpoint_size=size
+                )
+            continue
+        try:
+            verify_consistency(size, newest, proof, root, newest_root)
+        except ProofError as error:
+            message = f"the consistency proof from {what} (size {size}) to the newest checkpoint ({newest}) does not hold: {error}"
+            return dataclasses.replace(
+                report,
+                ok=False,
+                reason=Reason.CONSISTENCY_PROOF_INVALID,
+                message=message,
+                checkpoint_size=size,
+            )
     return report
 
 
@@ -178,7 +269,27 @@ def _argument_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="a signed checkpoint you saved earlier; the log must still contain it (repeatable)",
     )
+    parser.add_argument(
+        "--witness-key",
+        action="append",
+        default=[],
+        metavar="VKEY",
+        help="a witness's cosignature verifier key (name+keyid+base64, type 0x04); repeatable",
+    )
+    parser.add_argument(
+        "--witness-quorum",
+        type=int,
+        default=None,
+        metavar="N",
+        help="valid cosignatures from distinct --witness-key keys the newest checkpoint needs "
+        "(default: all given keys; 0 without --witness-key)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing when the bundle is sound")
+    parser.add_argument(
+        "--books",
+        action="store_true",
+        help="after the bundle verifies, print each organisation's trial balance rebuilt from it",
+    )
     parser.add_argument(
         "--progress", action="store_true", help="report progress on stderr even when it is not a terminal"
     )
@@ -223,6 +334,29 @@ def read_trusted_checkpoints(paths: Sequence[Path]) -> list[TrustedCheckpoint]:
     return trusted
 
 
+def witness_options(vkeys: Sequence[str], quorum: int | None) -> tuple[list[CosignatureVerifier], int]:
+    """Parse ``--witness-key`` values and ``--witness-quorum`` (None: all the distinct keys).
+
+    Raises ValueError with one line naming the argument that is wrong.
+    """
+    witnesses: list[CosignatureVerifier] = []
+    for vkey in vkeys:
+        try:
+            witnesses.append(CosignatureVerifier.from_vkey(vkey))
+        except NoteError as error:
+            raise ValueError(f"--witness-key {vkey!r}: {error}") from None
+    distinct = list(dict.fromkeys(witnesses))
+    needed = len(distinct) if quorum is None else quorum
+    if needed < 0:
+        raise ValueError(f"--witness-quorum {needed}: must be 0 or more")
+    if needed > len(distinct):
+        raise ValueError(
+            f"--witness-quorum {needed}: only {len(distinct)} distinct --witness-key key(s) given, "
+            "so it could never be met"
+        )
+    return distinct, needed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the verifier; returns the exit status."""
     parser = _argument_parser()
@@ -234,6 +368,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         anchors = [NoteVerifier.from_vkey(vkey) for vkey in arguments.key]
     except NoteError as error:
         parser.error(f"--key: {error}")
+    try:
+        witnesses, witness_quorum = witness_options(arguments.witness_key, arguments.witness_quorum)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         trusted = read_trusted_checkpoints(arguments.trusted_checkpoint)
     except ValueError as error:
@@ -252,6 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress=progress,
             progress_interval=arguments.progress_interval,
             trusted=trusted,
+            witnesses=witnesses,
+            witness_quorum=witness_quorum,
         )
     except OSError as error:
         print(f"error: cannot read the bundle: {error}", file=sys.stderr)
@@ -261,6 +402,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     if not arguments.quiet:
         print("\n".join(report.summary_lines()))
+    if arguments.books:
+        return _print_books(directory, progress is not None)
+    return EXIT_OK
+
+
+def _print_books(directory: Path, show_progress: bool) -> int:
+    """``--books``: the trial balances rebuilt from the bundle (imports the service's code only now)."""
+    from ledger.audit.rebuilt_books import rebuilt_books
+    from ledger.replay.rebuild import RebuildError
+
+    def report_progress(replayed: int) -> None:
+        sys.stderr.write(f"replayed {replayed} entries\n")
+        sys.stderr.flush()
+
+    try:
+        books = rebuilt_books(directory, report_progress if show_progress else None)
+    except RebuildError as error:
+        print(f"FAIL bundle: replay: {error}")
+        return EXIT_FAILED
+    print("\n".join(books.lines()))
     return EXIT_OK
 
 

@@ -31,6 +31,7 @@ from ledger.models.fund import BudgetEntry, BudgetRevision, Fund, FundKind, Fund
 from ledger.models.organisation import Organisation, RegistrationType
 from ledger.models.reference import Account, ChartOfAccounts, ExpenseCategory, ExpenseCategoryList
 from ledger.models.user import ApiToken, Membership, Role, User
+from ledger.models.witness import WitnessCosignature
 
 __all__ = [
     "Account",
@@ -74,4 +75,5 @@ __all__ = [
     "Tranche",
     "TrancheCondition",
     "User",
+    "WitnessCosignature",
 ]

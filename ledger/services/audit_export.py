@@ -1,7 +1,9 @@
 """Export bundles: the whole trail as files an auditor verifies offline.
 
-``entries.jsonl`` (each line exactly the stored canonical bytes), ``checkpoints/<size>.txt``,
-``keys.txt`` and ``manifest.json``; see README "For auditors".
+``entries.jsonl`` (each line exactly the stored canonical bytes), ``checkpoints/<size>.txt``
+(each signed note with the witness cosignatures received so far), ``proofs/`` (a consistency
+proof from each checkpoint to the newest), ``keys.txt`` and ``manifest.json``; see README
+"For auditors".
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ledger.audit.bundle import Manifest, write_bundle
 from ledger.config import current_settings
 from ledger.errors import Conflict
 from ledger.services.access import Actor, Permission, authorize
+from ledger.services.witnessing import cosigned_checkpoint_notes
 
 ARCHIVE_FORMATS = ("zip", "tar.gz")
 
@@ -34,13 +37,23 @@ def export_bundle(actor: Actor, directory: Path, progress: Callable[[int], None]
                 progress(count)
             yield entry.canonical
 
+    checkpoints = cosigned_checkpoint_notes()
     return write_bundle(
         directory,
         canonical_lines(),
-        store.checkpoint_notes(),
+        checkpoints,
         [key.vkey for key in store.signing_keys()],
         current_settings().log_origin,
+        _proofs_to_the_newest(sorted(checkpoints)),
     )
+
+
+def _proofs_to_the_newest(sizes: list[int]) -> dict[tuple[int, int], list[bytes]]:
+    """A consistency proof from every checkpoint to the newest one (O(log n) hashes each)."""
+    if not sizes:
+        return {}
+    newest = sizes[-1]
+    return {(size, newest): store.consistency_proof(size, newest).hashes for size in sizes[:-1]}
 
 
 def export_archive(actor: Actor, archive_format: str) -> Path:

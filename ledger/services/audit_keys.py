@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from ledger.audit.keys import load_signer, write_new_signer
 from ledger.audit.note import NoteSigner
@@ -48,11 +48,9 @@ def rotate_signing_key(actor: Actor) -> KeyReport:
     old = load_signer(settings.instance_path, settings.log_origin)
     signer = write_new_signer(settings.instance_path, settings.log_origin)
     if old is not None:
-        db.session.execute(
-            update(AuditSigningKey)
-            .where(AuditSigningKey.key_id == old.key_id, AuditSigningKey.retired_at.is_(None))
-            .values(retired_at=utcnow())
-        )
+        retired = db.session.get(AuditSigningKey, old.key_id)
+        if retired is not None and retired.retired_at is None:
+            retired.retired_at = utcnow()
     _register(actor, signer, "audit.signing_key_rotated", {"retired_key_id": old.key_id if old else ""})
     return KeyReport(signer.key_id, signer.vkey, True)
 

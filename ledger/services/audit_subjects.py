@@ -1,32 +1,28 @@
 """What the audit trail says about each kind of thing, and how to rebuild it from the trail.
 
-Every change to a community, organisation or user is recorded with the thing's whole state
-after the change (``{"state": {...}}``, or ``{"state": null}`` when it is removed). Replaying the
-trail therefore rebuilds the current state of every such thing, which ``ledger audit verify``
-compares with the tables: an edit made behind the service's back shows up as a difference.
+Every change to a community, organisation, user, fund or report is recorded with the thing's
+whole state after the change (``{"state": {...}}``, or ``{"state": null}`` when it is removed),
+for people reading the trail. Each entry also carries the table rows its action wrote
+(``rows``, see ``ledger.replay``): those are what ``ledger audit verify`` rebuilds the tables from.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select
-
 from ledger.audit.trail import record
 from ledger.extensions import db
-from ledger.models.books import AccountingPeriod, Posting
+from ledger.models.books import AccountingPeriod
 from ledger.models.community import Community
 from ledger.models.disbursement import Disbursement
 from ledger.models.expense_report import ExpenseReport
-from ledger.models.fund import BudgetEntry, BudgetRevision, Fund
+from ledger.models.fund import BudgetRevision, Fund
 from ledger.models.organisation import Organisation
 from ledger.models.user import User
-from ledger.money import Money, MoneyError
+from ledger.money import Money
+from ledger.replay.capture import take_rows
 from ledger.services.access import Actor
 
 State = dict[str, Any]
@@ -198,152 +194,16 @@ SUBJECTS: dict[str, Subject] = {
 def record_state(actor: Actor, action: str, subject_type: str, entity: Any, *, removed: bool = False) -> None:
     """Record ``action`` on ``entity`` with its state after the change (None when removed)."""
     state = None if removed else SUBJECTS[subject_type].state(entity)
-    record(actor.audit_identity, action, subject_type, entity.id, {"state": state})
+    record_event(actor, action, subject_type, entity.id, {"state": state})
 
 
 def record_event(
     actor: Actor, action: str, subject_type: str, subject_id: object, data: Mapping[str, Any]
 ) -> None:
-    """Record something that is not a state change of a replayed subject (tokens, keys, data loads)."""
-    record(actor.audit_identity, action, subject_type, subject_id, data)
+    """Record ``action`` with ``data`` and the rows written since the last entry (``rows``).
 
-
-@dataclass(frozen=True)
-class StateDifference:
-    subject_type: str
-    subject_id: str
-    message: str
-
-
-class Replay:
-    """The state of every subject as the trail tells it, built one entry at a time."""
-
-    def __init__(self) -> None:
-        self.states: dict[tuple[str, str], State | None] = {}
-        # (organisation, account, currency) -> [debit minor units, credit minor units]
-        self.balances: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
-        # (fund, category) -> budget in minor units
-        self.budgets: dict[tuple[str, str], int] = defaultdict(int)
-        # receipt -> SHA-256 of its stored file, as recorded when the file was written
-        self.receipt_files: dict[str, str] = {}
-
-    def add(self, entry: Mapping[str, Any]) -> None:
-        subject, data = entry.get("subject"), entry.get("data")
-        if entry.get("action") == "journal_entry.posted" and isinstance(data, Mapping):
-            self._add_postings(data)
-        if (
-            entry.get("action") in ("receipt.uploaded", "receipt.restored")
-            and isinstance(data, Mapping)
-            and isinstance(subject, Mapping)
-            and isinstance(data.get("stored_sha256"), str)
-        ):
-            self.receipt_files[str(subject.get("id"))] = str(data["stored_sha256"])
-        if (
-            entry.get("action") == "fund.budget_changed"
-            and isinstance(data, Mapping)
-            and isinstance(subject, Mapping)
-        ):
-            for code, amount in (data.get("changes") or {}).items():
-                with contextlib.suppress(ValueError):  # an unreadable amount shows up as a difference
-                    minor = Money.parse(str(amount), str(data.get("currency"))).minor
-                    self.budgets[(str(subject.get("id")), str(code))] += minor
-        if (
-            isinstance(subject, Mapping)
-            and isinstance(data, Mapping)
-            and subject.get("type") in SUBJECTS
-            and "state" in data
-        ):
-            self.states[(str(subject["type"]), str(subject["id"]))] = data["state"]
-
-    def _add_postings(self, data: Mapping[str, Any]) -> None:
-        organisation = str(data.get("organisation_id"))
-        for posting in data.get("postings") or []:
-            try:
-                amount = Money.parse(str(posting["amount"]), str(posting["currency"]))
-            except (KeyError, MoneyError):
-                continue  # the comparison with the tables reports the difference
-            sides = self.balances[(organisation, str(posting["account"]), amount.currency)]
-            sides[0 if posting.get("side") == "debit" else 1] += amount.minor
-
-
-def _budget_differences(replay: Replay) -> list[StateDifference]:
-    rows = db.session.execute(
-        select(
-            BudgetEntry.fund_id, BudgetEntry.category_code, func.sum(BudgetEntry.amount_delta_minor)
-        ).group_by(BudgetEntry.fund_id, BudgetEntry.category_code)
-    ).all()
-    in_tables = {(str(f), c): int(t) for f, c, t in rows if int(t)}
-    in_trail = {k: v for k, v in replay.budgets.items() if v}
-    return [
-        StateDifference(
-            "fund",
-            key[0],
-            f"budget line {key[1]}: the trail gives {in_trail.get(key, 0)}, the table {in_tables.get(key, 0)} minor units",
-        )
-        for key in sorted(in_tables.keys() | in_trail.keys())
-        if in_tables.get(key, 0) != in_trail.get(key, 0)
-    ]
-
-
-def _balance_differences(replay: Replay) -> list[StateDifference]:
-    debit = func.sum(case((Posting.side == "debit", Posting.amount_minor), else_=0))
-    credit = func.sum(case((Posting.side == "credit", Posting.amount_minor), else_=0))
-    rows = db.session.execute(
-        select(Posting.organisation_id, Posting.account_code, Posting.currency, debit, credit).group_by(
-            Posting.organisation_id, Posting.account_code, Posting.currency
-        )
-    ).all()
-    in_tables = {(str(o), a, c): [int(d or 0), int(k or 0)] for o, a, c, d, k in rows}
-    differences = []
-    for key in sorted(in_tables.keys() | replay.balances.keys()):
-        table, trail = in_tables.get(key, [0, 0]), replay.balances.get(key, [0, 0])
-        if table != trail:
-            organisation, account, currency = key
-            differences.append(
-                StateDifference(
-                    "organisation",
-                    organisation,
-                    f"account {account} ({currency}): the trail gives debits/credits {trail[0]}/{trail[1]} "
-                    f"minor units, the postings {table[0]}/{table[1]}",
-                )
-            )
-    return differences
-
-
-def replay_differences(entries: Iterable[Mapping[str, Any]] | Replay) -> list[StateDifference]:
-    """Rebuild every subject's state from the trail and compare it with the tables."""
-    if isinstance(entries, Replay):
-        replay = entries
-    else:
-        replay = Replay()
-        for entry in entries:
-            replay.add(entry)
-    replayed = replay.states
-    differences: list[StateDifference] = _balance_differences(replay) + _budget_differences(replay)
-    for subject_type, subject in SUBJECTS.items():
-        in_tables = {str(e.id): subject.state(e) for e in db.session.scalars(select(subject.model))}
-        in_trail = {i: s for (t, i), s in replayed.items() if t == subject_type and s is not None}
-        for subject_id in sorted(in_tables.keys() | in_trail.keys()):
-            table_state, trail_state = in_tables.get(subject_id), in_trail.get(subject_id)
-            if table_state == trail_state:
-                continue
-            if trail_state is None:
-                message = "is in the tables but the trail does not record it (or records it removed)"
-            elif table_state is None:
-                message = "is recorded in the trail but missing from the tables"
-            else:
-                changed = sorted(
-                    k
-                    for k in table_state.keys() | trail_state.keys()
-                    if table_state.get(k) != trail_state.get(k)
-                )
-                message = (
-                    "differs from the trail in "
-                    + ", ".join(changed)
-                    + ": "
-                    + json.dumps(
-                        {k: [trail_state.get(k), table_state.get(k)] for k in changed}, ensure_ascii=False
-                    )
-                )
-            differences.append(StateDifference(subject_type, subject_id, message))
-    return differences
+    The readable ``data`` says what happened; the rows are what the replay rebuilds the tables
+    from. Call it after the change, so that the entry carries the rows the change wrote.
+    """
+    rows = take_rows(db.session)
+    record(actor.audit_identity, action, subject_type, subject_id, {**data, "rows": rows} if rows else data)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from ledger.audit import store
+from ledger.audit.cosignature import CosignatureVerifier
 from ledger.audit.log_verifier import TrustedCheckpoint, verify_log
 from ledger.audit.merkle import root_from_nodes, root_keys
 from ledger.audit.note import NoteVerifier
@@ -23,16 +24,18 @@ from ledger.audit.trail import load_nodes, read_head
 from ledger.config import current_settings
 from ledger.extensions import db
 from ledger.models.audit import AuditEntry, AuditQueueItem
-from ledger.services.audit_subjects import Replay, StateDifference, replay_differences
+from ledger.replay.compare import RowDifference, TrailTables, table_differences
 from ledger.services.periods import period_balance_problems
 from ledger.services.receipts import receipt_file_problems
+from ledger.services.witnessing import cosigned_checkpoint_notes
 
 
 @dataclass(frozen=True)
 class DatabaseVerification:
     report: VerificationReport
     problems: list[str] = field(default_factory=list)
-    differences: list[StateDifference] = field(default_factory=list)
+    differences: list[RowDifference] = field(default_factory=list)
+    differing_rows: int = 0
     queued: int = 0
 
     @property
@@ -42,17 +45,15 @@ class DatabaseVerification:
     def lines(self) -> list[str]:
         if not self.report.ok:
             return [self.report.failure_line()]
-        if self.problems:
-            return [f"FAIL {problem}" for problem in self.problems]
-        if self.differences:
-            first = self.differences[0]
-            lines = [f"FAIL replay: {first.subject_type} {first.subject_id} {first.message}"]
-            lines += [f"  also {d.subject_type} {d.subject_id} {d.message}" for d in self.differences[1:10]]
-            if len(self.differences) > 10:
-                lines.append(f"  ... and {len(self.differences) - 10} more")
+        if self.problems or self.differences:
+            lines = [f"FAIL {problem}" for problem in self.problems]
+            lines += [f"FAIL replay: {d.line()}" for d in self.differences[:1]]
+            lines += [f"  also {d.line()}" for d in self.differences[1:]]
+            if self.differing_rows > len(self.differences):
+                lines.append(f"  ... {self.differing_rows} rows differ in all")
             return lines
         lines = list(self.report.summary_lines())
-        lines.append("replay: the states rebuilt from the trail equal the tables")
+        lines.append("replay: every table rebuilt from the trail equals the database, row by row")
         if self.queued:
             lines.append(
                 f"note: {self.queued} entries are queued and not yet in the log (`ledger audit sequence`)"
@@ -67,31 +68,54 @@ def verify_database(
     *,
     receipts: bool = True,
     receipt_progress: Callable[[int], None] | None = None,
+    witnesses: Sequence[CosignatureVerifier] = (),
+    witness_quorum: int = 0,
 ) -> DatabaseVerification:
     """Verify the log, replay it against the tables and (unless ``receipts`` is False) check every
     stored receipt file against the digest the trail recorded when it was written."""
     settings = current_settings()
+    replay = TrailTables()
+    report = verify_log_only(
+        replay, anchors, progress, trusted, witnesses=witnesses, witness_quorum=witness_quorum
+    )
+    if not report.ok:
+        return DatabaseVerification(report)
+    problems = _head_and_node_problems(report) + period_balance_problems() + replay.problems
+    if receipts:
+        problems += receipt_file_problems(replay.receipt_files, receipt_progress)
+    queued = int(db.session.scalar(select(func.count()).select_from(AuditQueueItem)) or 0)
+    differences, differing = table_differences(
+        db.session.connection(), replay, store.entry_at, store.parsed_entries, settings.secret_key
+    )
+    return DatabaseVerification(report, problems, differences, differing, queued)
+
+
+def verify_log_only(
+    replay: TrailTables,
+    anchors: list[NoteVerifier] | None = None,
+    progress: Callable[[int], None] | None = None,
+    trusted: Sequence[TrustedCheckpoint] = (),
+    *,
+    witnesses: Sequence[CosignatureVerifier] = (),
+    witness_quorum: int = 0,
+) -> VerificationReport:
+    """Verify the stored log as the offline verifier would, feeding each entry to ``replay``."""
+    settings = current_settings()
     trust = Trust.ANCHORED if anchors else Trust.BUNDLE_KEYS
     verifiers = anchors or [NoteVerifier.from_vkey(key.vkey) for key in store.signing_keys()]
-    replay = Replay()
-    report = verify_log(
+    return verify_log(
         store.iter_entries(),
-        store.checkpoint_notes(),
+        # With witness keys, the checkpoints as served: each with its stored cosignature lines.
+        cosigned_checkpoint_notes() if witnesses else store.checkpoint_notes(),
         verifiers,
         settings.log_origin,
         trust=trust,
         progress=progress,
         on_entry=replay.add,
         trusted=trusted,
+        witnesses=witnesses,
+        witness_quorum=witness_quorum,
     )
-    if not report.ok:
-        return DatabaseVerification(report)
-    problems = _head_and_node_problems(report) + period_balance_problems()
-    if receipts:
-        problems += receipt_file_problems(replay.receipt_files, receipt_progress)
-    queued = int(db.session.scalar(select(func.count()).select_from(AuditQueueItem)) or 0)
-    differences = replay_differences(replay) if not problems else []
-    return DatabaseVerification(report, problems, differences, queued)
 
 
 def _head_and_node_problems(report: VerificationReport) -> list[str]:

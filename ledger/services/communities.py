@@ -125,9 +125,9 @@ def delete_community(actor: Actor, community_id: uuid.UUID, expected_version: in
     )
     if in_use:
         raise Conflict(f"The community has {in_use} organisation(s); move or remove them first.")
-    record_state(actor, "community.deleted", "community", community, removed=True)
     db.session.delete(community)
     db.session.flush()
+    record_state(actor, "community.deleted", "community", community, removed=True)
 
 
 def community_coverage(actor: Actor, request: PageRequest) -> Page[CommunityCoverage]:

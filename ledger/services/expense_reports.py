@@ -33,6 +33,7 @@ from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, Per
 from ledger.models.expense_report import EDITABLE, ExpenseLine, ExpenseReport, Receipt, ReportStatus
 from ledger.models.fund import Fund, FundStatus
 from ledger.money import Money
+from ledger.replay.capture import note_rows
 from ledger.services import books
 from ledger.services.access import (
     Actor,
@@ -196,6 +197,7 @@ def _touch(report: ExpenseReport) -> None:
         update(ExpenseReport).where(ExpenseReport.id == report.id).values(version=ExpenseReport.version + 1)
     )
     db.session.refresh(report)
+    note_rows(db.session, report)  # the statement above bypassed the session: carry the new version
 
 
 def _category_totals(report: ExpenseReport) -> dict[str, int]:

@@ -115,9 +115,9 @@ def delete_organisation(actor: Actor, organisation_id: uuid.UUID, expected_versi
     )
     if members:
         raise Conflict(f"The organisation has {members} member(s); remove their memberships first.")
-    record_state(actor, "organisation.deleted", "organisation", organisation, removed=True)
     db.session.delete(organisation)
     db.session.flush()
+    record_state(actor, "organisation.deleted", "organisation", organisation, removed=True)
 
 
 def find_organisation_by_credit_code(credit_code: str) -> Organisation:

@@ -4,7 +4,10 @@ A statement's figures can be read as JSON at any time (``*_report``: no side eff
 one as a PDF (``issue_*``) first makes sure a signed audit checkpoint covers every entry
 committed so far, signing one if needed, and prints that checkpoint on the statement; then it
 renders the PDF and records ``statement.issued`` in the audit trail with the document's SHA-256,
-so an auditor can later tie any copy back to the trail.
+so an auditor can later tie any copy back to the trail. The record also names the subject, the
+period (or year), the checkpoint size and the business day the figures were computed on
+(``business_date``): all ``ledger statement check`` needs to recompute the figures from an export
+bundle alone (``ledger/statements/check.py``).
 
 Because signing the checkpoint commits the sequencer's own work, an ``issue_*`` function must be
 called before anything else in its transaction changes state (as the API views do).
@@ -24,6 +27,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -93,7 +97,7 @@ def current_checkpoint() -> CheckpointStamp:
 def _issue(
     actor: Actor,
     kind: StatementKind,
-    figures_of: Callable[[], Mapping[str, Any]],
+    figures_of: Callable[[date], Mapping[str, Any]],
     *,
     subject_type: str,
     subject_id: object,
@@ -102,7 +106,10 @@ def _issue(
     extra: Mapping[str, object],
 ) -> IssuedStatement:
     checkpoint = current_checkpoint()
-    figures = figures_of()
+    # The business day the figures are computed on (it decides whether they are provisional),
+    # recorded so that ``ledger statement check`` can recompute them exactly from the trail.
+    today = business_today()
+    figures = figures_of(today)
     pdf = render_statement(
         kind.template, figures, checkpoint, title_zh=kind.title_zh, title_en=kind.title_en, lang=lang
     )
@@ -117,6 +124,7 @@ def _issue(
             **extra,
             "lang": lang,
             "checkpoint_size": checkpoint.size,
+            "business_date": today.isoformat(),
             "sha256": issued.sha256,
             "bytes": len(pdf),
         },
@@ -128,15 +136,18 @@ PERIOD_NOT_ENDED = "period_not_ended"
 MONTHS_OPEN = "months_open"
 
 
-def provisional_marking(organisation_ids: Iterable[uuid.UUID], period: StatementPeriod) -> dict[str, Any]:
+def provisional_marking(
+    organisation_ids: Iterable[uuid.UUID], period: StatementPeriod, today: date | None = None
+) -> dict[str, Any]:
     """Whether a statement of these organisations' books for ``period`` is provisional, and why.
 
     ``{"provisional": bool, "provisional_reasons": [...], "open_months": ["2026-11", ...]}``:
     the period has not ended (its last day is not before today in China), and/or a month of the
     period is open in the books of one of the organisations (months listed once, in order).
+    ``today`` is the business day to judge on (default: today in China).
     """
     reasons: list[str] = []
-    if not period.end < business_today():
+    if not period.end < (business_today() if today is None else today):
         reasons.append(PERIOD_NOT_ENDED)
     wanted = set(organisation_ids)
     first = period.start.year * 12 + period.start.month - 1
@@ -161,12 +172,14 @@ def provisional_marking(organisation_ids: Iterable[uuid.UUID], period: Statement
     }
 
 
-def fund_use_report(actor: Actor, fund_id: uuid.UUID, period: StatementPeriod) -> dict[str, Any]:
+def fund_use_report(
+    actor: Actor, fund_id: uuid.UUID, period: StatementPeriod, today: date | None = None
+) -> dict[str, Any]:
     """The fund-use statement's figures (an organisation member: their own funds only)."""
     fund = get_fund(actor, fund_id)
     authorize(actor, Permission.ISSUE_STATEMENTS, fund.organisation_id)
     figures = fund_use_figures(fund, period)
-    return {**figures, **provisional_marking([fund.organisation_id], period)}
+    return {**figures, **provisional_marking([fund.organisation_id], period, today)}
 
 
 def issue_fund_use_statement(
@@ -178,7 +191,7 @@ def issue_fund_use_statement(
     return _issue(
         actor,
         FUND_USE,
-        lambda: fund_use_report(actor, fund_id, period),
+        lambda today: fund_use_report(actor, fund_id, period, today),
         subject_type="fund",
         subject_id=fund.id,
         filename=f"fund-use-{fund.reference}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf",
@@ -196,11 +209,13 @@ def _organisation(actor: Actor, organisation_id: uuid.UUID) -> Organisation:
     return organisation
 
 
-def organisation_report(actor: Actor, organisation_id: uuid.UUID, period: StatementPeriod) -> dict[str, Any]:
+def organisation_report(
+    actor: Actor, organisation_id: uuid.UUID, period: StatementPeriod, today: date | None = None
+) -> dict[str, Any]:
     """The figures of 会民非01/02/03 (members: their own organisation)."""
     organisation = _organisation(actor, organisation_id)
     figures = organisation_statement_figures(organisation.id, period.start, period.end)
-    return {**figures, **provisional_marking([organisation.id], period)}
+    return {**figures, **provisional_marking([organisation.id], period, today)}
 
 
 def issue_organisation_statements(
@@ -211,7 +226,7 @@ def issue_organisation_statements(
     return _issue(
         actor,
         ORGANISATION,
-        lambda: organisation_report(actor, organisation_id, period),
+        lambda today: organisation_report(actor, organisation_id, period, today),
         subject_type="organisation",
         subject_id=organisation.id,
         filename=f"statements-{organisation.credit_code}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf",
@@ -220,13 +235,15 @@ def issue_organisation_statements(
     )
 
 
-def lottery_disclosure_report(actor: Actor, funder: str, year: int) -> dict[str, Any]:
+def lottery_disclosure_report(
+    actor: Actor, funder: str, year: int, today: date | None = None
+) -> dict[str, Any]:
     """A funder's welfare-lottery usage disclosure for a year (finance officers, auditors, admins)."""
     authorize(actor, Permission.ISSUE_DISCLOSURES)
     figures = lottery_disclosure_figures(funder, year)
     return {
         **figures,
-        **provisional_marking(_lottery_organisations(funder, year), StatementPeriod.year(year)),
+        **provisional_marking(_lottery_organisations(funder, year), StatementPeriod.year(year), today),
     }
 
 
@@ -254,7 +271,7 @@ def issue_lottery_disclosure(actor: Actor, funder: str, year: int, lang: str = "
     return _issue(
         actor,
         LOTTERY_DISCLOSURE,
-        lambda: lottery_disclosure_report(actor, funder, year),
+        lambda today: lottery_disclosure_report(actor, funder, year, today),
         subject_type="funder",
         subject_id=funder,
         filename=f"lottery-disclosure-{year}.pdf",
@@ -275,7 +292,7 @@ def issue_attestation(actor: Actor, lang: str = "zh") -> IssuedStatement:
     return _issue(
         actor,
         ATTESTATION,
-        lambda: attestation_report(actor),
+        lambda _today: attestation_report(actor),
         subject_type="audit_log",
         subject_id=current_settings().log_origin,
         filename="audit-attestation.pdf",

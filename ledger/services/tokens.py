@@ -1,26 +1,40 @@
-"""Bearer tokens: random secrets shown once, kept only as SHA-256 digests, with expiry.
+"""Bearer tokens: random secrets shown once, kept only as keyed digests, with expiry.
 
 A token has 256 bits of randomness, so a fast hash is enough to keep a database reader from
 using it (no dictionary to try); the prefix ``cfl_`` lets secret scanners recognise leaked ones.
+
+The digest is an HMAC under the instance's secret key, which is not in the database, so whoever
+can write the database still cannot make a token of their own choosing work. And a token is
+honoured only while its row equals the row its latest audit entry recorded (issue or
+revocation): a row planted, revived or handed to another user without the trail is refused.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
+import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select
 from sqlalchemy.orm import joinedload
 
 from ledger.audit.canonical import format_timestamp
 from ledger.config import current_settings
 from ledger.extensions import db
+from ledger.models.audit import AuditEntry, AuditQueueItem
 from ledger.models.base import utcnow
 from ledger.models.user import ApiToken, User
+from ledger.replay.tables import row_image
 from ledger.services.access import Actor
 from ledger.services.audit_subjects import record_event
+
+log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "cfl_"  # noqa: S105 (a public prefix, not a secret)
 
@@ -35,7 +49,9 @@ class IssuedToken:
 
 
 def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+    """The token's keyed digest, as stored: HMAC-SHA-256 under the instance's secret key."""
+    key = hashlib.sha256(("ledger api token\x00" + current_settings().secret_key).encode("utf-8")).digest()
+    return hmac.new(key, secret.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def issue_token(
@@ -76,7 +92,50 @@ def user_for_token(secret: str) -> tuple[User, ApiToken] | None:
         return None
     if not token.user.is_active:
         return None
+    if not _matches_its_trail_entry(token):
+        log.warning("token %s refused: its row differs from what the audit trail recorded", token.id)
+        return None
     return token.user, token
+
+
+_TOKEN_TABLE = cast(Table, ApiToken.__table__)
+
+
+def _matches_its_trail_entry(token: ApiToken) -> bool:
+    """The token's row equals the row its latest ``token.*`` audit entry carries.
+
+    Checked on every request, not cached: a revoked token revived in the table must stop
+    working in every process at once, and one indexed read is cheap beside the request.
+    """
+    values = {c.name: getattr(token, c.key) for c in _TOKEN_TABLE.columns}
+    image = row_image(_TOKEN_TABLE, values, current_settings().secret_key)
+    return _latest_recorded_row(str(token.id)) == image
+
+
+def _latest_recorded_row(token_id: str) -> Mapping[str, Any] | None:
+    queued = db.session.scalar(
+        select(AuditQueueItem.data)
+        .where(AuditQueueItem.subject_type == "token", AuditQueueItem.subject_id == token_id)
+        .order_by(AuditQueueItem.id.desc())
+        .limit(1)
+    )
+    if queued is not None:
+        data = json.loads(bytes(queued))
+    else:
+        canonical = db.session.scalar(
+            select(AuditEntry.canonical)
+            .where(AuditEntry.subject_type == "token", AuditEntry.subject_id == token_id)
+            .order_by(AuditEntry.seq.desc())
+            .limit(1)
+        )
+        if canonical is None:
+            return None
+        data = json.loads(bytes(canonical)).get("data") or {}
+    for row in data.get("rows") or []:
+        if row.get("table") == "api_token" and row.get("key") == [token_id]:
+            image = row.get("row")
+            return image if isinstance(image, Mapping) else None
+    return None
 
 
 def revoke_token(actor: Actor, token: ApiToken) -> None:
@@ -85,12 +144,11 @@ def revoke_token(actor: Actor, token: ApiToken) -> None:
     record_event(actor, "token.revoked", "token", token.id, {"user_id": str(token.user_id)})
 
 
-def revoke_all_tokens(user: User) -> int:
+def revoke_all_tokens(actor: Actor, user: User) -> int:
     """Revoke every live token of ``user`` (on password change or when disabled)."""
-    result = db.session.execute(
-        update(ApiToken)
-        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    live = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for token in live:
+        revoke_token(actor, token)
+    return len(live)

@@ -138,7 +138,7 @@ def update_user(
 
 
 def _revoke_tokens(actor: Actor, user: User, reason: str) -> None:
-    revoked = revoke_all_tokens(user)
+    revoked = revoke_all_tokens(actor, user)
     if revoked:
         record_event(actor, "user.tokens_revoked", "user", user.id, {"count": revoked, "reason": reason})
 

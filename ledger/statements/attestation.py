@@ -43,10 +43,7 @@ def attestation_figures(verification: DatabaseVerification) -> dict[str, Any]:
             {
                 "check": "replay",
                 "ok": verification.ok,
-                "detail": "; ".join(
-                    f"{d.subject_type} {d.subject_id} {d.message}" for d in verification.differences[:20]
-                )
-                or None,
+                "detail": "; ".join(d.line() for d in verification.differences) or None,
             },
         ],
         "queued_entries": verification.queued,

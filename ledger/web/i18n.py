@@ -23,6 +23,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "fund": ("资金", "Fund"),
     "queue": ("待审核", "Approval queue"),
     "audit": ("审计追踪", "Audit trail"),
+    "rows_carried": ("携带的数据行", "table rows carried"),
     "coverage": ("社区覆盖", "Community coverage"),
     "admin": ("管理", "Administration"),
     "communities": ("社区", "Communities"),

@@ -102,7 +102,11 @@ def make_bundle(
     """
     entries = make_entries(n_entries, variant=variant)
     checkpoints = sign_checkpoints(entries, checkpoint_sizes, signer)
-    manifest = write_bundle(directory, entries, checkpoints, [signer.vkey], signer.name)
+    # As the exporter does: a consistency proof from each checkpoint to the newest.
+    tree = MemoryTree(leaf_hash(canonical) for canonical in entries)
+    sizes = sorted(checkpoints)
+    proofs = {(size, sizes[-1]): tree.consistency_proof(size, sizes[-1]) for size in sizes[:-1]}
+    manifest = write_bundle(directory, entries, checkpoints, [signer.vkey], signer.name, proofs)
     return BuiltBundle(
         directory=directory,
         entries=tuple(entries),

@@ -7,6 +7,7 @@ away is a checkpoint the auditor kept from an earlier visit (``--trusted-checkpo
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,42 @@ def test_a_failure_exits_1_with_one_line(
     assert code == EXIT_FAILED
     (line,) = capsys.readouterr().out.strip().splitlines()
     assert line.startswith("FAIL checkpoint=20: trusted_checkpoint_beyond_log:")
+
+
+def test_the_bundle_ties_each_checkpoint_to_the_newest_with_a_proof(
+    tmp_path: Path, signer: NoteSigner
+) -> None:
+    bundle = make_bundle(tmp_path / "b", 20, [5, 12, 20], signer)
+    proofs = sorted(p.name for p in (bundle.directory / "proofs").iterdir())
+    assert proofs == ["consistency-12-20.json", "consistency-5-20.json"]
+    saved = read_trusted_checkpoints([_saved(tmp_path, bundle.checkpoints[12])])
+    assert verify_bundle(bundle.directory, [signer.verifier], trusted=saved).ok
+
+
+def test_a_proof_that_does_not_hold_fails(tmp_path: Path, signer: NoteSigner) -> None:
+    bundle = make_bundle(tmp_path / "b", 20, [5, 12, 20], signer)
+    path = bundle.directory / "proofs" / "consistency-5-20.json"
+    body = json.loads(path.read_text())
+    body["hashes"][0] = "00" * 32
+    path.write_text(json.dumps(body))
+    report = verify_bundle(bundle.directory, [signer.verifier])
+    assert (report.ok, report.reason, report.checkpoint_size) == (False, Reason.CONSISTENCY_PROOF_INVALID, 5)
+    path.write_text("not a proof")
+    assert verify_bundle(bundle.directory, [signer.verifier]).reason is Reason.CONSISTENCY_PROOF_INVALID
+
+
+def test_a_saved_checkpoint_without_its_proof_fails_naming_the_file(
+    tmp_path: Path, signer: NoteSigner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = make_bundle(tmp_path / "b", 20, [12, 20], signer)
+    (bundle.directory / "proofs" / "consistency-12-20.json").unlink()
+    saved = _saved(tmp_path, bundle.checkpoints[12])
+    assert main([str(bundle.directory), "--key", signer.vkey]) == EXIT_OK  # nothing asks for it
+    capsys.readouterr()
+    assert (
+        main([str(bundle.directory), "--key", signer.vkey, "--trusted-checkpoint", str(saved)]) == EXIT_FAILED
+    )
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1
+    assert "missing_file" in out[0]
+    assert "proofs/consistency-12-20.json is missing" in out[0]

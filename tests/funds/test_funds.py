@@ -312,7 +312,7 @@ def test_the_trail_replays_funds_and_budgets(client: FlaskClient, world: DemoWor
         db.session.execute(text("UPDATE fund SET title = 'quietly renamed'"))
         db.session.commit()
         result = verify_database()
-    assert any(d.subject_type == "fund" and "title" in d.message for d in result.differences)
+    assert any(d.table == "fund" and d.field == "title" for d in result.differences)
 
 
 def test_postings_name_only_the_organisations_own_funds(client: FlaskClient, world: DemoWorld) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 import tarfile
@@ -136,7 +137,13 @@ def test_the_export_archive_verifies_offline(
         with tarfile.open(fileobj=data, mode="r:gz") as archive:
             archive.extractall(tmp_path, filter="data")
     bundle = tmp_path / "audit-bundle"
-    assert {p.name for p in bundle.iterdir()} == {"entries.jsonl", "checkpoints", "keys.txt", "manifest.json"}
+    assert {p.name for p in bundle.iterdir()} == {
+        "entries.jsonl",
+        "checkpoints",
+        "proofs",
+        "keys.txt",
+        "manifest.json",
+    }
     vkey = client.get("/api/v1/audit/key", headers=world.auth("auditor")).get_data(as_text=True).strip()
     result = subprocess.run(
         [sys.executable, "-m", "ledger.audit.verify", str(bundle), "--key", vkey],
@@ -222,3 +229,27 @@ def test_a_passphrase_protects_the_key_file(
     monkeypatch.setenv("LEDGER_AUDIT_KEY_PASSPHRASE", "wrong")
     with pytest.raises(SigningKeyError, match="PASSPHRASE"):
         load_signer(tmp_path, "example.org/log")
+
+
+def test_the_exported_proofs_are_the_ones_the_api_serves(
+    client: FlaskClient, runner: FlaskCliRunner, world: DemoWorld, tmp_path: Path
+) -> None:
+    runner.invoke(args=["audit", "checkpoint"])
+    client.post(
+        "/api/v1/communities",
+        json={"code": "P-1", "name": "n", "kind": "urban", "district": "d"},
+        headers=world.auth("admin"),
+    )
+    runner.invoke(args=["audit", "checkpoint"])
+    bundle = tmp_path / "bundle"
+    assert runner.invoke(args=["audit", "export", str(bundle)]).exit_code == 0
+    sizes = sorted(int(p.stem) for p in (bundle / "checkpoints").iterdir())
+    newest = sizes[-1]
+    files = sorted((bundle / "proofs").iterdir())
+    assert [p.name for p in files] == sorted(f"consistency-{s}-{newest}.json" for s in sizes[:-1])
+    for size in sizes[:-1]:
+        served = client.get(
+            f"/api/v1/audit/proof/consistency?from={size}&to={newest}", headers=world.auth("auditor")
+        ).get_json()
+        exported = json.loads((bundle / "proofs" / f"consistency-{size}-{newest}.json").read_text())
+        assert exported == served

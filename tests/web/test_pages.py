@@ -232,3 +232,14 @@ def test_a_finance_officer_voids_an_approved_report_on_its_page(app: Flask, fund
     assert voided.status_code == 302, voided.get_data(as_text=True)[:300]
     with app.app_context():
         assert db.session.get(ExpenseReport, report_id).status == "voided"  # type: ignore[union-attr]
+
+
+def test_the_entries_page_shows_what_happened_and_counts_the_rows_carried(
+    app: Flask, world: DemoWorld
+) -> None:
+    client = _signed_in(app, "auditor")
+    html = client.get("/audit/entries?action=community.created").get_data(as_text=True)
+    # What a person reads comes first; the table rows an entry carries for the replay are counted.
+    assert "{&#34;state&#34;: {&#34;code&#34;" in html
+    assert "携带的数据行: 1" in html
+    assert "&#34;rows&#34;" not in html

@@ -72,6 +72,15 @@ def inclusion_proof() -> tuple[str, int]:
     return render_template("web/audit.html", **status, result=None, proof=shown, proof_errors={}), 200
 
 
+def _readable_data(data: dict[str, object]) -> dict[str, object]:
+    """What the entry says, for a person, and how many table rows it carries (not the rows)."""
+    rows = data.pop("rows", None) if isinstance(data, dict) else None
+    return {
+        "data": json.dumps(data, ensure_ascii=False)[:300],
+        "rows": len(rows) if isinstance(rows, list) else 0,
+    }
+
+
 @blueprint.get("/audit/entries")
 @signed_in
 def audit_entries() -> str:
@@ -95,7 +104,7 @@ def audit_entries() -> str:
                 "action": entry.action,
                 "subject_type": entry.subject_type,
                 "subject_id": entry.subject_id,
-                "data": json.dumps(json.loads(bytes(entry.canonical))["data"], ensure_ascii=False)[:300],
+                **_readable_data(json.loads(bytes(entry.canonical))["data"]),
                 "leaf_hash": bytes(entry.leaf_hash).hex(),
             }
         )
