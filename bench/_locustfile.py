@@ -82,7 +82,7 @@ class _Writes(FastHttpUser):
         created = self.client.post(
             f"/api/v1/funds/{FUND}/expense-reports",
             json={"title": "load"},
-            headers=MEMBER,
+            headers={**MEMBER, "Idempotency-Key": uuid.uuid4().hex},
             name="write: report create",
         )
         if receipt.status_code != 201 or created.status_code != 201:

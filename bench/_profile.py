@@ -62,7 +62,11 @@ def _endpoints(fund: uuid.UUID, organisation: uuid.UUID, member: str, officer: s
         Endpoint("receipt upload", upload),
         Endpoint(
             "report create",
-            lambda c: c.post(f"/api/v1/funds/{fund}/expense-reports", json={"title": "p"}, headers=as_member),
+            lambda c: c.post(
+                f"/api/v1/funds/{fund}/expense-reports",
+                json={"title": "p"},
+                headers={**as_member, "Idempotency-Key": uuid.uuid4().hex},
+            ),
         ),
     ]
 

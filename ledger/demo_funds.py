@@ -124,7 +124,7 @@ def file_report(
     interim: bool = False,
 ) -> uuid.UUID:
     actor = actor_named(member)
-    report = expense_reports.create_report(actor, fund_id, title, interim)
+    report = expense_reports.create_report(actor, fund_id, title, interim, f"{fund_id}:{title}").report
     inputs = []
     for index, (category, amount, incurred, payee, description) in enumerate(lines):
         receipt = upload_receipt(

@@ -16,6 +16,7 @@ from typing import Any
 import marshmallow as ma
 from flask import Flask, Response, current_app, has_request_context, request
 from flask_smorest import Api
+from flask_smorest.pagination import PaginationMetadataSchema
 from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -123,6 +124,15 @@ class ProblemApi(Api):  # type: ignore[misc]
     """flask-smorest's Api, answering every error as problem+json."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def _register_pagination_header(self) -> None:
+        """``X-Pagination`` carries its metadata as JSON text; OpenAPI 3 describes a header
+        serialised that way with ``content``, not ``schema`` (which would mean an object)."""
+        header = {
+            "description": "Pagination metadata, as a JSON text",
+            "content": {"application/json": {"schema": PaginationMetadataSchema}},
+        }
+        self.spec.components.header("PAGINATION", header, lazy=True)
 
     def _register_responses(self) -> None:
         """Document every error response as ``application/problem+json``."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 import enum
 import json
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 import flask_smorest
 import marshmallow as ma
 from flask import request
 from flask_smorest.pagination import PaginationParameters
-from webargs.flaskparser import FlaskParser
+from marshmallow import missing
+from webargs.flaskparser import FlaskParser, abort, is_json_request
 
 from ledger.config import current_settings
 from ledger.errors import MoneyAsNumber, PreconditionRequired, ValidationFailed
@@ -154,19 +155,86 @@ class DatedReasonSchema(StrictSchema):
     reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
 
 
-class LedgerParser(FlaskParser):
-    """webargs' parser, except that a body nested too deeply for Python's JSON parser is a 400.
+MAX_INTEGER_DIGITS = 20
+"""No field takes a longer integer; a longer one would also exhaust Python's int parsing."""
 
-    The parser recurses once per nesting level, so fifty thousand ``[`` would end in a
-    RecursionError (a 500); it is reported like any other body that is not valid JSON.
+
+class _Refused(ValueError):
+    """A JSON body that parses but is not one the API accepts (see :func:`strict_json`)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise _Refused(f"the key {json.dumps(twice)} appears twice in one object")
+    return value
+
+
+def _bounded_integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _Refused(f"an integer of {len(text.lstrip('-'))} digits is longer than any field takes")
+    return int(text)
+
+
+def _no_constant(text: str) -> Any:
+    raise _Refused(f"{text} is not JSON")
+
+
+def _lone_surrogate(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if not item.isascii() and any("\ud800" <= c <= "\udfff" for c in item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+def strict_json(raw: bytes) -> Any:
+    """Parse a request body as JSON the way the API accepts it, or raise ``JSONDecodeError``.
+
+    Beyond JSON's grammar: no key twice in one object (a lenient parser lets the last one win,
+    so two readers of the same body could disagree), no integer longer than any field takes,
+    no NaN or Infinity, and no lone UTF-16 surrogate (``"\\ud800"``: text that has no UTF-8
+    form cannot be stored, hashed or shown).
     """
+    try:
+        text = raw.decode("utf-8")
+        value = json.loads(
+            text, object_pairs_hook=_unique_keys, parse_int=_bounded_integer, parse_constant=_no_constant
+        )
+    except UnicodeDecodeError as error:
+        raise json.JSONDecodeError(f"the body is not UTF-8: {error.reason}", "?", error.start) from None
+    except _Refused as refused:
+        raise json.JSONDecodeError(str(refused), "?", 0) from None
+    except RecursionError:
+        raise json.JSONDecodeError("the JSON is nested too deeply", "[", 0) from None
+    if _lone_surrogate(value):
+        raise json.JSONDecodeError("a string holds a lone UTF-16 surrogate, which is not text", "?", 0)
+    return value
+
+
+class LedgerParser(FlaskParser):
+    """webargs' parser, reading bodies with :func:`strict_json` and naming what is wrong in a 400."""
 
     def _raw_load_json(self, req: Any) -> Any:
-        try:
-            return super()._raw_load_json(req)
-        except RecursionError:
-            # A non-empty doc: webargs reads an empty one as "no body at all".
-            raise json.JSONDecodeError("the JSON is nested too deeply", "[", 0) from None
+        if not is_json_request(req):
+            return missing
+        raw = req.get_data(cache=True)
+        if not raw:
+            return missing  # no body at all: the schema says which fields are required
+        return strict_json(raw)
+
+    def _handle_invalid_json_error(self, error: Any, req: Any, *args: Any, **kwargs: Any) -> NoReturn:
+        reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+        abort(400, exc=error, messages={"json": [f"Invalid JSON body: {reason}."]})
 
 
 class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]

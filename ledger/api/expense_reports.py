@@ -28,7 +28,7 @@ from ledger.models.expense_report import ExpenseReport, Receipt, ReportStatus
 from ledger.models.fund import Fund
 from ledger.money import Money
 from ledger.services import expense_reports as service
-from ledger.services import receipts
+from ledger.services import idempotency, receipts
 from ledger.services.amounts import parse_amount
 from ledger.services.funds import get_fund
 
@@ -182,11 +182,13 @@ class Reports(MethodView):
 class FundReports(MethodView):
     @blp.arguments(ReportCreateSchema)
     @blp.response(201, ReportSchema)
+    @blp.alt_response(200, schema=ReportSchema, description="A retry with the same Idempotency-Key and body")
+    @blp.doc(parameters=[idempotency.header_parameter()])
     def post(self, data: dict[str, Any], fund_id: uuid.UUID) -> Any:
-        """Start a draft report on a fund (organisation members)"""
-        return _with_etag(
-            service.create_report(current_actor(), fund_id, data["title"], data["interim"]), 201
-        )
+        """Start a draft report on a fund (organisation members; Idempotency-Key required)"""
+        key = request.headers.get(idempotency.HEADER)
+        made = service.create_report(current_actor(), fund_id, data["title"], data["interim"], key)
+        return _with_etag(made.report, 201 if made.created else 200)
 
 
 @blp.route("/expense-reports/<uuid:report_id>")

@@ -97,7 +97,14 @@ class FundCreateSchema(StrictSchema):
 
 
 class FundUpdateSchema(FundCreateSchema):
-    """The same fields, each optional: only those sent change (draft funds only)."""
+    """The same fields, each optional: only those sent change (draft funds only).
+
+    Optional at the top level only: a milestone sent is a whole milestone (name, due date and
+    amount), as when the fund is created.
+    """
+
+
+UPDATE_FIELDS_OPTIONAL = tuple(FundCreateSchema().fields)
 
 
 class FundSchema(ResponseSchema):
@@ -257,7 +264,7 @@ class FundById(MethodView):
         """Get a fund"""
         return with_etag(service.get_fund(current_actor(), fund_id))
 
-    @blp.arguments(FundUpdateSchema(partial=True))
+    @blp.arguments(FundUpdateSchema(partial=UPDATE_FIELDS_OPTIONAL))
     @blp.response(200, FundSchema)
     def patch(self, data: dict[str, Any], fund_id: uuid.UUID) -> Any:
         """Change a draft fund's terms (admins; send If-Match)"""

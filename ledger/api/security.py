@@ -87,6 +87,8 @@ def require_json_body() -> None:
     """A body sent to the API must be JSON (uploads declare their own media types later)."""
     if not request.path.startswith(API_PREFIX + "/") or request.method not in _BODY_METHODS:
         return
+    if request.routing_exception is not None:
+        return  # no such route or method: a 404 or 405 says more than a 415 would
     if not request.content_length and "Transfer-Encoding" not in request.headers:
         return  # no body at all (e.g. POST /auth/logout)
     if getattr(_view_method(request.endpoint), _UPLOADS, False):

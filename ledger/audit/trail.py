@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, delete, insert, select, text, tuple_, update
+from sqlalchemy import Connection, Table, delete, event, insert, select, text, tuple_, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ledger.audit.canonical import (
     build_entry,
@@ -71,6 +72,13 @@ def record(
         },
     )
     db.session.info[PENDING] = True
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back_records(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Entries queued in a transaction that rolled back are gone with it."""
+    if not previous_transaction.nested:
+        session.info.pop(PENDING, None)
 
 
 def has_pending_records() -> bool:
@@ -333,8 +341,15 @@ def sign_checkpoint_if_due() -> AuditCheckpoint | None:
 def sign_checkpoint_now() -> AuditCheckpoint | None:
     """Sign a checkpoint of the whole log as it is now (on demand); None when the log is empty.
 
-    Returns the existing checkpoint when one of this size is already signed.
+    Returns the existing checkpoint when one of this size is already signed. It commits its own
+    work, so it refuses to run in a transaction that has changed anything: that change would be
+    committed or rolled back with it, behind its caller's back.
     """
+    session = db.session
+    if session.new or session.dirty or session.deleted or session.info.get(PENDING):
+        raise RuntimeError(
+            "sign_checkpoint_now commits its own transaction: call it before changing anything"
+        )
     sequence_pending()
     settings = current_settings()
     if load_signer(settings.instance_path, settings.log_origin) is None:

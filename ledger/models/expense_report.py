@@ -71,6 +71,8 @@ class ExpenseReport(UUIDPrimaryKey, Versioned, Base):
         # The report list, newest first, by fund or by organisation: read one page, sort nothing.
         Index("ix_expense_report_fund_created", "fund_id", "created_at", "id"),
         Index("ix_expense_report_organisation_created", "organisation_id", "created_at", "id"),
+        # A retried create returns the first report: one report per person and key.
+        Index("ix_expense_report_idempotency", "filed_by", "idempotency_key", unique=True),
     )
 
     fund_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("fund.id", ondelete="RESTRICT"))
@@ -87,6 +89,10 @@ class ExpenseReport(UUIDPrimaryKey, Versioned, Base):
     journal_entry_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("journal_entry.id"))
     voided_by: Mapped[str | None] = mapped_column(String(64))
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The Idempotency-Key it was created with and the fingerprint of that request (NULL for
+    # reports created before keys were taken).
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
 
     lines: Mapped[list[ExpenseLine]] = relationship(
         back_populates="report", order_by="ExpenseLine.number", lazy="selectin", cascade="all, delete-orphan"

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
@@ -51,6 +52,7 @@ from ledger.services.fund_figures import (
     within_admin_cap,
 )
 from ledger.services.funds import budget_of, categories_of, get_fund
+from ledger.services.idempotency import claim_key, require_same_request
 from ledger.services.pagination import Page, PageRequest, fetch_page
 from ledger.services.restrictions import release_lines, release_reversal_lines
 
@@ -81,9 +83,37 @@ def has_approved_report(fund_id: uuid.UUID) -> bool:
     )
 
 
-def create_report(actor: Actor, fund_id: uuid.UUID, title: str, interim: bool) -> ExpenseReport:
+@dataclass(frozen=True)
+class CreatedReport:
+    """A report ``create_report`` made, or the one a first request with the same key made."""
+
+    report: ExpenseReport
+    created: bool
+
+
+def _report_for_key(actor: Actor, key: str) -> ExpenseReport | None:
+    return db.session.scalar(
+        select(ExpenseReport).where(
+            ExpenseReport.filed_by == actor.audit_identity["id"], ExpenseReport.idempotency_key == key
+        )
+    )
+
+
+def create_report(
+    actor: Actor, fund_id: uuid.UUID, title: str, interim: bool, key: str | None
+) -> CreatedReport:
+    """Start a draft report (an organisation member); idempotent by ``key`` (Idempotency-Key).
+
+    A retry with the same key and request returns the first report; the same key with another
+    request is a conflict.
+    """
     fund = get_fund(actor, fund_id)
     authorize(actor, Permission.FILE_EXPENSE_REPORTS, fund.organisation_id)
+    claim = claim_key(key, {"fund_id": str(fund.id), "title": title, "interim": interim}, "expense report")
+    existing = _report_for_key(actor, claim.key)
+    if existing is not None:
+        require_same_request(existing.request_hash, claim, "expense report")
+        return CreatedReport(existing, created=False)
     if fund.status != FundStatus.ACTIVE.value:
         raise Conflict(f"Reports are filed against an active fund; this one is {fund.status}.")
     if not title.strip():
@@ -97,11 +127,23 @@ def create_report(actor: Actor, fund_id: uuid.UUID, title: str, interim: bool) -
         status=ReportStatus.DRAFT.value,
         comments=[],
         lines=[],  # a new report has none: saves loading the empty list back
+        idempotency_key=claim.key,
+        request_hash=claim.fingerprint,
     )
-    db.session.add(report)
-    db.session.flush()
+    try:
+        # Added inside the savepoint, so that a refused insert leaves nothing pending behind it.
+        with db.session.begin_nested():
+            db.session.add(report)
+            db.session.flush()
+    except IntegrityError:
+        # The same key arrived twice at once and the other request won the unique index.
+        existing = _report_for_key(actor, claim.key)
+        if existing is None:
+            raise
+        require_same_request(existing.request_hash, claim, "expense report")
+        return CreatedReport(existing, created=False)
     record_state(actor, "expense_report.created", "expense_report", report)
-    return report
+    return CreatedReport(report, created=True)
 
 
 def get_report(actor: Actor, report_id: uuid.UUID) -> ExpenseReport:

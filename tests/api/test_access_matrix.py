@@ -454,7 +454,7 @@ CASES.update(
 def _report(client: FlaskClient, world: DemoWorld, submitted: bool = False) -> str:
     url = _fund(client, world, "active")
     report = client.post(
-        f"{url}/expense-reports", json={"title": "matrix"}, headers=world.auth("member01")
+        f"{url}/expense-reports", json={"title": "matrix"}, headers=world.keyed("member01")
     ).get_json()
     path = f"/api/v1/expense-reports/{report['id']}"
     if submitted:
@@ -500,6 +500,7 @@ CASES.update(
             lambda c, w: _fund(c, w, "active") + "/expense-reports",
             _filer(201),
             body=lambda world: {"title": "matrix"},
+            idempotency_key=True,
         ),
         ("GET", "/api/v1/expense-reports/<uuid:report_id>"): Case(_report, _everyone(200)),
         ("PUT", "/api/v1/expense-reports/<uuid:report_id>/lines"): Case(

@@ -58,6 +58,49 @@ def test_malformed_json_is_a_400(client: FlaskClient, world: DemoWorld) -> None:
     assert "not valid JSON" in body["detail"]
 
 
+HOSTILE_BODIES = {
+    "a lone surrogate": (
+        b'{"code": "X\\ud800", "name": "n", "kind": "urban", "district": "d"}',
+        "lone UTF-16 surrogate",
+    ),
+    "a key twice": (
+        b'{"code": "X", "code": "Y", "name": "n", "kind": "urban", "district": "d"}',
+        'the key "code" appears twice',
+    ),
+    "a 5,000-digit integer": (
+        b'{"code": 1' + b"0" * 5000 + b', "name": "n", "kind": "urban", "district": "d"}',
+        "5001 digits",
+    ),
+    "NaN": (b'{"code": NaN, "name": "n", "kind": "urban", "district": "d"}', "NaN is not JSON"),
+    "bytes that are not UTF-8": (
+        b'{"code": "\xff", "name": "n", "kind": "urban", "district": "d"}',
+        "not UTF-8",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_BODIES), ids=list(HOSTILE_BODIES))
+def test_bodies_json_allows_but_the_api_does_not_are_a_400_that_says_why(
+    client: FlaskClient, world: DemoWorld, case: str
+) -> None:
+    raw, reason = HOSTILE_BODIES[case]
+    before = table_counts(world.app)
+    response = client.post(
+        "/api/v1/communities", data=raw, content_type="application/json", headers=world.auth("admin")
+    )
+    body = assert_problem(response, 400, "body")
+    assert reason in body["errors"]["body"][0]
+    assert table_counts(world.app) == before
+
+
+def test_signing_in_with_hostile_bodies_is_a_400_not_a_500(client: FlaskClient, world: DemoWorld) -> None:
+    surrogate = b'{"username": "\\ud800", "password": "x"}'
+    twice = b'{"username": "admin", "username": "member01", "password": "ledger-demo-2026"}'
+    for raw in (surrogate, twice):
+        response = client.post("/api/v1/auth/login", data=raw, content_type="application/json")
+        assert_problem(response, 400, "body")
+
+
 def test_a_body_that_is_not_json_is_a_415(client: FlaskClient, world: DemoWorld) -> None:
     before = table_counts(world.app)
     response = client.post(
@@ -92,6 +135,13 @@ def test_unknown_paths_and_methods(client: FlaskClient, world: DemoWorld) -> Non
     response = client.put("/api/v1/communities", json={}, headers=world.auth("admin"))
     assert_problem(response, 405)
     assert "GET" in response.headers["Allow"]
+    # An upload route asked with a method it lacks: 405, not a complaint about the media type.
+    upload = f"/api/v1/organisations/{world.organisation_ids[0]}/receipts"
+    response = client.put(
+        upload, data=b"%PDF-1.4", content_type="application/pdf", headers=world.auth("admin")
+    )
+    assert_problem(response, 405)
+    assert "POST" in response.headers["Allow"]
 
 
 def test_a_missing_resource_is_a_404_that_names_it(client: FlaskClient, world: DemoWorld) -> None:

@@ -88,7 +88,7 @@ def _report(
     created = client.post(
         f"/api/v1/funds/{fund['id']}/expense-reports",
         json={"title": "三月报销 March", **extra},
-        headers=world.auth("member01"),
+        headers=world.keyed("member01"),
     )
     assert created.status_code == 201, created.get_json()
     report = created.get_json()
@@ -285,7 +285,7 @@ def test_only_members_file_and_only_finance_officers_decide(client: FlaskClient,
     fund = _active(client, world)
     for username in ("finance1", "admin", "auditor", "member02"):
         response = client.post(
-            f"/api/v1/funds/{fund['id']}/expense-reports", json={"title": "x"}, headers=world.auth(username)
+            f"/api/v1/funds/{fund['id']}/expense-reports", json={"title": "x"}, headers=world.keyed(username)
         )
         assert_problem(response, 403)
     report = _report(client, world, fund, [_line(client, world, "ACTIVITY", "10.00")])

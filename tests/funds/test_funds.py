@@ -155,6 +155,14 @@ def test_a_procurement_contract_carries_its_milestones(client: FlaskClient, worl
         headers=world.auth("admin"),
     )
     assert_problem(response, 422, "milestones")
+    # On an edit, the fields are optional but a milestone sent is a whole one.
+    half = [{"name": "首期 first tranche", "amount": "150000.00"}]
+    edited = client.patch(
+        f"/api/v1/funds/{fund['id']}",
+        json={"milestones": half},
+        headers={**world.auth("admin"), "If-Match": "*"},
+    )
+    assert_problem(edited, 422, "milestones.0.due_date")
 
 
 def test_budget_rules(client: FlaskClient, world: DemoWorld) -> None:

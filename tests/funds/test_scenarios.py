@@ -83,7 +83,7 @@ def _file_and_approve(
     client: FlaskClient, world: DemoWorld, fund: dict[str, Any], member: str, lines: list[dict[str, Any]]
 ) -> dict[str, Any]:
     report = client.post(
-        f"/api/v1/funds/{fund['id']}/expense-reports", json={"title": "报销"}, headers=world.auth(member)
+        f"/api/v1/funds/{fund['id']}/expense-reports", json={"title": "报销"}, headers=world.keyed(member)
     ).get_json()
     url = f"/api/v1/expense-reports/{report['id']}"
     client.put(f"{url}/lines", json={"lines": lines}, headers={**world.auth(member), "If-Match": "*"})
@@ -245,7 +245,7 @@ def test_an_incubation_fund_with_a_budget_revision_and_a_closed_month(
         {**_line(client, world, "OFFICE", "100.00"), "receipt_sha256": _member_receipt(client, world, member)}
     ]
     report = client.post(
-        f"/api/v1/funds/{fund['id']}/expense-reports", json={"title": "late"}, headers=world.auth(member)
+        f"/api/v1/funds/{fund['id']}/expense-reports", json={"title": "late"}, headers=world.keyed(member)
     ).get_json()
     client.put(
         f"/api/v1/expense-reports/{report['id']}/lines",

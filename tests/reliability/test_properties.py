@@ -73,6 +73,7 @@ def test_random_operations_keep_the_invariants(app: Flask, client: FlaskClient, 
                 f"/api/v1/funds/{fund['id']}/expense-reports",
                 "member01",
                 json={"title": "随机 random"},
+                headers={"Idempotency-Key": uuid.uuid4().hex},
             )
             if created.status_code != 201:
                 return

@@ -165,3 +165,23 @@ def test_org_members_and_finance_officers_cannot_read_the_trail(
 ) -> None:
     for username in ("member01", "finance1"):
         assert client.get("/api/v1/audit/entries", headers=world.auth(username)).status_code == 403
+
+
+def test_signing_a_checkpoint_refuses_a_transaction_that_changed_something(world: DemoWorld) -> None:
+    """sign_checkpoint_now commits its own work; it must not commit (or drop) its caller's."""
+    from ledger.audit.trail import sign_checkpoint_now
+
+    with world.app.app_context():
+        before = _size(world.app)
+        communities.create_community(
+            Actor.operator(), communities.CommunityFields("CK-1", "n", CommunityKind.URBAN, "d")
+        )
+        with pytest.raises(RuntimeError, match="before changing anything"):
+            sign_checkpoint_now()
+        db.session.rollback()
+        assert (
+            db.session.scalar(select(func.count()).select_from(Community).where(Community.code == "CK-1"))
+            == 0
+        )
+        assert sign_checkpoint_now() is not None  # with nothing changed, it signs
+    assert _size(world.app) == before

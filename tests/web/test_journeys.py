@@ -171,7 +171,7 @@ def test_a_member_cannot_open_another_organisations_report(
     report = client.post(
         f"/api/v1/funds/{fund['id']}/expense-reports",
         json={"title": "私有 private"},
-        headers=world.auth("member01"),
+        headers=world.keyed("member01"),
     ).get_json()
     stranger = Person(browser, live_server, "member02", screenshots)
     response = stranger.page.goto(f"{live_server}/reports/{report['id']}")

@@ -243,3 +243,44 @@ def test_the_entries_page_shows_what_happened_and_counts_the_rows_carried(
     assert "{&#34;state&#34;: {&#34;code&#34;" in html
     assert "携带的数据行: 1" in html
     assert "&#34;rows&#34;" not in html
+
+
+@pytest.mark.parametrize("version", ["x", "", "1e3", "９", "1" * 30])
+def test_a_tampered_version_on_a_report_form_is_a_422_and_changes_nothing(
+    app: Flask, funded_world: DemoWorld, version: str
+) -> None:
+    from sqlalchemy import select
+
+    from ledger.extensions import db
+    from ledger.models import ExpenseReport
+
+    with app.app_context():
+        by_status = {r.status: str(r.id) for r in db.session.scalars(select(ExpenseReport))}
+    member, officer = _signed_in(app, "member01"), _signed_in(app, "finance1")
+    forms = [
+        (member, by_status["draft"], "lines/1/remove", {}),
+        (member, by_status["draft"], "submit", {}),
+        (
+            member,
+            by_status["draft"],
+            "lines",
+            {
+                "category_code": "OFFICE",
+                "amount": "1.00",
+                "incurred_on": "2026-05-06",
+                "payee": "晨光文具",
+                "description": "文具 stationery",
+            },
+        ),
+        (officer, by_status["submitted"], "decide", {"decision": "approve"}),
+        (officer, by_status["approved"], "void", {"date": "2026-11-02", "reason": "duplicate"}),
+    ]
+    before = table_counts(app)
+    for client, report, action, fields in forms:
+        token = _csrf(client, f"/reports/{report}")
+        response = client.post(
+            f"/reports/{report}/{action}", data={**fields, "version": version, "csrf_token": token}
+        )
+        assert response.status_code == 422, (action, response.status_code)
+        assert "reload the page" in response.get_data(as_text=True), action
+    assert table_counts(app) == before

@@ -59,12 +59,16 @@ def fund(fund_id: uuid.UUID) -> tuple[str, int]:
 @signed_in
 def create_report(fund_id: uuid.UUID) -> tuple[str, int] | Response:
     try:
-        report = expense_reports.create_report(
-            current_web_actor(), fund_id, request.form.get("title", ""), request.form.get("interim") == "on"
+        made = expense_reports.create_report(
+            current_web_actor(),
+            fund_id,
+            request.form.get("title", ""),
+            request.form.get("interim") == "on",
+            request.form.get("idempotency_key"),  # the form's own: a second click opens the same report
         )
     except ValidationFailed as error:
         return fund_page(fund_id, 422, report=error.errors or {"title": [error.detail]})
-    return redirect(url_for("web.report", report_id=report.id))
+    return redirect(url_for("web.report", report_id=made.report.id))
 
 
 @blueprint.post("/funds/<uuid:fund_id>/disbursements")

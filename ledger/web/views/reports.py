@@ -79,6 +79,10 @@ def add_line(report_id: uuid.UUID) -> tuple[str, int] | Response:
     form = request.form.to_dict()
     errors: dict[str, list[str]] = {}
     try:
+        version = _form_version("lines")
+    except ValidationFailed as error:
+        errors.update(error.errors)
+    try:
         amount = parse_amount(form.get("amount", ""), fund.currency, "amount")
     except ValidationFailed as error:
         errors.update(error.errors)
@@ -108,15 +112,25 @@ def add_line(report_id: uuid.UUID) -> tuple[str, int] | Response:
         sha256,
     )
     try:
-        expense_reports.set_lines(
-            actor, report_id, [*_line_inputs(report, fund.currency), line], int(form.get("version", "0") or 0)
-        )
+        expense_reports.set_lines(actor, report_id, [*_line_inputs(report, fund.currency), line], version)
     except ValidationFailed as error:
         # The service names the new line as lines.N.field: show it against the form's field.
         index = f"lines.{len(report.lines)}."
         named = {k.removeprefix(index): v for k, v in error.errors.items()}
         return _report_page(report_id, 422, problems=named or {"lines": [error.detail]}, form=form)
     return redirect(url_for("web.report", report_id=report_id, _anchor="lines"))
+
+
+def _form_version(shown_at: str = "report") -> int:
+    """The version the page was drawn from (the form's hidden field), or a 422.
+
+    The person cannot edit the hidden field, so the refusal is shown at ``shown_at``, the
+    form's own place for messages.
+    """
+    version = request.form.get("version", "")
+    if not (version.isascii() and version.isdigit() and len(version) <= 9):
+        raise ValidationFailed.field(shown_at, "the page is out of date: reload the page and try again")
+    return int(version)
 
 
 @blueprint.post("/reports/<uuid:report_id>/lines/<int:number>/remove")
@@ -130,7 +144,7 @@ def remove_line(report_id: uuid.UUID, number: int) -> Response:
         for line, row in zip(_line_inputs(report, fund.currency), report.lines, strict=True)
         if row.number != number
     ]
-    expense_reports.set_lines(actor, report_id, kept, int(request.form.get("version", "0") or 0))
+    expense_reports.set_lines(actor, report_id, kept, _form_version())
     return redirect(url_for("web.report", report_id=report_id, _anchor="lines"))
 
 
@@ -138,9 +152,7 @@ def remove_line(report_id: uuid.UUID, number: int) -> Response:
 @signed_in
 def submit_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
     try:
-        expense_reports.submit_report(
-            current_web_actor(), report_id, int(request.form.get("version", "0") or 0)
-        )
+        expense_reports.submit_report(current_web_actor(), report_id, _form_version())
     except ValidationFailed as error:
         return _report_page(report_id, 422, problems=error.errors or {"report": [error.detail]})
     return redirect(url_for("web.report", report_id=report_id))
@@ -151,9 +163,9 @@ def submit_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
 def decide_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
     actor = current_web_actor()
     decision = request.form.get("decision")
-    version = int(request.form.get("version", "0") or 0)
     comment = request.form.get("comment", "")
     try:
+        version = _form_version("decision")
         if decision == "approve":
             expense_reports.approve_report(actor, report_id, version)
         elif decision == "return":
@@ -180,11 +192,8 @@ def void_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
             on = date.fromisoformat(request.form.get("date", ""))
         except ValueError:
             raise ValidationFailed.field("date", "give the date of the reversal as YYYY-MM-DD") from None
-        version = request.form.get("version", "")
-        if not version.isdigit():
-            raise ValidationFailed.field("version", "reload the page and try again")
         expense_reports.void_report(
-            current_web_actor(), report_id, on, request.form.get("reason", ""), int(version)
+            current_web_actor(), report_id, on, request.form.get("reason", ""), _form_version()
         )
     except ValidationFailed as error:
         return _report_page(
