@@ -27,6 +27,8 @@ from ledger.errors import LedgerError, TooManyRequests
 log = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+HTML_ERROR_PAGE = "ledger.html_error_page"
+"""``app.extensions`` key: the web package registers its error page there (problems imports no web)."""
 TYPE_PREFIX = "urn:community-fund-ledger:problem:"
 
 _HTTP_SLUGS = {
@@ -68,11 +70,10 @@ def problem_response(
     errors: Mapping[str, list[str]] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    if has_request_context() and not request.path.startswith("/api/"):
-        # A person in a browser: an HTML page that says what happened and what to do next.
-        from ledger.web.errors import error_page
-
-        return error_page(status, title, detail, errors or {}, headers or {})
+    html_page = current_app.extensions.get(HTML_ERROR_PAGE) if has_request_context() else None
+    if html_page is not None and not request.path.startswith("/api/"):
+        # A person in a browser: the web package's page that says what happened and what to do next.
+        return html_page(status, title, detail, errors or {}, headers or {})  # type: ignore[no-any-return]
     body: dict[str, Any] = {
         "type": TYPE_PREFIX + slug,
         "title": title,

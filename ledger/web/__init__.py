@@ -17,7 +17,8 @@ from flask import Flask
 
 def configure_web(app: Flask) -> None:
     from ledger.config import Settings
-    from ledger.web import csrf, i18n, session
+    from ledger.problems import HTML_ERROR_PAGE
+    from ledger.web import csrf, errors, i18n, session
     from ledger.web.views import blueprint
 
     settings: Settings = app.extensions["ledger.settings"]
@@ -34,3 +35,4 @@ def configure_web(app: Flask) -> None:
     app.context_processor(i18n.template_helpers)
     app.context_processor(csrf.template_helpers)
     app.register_blueprint(blueprint)
+    app.extensions[HTML_ERROR_PAGE] = errors.error_page  # problems.py answers people with it
