@@ -113,13 +113,17 @@ class TrailTables:
             self.receipt_files[str(subject.get("id"))] = str(data["stored_sha256"])
 
 
-def _trail_image(entry_at: EntryAt, seq: int, table: str, key: list[str]) -> Mapping[str, Any] | None:
-    entry = entry_at(seq) or {}
+def row_in(entry: Mapping[str, Any], table: str, key: list[str]) -> Mapping[str, Any] | None:
+    """The image of one row an entry carries; None when it carries none (or the row's deletion)."""
     for row in rows_of(entry):
         if row.get("table") == table and [str(k) for k in row.get("key") or []] == key:
             image = row.get("row")
             return image if isinstance(image, Mapping) else None
     return None
+
+
+def _trail_image(entry_at: EntryAt, seq: int, table: str, key: list[str]) -> Mapping[str, Any] | None:
+    return row_in(entry_at(seq) or {}, table, key)
 
 
 def _first_field(

@@ -30,6 +30,7 @@ from ledger.extensions import db
 from ledger.models.audit import AuditEntry, AuditQueueItem
 from ledger.models.base import utcnow
 from ledger.models.user import ApiToken, User
+from ledger.replay.compare import row_in
 from ledger.replay.tables import row_image
 from ledger.services.access import Actor
 from ledger.services.audit_subjects import record_event
@@ -120,7 +121,7 @@ def _latest_recorded_row(token_id: str) -> Mapping[str, Any] | None:
         .limit(1)
     )
     if queued is not None:
-        data = json.loads(bytes(queued))
+        entry = {"data": json.loads(bytes(queued))}  # a queued entry is its data alone
     else:
         canonical = db.session.scalar(
             select(AuditEntry.canonical)
@@ -130,12 +131,8 @@ def _latest_recorded_row(token_id: str) -> Mapping[str, Any] | None:
         )
         if canonical is None:
             return None
-        data = json.loads(bytes(canonical)).get("data") or {}
-    for row in data.get("rows") or []:
-        if row.get("table") == "api_token" and row.get("key") == [token_id]:
-            image = row.get("row")
-            return image if isinstance(image, Mapping) else None
-    return None
+        entry = json.loads(bytes(canonical))
+    return row_in(entry, "api_token", [token_id])
 
 
 def revoke_token(actor: Actor, token: ApiToken) -> None:
