@@ -31,6 +31,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check ledger tests bench migrations/env.py
 	$(BIN)/ruff format --check ledger tests bench
+	$(BIN)/lint-imports --no-cache
 
 typecheck: setup
 	$(BIN)/mypy ledger

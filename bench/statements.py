@@ -18,7 +18,7 @@ from bench.__main__ import Result
 from bench._support import fresh_app, load_demo, median, say
 from ledger.extensions import db
 from ledger.models import Fund
-from ledger.statements.fund_use import fund_use_figures
+from ledger.services.statement_figures.fund_use import fund_use_figures
 from ledger.statements.period import StatementPeriod
 from ledger.statements.render import CheckpointStamp, render_statement, statement_html
 

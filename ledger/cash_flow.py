@@ -2,7 +2,7 @@
 
 Every posting to a cash account (现金 1001, 银行存款 1002, 其他货币资金 1009) belongs to one line
 of the statement. Postings made by events of the funding cycle are classified by their event
-(``ledger/statements/cash_flow.py``); a finance officer's adjustment that moves cash names its
+(``ledger/services/statement_figures/cash_flow.py``); a finance officer's adjustment that moves cash names its
 line (``journal_entry.cash_flow_line``), chosen from ``CASH_FLOW_LINES``. The keys are stable
 identifiers stored in the books and the audit trail; the labels are the form's wording.
 

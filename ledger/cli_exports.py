@@ -61,7 +61,7 @@ def export_360giving_command(file: Path) -> None:
 )
 def export_beancount_command(directory: Path, organisation_id: uuid.UUID | None) -> None:
     """Write each organisation's books as a Beancount file (check them with bean-check)."""
-    from ledger.exports.beancount import export_beancount
+    from ledger.services.books_export import export_beancount
 
     def progress(done: int) -> None:
         click.echo(f"exported {done:,} transactions ...", err=True)

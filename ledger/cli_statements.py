@@ -5,7 +5,7 @@ recorded in the audit trail), as the server's operator, and writes the PDF to ``
 
 ``ledger statement check FILE.pdf --bundle DIR --key VKEY`` is the auditor's side: it checks a
 statement against an export bundle and never opens the service's database (it is
-``python -m ledger.statements.check``; see :mod:`ledger.statements.check`).
+``python -m ledger.statement_check``; see :mod:`ledger.statement_check`).
 """
 
 from __future__ import annotations
@@ -127,6 +127,6 @@ def check_statement_command(pdf: Path, bundle: Path, keys: tuple[str, ...]) -> N
     is the bundle's and its figures equal those recomputed from the bundle alone; 1 naming the
     first problem; 2 for unusable inputs. Needs no database.
     """
-    from ledger.statements.check import run
+    from ledger.statement_check import run
 
     sys.exit(run(pdf, bundle, keys))

@@ -43,7 +43,7 @@ terminal or ``--progress`` is given, so stdout stays machine-readable.
 
 Books: with ``--books``, once the bundle verifies, every organisation's trial
 balance is rebuilt from the bundle's entries alone (replayed into a fresh
-in-memory database, :mod:`ledger.audit.rebuilt_books`) and printed: the
+in-memory database, :mod:`ledger.rebuilt_books`) and printed: the
 organisation, then account code, name, currency, debit, credit and balance per
 account, then the totals; money as decimal strings. Only this option needs the
 service's code (Flask, SQLAlchemy); it is imported when asked for.
@@ -409,7 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _print_books(directory: Path, show_progress: bool) -> int:
     """``--books``: the trial balances rebuilt from the bundle (imports the service's code only now)."""
-    from ledger.audit.rebuilt_books import rebuilt_books
+    from ledger.rebuilt_books import rebuilt_books
     from ledger.replay.rebuild import RebuildError
 
     def report_progress(replayed: int) -> None:

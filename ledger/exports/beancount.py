@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -50,17 +50,14 @@ from typing import Final
 
 from sqlalchemy import select
 
-from ledger.errors import Conflict, NotFound
+from ledger.errors import Conflict
 from ledger.extensions import db
 from ledger.models.books import AccountingPeriod, JournalEntry, PeriodStatus, Posting, Side
-from ledger.models.expense_report import ExpenseReport, ReportStatus
+from ledger.models.expense_report import ExpenseReport, Receipt, ReportStatus
 from ledger.models.fund import Fund
 from ledger.models.organisation import Organisation
 from ledger.models.reference import Account, ExpenseCategory
 from ledger.money import Money
-from ledger.services.access import Actor, Permission, authorize, visible_organisation_ids
-from ledger.services.funds import categories_of
-from ledger.services.receipts import read_receipt
 
 PROGRESS_EVERY: Final = 1_000
 _ROOTS: Final[dict[str, str]] = {
@@ -105,52 +102,48 @@ class _Books:
     fund_tags: dict[uuid.UUID, str]
 
 
-def export_beancount(
-    actor: Actor,
+ReceiptReader = Callable[[str], tuple[Receipt, bytes]]
+"""A receipt and its decrypted bytes by SHA-256, as the caller may read it."""
+
+CategoryLookup = Callable[[str], Mapping[str, ExpenseCategory]]
+"""The expense categories of a list version, by code."""
+
+
+def write_books(
+    organisations: list[Organisation],
     directory: Path,
-    organisation_id: uuid.UUID | None = None,
+    read_receipt: ReceiptReader,
+    categories_of: CategoryLookup,
     progress: Callable[[int], None] | None = None,
 ) -> BeancountExport:
-    """Write the books of one organisation, or of all the actor may read, into an empty ``directory``."""
-    organisations = _organisations(actor, organisation_id)
+    """Write the books of ``organisations`` (the caller may read them) into an empty ``directory``."""
     if directory.exists() and any(directory.iterdir()):
         raise Conflict(f"{directory} is not empty; export into a new folder.")
     directory.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
     transactions = documents = 0
     for organisation in organisations:
-        path, written, attached = _export_organisation(actor, organisation, directory, transactions, progress)
+        path, written, attached = _export_organisation(
+            organisation, directory, read_receipt, categories_of, transactions, progress
+        )
         files.append(path)
         transactions += written
         documents += attached
     return BeancountExport(files, len(organisations), transactions, documents)
 
 
-def _organisations(actor: Actor, organisation_id: uuid.UUID | None) -> list[Organisation]:
-    authorize(actor, Permission.READ_BOOKS, organisation_id)
-    if organisation_id is not None:
-        organisation = db.session.get(Organisation, organisation_id)
-        if organisation is None:
-            raise NotFound.thing("organisation", organisation_id)
-        return [organisation]
-    statement = select(Organisation).order_by(Organisation.credit_code)
-    visible = visible_organisation_ids(actor)
-    if visible is not None:
-        statement = statement.where(Organisation.id.in_(visible))
-    return list(db.session.scalars(statement))
-
-
 def _export_organisation(
-    actor: Actor,
     organisation: Organisation,
     directory: Path,
+    read_receipt: ReceiptReader,
+    categories_of: CategoryLookup,
     done: int,
     progress: Callable[[int], None] | None,
 ) -> tuple[Path, int, int]:
     """Write one organisation's file and receipts; (file, transactions, document directives)."""
     name = safe_name(organisation.credit_code)
     books = _books(organisation.id)
-    documents = _write_receipts(actor, organisation.id, directory, name, books.accounts)
+    documents = _write_receipts(organisation.id, directory, name, books.accounts, read_receipt, categories_of)
     path = directory / f"{name}.beancount"
     written = attached = 0
     with path.open("w", encoding="utf-8", newline="\n") as out:
@@ -321,11 +314,12 @@ def _document(day: date, document: _Document) -> str:
 
 
 def _write_receipts(
-    actor: Actor,
     organisation_id: uuid.UUID,
     directory: Path,
     name: str,
     accounts: dict[tuple[str, str], str],
+    read_receipt: ReceiptReader,
+    categories_of: CategoryLookup,
 ) -> dict[uuid.UUID, list[_Document]]:
     """Decrypt the receipts of approved reports into ``documents/<name>/``; journal entry -> documents."""
     reports = db.session.execute(
@@ -338,7 +332,7 @@ def _write_receipts(
         )
         .order_by(JournalEntry.entry_date, ExpenseReport.id)
     ).all()
-    categories: dict[str, dict[str, ExpenseCategory]] = {}
+    categories: dict[str, Mapping[str, ExpenseCategory]] = {}
     written: dict[str, str] = {}
     seen: set[tuple[date, str, str]] = set()
     documents: dict[uuid.UUID, list[_Document]] = defaultdict(list)
@@ -349,7 +343,9 @@ def _write_receipts(
             if line.receipt_sha256 is None:
                 continue
             if line.receipt_sha256 not in written:
-                written[line.receipt_sha256] = _write_receipt(actor, line.receipt_sha256, directory, name)
+                written[line.receipt_sha256] = _write_receipt(
+                    read_receipt, line.receipt_sha256, directory, name
+                )
             code = categories[list_version][line.category_code].account_code
             document = _Document(
                 accounts[(entry.chart_version, code)], written[line.receipt_sha256], report.id
@@ -360,9 +356,9 @@ def _write_receipts(
     return documents
 
 
-def _write_receipt(actor: Actor, sha256: str, directory: Path, name: str) -> str:
+def _write_receipt(read_receipt: ReceiptReader, sha256: str, directory: Path, name: str) -> str:
     """Decrypt one receipt into the documents folder; its path relative to ``directory``."""
-    receipt, data = read_receipt(actor, sha256)
+    receipt, data = read_receipt(sha256)
     relative = f"documents/{name}/{safe_name(sha256)}.{_EXTENSIONS.get(receipt.media_type, 'bin')}"
     target = directory / relative
     target.parent.mkdir(parents=True, exist_ok=True)

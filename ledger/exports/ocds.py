@@ -20,12 +20,12 @@ from typing import Any
 from sqlalchemy import select
 
 from ledger.config import Settings
+from ledger.exports.published import PublishedContract
 from ledger.extensions import db
 from ledger.models.disbursement import Tranche
 from ledger.models.fund import Fund, FundStatus
 from ledger.models.organisation import Organisation
 from ledger.money import Money
-from ledger.services.disbursements import paid_disbursements
 
 CHINA = timezone(timedelta(hours=8))
 OCDS_VERSION = "1.1"
@@ -89,15 +89,16 @@ def _parties(
     )
 
 
-def contracting_process(settings: Settings, fund: Fund) -> dict[str, Any]:
+def contracting_process(settings: Settings, published: PublishedContract) -> dict[str, Any]:
     """The releases of one contract and its compiled record."""
+    fund = published.fund
     organisation = db.session.get(Organisation, fund.organisation_id)
     assert organisation is not None
     ocid = _ocid(settings, fund)
     buyer, supplier, parties = _parties(fund, organisation)
     value = _amount(fund.award_minor, fund.currency)
     period = {"startDate": _day(fund.period_start), "endDate": _day(fund.period_end)}
-    paid = paid_disbursements(fund.id)
+    paid = published.paid
     paid_by_tranche = {d.tranche_id for d in paid if d.tranche_id}
     tranches = list(
         db.session.scalars(select(Tranche).where(Tranche.fund_id == fund.id).order_by(Tranche.number))
@@ -220,17 +221,17 @@ def _package_meta(settings: Settings, kind: str) -> dict[str, Any]:
     }
 
 
-def release_package(settings: Settings, funds: list[Fund]) -> dict[str, Any]:
-    processes = [contracting_process(settings, fund) for fund in funds]
+def release_package(settings: Settings, contracts: list[PublishedContract]) -> dict[str, Any]:
+    processes = [contracting_process(settings, published) for published in contracts]
     releases = [r for process in processes for r in process["releases"]]
     return {**_package_meta(settings, "releases"), "releases": releases}
 
 
-def record_package(settings: Settings, funds: list[Fund]) -> dict[str, Any]:
+def record_package(settings: Settings, contracts: list[PublishedContract]) -> dict[str, Any]:
     meta = _package_meta(settings, "records")
     records = []
-    for fund in funds:
-        process = contracting_process(settings, fund)
+    for published in contracts:
+        process = contracting_process(settings, published)
         records.append(
             {
                 "ocid": process["ocid"],

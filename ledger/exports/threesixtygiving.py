@@ -17,13 +17,11 @@ from sqlalchemy import func, select
 
 from ledger.config import Settings
 from ledger.exports.ocds import identifier_part, party_id
+from ledger.exports.published import PublishedGrant
 from ledger.extensions import db
-from ledger.models.fund import BudgetEntry, Fund
+from ledger.models.fund import BudgetEntry
 from ledger.models.organisation import Organisation
 from ledger.money import Money
-from ledger.services.disbursements import paid_disbursements
-from ledger.services.fund_figures import figures_of
-from ledger.services.funds import categories_of
 
 KINDS = {
     "incubation_fund": ("公益创投孵化资金", "Incubation fund"),
@@ -40,10 +38,11 @@ def _months(start: date, end: date) -> int:
     return max(1, (end.year - start.year) * 12 + end.month - start.month + (1 if end.day >= start.day else 0))
 
 
-def grant(settings: Settings, fund: Fund) -> dict[str, Any]:
+def grant(settings: Settings, published: PublishedGrant) -> dict[str, Any]:
+    fund = published.fund
     organisation = db.session.get(Organisation, fund.organisation_id)
     assert organisation is not None
-    paid = paid_disbursements(fund.id)
+    paid = published.paid
     budgeted = db.session.execute(
         select(BudgetEntry.category_code, func.sum(BudgetEntry.amount_delta_minor))
         .where(BudgetEntry.fund_id == fund.id)
@@ -51,14 +50,14 @@ def grant(settings: Settings, fund: Fund) -> dict[str, Any]:
         .order_by(BudgetEntry.category_code)
     ).all()
     zh, en = KINDS[fund.kind]
-    names = categories_of(fund.category_list_version)
+    names = published.category_names
     record: dict[str, Any] = {
         "id": f"{settings.grant_id_prefix}-{identifier_part(fund.reference)}",
         "title": fund.title[:140],
         "description": fund.restriction_purpose or fund.title,
         "currency": fund.currency,
         "amountAwarded": _decimal(fund.award_minor, fund.currency),
-        "amountDisbursed": _decimal(figures_of(fund).received, fund.currency),
+        "amountDisbursed": _decimal(published.received_minor, fund.currency),
         "awardDate": fund.created_at.astimezone(UTC).date().isoformat(),
         "plannedDates": [
             {
@@ -100,9 +99,9 @@ def grant(settings: Settings, fund: Fund) -> dict[str, Any]:
     return record
 
 
-def grants_package(settings: Settings, funds: list[Fund]) -> dict[str, Any]:
+def grants_package(settings: Settings, grants: list[PublishedGrant]) -> dict[str, Any]:
     return {
-        "grants": [grant(settings, fund) for fund in funds],
+        "grants": [grant(settings, published) for published in grants],
         "version": "1.4",
         "title": f"{settings.publisher_name}: grants",
         "publisher": {"name": settings.publisher_name},

@@ -101,7 +101,7 @@ class JournalEntry(UUIDPrimaryKey, Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))
     # The cash-flow statement's line for an adjustment that moves cash (events are classified by
-    # their event; see ledger/statements/cash_flow.py).
+    # their event; see ledger/services/statement_figures/cash_flow.py).
     cash_flow_line: Mapped[str | None] = mapped_column(String(48))
 
     postings: Mapped[list[Posting]] = relationship(

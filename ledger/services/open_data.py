@@ -15,10 +15,13 @@ from sqlalchemy import select
 
 from ledger.config import current_settings
 from ledger.exports import ocds, threesixtygiving
+from ledger.exports.published import PublishedContract, PublishedGrant
 from ledger.extensions import db
 from ledger.models.fund import Fund, FundKind, FundStatus
 from ledger.services.access import Actor, Permission, authorize, visible_organisation_ids
-from ledger.services.funds import get_fund
+from ledger.services.disbursements import paid_disbursements
+from ledger.services.fund_figures import figures_of
+from ledger.services.funds import categories_of, get_fund
 
 CONTRACT_KINDS = (FundKind.PROCUREMENT_CONTRACT,)
 GRANT_KINDS = (FundKind.INCUBATION_FUND, FundKind.LOTTERY_GRANT)
@@ -40,16 +43,35 @@ def _published_funds(actor: Actor, kinds: Iterable[FundKind], fund_id: uuid.UUID
     return list(db.session.scalars(statement))
 
 
+def _contracts(actor: Actor, fund_id: uuid.UUID | None) -> list[PublishedContract]:
+    return [
+        PublishedContract(fund, paid_disbursements(fund.id))
+        for fund in _published_funds(actor, CONTRACT_KINDS, fund_id)
+    ]
+
+
+def _grants(actor: Actor, fund_id: uuid.UUID | None) -> list[PublishedGrant]:
+    return [
+        PublishedGrant(
+            fund,
+            paid_disbursements(fund.id),
+            figures_of(fund).received,
+            categories_of(fund.category_list_version),
+        )
+        for fund in _published_funds(actor, GRANT_KINDS, fund_id)
+    ]
+
+
 def ocds_release_package(actor: Actor, fund_id: uuid.UUID | None = None) -> dict[str, Any]:
     """Every change of the procurement contracts the caller may see, as an OCDS release package."""
-    return ocds.release_package(current_settings(), _published_funds(actor, CONTRACT_KINDS, fund_id))
+    return ocds.release_package(current_settings(), _contracts(actor, fund_id))
 
 
 def ocds_record_package(actor: Actor, fund_id: uuid.UUID | None = None) -> dict[str, Any]:
     """Each contract's compiled record (its state now) and the releases it was compiled from."""
-    return ocds.record_package(current_settings(), _published_funds(actor, CONTRACT_KINDS, fund_id))
+    return ocds.record_package(current_settings(), _contracts(actor, fund_id))
 
 
 def grants_package(actor: Actor, fund_id: uuid.UUID | None = None) -> dict[str, Any]:
     """The incubation funds and lottery grants the caller may see, as a 360Giving package."""
-    return threesixtygiving.grants_package(current_settings(), _published_funds(actor, GRANT_KINDS, fund_id))
+    return threesixtygiving.grants_package(current_settings(), _grants(actor, fund_id))

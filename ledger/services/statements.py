@@ -7,7 +7,7 @@ renders the PDF and records ``statement.issued`` in the audit trail with the doc
 so an auditor can later tie any copy back to the trail. The record also names the subject, the
 period (or year), the checkpoint size and the business day the figures were computed on
 (``business_date``): all ``ledger statement check`` needs to recompute the figures from an export
-bundle alone (``ledger/statements/check.py``).
+bundle alone (``ledger/statement_check.py``).
 
 Because signing the checkpoint commits the sequencer's own work, an ``issue_*`` function must be
 called before anything else in its transaction changes state (as the API views do).
@@ -23,7 +23,6 @@ fund-use statement, the organisation statements and the lottery disclosure carry
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -44,25 +43,13 @@ from ledger.services.access import Actor, Permission, authorize
 from ledger.services.audit_subjects import record_event
 from ledger.services.audit_verification import verify_database
 from ledger.services.funds import get_fund
+from ledger.services.statement_figures.fund_use import fund_use_figures
+from ledger.services.statement_figures.lottery import lottery_disclosure_figures
+from ledger.services.statement_figures.organisation import organisation_statement_figures
 from ledger.statements.attestation import attestation_figures
-from ledger.statements.fund_use import fund_use_figures
-from ledger.statements.lottery import lottery_disclosure_figures
-from ledger.statements.organisation_figures import organisation_statement_figures
 from ledger.statements.period import StatementPeriod
 from ledger.statements.render import CheckpointStamp, render_statement
-
-
-@dataclass(frozen=True)
-class IssuedStatement:
-    """A rendered statement: the PDF, a file name for it, and what it embeds."""
-
-    pdf: bytes
-    filename: str
-    checkpoint: CheckpointStamp
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.pdf).hexdigest()
+from ledger.statements.render import IssuedStatement as IssuedStatement  # callers name it from here
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,35 @@ plainly as a success, with the first problem found.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
-from ledger.services.audit_verification import DatabaseVerification
+from ledger.audit.report import VerificationReport
+from ledger.replay.compare import RowDifference
 
 
-def attestation_figures(verification: DatabaseVerification) -> dict[str, Any]:
+class Verification(Protocol):
+    """What a verification run established (``ledger.services.audit_verification`` runs one)."""
+
+    @property
+    def report(self) -> VerificationReport: ...
+
+    @property
+    def problems(self) -> Sequence[str]: ...
+
+    @property
+    def differences(self) -> Sequence[RowDifference]: ...
+
+    @property
+    def queued(self) -> int: ...
+
+    @property
+    def ok(self) -> bool: ...
+
+    def lines(self) -> list[str]: ...
+
+
+def attestation_figures(verification: Verification) -> dict[str, Any]:
     """Plain figures of one verification run (the caller names the checkpoint it ran at)."""
     report = verification.report
     latest = report.latest_checkpoint

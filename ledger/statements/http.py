@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from flask import Response
 
-if TYPE_CHECKING:
-    from ledger.services.statements import IssuedStatement
+from ledger.statements.render import IssuedStatement
 
 
 def pdf_response(issued: IssuedStatement) -> Response:

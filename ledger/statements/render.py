@@ -72,6 +72,19 @@ class CheckpointStamp:
         }
 
 
+@dataclass(frozen=True)
+class IssuedStatement:
+    """A rendered statement: the PDF, a file name for it, and what it embeds."""
+
+    pdf: bytes
+    filename: str
+    checkpoint: CheckpointStamp
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.pdf).hexdigest()
+
+
 def statement_document(figures: Mapping[str, Any], checkpoint: CheckpointStamp) -> dict[str, Any]:
     """What the PDF embeds as ``statement.json``: the figures and the checkpoint they came from."""
     return {"figures": dict(figures), "checkpoint": checkpoint.as_dict()}

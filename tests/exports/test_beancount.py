@@ -24,10 +24,11 @@ from sqlalchemy import select
 from ledger.database import unit_of_work
 from ledger.errors import Conflict, Forbidden, NotFound
 from ledger.exports import beancount as beancount_export
-from ledger.exports.beancount import BeancountExport, export_beancount
+from ledger.exports.beancount import BeancountExport
 from ledger.extensions import db
 from ledger.models import Organisation, User
 from ledger.services.access import Actor
+from ledger.services.books_export import export_beancount
 from ledger.services.trial_balance import trial_balance
 from tests.books.test_money_idempotency import _paid_fund
 from tests.conftest import DemoWorld

@@ -40,7 +40,7 @@ from ledger.models.fund import Fund, FundKind
 from ledger.money import Money
 from ledger.services import disbursements, expense_reports, periods
 from ledger.services.fund_figures import figures_of
-from ledger.statements.organisation_figures import organisation_statement_figures
+from ledger.services.statement_figures.organisation import organisation_statement_figures
 from tests.conftest import DemoWorld
 
 CATEGORIES = ("ACTIVITY", "PERSONNEL", "OFFICE")

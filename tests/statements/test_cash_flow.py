@@ -20,7 +20,12 @@ from ledger.models import User
 from ledger.models.books import EntrySource, JournalEntry, Posting
 from ledger.replay.capture import forget_rows
 from ledger.services.access import Actor
-from ledger.statements.cash_flow import CASH_FLOW_FORM, CASH_FLOW_ROWS, LINE_NUMBERS, cash_flow_statement
+from ledger.services.statement_figures.cash_flow import (
+    CASH_FLOW_FORM,
+    CASH_FLOW_ROWS,
+    LINE_NUMBERS,
+    cash_flow_statement,
+)
 from tests.conftest import DemoWorld
 from tests.funds.test_expense_reports import _line
 from tests.funds.test_funds import BUDGET, _draft

@@ -25,7 +25,7 @@ from ledger.models.reference import Account
 from ledger.money import Money
 from ledger.services import books
 from ledger.services.access import Actor
-from ledger.statements.organisation_figures import (
+from ledger.services.statement_figures.organisation import (
     ACTIVITY_LINES,
     ASSET_LINES,
     LIABILITY_LINES,

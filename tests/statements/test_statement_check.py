@@ -153,7 +153,7 @@ def test_genuine_statements_of_every_kind_pass(
 
 
 def test_the_check_needs_no_database_nor_configuration(issued: Issued, tmp_path: Path) -> None:
-    """``python -m ledger.statements.check`` in an empty folder, without any LEDGER_* setting."""
+    """``python -m ledger.statement_check`` in an empty folder, without any LEDGER_* setting."""
     workspace = tmp_path / "auditor"
     workspace.mkdir()
     keys_file = workspace / "trusted-keys.txt"
@@ -161,7 +161,7 @@ def test_the_check_needs_no_database_nor_configuration(issued: Issued, tmp_path:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
     completed = subprocess.run(
         [
-            *(sys.executable, "-m", "ledger.statements.check", str(issued.fund_pdf)),
+            *(sys.executable, "-m", "ledger.statement_check", str(issued.fund_pdf)),
             *("--bundle", str(issued.bundle), "--key", str(keys_file)),
         ],
         cwd=workspace,
@@ -402,7 +402,7 @@ def test_an_attestation_is_checked_for_what_a_bundle_determines(
 
 
 def test_the_first_difference_is_named_by_its_path() -> None:
-    from ledger.statements.check import first_difference
+    from ledger.statement_check import first_difference
 
     stated = {"a": {"b": ["1.00", "2.00"]}, "flag": True, "n": 1}
     assert first_difference(stated, stated) is None
@@ -422,7 +422,7 @@ def test_the_first_difference_is_named_by_its_path() -> None:
 
 
 def test_a_statement_recorded_before_business_date_uses_its_signing_day_in_china() -> None:
-    from ledger.statements.check import _business_date
+    from ledger.statement_check import _business_date
 
     stamp = {"signed_at": "2026-12-31T16:30:00Z"}  # 00:30 on 1 January 2027 in China
     assert _business_date({"data": {}}, stamp).isoformat() == "2027-01-01"

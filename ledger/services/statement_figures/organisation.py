@@ -4,7 +4,7 @@ The 民间非营利组织会计制度 (财会〔2004〕7号, chart ``NPO-2005``)
 balance sheet (资产负债表, form 会民非01表) with 年初数 and 期末数 columns, a statement of
 activities (业务活动表, form 会民非02表) whose columns split every figure into 非限定性
 (unrestricted), 限定性 (restricted) and 合计 (total), and a cash-flow statement (现金流量表, form
-会民非03表, built in ``ledger.statements.cash_flow``). The forms have fixed rows with fixed line
+会民非03表, built in ``ledger.services.statement_figures.cash_flow``). The forms have fixed rows with fixed line
 numbers (行次); regulators and the annual inspection expect every row, zero or not, in order.
 
 Everything here is summed from the postings of the books, per account, side and restriction:
@@ -64,7 +64,7 @@ from ledger.models.organisation import Organisation
 from ledger.money import Money, MoneyError, currency_exponent
 from ledger.services.books import RESTRICTED_NET_ASSETS, UNRESTRICTED_NET_ASSETS
 from ledger.services.posting_events import is_year_end_closing, with_events
-from ledger.statements.cash_flow import cash_flow_statement
+from ledger.services.statement_figures.cash_flow import cash_flow_statement
 
 CHART_VERSION: Final = "NPO-2005"
 BALANCE_SHEET_FORM: Final = "会民非01表"

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m ledger.statements.check FILE.pdf --bundle DIR --key VKEY [--key VKEY ...] [--progress]
+    python -m ledger.statement_check FILE.pdf --bundle DIR --key VKEY [--key VKEY ...] [--progress]
     ledger statement check FILE.pdf --bundle DIR --key VKEY ...      (the same, needs no database)
 
 An auditor holding a statement PDF and an audit export bundle (``ledger audit export``) learns,
@@ -531,7 +531,7 @@ def run(pdf: Path, bundle: Path, keys: Sequence[str], *, progress: bool = True) 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ledger.statements.check",
+        prog="python -m ledger.statement_check",
         description="Check a statement PDF against an audit export bundle: genuine, and true to the trail.",
     )
     parser.add_argument("pdf", type=Path, help="the statement PDF")

@@ -1,0 +1,1 @@
+"""Domain operations: authorise, check invariants, change state, record the audit entry, flush."""
