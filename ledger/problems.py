@@ -1,7 +1,9 @@
 """The one error path: every error becomes an RFC 9457 ``application/problem+json`` body.
 
-``{type, title, status, detail, errors?}``: ``type`` is a stable URN per kind of problem,
-``errors`` maps each offending field to its messages. Unexpected exceptions are logged with a
+``{type, title, status, detail, code, errors?}``: ``type`` is a stable URN per kind of problem,
+``code`` names the rule that refused (``"disbursement.over_award"``; the type's slug when there is
+no finer one), ``errors`` maps each offending field to its messages. ``detail`` and ``errors``
+are English; people read them in their own language on the pages, from the message catalog. Unexpected exceptions are logged with a
 reference number and answered with that number only, never with their text or a stack trace.
 """
 
@@ -54,7 +56,13 @@ class ProblemSchema(ma.Schema):
     type = ma.fields.String(metadata={"description": "Stable URN naming the kind of problem"})
     title = ma.fields.String()
     status = ma.fields.Integer()
-    detail = ma.fields.String()
+    detail = ma.fields.String(metadata={"description": "What went wrong, in English"})
+    code = ma.fields.String(
+        metadata={
+            "description": "Stable code of the rule that refused, e.g. disbursement.over_award; "
+            "the type's last part when there is no finer one"
+        }
+    )
     errors = ma.fields.Dict(
         keys=ma.fields.String(),
         values=ma.fields.List(ma.fields.String()),
@@ -69,6 +77,7 @@ def problem_response(
     detail: str,
     errors: Mapping[str, list[str]] | None = None,
     headers: Mapping[str, str] | None = None,
+    code: str | None = None,
 ) -> Response:
     html_page = current_app.extensions.get(HTML_ERROR_PAGE) if has_request_context() else None
     if html_page is not None and not request.path.startswith("/api/"):
@@ -78,7 +87,8 @@ def problem_response(
         "type": TYPE_PREFIX + slug,
         "title": title,
         "status": status,
-        "detail": detail,
+        "detail": str(detail),
+        "code": code or slug,
     }
     if errors:
         body["errors"] = dict(errors)
@@ -201,7 +211,7 @@ def handle_ledger_error(error: LedgerError) -> Response:
     if error.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     return problem_response(
-        error.status, error.slug, error.title, error.detail, error.errors or None, headers
+        error.status, error.slug, error.title, error.detail, error.errors or None, headers, error.code
     )
 
 
