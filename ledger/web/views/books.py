@@ -10,6 +10,7 @@ from flask_babel import gettext, ngettext
 from werkzeug.wrappers import Response
 
 from ledger.errors import ValidationFailed
+from ledger.messages import translatable
 from ledger.models.books import PeriodStatus
 from ledger.services import funds, periods, trial_balance, year_end
 from ledger.services.amounts import parse_amount
@@ -30,7 +31,7 @@ def propose_revision(fund_id: uuid.UUID) -> tuple[str, int] | Response:
         amount = parse_amount(form.get("amount", ""), fund.currency, "amount")
         source, target = form.get("from", ""), form.get("to", "")
         if not source or not target or source == target:
-            raise ValidationFailed.field("to", "choose two different categories")
+            raise ValidationFailed.field("to", translatable("choose two different categories"))
         funds.propose_budget_revision(
             actor, fund_id, {source: -amount, target: amount}, form.get("reason", "")
         )
