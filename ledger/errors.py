@@ -22,7 +22,7 @@ class LedgerError(Exception):
 
     status: int = 400
     slug: str = "bad-request"
-    title: str = "Bad request"
+    title: str = translatable("Bad request")
 
     def __init__(
         self, detail: str, *, errors: Mapping[str, Sequence[str]] | None = None, code: str | None = None
@@ -43,7 +43,7 @@ class ValidationFailed(LedgerError):
 
     status = 422
     slug = "validation-failed"
-    title = "The request has invalid fields"
+    title = translatable("The request has invalid fields")
 
     @classmethod
     def field(cls, name: str, message: str, *, code: str | None = None) -> ValidationFailed:
@@ -58,19 +58,19 @@ class ValidationFailed(LedgerError):
 class Unauthenticated(LedgerError):
     status = 401
     slug = "unauthenticated"
-    title = "Authentication required"
+    title = translatable("Authentication required")
 
 
 class Forbidden(LedgerError):
     status = 403
     slug = "forbidden"
-    title = "Not allowed"
+    title = translatable("Not allowed")
 
 
 class NotFound(LedgerError):
     status = 404
     slug = "not-found"
-    title = "Not found"
+    title = translatable("Not found")
 
     @classmethod
     def thing(cls, kind: str, identifier: object) -> NotFound:
@@ -82,7 +82,7 @@ class NotFound(LedgerError):
 class Conflict(LedgerError):
     status = 409
     slug = "conflict"
-    title = "Conflicts with the current state"
+    title = translatable("Conflicts with the current state")
 
 
 class PreconditionFailed(LedgerError):
@@ -90,19 +90,19 @@ class PreconditionFailed(LedgerError):
 
     status = 412
     slug = "precondition-failed"
-    title = "The resource has changed"
+    title = translatable("The resource has changed")
 
 
 class PreconditionRequired(LedgerError):
     status = 428
     slug = "precondition-required"
-    title = "If-Match header required"
+    title = translatable("If-Match header required")
 
 
 class TooManyRequests(LedgerError):
     status = 429
     slug = "too-many-requests"
-    title = "Too many attempts"
+    title = translatable("Too many attempts")
 
     def __init__(self, detail: str, *, retry_after_seconds: int, code: str | None = None) -> None:
         super().__init__(detail, code=code)
@@ -114,4 +114,4 @@ class MoneyAsNumber(LedgerError):
 
     status = 400
     slug = "money-as-number"
-    title = "Money must be a decimal string"
+    title = translatable("Money must be a decimal string")

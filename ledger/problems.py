@@ -25,6 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from ledger.errors import LedgerError, TooManyRequests
+from ledger.messages import translatable
 
 log = logging.getLogger(__name__)
 
@@ -34,19 +35,19 @@ HTML_ERROR_PAGE = "ledger.html_error_page"
 TYPE_PREFIX = "urn:community-fund-ledger:problem:"
 
 _HTTP_SLUGS = {
-    400: ("bad-request", "Bad request"),
-    401: ("unauthenticated", "Authentication required"),
-    403: ("forbidden", "Not allowed"),
-    404: ("not-found", "Not found"),
-    405: ("method-not-allowed", "Method not allowed"),
-    409: ("conflict", "Conflicts with the current state"),
-    412: ("precondition-failed", "The resource has changed"),
-    413: ("payload-too-large", "Request body too large"),
-    415: ("unsupported-media-type", "Unsupported content type"),
-    422: ("validation-failed", "The request has invalid fields"),
-    428: ("precondition-required", "If-Match header required"),
-    429: ("too-many-requests", "Too many attempts"),
-    500: ("internal-error", "Internal error"),
+    400: ("bad-request", translatable("Bad request")),
+    401: ("unauthenticated", translatable("Authentication required")),
+    403: ("forbidden", translatable("Not allowed")),
+    404: ("not-found", translatable("Not found")),
+    405: ("method-not-allowed", translatable("Method not allowed")),
+    409: ("conflict", translatable("Conflicts with the current state")),
+    412: ("precondition-failed", translatable("The resource has changed")),
+    413: ("payload-too-large", translatable("Request body too large")),
+    415: ("unsupported-media-type", translatable("Unsupported content type")),
+    422: ("validation-failed", translatable("The request has invalid fields")),
+    428: ("precondition-required", translatable("If-Match header required")),
+    429: ("too-many-requests", translatable("Too many attempts")),
+    500: ("internal-error", translatable("Internal error")),
 }
 
 
@@ -85,7 +86,7 @@ def problem_response(
         return html_page(status, title, detail, errors or {}, headers or {})  # type: ignore[no-any-return]
     body: dict[str, Any] = {
         "type": TYPE_PREFIX + slug,
-        "title": title,
+        "title": str(title),
         "status": status,
         "detail": str(detail),
         "code": code or slug,
@@ -190,16 +191,16 @@ class ProblemApi(Api):  # type: ignore[misc]
 def _http_detail(status: int, errors: Mapping[str, list[str]], error: HTTPException) -> str:
     if errors:
         if status == 400 and set(errors) == {"body"}:
-            return "The request body is not valid JSON."
+            return translatable("The request body is not valid JSON.")
         return "Invalid fields: " + ", ".join(sorted(errors)) + "."
     if status == 404:
-        return "There is nothing at this address."
+        return translatable("There is nothing at this address.")
     if status == 405:
-        return "This address does not accept that method."
+        return translatable("This address does not accept that method.")
     if status == 413:
-        return "The request body is larger than the service accepts."
+        return translatable("The request body is larger than the service accepts.")
     if status == 415:
-        return "Send the request body as application/json."
+        return translatable("Send the request body as application/json.")
     # Werkzeug's own descriptions are fixed English text, never exception data.
     return error.description or error.name
 
@@ -227,13 +228,13 @@ def handle_lost_race(error: Exception) -> Response:
             412,
             "precondition-failed",
             "The resource has changed",
-            "Someone else changed it first; fetch it again.",
+            translatable("Someone else changed it first; fetch it again."),
         )
     return problem_response(
         409,
         "conflict",
         "Conflicts with the current state",
-        "A concurrent change conflicts with this one; try again.",
+        translatable("A concurrent change conflicts with this one; try again."),
     )
 
 
@@ -248,7 +249,7 @@ def handle_unstorable_value(error: DataError) -> Response:
         422,
         "validation-failed",
         "The request has invalid fields",
-        "A value is out of range or cannot be stored.",
+        translatable("A value is out of range or cannot be stored."),
     )
 
 
@@ -259,6 +260,9 @@ def handle_unexpected_error(error: BaseException) -> Response:
         500,
         "internal-error",
         "Internal error",
-        f"Something went wrong on our side. It has been logged with reference {reference}; "
-        "please try again, and quote the reference if it persists.",
+        translatable(
+            "Something went wrong on our side. It has been logged with reference %(reference)s; "
+            "please try again, and quote the reference if it persists.",
+            reference=reference,
+        ),
     )
