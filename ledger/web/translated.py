@@ -68,10 +68,15 @@ _PLACEHOLDER = re.compile(r"%\\\((\w+)\\\)s")
 
 @cache
 def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
-    """Each message format as a regular expression whose groups are its parameters."""
+    """Each message format as a regular expression whose groups are its parameters.
+
+    The longest formats are tried first: "Must be greater than %(min)s." would otherwise also
+    match the two-sided range message, taking "1 and less than 100" for its ``min``.
+    """
+    by_length = sorted(MARSHMALLOW_MESSAGES, key=len, reverse=True)
     return tuple(
         (re.compile(_PLACEHOLDER.sub(r"(?P<\1>.+?)", re.escape(msgid)) + r"\Z", re.DOTALL), msgid)
-        for msgid in MARSHMALLOW_MESSAGES
+        for msgid in by_length
     )
 
 
