@@ -5,10 +5,13 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The message catalogs; their compiled .mo files are build output, made here and ignored by git.
+CATALOGS := $(wildcard ledger/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: setup run test lint typecheck bench openapi clean
+.PHONY: setup run test lint typecheck bench openapi messages clean
 
 $(STAMP): pyproject.toml scripts/install-system-packages.sh
 	bash scripts/install-system-packages.sh
@@ -17,7 +20,15 @@ $(STAMP): pyproject.toml scripts/install-system-packages.sh
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --statistics --input-file $< --output-file $@
+
+setup: $(STAMP) $(COMPILED)
+
+# After changing strings: extract them and merge into both catalogs, then translate what is new.
+messages: setup
+	$(BIN)/pybabel extract --mapping-file babel.cfg --no-location --sort-by-file --project community-fund-ledger --output-file ledger/translations/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete --input-file ledger/translations/messages.pot --output-dir ledger/translations
 
 run: setup
 	$(BIN)/ledger init

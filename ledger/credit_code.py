@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from ledger.messages import translatable
+
 ALPHABET: Final[str] = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _VALUES: Final[dict[str, int]] = {c: i for i, c in enumerate(ALPHABET)}
 WEIGHTS: Final[tuple[int, ...]] = tuple(pow(3, i, 31) for i in range(17))
@@ -50,21 +52,39 @@ def normalise(code: str) -> str:
 def credit_code_problem(code: str) -> CreditCodeProblem | None:
     """Return what is wrong with ``code`` (already normalised), or None when it is valid."""
     if len(code) != LENGTH:
-        return CreditCodeProblem(f"must be {LENGTH} characters long, not {len(code)}")
+        return CreditCodeProblem(
+            translatable(
+                "must be %(length)s characters long, not %(actual)s", length=LENGTH, actual=len(code)
+            )
+        )
     for position, char in enumerate(code, start=1):
         if 3 <= position <= 8 and char not in "0123456789":
             return CreditCodeProblem(
-                f"character {char!r} at position {position} must be a digit "
-                "(positions 3-8 are the administrative division code)"
+                translatable(
+                    "character %(char)s at position %(position)s must be a digit "
+                    "(positions 3-8 are the administrative division code)",
+                    char=repr(char),
+                    position=position,
+                )
             )
         if char not in _VALUES:
             return CreditCodeProblem(
-                f"character {char!r} at position {position} is not allowed "
-                "(digits and capital letters except I, O, S, V, Z)"
+                translatable(
+                    "character %(char)s at position %(position)s is not allowed "
+                    "(digits and capital letters except I, O, S, V, Z)",
+                    char=repr(char),
+                    position=position,
+                )
             )
     expected = check_character(code[:17])
     if code[17] != expected:
-        return CreditCodeProblem(f"check character is {code[17]!r}, expected {expected!r}")
+        return CreditCodeProblem(
+            translatable(
+                "check character is %(found)s, expected %(expected)s",
+                found=repr(code[17]),
+                expected=repr(expected),
+            )
+        )
     return None
 
 

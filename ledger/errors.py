@@ -2,12 +2,19 @@
 
 Services raise these; one handler in ``ledger.problems`` turns each into an RFC 9457
 ``application/problem+json`` response. Each class has a stable ``slug`` that becomes the
-problem ``type``, so clients can branch on it without parsing English.
+problem ``type``, so clients can branch on it without parsing English; each error also carries a
+stable ``code`` naming the rule that refused (``"disbursement.over_award"``; the class's slug
+when no finer code is given) and the ``params`` of its message.
+
+Messages are made with ``ledger.messages.translatable``: English for the API, and kept as msgid
+and parameters so that the pages show them in the reader's language.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+
+from ledger.messages import Message, translatable
 
 
 class LedgerError(Exception):
@@ -15,12 +22,20 @@ class LedgerError(Exception):
 
     status: int = 400
     slug: str = "bad-request"
-    title: str = "Bad request"
+    title: str = translatable("Bad request")
 
-    def __init__(self, detail: str, *, errors: Mapping[str, Sequence[str]] | None = None) -> None:
+    def __init__(
+        self, detail: str, *, errors: Mapping[str, Sequence[str]] | None = None, code: str | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors: dict[str, list[str]] = {k: list(v) for k, v in (errors or {}).items()}
+        self.code = code or self.slug
+
+    @property
+    def params(self) -> dict[str, object]:
+        """The parameters of the detail message (empty when it was not made translatable)."""
+        return dict(self.detail.params) if isinstance(self.detail, Message) else {}
 
 
 class ValidationFailed(LedgerError):
@@ -28,39 +43,46 @@ class ValidationFailed(LedgerError):
 
     status = 422
     slug = "validation-failed"
-    title = "The request has invalid fields"
+    title = translatable("The request has invalid fields")
 
     @classmethod
-    def field(cls, name: str, message: str) -> ValidationFailed:
-        return cls(f"{name}: {message}", errors={name: [message]})
+    def field(cls, name: str, message: str, *, code: str | None = None) -> ValidationFailed:
+        """One field refused: ``message`` is best made with ``translatable`` (shown translated)."""
+        return cls(
+            translatable("%(field)s: %(message)s", field=name, message=message),
+            errors={name: [message]},
+            code=code,
+        )
 
 
 class Unauthenticated(LedgerError):
     status = 401
     slug = "unauthenticated"
-    title = "Authentication required"
+    title = translatable("Authentication required")
 
 
 class Forbidden(LedgerError):
     status = 403
     slug = "forbidden"
-    title = "Not allowed"
+    title = translatable("Not allowed")
 
 
 class NotFound(LedgerError):
     status = 404
     slug = "not-found"
-    title = "Not found"
+    title = translatable("Not found")
 
     @classmethod
     def thing(cls, kind: str, identifier: object) -> NotFound:
-        return cls(f"There is no {kind} {identifier}.")
+        return cls(
+            translatable("There is no %(kind)s %(identifier)s.", kind=kind, identifier=str(identifier))
+        )
 
 
 class Conflict(LedgerError):
     status = 409
     slug = "conflict"
-    title = "Conflicts with the current state"
+    title = translatable("Conflicts with the current state")
 
 
 class PreconditionFailed(LedgerError):
@@ -68,22 +90,22 @@ class PreconditionFailed(LedgerError):
 
     status = 412
     slug = "precondition-failed"
-    title = "The resource has changed"
+    title = translatable("The resource has changed")
 
 
 class PreconditionRequired(LedgerError):
     status = 428
     slug = "precondition-required"
-    title = "If-Match header required"
+    title = translatable("If-Match header required")
 
 
 class TooManyRequests(LedgerError):
     status = 429
     slug = "too-many-requests"
-    title = "Too many attempts"
+    title = translatable("Too many attempts")
 
-    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
-        super().__init__(detail)
+    def __init__(self, detail: str, *, retry_after_seconds: int, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
         self.retry_after_seconds = retry_after_seconds
 
 
@@ -92,4 +114,4 @@ class MoneyAsNumber(LedgerError):
 
     status = 400
     slug = "money-as-number"
-    title = "Money must be a decimal string"
+    title = translatable("Money must be a decimal string")

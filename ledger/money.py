@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
+from ledger.messages import translatable
+
 # ISO 4217 minor-unit exponents of the currencies the service accepts.
 CURRENCY_EXPONENTS: Final[dict[str, int]] = {
     "CNY": 2,
@@ -56,7 +58,7 @@ class Money:
         if isinstance(self.minor, bool) or not isinstance(self.minor, int):
             raise MoneyError("minor units must be an integer")
         if abs(self.minor) > MAX_MINOR_UNITS:
-            raise MoneyError("amount is too large")
+            raise MoneyError(translatable("amount is too large"))
 
     @classmethod
     def zero(cls, currency: str) -> Money:
@@ -66,14 +68,22 @@ class Money:
     def parse(cls, text: str, currency: str) -> Money:
         """Read a decimal string such as ``"1250.00"``; more decimals than the currency has fail."""
         if not isinstance(text, str):
-            raise MoneyError('an amount must be a decimal string such as "1250.00"')
+            raise MoneyError(translatable('an amount must be a decimal string such as "1250.00"'))
         match = _AMOUNT.match(text)
         if match is None:
-            raise MoneyError(f'{text!r} is not a decimal amount such as "1250.00"')
+            raise MoneyError(
+                translatable('%(text)s is not a decimal amount such as "1250.00"', text=repr(text))
+            )
         exponent = currency_exponent(currency)
         fraction = match.group("fraction") or ""
         if len(fraction) > exponent:
-            raise MoneyError(f"{currency} amounts have at most {exponent} decimal places")
+            raise MoneyError(
+                translatable(
+                    "%(currency)s amounts have at most %(places)s decimal places",
+                    currency=currency,
+                    places=exponent,
+                )
+            )
         minor = int(match.group("whole")) * 10**exponent + int(fraction.ljust(exponent, "0") or "0")
         return cls(currency, -minor if match.group("sign") else minor)
 

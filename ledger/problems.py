@@ -1,7 +1,9 @@
 """The one error path: every error becomes an RFC 9457 ``application/problem+json`` body.
 
-``{type, title, status, detail, errors?}``: ``type`` is a stable URN per kind of problem,
-``errors`` maps each offending field to its messages. Unexpected exceptions are logged with a
+``{type, title, status, detail, code, errors?}``: ``type`` is a stable URN per kind of problem,
+``code`` names the rule that refused (``"disbursement.over_award"``; the type's slug when there is
+no finer one), ``errors`` maps each offending field to its messages. ``detail`` and ``errors``
+are English; people read them in their own language on the pages, from the message catalog. Unexpected exceptions are logged with a
 reference number and answered with that number only, never with their text or a stack trace.
 """
 
@@ -23,6 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from ledger.errors import LedgerError, TooManyRequests
+from ledger.messages import translatable
 
 log = logging.getLogger(__name__)
 
@@ -32,19 +35,19 @@ HTML_ERROR_PAGE = "ledger.html_error_page"
 TYPE_PREFIX = "urn:community-fund-ledger:problem:"
 
 _HTTP_SLUGS = {
-    400: ("bad-request", "Bad request"),
-    401: ("unauthenticated", "Authentication required"),
-    403: ("forbidden", "Not allowed"),
-    404: ("not-found", "Not found"),
-    405: ("method-not-allowed", "Method not allowed"),
-    409: ("conflict", "Conflicts with the current state"),
-    412: ("precondition-failed", "The resource has changed"),
-    413: ("payload-too-large", "Request body too large"),
-    415: ("unsupported-media-type", "Unsupported content type"),
-    422: ("validation-failed", "The request has invalid fields"),
-    428: ("precondition-required", "If-Match header required"),
-    429: ("too-many-requests", "Too many attempts"),
-    500: ("internal-error", "Internal error"),
+    400: ("bad-request", translatable("Bad request")),
+    401: ("unauthenticated", translatable("Authentication required")),
+    403: ("forbidden", translatable("Not allowed")),
+    404: ("not-found", translatable("Not found")),
+    405: ("method-not-allowed", translatable("Method not allowed")),
+    409: ("conflict", translatable("Conflicts with the current state")),
+    412: ("precondition-failed", translatable("The resource has changed")),
+    413: ("payload-too-large", translatable("Request body too large")),
+    415: ("unsupported-media-type", translatable("Unsupported content type")),
+    422: ("validation-failed", translatable("The request has invalid fields")),
+    428: ("precondition-required", translatable("If-Match header required")),
+    429: ("too-many-requests", translatable("Too many attempts")),
+    500: ("internal-error", translatable("Internal error")),
 }
 
 
@@ -54,7 +57,13 @@ class ProblemSchema(ma.Schema):
     type = ma.fields.String(metadata={"description": "Stable URN naming the kind of problem"})
     title = ma.fields.String()
     status = ma.fields.Integer()
-    detail = ma.fields.String()
+    detail = ma.fields.String(metadata={"description": "What went wrong, in English"})
+    code = ma.fields.String(
+        metadata={
+            "description": "Stable code of the rule that refused, e.g. disbursement.over_award; "
+            "the type's last part when there is no finer one"
+        }
+    )
     errors = ma.fields.Dict(
         keys=ma.fields.String(),
         values=ma.fields.List(ma.fields.String()),
@@ -69,6 +78,7 @@ def problem_response(
     detail: str,
     errors: Mapping[str, list[str]] | None = None,
     headers: Mapping[str, str] | None = None,
+    code: str | None = None,
 ) -> Response:
     html_page = current_app.extensions.get(HTML_ERROR_PAGE) if has_request_context() else None
     if html_page is not None and not request.path.startswith("/api/"):
@@ -76,9 +86,10 @@ def problem_response(
         return html_page(status, title, detail, errors or {}, headers or {})  # type: ignore[no-any-return]
     body: dict[str, Any] = {
         "type": TYPE_PREFIX + slug,
-        "title": title,
+        "title": str(title),
         "status": status,
-        "detail": detail,
+        "detail": str(detail),
+        "code": code or slug,
     }
     if errors:
         body["errors"] = dict(errors)
@@ -180,16 +191,16 @@ class ProblemApi(Api):  # type: ignore[misc]
 def _http_detail(status: int, errors: Mapping[str, list[str]], error: HTTPException) -> str:
     if errors:
         if status == 400 and set(errors) == {"body"}:
-            return "The request body is not valid JSON."
+            return translatable("The request body is not valid JSON.")
         return "Invalid fields: " + ", ".join(sorted(errors)) + "."
     if status == 404:
-        return "There is nothing at this address."
+        return translatable("There is nothing at this address.")
     if status == 405:
-        return "This address does not accept that method."
+        return translatable("This address does not accept that method.")
     if status == 413:
-        return "The request body is larger than the service accepts."
+        return translatable("The request body is larger than the service accepts.")
     if status == 415:
-        return "Send the request body as application/json."
+        return translatable("Send the request body as application/json.")
     # Werkzeug's own descriptions are fixed English text, never exception data.
     return error.description or error.name
 
@@ -201,7 +212,7 @@ def handle_ledger_error(error: LedgerError) -> Response:
     if error.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     return problem_response(
-        error.status, error.slug, error.title, error.detail, error.errors or None, headers
+        error.status, error.slug, error.title, error.detail, error.errors or None, headers, error.code
     )
 
 
@@ -217,13 +228,13 @@ def handle_lost_race(error: Exception) -> Response:
             412,
             "precondition-failed",
             "The resource has changed",
-            "Someone else changed it first; fetch it again.",
+            translatable("Someone else changed it first; fetch it again."),
         )
     return problem_response(
         409,
         "conflict",
         "Conflicts with the current state",
-        "A concurrent change conflicts with this one; try again.",
+        translatable("A concurrent change conflicts with this one; try again."),
     )
 
 
@@ -238,7 +249,7 @@ def handle_unstorable_value(error: DataError) -> Response:
         422,
         "validation-failed",
         "The request has invalid fields",
-        "A value is out of range or cannot be stored.",
+        translatable("A value is out of range or cannot be stored."),
     )
 
 
@@ -249,6 +260,9 @@ def handle_unexpected_error(error: BaseException) -> Response:
         500,
         "internal-error",
         "Internal error",
-        f"Something went wrong on our side. It has been logged with reference {reference}; "
-        "please try again, and quote the reference if it persists.",
+        translatable(
+            "Something went wrong on our side. It has been logged with reference %(reference)s; "
+            "please try again, and quote the reference if it persists.",
+            reference=reference,
+        ),
     )

@@ -38,3 +38,23 @@ def assert_problem(response: Any, status: int, *fields: str) -> dict[str, Any]:
     for field in fields:
         assert field in body.get("errors", {}), body
     return body
+
+
+def csrf_token_of(client: Any, path: str = "/login") -> str:
+    """The CSRF token a page's forms carry."""
+    import re
+
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, path
+    return match.group(1)
+
+
+def signed_in_client(app: Flask, username: str, password: str) -> Any:
+    """A test client signed in to the pages as ``username``."""
+    client = app.test_client()
+    response = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": csrf_token_of(client)}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    return client

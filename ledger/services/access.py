@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from ledger.errors import Forbidden
+from ledger.messages import translatable
 from ledger.models.user import Role, User
 
 
@@ -109,13 +110,22 @@ class Actor:
 def authorize(actor: Actor, permission: Permission, organisation_id: uuid.UUID | None = None) -> None:
     """Raise ``Forbidden`` unless ``actor`` may do ``permission`` (on ``organisation_id``)."""
     if actor.role not in POLICY[permission]:
-        raise Forbidden(f"The {actor.role.value} role may not {permission.value}.")
+        raise Forbidden(
+            translatable(
+                "The %(role)s role may not %(permission)s.",
+                role=actor.role.value,
+                permission=permission.value,
+            ),
+            code="access.role_not_permitted",
+        )
     if (
         organisation_id is not None
         and actor.is_organisation_scoped
         and organisation_id not in actor.organisation_ids
     ):
-        raise Forbidden("You are not a member of that organisation.")
+        raise Forbidden(
+            translatable("You are not a member of that organisation."), code="access.not_a_member"
+        )
 
 
 def visible_organisation_ids(actor: Actor) -> frozenset[uuid.UUID] | None:
@@ -129,4 +139,7 @@ def require_different_person(actor: Actor, recorded: Iterable[str | None], actio
     ``recorded`` are the identities stored on the thing (``Actor.audit_identity["id"]``).
     """
     if actor.user_id is not None and actor.audit_identity["id"] in set(recorded):
-        raise Forbidden(f"You may not {action} something you filed or prepared yourself.")
+        raise Forbidden(
+            translatable("You may not %(action)s something you filed or prepared yourself.", action=action),
+            code="access.self_approval",
+        )

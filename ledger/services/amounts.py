@@ -15,4 +15,5 @@ def parse_amount(text: str, currency: str, field: str) -> Money:
     try:
         return Money.parse(text, currency)
     except MoneyError as error:
-        raise ValidationFailed.field(field, str(error)) from None
+        # The error's own argument, not str(error): it may be a translatable message.
+        raise ValidationFailed.field(field, error.args[0]) from None

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from ledger.cash_flow import CASH_ACCOUNTS, CASH_FLOW_KEYS
 from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
+from ledger.messages import translatable
 from ledger.models.books import (
     EntrySource,
     JournalEntry,
@@ -204,7 +205,7 @@ def post_journal_entry(
             "The entry cannot be posted: " + "; ".join(p.message for p in problems), errors=errors
         )
     if not description.strip():
-        raise ValidationFailed.field("description", "must not be blank")
+        raise ValidationFailed.field("description", translatable("must not be blank"))
     if into_closed_period:
         open_period(actor, organisation_id, entry_date.year, entry_date.month)
     else:
@@ -399,9 +400,11 @@ def post_reversal(
     For the services that undo a business event; the caller has checked who may.
     """
     if not reason.strip():
-        raise ValidationFailed.field("reason", "say why the entry is reversed")
+        raise ValidationFailed.field("reason", translatable("say why the entry is reversed"))
     if reversal_date < entry.entry_date:
-        raise ValidationFailed.field("date", "a reversal cannot be dated before the entry it reverses")
+        raise ValidationFailed.field(
+            "date", translatable("a reversal cannot be dated before the entry it reverses")
+        )
     if entry.source == EntrySource.REVERSAL.value:
         raise Conflict("A reversal is not reversed; post a new entry instead.")
     if db.session.scalar(select(JournalEntry.id).where(JournalEntry.reverses_id == entry.id)) is not None:

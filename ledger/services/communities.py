@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
+from ledger.messages import translatable
 from ledger.models.community import ORGANISATION_TARGETS, Community, CommunityKind
 from ledger.models.organisation import Organisation
 from ledger.services.access import Actor, Permission, authorize
@@ -44,7 +45,7 @@ class CommunityCoverage:
 def _check_code_free(code: str, community_id: uuid.UUID | None = None) -> None:
     existing = db.session.scalar(select(Community.id).where(Community.code == code))
     if existing is not None and existing != community_id:
-        raise Conflict(f"A community with code {code!r} exists.", errors={"code": ["is taken"]})
+        raise Conflict(f"A community with code {code!r} exists.", errors={"code": [translatable("is taken")]})
 
 
 def _clean(fields: CommunityFields) -> CommunityFields:
@@ -56,7 +57,7 @@ def _clean(fields: CommunityFields) -> CommunityFields:
     )
     for name in ("code", "name", "district"):
         if not getattr(cleaned, name):
-            raise ValidationFailed.field(name, "must not be blank")
+            raise ValidationFailed.field(name, translatable("must not be blank"))
     return cleaned
 
 

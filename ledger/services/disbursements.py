@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
+from ledger.messages import translatable
 from ledger.models.books import EntrySource, JournalEntry, Side
 from ledger.models.disbursement import (
     Disbursement,
@@ -62,9 +63,9 @@ def set_tranches(actor: Actor, fund_id: uuid.UUID, tranches: list[TrancheTerms])
         if tranche.amount.currency != fund.currency:
             errors[f"tranches.{index}.amount"] = [f"must be in {fund.currency}"]
         elif not tranche.amount.is_positive:
-            errors[f"tranches.{index}.amount"] = ["must be more than zero"]
+            errors[f"tranches.{index}.amount"] = [translatable("must be more than zero")]
     if sum(t.amount.minor for t in tranches) > fund.award_minor:
-        errors.setdefault("tranches", []).append("the tranches add up to more than the award")
+        errors.setdefault("tranches", []).append(translatable("the tranches add up to more than the award"))
     if errors:
         raise ValidationFailed("The schedule is not valid.", errors=errors)
     for previous in db.session.scalars(select(Tranche).where(Tranche.fund_id == fund.id)):
@@ -212,13 +213,13 @@ def _check_request(fund: Fund, request: DisbursementRequest) -> None:
     if request.amount.currency != fund.currency:
         errors["amount"] = [f"must be in {fund.currency}"]
     elif not request.amount.is_positive:
-        errors["amount"] = ["must be more than zero"]
+        errors["amount"] = [translatable("must be more than zero")]
     if not request.memo.strip():
-        errors["memo"] = ["say what the payment is for"]
+        errors["memo"] = [translatable("say what the payment is for")]
     if request.kind is DisbursementKind.TRANCHE_ADVANCE:
         tranche = db.session.get(Tranche, request.tranche_id) if request.tranche_id else None
         if tranche is None or tranche.fund_id != fund.id:
-            errors["tranche_id"] = ["name a tranche of this fund"]
+            errors["tranche_id"] = [translatable("name a tranche of this fund")]
         else:
             if request.amount.minor != tranche.amount_minor:
                 errors["amount"] = [
@@ -238,13 +239,20 @@ def _check_request(fund: Fund, request: DisbursementRequest) -> None:
             ):
                 raise Conflict(f"Tranche {tranche.number} is paid after an approved interim expense report.")
     elif request.tranche_id is not None:
-        errors["tranche_id"] = ["only a tranche advance names a tranche"]
+        errors["tranche_id"] = [translatable("only a tranche advance names a tranche")]
     if errors:
         raise ValidationFailed("The disbursement is not valid.", errors=errors)
     committed = _committed_total(fund)
     if committed + request.amount.minor > fund.award_minor:
         left = Money(fund.currency, fund.award_minor - committed)
-        raise Conflict(f"That is more than is left of the award ({left} {fund.currency}).")
+        raise Conflict(
+            translatable(
+                "That is more than is left of the award (%(left)s %(currency)s).",
+                left=str(left),
+                currency=fund.currency,
+            ),
+            code="disbursement.over_award",
+        )
 
 
 def _has_approved_report(fund: Fund) -> bool:
@@ -305,7 +313,7 @@ def _for_change(actor: Actor, disbursement_id: uuid.UUID, expected: Disbursement
 def approve_disbursement(actor: Actor, disbursement_id: uuid.UUID) -> Disbursement:
     """A second finance officer, not the one who prepared it, approves the payment."""
     disbursement = _for_change(actor, disbursement_id, DisbursementStatus.PREPARED)
-    require_different_person(actor, [disbursement.prepared_by], "approve a disbursement")
+    require_different_person(actor, [disbursement.prepared_by], translatable("approve a disbursement"))
     fund = db.session.get(Fund, disbursement.fund_id)
     assert fund is not None
     if fund.status != FundStatus.ACTIVE.value:
@@ -321,7 +329,9 @@ def mark_paid(actor: Actor, disbursement_id: uuid.UUID, bank_reference: str, pai
     """Record that the bank paid it, and book it: Dr 1002 bank, Cr the fund's revenue account."""
     disbursement = _for_change(actor, disbursement_id, DisbursementStatus.APPROVED)
     if not bank_reference.strip():
-        raise ValidationFailed.field("bank_reference", "give the bank's reference for the payment")
+        raise ValidationFailed.field(
+            "bank_reference", translatable("give the bank's reference for the payment")
+        )
     fund = db.session.get(Fund, disbursement.fund_id)
     assert fund is not None
     amount = Money(disbursement.currency, disbursement.amount_minor)
@@ -356,7 +366,7 @@ def cancel_disbursement(actor: Actor, disbursement_id: uuid.UUID, reason: str) -
             f"A {disbursement.status} disbursement cannot be cancelled; a paid one is refunded instead."
         )
     if not reason.strip():
-        raise ValidationFailed.field("reason", "say why it is cancelled")
+        raise ValidationFailed.field("reason", translatable("say why it is cancelled"))
     disbursement.status = DisbursementStatus.CANCELLED.value
     disbursement.cancel_reason = reason.strip()
     db.session.flush()
@@ -404,7 +414,9 @@ def refund_unspent(
         if fund.status not in (FundStatus.ACTIVE.value, FundStatus.SUSPENDED.value):
             raise Conflict(f"A {fund.status} fund has nothing to refund.")
         if not reference:
-            raise ValidationFailed.field("bank_reference", "give the bank's reference for the refund")
+            raise ValidationFailed.field(
+                "bank_reference", translatable("give the bank's reference for the refund")
+            )
         if amount.currency != fund.currency or not amount.is_positive:
             raise ValidationFailed.field("amount", f"must be a positive amount in {fund.currency}")
         left = unspent_cash(fund)
@@ -441,7 +453,7 @@ def refund_unspent(
 def reverse_payment(actor: Actor, disbursement_id: uuid.UUID, returned_on: date, reason: str) -> Disbursement:
     """The bank returned a paid disbursement: its booking is reversed and it no longer counts as paid."""
     if not reason.strip():
-        raise ValidationFailed.field("reason", "say why the payment is reversed")
+        raise ValidationFailed.field("reason", translatable("say why the payment is reversed"))
     disbursement = get_disbursement(actor, disbursement_id)
     authorize(actor, Permission.MANAGE_DISBURSEMENTS, disbursement.organisation_id)
     _lock_fund(disbursement.fund_id)
@@ -464,7 +476,7 @@ def reverse_refund(
 ) -> JournalEntry:
     """The bank returned a refund to the funder: the refund's booking is reversed, the money is back."""
     if not reason.strip():
-        raise ValidationFailed.field("reason", "say why the refund is reversed")
+        raise ValidationFailed.field("reason", translatable("say why the refund is reversed"))
     fund = get_fund(actor, fund_id)
     authorize(actor, Permission.MANAGE_DISBURSEMENTS, fund.organisation_id)
     fund = _lock_fund(fund_id)

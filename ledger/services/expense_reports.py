@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
+from ledger.messages import Message, translatable
 from ledger.models.base import utcnow
 from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, PeriodStatus, Side
 from ledger.models.expense_report import EDITABLE, ExpenseLine, ExpenseReport, Receipt, ReportStatus
@@ -117,7 +118,7 @@ def create_report(
     if fund.status != FundStatus.ACTIVE.value:
         raise Conflict(f"Reports are filed against an active fund; this one is {fund.status}.")
     if not title.strip():
-        raise ValidationFailed.field("title", "must not be blank")
+        raise ValidationFailed.field("title", translatable("must not be blank"))
     report = ExpenseReport(
         fund_id=fund.id,
         organisation_id=fund.organisation_id,
@@ -200,15 +201,15 @@ def set_lines(
         if line.amount.currency != fund.currency:
             errors[f"lines.{index}.amount"].append(f"must be in {fund.currency}")
         elif not line.amount.is_positive:
-            errors[f"lines.{index}.amount"].append("must be more than zero")
+            errors[f"lines.{index}.amount"].append(translatable("must be more than zero"))
         for name in ("payee", "description"):
             if not getattr(line, name).strip():
-                errors[f"lines.{index}.{name}"].append("must not be blank")
+                errors[f"lines.{index}.{name}"].append(translatable("must not be blank"))
         if line.receipt_sha256 is not None:
             receipt = db.session.get(Receipt, line.receipt_sha256)
             if receipt is None or receipt.organisation_id != report.organisation_id:
                 errors[f"lines.{index}.receipt_sha256"].append(
-                    "upload the receipt first (POST /api/v1/receipts)"
+                    translatable("upload the receipt first (POST /api/v1/receipts)")
                 )
     if errors:
         raise ValidationFailed("The lines are not valid.", errors=errors)
@@ -270,7 +271,7 @@ def report_problems(report: ExpenseReport, fund: Fund) -> dict[str, list[str]]:
     if fund.status != FundStatus.ACTIVE.value:
         errors["fund"].append(f"the fund is {fund.status}")
     if not report.lines:
-        errors["lines"].append("a report needs at least one line")
+        errors["lines"].append(translatable("a report needs at least one line"))
     categories = categories_of(fund.category_list_version)
     budget = budget_of(fund)
     approved, admin_costs = approved_spending(fund)
@@ -291,15 +292,19 @@ def report_problems(report: ExpenseReport, fund: Fund) -> dict[str, list[str]]:
                 f"is outside the fund's period {fund.period_start}..{fund.period_end}"
             )
         elif _period_closed(report.organisation_id, line.incurred_on):
-            errors[f"{where}.incurred_on"].append(f"the period {line.incurred_on:%Y-%m} is closed")
+            errors[f"{where}.incurred_on"].append(
+                translatable("the period %(period)s is closed", period=f"{line.incurred_on:%Y-%m}")
+            )
         if line.receipt_sha256 is None:
-            errors[f"{where}.receipt_sha256"].append("attach the receipt")
+            errors[f"{where}.receipt_sha256"].append(translatable("attach the receipt"))
         elif line.receipt_sha256 in seen_receipts:
             errors[f"{where}.receipt_sha256"].append(
                 f"the same receipt is on line {seen_receipts[line.receipt_sha256] + 1}"
             )
         elif _claimed_elsewhere(line.receipt_sha256, report.id):
-            errors[f"{where}.receipt_sha256"].append("this receipt is already claimed on another report")
+            errors[f"{where}.receipt_sha256"].append(
+                translatable("this receipt is already claimed on another report")
+            )
         if line.receipt_sha256 is not None:
             seen_receipts.setdefault(line.receipt_sha256, index)
     for code, total in sorted(totals.items()):
@@ -309,8 +314,14 @@ def report_problems(report: ExpenseReport, fund: Fund) -> dict[str, list[str]]:
         if total > available:
             first = next(i for i, line in enumerate(report.lines) if line.category_code == code)
             errors[f"lines.{first}.amount"].append(
-                f"{code}: {Money(fund.currency, total)} is more than the {Money(fund.currency, max(available, 0))} "
-                "left in the budget (budget - approved - pending)"
+                Message(
+                    OVER_BUDGET.msgid,
+                    {
+                        "category": code,
+                        "amount": str(Money(fund.currency, total)),
+                        "left": str(Money(fund.currency, max(available, 0))),
+                    },
+                )
             )
     if fund.admin_cost_cap_bp is not None:
         management = {code for code, c in categories.items() if c.functional_class == "management"}
@@ -358,9 +369,13 @@ def _claimed_elsewhere(sha256: str, report_id: uuid.UUID) -> bool:
 def _checked(report: ExpenseReport, fund: Fund, what: str) -> None:
     errors = report_problems(report, fund)
     if errors:
+        over_budget = any(
+            getattr(m, "msgid", None) == OVER_BUDGET.msgid for ms in errors.values() for m in ms
+        )
         raise ValidationFailed(
             f"The report cannot be {what}: " + "; ".join(f"{k}: {v[0]}" for k, v in sorted(errors.items())),
             errors=errors,
+            code="expense_report.over_budget" if over_budget else "expense_report.lines_refused",
         )
 
 
@@ -387,7 +402,17 @@ def submit_report(actor: Actor, report_id: uuid.UUID, expected_version: int | No
     return report
 
 
+OVER_BUDGET = translatable(
+    "%(category)s: %(amount)s is more than the %(left)s left in the budget (budget - approved - pending)"
+)
+"""A line's category would spend more than its budget has left (the code ``expense_report.over_budget``)."""
+
 _DECIDED = {"approve": "approved", "return": "returned", "reject": "rejected"}
+_SELF_DECISION = {
+    "approve": translatable("approve an expense report"),
+    "return": translatable("return an expense report"),
+    "reject": translatable("reject an expense report"),
+}
 
 
 def _decidable(
@@ -395,7 +420,7 @@ def _decidable(
 ) -> tuple[ExpenseReport, Fund]:
     report, fund = _lock(actor, report_id, expected_version)
     authorize(actor, Permission.REVIEW_EXPENSE_REPORTS, report.organisation_id)
-    require_different_person(actor, [report.filed_by], f"{action} an expense report")
+    require_different_person(actor, [report.filed_by], _SELF_DECISION[action])
     if report.status != ReportStatus.SUBMITTED.value:
         raise Conflict(f"Only a submitted report is {_DECIDED[action]}; this one is {report.status}.")
     return report, fund
@@ -454,10 +479,10 @@ def void_report(
     void both stay in the books and the trail.
     """
     if not reason.strip():
-        raise ValidationFailed.field("reason", "say why the report is voided")
+        raise ValidationFailed.field("reason", translatable("say why the report is voided"))
     report, _fund = _lock(actor, report_id, expected_version)
     authorize(actor, Permission.REVIEW_EXPENSE_REPORTS, report.organisation_id)
-    require_different_person(actor, [report.filed_by], "void an expense report")
+    require_different_person(actor, [report.filed_by], translatable("void an expense report"))
     if report.status != ReportStatus.APPROVED.value:
         raise Conflict(f"Only an approved report is voided; this one is {report.status}.")
     entries = db.session.scalars(

@@ -24,6 +24,7 @@ from ledger.business_dates import CHINA
 from ledger.credit_code import credit_code_problem, normalise
 from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
+from ledger.messages import translatable
 from ledger.models.base import utcnow
 from ledger.models.fund import (
     REVENUE_ACCOUNTS,
@@ -105,23 +106,26 @@ def _checked_terms(terms: FundTerms, fund_id: uuid.UUID | None = None) -> FundTe
     problems = _Problems()
     for name in ("title", "reference", "funder_name"):
         if not str(getattr(terms, name)).strip():
-            problems.add(name, "must not be blank")
+            problems.add(name, translatable("must not be blank"))
     if db.session.get(Organisation, terms.organisation_id) is None:
         problems.add("organisation_id", f"there is no organisation {terms.organisation_id}")
     if not terms.award.is_positive:
-        problems.add("award", "must be more than zero")
+        problems.add("award", translatable("must be more than zero"))
     if terms.period_end < terms.period_start:
-        problems.add("period_end", "must not be before period_start")
+        problems.add("period_end", translatable("must not be before period_start"))
     code = normalise(terms.funder_credit_code) if terms.funder_credit_code else None
     if code is not None and (problem := credit_code_problem(code)) is not None:
         problems.add("funder_credit_code", problem.message)
     if terms.restricted and not (terms.restriction_purpose or "").strip():
-        problems.add("restriction_purpose", "a restricted fund states its purpose")
+        problems.add("restriction_purpose", translatable("a restricted fund states its purpose"))
     if terms.revenue_account not in REVENUE_ACCOUNTS:
         problems.add("revenue_account", f"must be one of {', '.join(REVENUE_ACCOUNTS)}")
     cap = terms.admin_cost_cap_percent
     if cap is not None and not (Decimal(0) <= cap <= Decimal(100) and cap == cap.quantize(Decimal("0.01"))):
-        problems.add("admin_cost_cap_percent", "must be a percentage from 0 to 100 with at most two decimals")
+        problems.add(
+            "admin_cost_cap_percent",
+            translatable("must be a percentage from 0 to 100 with at most two decimals"),
+        )
     categories = categories_of(terms.category_list_version)
     if not categories:
         problems.add(
@@ -135,12 +139,14 @@ def _checked_terms(terms: FundTerms, fund_id: uuid.UUID | None = None) -> FundTe
     label_required = terms.label_required
     if terms.kind is FundKind.LOTTERY_GRANT:
         if terms.disclosure_deadline is None:
-            problems.add("disclosure_deadline", "a lottery grant has a public disclosure deadline")
+            problems.add(
+                "disclosure_deadline", translatable("a lottery grant has a public disclosure deadline")
+            )
         label_required = True if label_required is None else label_required
     milestone_total = 0
     for index, milestone in enumerate(terms.milestones):
         if terms.kind is not FundKind.PROCUREMENT_CONTRACT:
-            problems.add("milestones", "only procurement contracts have milestones")
+            problems.add("milestones", translatable("only procurement contracts have milestones"))
             break
         try:
             amount = Money.parse(str(milestone.get("amount")), terms.award.currency)
@@ -148,11 +154,12 @@ def _checked_terms(terms: FundTerms, fund_id: uuid.UUID | None = None) -> FundTe
         except MoneyError as error:
             problems.add(f"milestones.{index}.amount", str(error))
     if milestone_total > terms.award.minor:
-        problems.add("milestones", "the milestones add up to more than the award")
+        problems.add("milestones", translatable("the milestones add up to more than the award"))
     existing = db.session.scalar(select(Fund.id).where(Fund.reference == terms.reference.strip()))
     if existing is not None and existing != fund_id:
         raise Conflict(
-            f"A fund with reference {terms.reference!r} exists.", errors={"reference": ["is taken"]}
+            f"A fund with reference {terms.reference!r} exists.",
+            errors={"reference": [translatable("is taken")]},
         )
     problems.raise_if_any("The fund's terms are not valid")
     return replace(
@@ -268,7 +275,9 @@ def update_fund(
     terms = _checked_terms(replace(terms_of(fund), **changes), fund.id)
     budget_total = sum(a.minor for a in budget_of(fund).values())
     if terms.award.currency != fund.currency and budget_total:
-        raise ValidationFailed.field("award", "set the budget again after changing the currency")
+        raise ValidationFailed.field(
+            "award", translatable("set the budget again after changing the currency")
+        )
     _apply_terms(fund, terms)
     db.session.flush()
     record_state(actor, "fund.updated", "fund", fund)
@@ -345,7 +354,7 @@ def _check_categories(fund: Fund, codes: set[str], problems: _Problems, field_na
         if code not in categories:
             problems.add(f"{field_name}.{code}", f"is not a category of {fund.category_list_version}")
         elif code in fund.banned_categories:
-            problems.add(f"{field_name}.{code}", "this fund may not be spent on it")
+            problems.add(f"{field_name}.{code}", translatable("this fund may not be spent on it"))
 
 
 def set_draft_budget(actor: Actor, fund_id: uuid.UUID, lines: Mapping[str, Money]) -> dict[str, Money]:
@@ -360,7 +369,7 @@ def set_draft_budget(actor: Actor, fund_id: uuid.UUID, lines: Mapping[str, Money
         if amount.currency != fund.currency:
             problems.add(f"lines.{code}", f"must be in {fund.currency}")
         elif amount.minor < 0:
-            problems.add(f"lines.{code}", "must not be negative")
+            problems.add(f"lines.{code}", translatable("must not be negative"))
     if sum(a.minor for a in lines.values() if a.currency == fund.currency) > fund.award_minor:
         problems.add(
             "lines", f"the budget adds up to more than the award ({Money(fund.currency, fund.award_minor)})"
@@ -404,7 +413,7 @@ def change_fund_status(actor: Actor, fund_id: uuid.UUID, action: str, expected_v
             raise Conflict(
                 f"The budget adds up to {Money(fund.currency, total)}, the award is "
                 f"{Money(fund.currency, fund.award_minor)}: they must agree before the fund is active.",
-                errors={"budget": ["must add up to the award"]},
+                errors={"budget": [translatable("must add up to the award")]},
             )
     if action == "close":
         left = unspent_cash(fund)
@@ -452,9 +461,9 @@ def propose_budget_revision(
         raise Conflict(f"Only an active fund's budget is revised; this one is {fund.status}.")
     problems = _Problems()
     if not reason.strip():
-        problems.add("reason", "say why the budget changes")
+        problems.add("reason", translatable("say why the budget changes"))
     if not changes:
-        problems.add("changes", "name at least one category to change")
+        problems.add("changes", translatable("name at least one category to change"))
     increases = {code for code, amount in changes.items() if amount.minor > 0}
     _check_categories(fund, increases, problems, "changes")
     current = budget_of(fund)
@@ -462,11 +471,11 @@ def propose_budget_revision(
         if amount.currency != fund.currency:
             problems.add(f"changes.{code}", f"must be in {fund.currency}")
         elif amount.minor == 0:
-            problems.add(f"changes.{code}", "a change of zero changes nothing")
+            problems.add(f"changes.{code}", translatable("a change of zero changes nothing"))
         elif (current[code].minor if code in current else 0) + amount.minor < 0:
-            problems.add(f"changes.{code}", "would make the line negative")
+            problems.add(f"changes.{code}", translatable("would make the line negative"))
     if sum(a.minor for a in changes.values()) != 0:
-        problems.add("changes", "a reallocation must net to zero")
+        problems.add("changes", translatable("a reallocation must net to zero"))
     problems.raise_if_any("The revision is not valid")
     deltas = {code: amount.minor for code, amount in changes.items()}
     revision = BudgetRevision(
@@ -508,7 +517,9 @@ def decide_budget_revision(
     fund = get_fund(actor, revision.fund_id)
     authorize(actor, Permission.DECIDE_BUDGET_REVISIONS, fund.organisation_id)
     check_version(revision, expected_version)
-    require_different_person(actor, [revision.proposed_by], "approve or reject a budget revision")
+    require_different_person(
+        actor, [revision.proposed_by], translatable("approve or reject a budget revision")
+    )
     if revision.status != RevisionStatus.PROPOSED.value:
         raise Conflict(f"This revision is already {revision.status}.")
     if fund.status != FundStatus.ACTIVE.value:
@@ -541,5 +552,5 @@ def parse_percent(text: str | None, field_name: str) -> Decimal | None:
     except InvalidOperation:
         raise ValidationFailed.field(field_name, 'must be a percentage such as "10" or "12.5"') from None
     if not value.is_finite():
-        raise ValidationFailed.field(field_name, "must be a finite percentage")
+        raise ValidationFailed.field(field_name, translatable("must be a finite percentage"))
     return value

@@ -20,6 +20,7 @@ from typing import Any
 
 from ledger.audit.canonical import canonical_bytes
 from ledger.errors import Conflict, ValidationFailed
+from ledger.messages import translatable
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
@@ -48,7 +49,7 @@ def require_same_request(stored_fingerprint: str | None, claim: IdempotencyClaim
     if stored_fingerprint != claim.fingerprint:
         raise Conflict(
             f"This {HEADER} was used for a different request; use a new key for a new {what}.",
-            errors={HEADER: ["was used for a different request"]},
+            errors={HEADER: [translatable("was used for a different request")]},
         )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from ledger.credit_code import credit_code_problem, normalise
 from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
+from ledger.messages import translatable
 from ledger.models.community import Community
 from ledger.models.organisation import Organisation, RegistrationType
 from ledger.models.user import Membership
@@ -32,18 +33,18 @@ class OrganisationFields:
 def _checked(fields: OrganisationFields, organisation_id: uuid.UUID | None = None) -> OrganisationFields:
     name = fields.name.strip()
     if not name:
-        raise ValidationFailed.field("name", "must not be blank")
+        raise ValidationFailed.field("name", translatable("must not be blank"))
     code = normalise(fields.credit_code)
     problem = credit_code_problem(code)
     if problem is not None:
-        raise ValidationFailed.field("credit_code", problem.message)
+        raise ValidationFailed.field("credit_code", problem.message, code="organisation.credit_code_invalid")
     if db.session.get(Community, fields.community_id) is None:
         raise ValidationFailed.field("community_id", f"there is no community {fields.community_id}")
     existing = db.session.scalar(select(Organisation.id).where(Organisation.credit_code == code))
     if existing is not None and existing != organisation_id:
         raise Conflict(
             f"An organisation with credit code {code} is registered.",
-            errors={"credit_code": ["is already registered"]},
+            errors={"credit_code": [translatable("is already registered")]},
         )
     return OrganisationFields(name, code, fields.registration_type, fields.community_id)
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from ledger.business_dates import has_ended
 from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
+from ledger.messages import translatable
 from ledger.models.base import utcnow
 from ledger.models.books import AccountingPeriod, PeriodBalance, PeriodStatus, Posting, Side
 from ledger.models.organisation import Organisation
@@ -74,7 +75,11 @@ def open_period(actor: Actor, organisation_id: uuid.UUID, year: int, month: int)
 def require_open_period(actor: Actor, organisation_id: uuid.UUID, on: date, field: str) -> None:
     period = open_period(actor, organisation_id, on.year, on.month)
     if period.status == PeriodStatus.CLOSED.value:
-        raise ValidationFailed.field(field, f"the period {on.year}-{on.month:02d} is closed")
+        raise ValidationFailed.field(
+            field,
+            translatable("the period %(period)s is closed", period=f"{on.year}-{on.month:02d}"),
+            code="period.closed",
+        )
 
 
 def list_periods(actor: Actor, organisation_id: uuid.UUID, request: PageRequest) -> Page[AccountingPeriod]:
@@ -111,11 +116,13 @@ def set_period_status(
     authorize(actor, Permission.FORCE_PERIOD_CLOSE if force else Permission.CLOSE_PERIODS, organisation_id)
     existing_organisation(organisation_id)
     if not (1 <= month <= 12 and 2000 <= year <= 2100):
-        raise ValidationFailed.field("period", "must be a month between 2000-01 and 2100-12")
+        raise ValidationFailed.field("period", translatable("must be a month between 2000-01 and 2100-12"))
     if force and status is not PeriodStatus.CLOSED:
-        raise ValidationFailed.field("force", "only closing a month can be forced")
+        raise ValidationFailed.field("force", translatable("only closing a month can be forced"))
     if force and not (reason or "").strip():
-        raise ValidationFailed.field("reason", "say why the month is closed before the earlier ones")
+        raise ValidationFailed.field(
+            "reason", translatable("say why the month is closed before the earlier ones")
+        )
     if status is PeriodStatus.CLOSED and not has_ended(month_range(year, month)[1]):
         raise ValidationFailed.field(
             "period", f"the month {year}-{month:02d} has not ended; it can be closed from its next day on"
@@ -125,7 +132,7 @@ def set_period_status(
     if period.status == status.value:
         raise Conflict(f"The period {year}-{month:02d} is already {status.value}.")
     if status is PeriodStatus.OPEN and not (reason or "").strip():
-        raise ValidationFailed.field("reason", "say why a closed period is reopened")
+        raise ValidationFailed.field("reason", translatable("say why a closed period is reopened"))
     open_before: list[str] = []
     if status is PeriodStatus.OPEN:
         closed_years = sorted(y for y in year_end.closed_years_of(organisation_id) if y >= year)

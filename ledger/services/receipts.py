@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from ledger.config import current_settings
 from ledger.errors import LedgerError, NotFound, ValidationFailed
 from ledger.extensions import db
+from ledger.messages import translatable
 from ledger.models.expense_report import Receipt
 from ledger.receipts import (
     InvalidReceiptName,
@@ -78,7 +79,9 @@ def upload_receipt(actor: Actor, organisation_id: uuid.UUID, data: bytes) -> Rec
         )
     elif receipt.organisation_id != organisation_id:
         # Another organisation uploaded the very same file: it is theirs to claim, not ours.
-        raise ValidationFailed.field("file", "this receipt was already filed by another organisation")
+        raise ValidationFailed.field(
+            "file", translatable("this receipt was already filed by another organisation")
+        )
     elif receipt.stored_sha256 != file_digest:
         # The stored copy was damaged (or missing) and this upload wrote a good one in its place.
         receipt.stored_sha256 = file_digest

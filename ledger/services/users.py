@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
+from ledger.messages import translatable
 from ledger.models.base import utcnow
 from ledger.models.organisation import Organisation
 from ledger.models.user import Membership, Role, User
@@ -45,9 +46,13 @@ def _organisations(ids: Iterable[uuid.UUID]) -> list[Organisation]:
 
 def _check_memberships(role: Role, organisation_ids: tuple[uuid.UUID, ...]) -> None:
     if role is Role.ORG_MEMBER and not organisation_ids:
-        raise ValidationFailed.field("organisation_ids", "an org_member must belong to an organisation")
+        raise ValidationFailed.field(
+            "organisation_ids", translatable("an org_member must belong to an organisation")
+        )
     if role is not Role.ORG_MEMBER and organisation_ids:
-        raise ValidationFailed.field("organisation_ids", "only org_member users belong to organisations")
+        raise ValidationFailed.field(
+            "organisation_ids", translatable("only org_member users belong to organisations")
+        )
 
 
 def create_user(actor: Actor, new: NewUser) -> User:
@@ -55,12 +60,14 @@ def create_user(actor: Actor, new: NewUser) -> User:
     username = new.username.strip().lower()
     if not USERNAME.match(username):
         raise ValidationFailed.field(
-            "username", "2-64 characters: lower-case letters, digits, '.', '_' or '-'"
+            "username", translatable("2-64 characters: lower-case letters, digits, '.', '_' or '-'")
         )
     check_password_rules(new.password)
     _check_memberships(new.role, new.organisation_ids)
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"The username {username!r} is taken.", errors={"username": ["is taken"]})
+        raise Conflict(
+            f"The username {username!r} is taken.", errors={"username": [translatable("is taken")]}
+        )
     user = User(
         username=username,
         display_name=new.display_name.strip() or username,
@@ -151,7 +158,7 @@ def change_password(actor: Actor, user: User, current_password: str | None, new_
     """Users change their own password (knowing the current one); admins reset anyone's."""
     if actor.user_id == user.id:
         if current_password is None or not password_matches(user.password_hash, current_password):
-            raise ValidationFailed.field("current_password", "is not your current password")
+            raise ValidationFailed.field("current_password", translatable("is not your current password"))
     else:
         authorize(actor, Permission.MANAGE_USERS)
     check_password_rules(new_password, "new_password")

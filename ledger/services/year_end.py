@@ -38,6 +38,7 @@ from sqlalchemy.orm import aliased
 from ledger.business_dates import has_ended
 from ledger.errors import Conflict, LedgerError, ValidationFailed
 from ledger.extensions import db
+from ledger.messages import translatable
 from ledger.models.base import utcnow
 from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, PeriodStatus, Posting, Side
 from ledger.models.organisation import Organisation
@@ -492,7 +493,7 @@ def reopen_year(actor: Actor, organisation_id: uuid.UUID, year: int, reason: str
     existing_organisation(organisation_id)
     _check_year(year)
     if not (reason or "").strip():
-        raise ValidationFailed.field("reason", "say why the year is reopened")
+        raise ValidationFailed.field("reason", translatable("say why the year is reopened"))
     months = _months(organisation_id, year, lock=True)
     closed_years = closed_years_of(organisation_id)
     refusal = _reopen_refusal(year, closed_years)

@@ -32,6 +32,7 @@ def configure_web(app: Flask) -> None:
     app.before_request(session.load_web_actor)
     app.before_request(csrf.check_csrf_token)
     app.after_request(session.add_security_headers)
+    i18n.configure_babel(app)
     app.context_processor(i18n.template_helpers)
     app.context_processor(csrf.template_helpers)
     app.register_blueprint(blueprint)

@@ -174,3 +174,27 @@ def test_unexpected_errors_leak_nothing(app: Flask, caplog: pytest.LogCaptureFix
     assert "RuntimeError" not in text
     reference = body["detail"].split("reference ")[1].split(";")[0]
     assert any(reference in record.getMessage() for record in caplog.records)
+
+
+def test_a_refusal_carries_its_code_and_english_detail_whatever_the_language(
+    client: FlaskClient, world: DemoWorld
+) -> None:
+    body = {**_community_body(world), "credit_code": "51420000MJH2003954"}
+    response = client.post(
+        "/api/v1/organisations",
+        json=body,
+        headers={**world.auth("admin"), "Accept-Language": "zh-CN,zh;q=0.9"},
+    )
+    problem = assert_problem(response, 422, "credit_code")
+    assert problem["code"] == "organisation.credit_code_invalid"
+    assert problem["detail"] == "credit_code: check character is '4', expected 'N'"
+    assert problem["errors"]["credit_code"] == ["check character is '4', expected 'N'"]
+    assert problem["title"] == "The request has invalid fields"
+
+
+def test_a_problem_without_a_finer_rule_carries_its_type_as_code(
+    client: FlaskClient, world: DemoWorld
+) -> None:
+    problem = assert_problem(client.get("/api/v1/no/such/thing"), 404)
+    assert problem["code"] == "not-found"
+    assert problem["type"].endswith(":" + problem["code"])

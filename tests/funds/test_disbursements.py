@@ -84,7 +84,8 @@ def test_prepare_approve_pay_books_the_money(client: FlaskClient, world: DemoWor
     other_body = {**_first_tranche(fund), "memo": "something else"}
     assert_problem(_prepare(client, world, fund, other_body, "pay-1"), 409, "Idempotency-Key")
     url = f"/api/v1/disbursements/{disbursement['id']}"
-    assert_problem(client.post(f"{url}/approve", headers=world.auth("finance1")), 403)
+    own = assert_problem(client.post(f"{url}/approve", headers=world.auth("finance1")), 403)
+    assert own["code"] == "access.self_approval"
     assert_problem(
         client.post(
             f"{url}/pay",
@@ -129,7 +130,9 @@ def test_never_more_than_the_award_never_twice_a_tranche(client: FlaskClient, wo
     assert _prepare(client, world, fund, _first_tranche(fund), "a").status_code == 201
     assert_problem(_prepare(client, world, fund, _first_tranche(fund), "b"), 409)
     big = {"kind": "reimbursement", "amount": "60000.01", "memo": "too much"}
-    assert_problem(_prepare(client, world, fund, big, "c"), 409)
+    over = assert_problem(_prepare(client, world, fund, big, "c"), 409)
+    assert over["code"] == "disbursement.over_award"
+    assert over["detail"] == "That is more than is left of the award (60000.00 CNY)."
     fits = {"kind": "reimbursement", "amount": "60000.00", "memo": "the rest"}
     assert _prepare(client, world, fund, fits, "d").status_code == 201
     assert_problem(_prepare(client, world, fund, {**fits, "amount": "0.01"}, "e"), 409)

@@ -11,6 +11,7 @@ from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from ledger.errors import ValidationFailed
+from ledger.messages import translatable
 from ledger.models.community import CommunityKind
 from ledger.models.disbursement import TrancheCondition
 from ledger.models.fund import FundKind
@@ -67,7 +68,11 @@ def create_community() -> tuple[str, int] | Response:
             ),
         )
     except (ValidationFailed, ValueError) as error:
-        errors = error.errors if isinstance(error, ValidationFailed) else {"kind": ["choose urban or rural"]}
+        errors = (
+            error.errors
+            if isinstance(error, ValidationFailed)
+            else {"kind": [translatable("choose urban or rural")]}
+        )
         return _admin_page(422, problems={"community": errors}, form=form)
     return redirect(url_for("web.admin", _anchor="communities"))
 
@@ -82,7 +87,9 @@ def create_organisation() -> tuple[str, int] | Response:
     except ValueError:
         return _admin_page(
             422,
-            problems={"organisation": {"community_id": ["choose a community and a registration type"]}},
+            problems={
+                "organisation": {"community_id": [translatable("choose a community and a registration type")]}
+            },
             form=form,
         )
     try:
@@ -106,7 +113,7 @@ def create_user() -> tuple[str, int] | Response:
         organisation = form.get("organisation_id") or None
         members = (uuid.UUID(organisation),) if organisation else ()
     except ValueError:
-        return _admin_page(422, problems={"user": {"role": ["choose a role"]}}, form=form)
+        return _admin_page(422, problems={"user": {"role": [translatable("choose a role")]}}, form=form)
     try:
         users.create_user(
             current_web_actor(),
@@ -131,7 +138,7 @@ def _fund_terms(form: dict[str, str]) -> funds.FundTerms:
         try:
             return parse(form.get(name, ""))
         except (ValueError, ValidationFailed):
-            problems[name] = ["this value cannot be read"]
+            problems[name] = [translatable("this value cannot be read")]
             return None
 
     kind = read("kind", FundKind)
@@ -206,7 +213,7 @@ def set_tranches(fund_id: uuid.UUID) -> tuple[str, int] | Response:
                 due_date = date.fromisoformat(due)
             except ValueError:
                 raise ValidationFailed.field(
-                    f"tranches.{n}.due_date", "give the date as YYYY-MM-DD"
+                    f"tranches.{n}.due_date", translatable("give the date as YYYY-MM-DD")
                 ) from None
             condition = TrancheCondition(request.form.get(f"condition.{n}") or TrancheCondition.NONE.value)
             schedule.append(
@@ -225,7 +232,7 @@ def set_tranches(fund_id: uuid.UUID) -> tuple[str, int] | Response:
 def change_fund_status(fund_id: uuid.UUID) -> Response:
     action = request.form.get("action", "")
     if action not in ("activate", "suspend", "resume", "close"):
-        raise ValidationFailed.field("action", "choose activate, suspend, resume or close")
+        raise ValidationFailed.field("action", translatable("choose activate, suspend, resume or close"))
     funds.change_fund_status(current_web_actor(), fund_id, action, None)
     return redirect(url_for("web.fund", fund_id=fund_id))
 
@@ -247,7 +254,7 @@ def change_user(user_id: uuid.UUID) -> tuple[str, int] | Response:
         organisation = form.get("organisation_id") or None
         members = (uuid.UUID(organisation),) if organisation else None
     except ValueError:
-        return _admin_page(422, problems={"user": {"role": ["choose a role"]}}, form=form)
+        return _admin_page(422, problems={"user": {"role": [translatable("choose a role")]}}, form=form)
     active = {"disable": False, "enable": True}.get(form.get("access", ""))
     try:
         users.update_user(

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from ledger.audit.trail import log_size
 from ledger.errors import NotFound, ValidationFailed
+from ledger.messages import translatable
 from ledger.services import audit_log, statements
 from ledger.services.access import Permission, authorize
 from ledger.services.audit_export import export_archive
@@ -55,7 +56,11 @@ def inclusion_proof() -> tuple[str, int]:
         size = int(request.args.get("tree_size", "") or status["size"])
     except ValueError:
         return render_template(
-            "web/audit.html", **status, result=None, proof=None, proof_errors={"seq": ["give a whole number"]}
+            "web/audit.html",
+            **status,
+            result=None,
+            proof=None,
+            proof_errors={"seq": [translatable("give a whole number")]},
         ), 422
     try:
         proof = audit_log.inclusion_proof(actor, seq, size)

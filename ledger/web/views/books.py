@@ -6,14 +6,15 @@ import uuid
 from datetime import date
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
 from werkzeug.wrappers import Response
 
 from ledger.errors import ValidationFailed
+from ledger.messages import translatable
 from ledger.models.books import PeriodStatus
 from ledger.services import funds, periods, trial_balance, year_end
 from ledger.services.amounts import parse_amount
 from ledger.services.pagination import PageRequest
-from ledger.web.i18n import language
 from ledger.web.session import current_web_actor, signed_in
 from ledger.web.views import blueprint
 from ledger.web.views.funds import fund_page
@@ -30,7 +31,7 @@ def propose_revision(fund_id: uuid.UUID) -> tuple[str, int] | Response:
         amount = parse_amount(form.get("amount", ""), fund.currency, "amount")
         source, target = form.get("from", ""), form.get("to", "")
         if not source or not target or source == target:
-            raise ValidationFailed.field("to", "choose two different categories")
+            raise ValidationFailed.field("to", translatable("choose two different categories"))
         funds.propose_budget_revision(
             actor, fund_id, {source: -amount, target: amount}, form.get("reason", "")
         )
@@ -107,9 +108,12 @@ def close_year(organisation_id: uuid.UUID, year: int) -> Response:
     closed = year_end.close_year(current_web_actor(), organisation_id, year)
     count = len(closed.entries)
     flash(
-        f"{year} 年已结转，记账凭证 {count} 张。"
-        if language() == "zh"
-        else f"{year} is closed: {count} closing {'entry' if count == 1 else 'entries'} posted."
+        ngettext(
+            "%(year)s is closed: %(num)s closing entry posted.",
+            "%(year)s is closed: %(num)s closing entries posted.",
+            count,
+            year=year,
+        )
     )
     return redirect(url_for("web.organisation_books", organisation_id=organisation_id, _anchor="years"))
 
@@ -119,9 +123,5 @@ def close_year(organisation_id: uuid.UUID, year: int) -> Response:
 def reopen_year(organisation_id: uuid.UUID, year: int) -> Response:
     """Reopen a closed year by reversing its closing entries, with the reason the form asks for."""
     year_end.reopen_year(current_web_actor(), organisation_id, year, request.form.get("reason", ""))
-    flash(
-        f"{year} 年已反结转，结转凭证已冲销。"
-        if language() == "zh"
-        else f"{year} is reopened: its closing entries are reversed."
-    )
+    flash(gettext("%(year)s is reopened: its closing entries are reversed.", year=year))
     return redirect(url_for("web.organisation_books", organisation_id=organisation_id, _anchor="years"))

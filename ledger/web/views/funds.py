@@ -10,6 +10,7 @@ from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from ledger.errors import ValidationFailed
+from ledger.messages import translatable
 from ledger.models.disbursement import DisbursementKind
 from ledger.services import disbursements, expense_reports, fund_reports, funds, statements
 from ledger.services.amounts import parse_amount
@@ -86,7 +87,9 @@ def prepare_disbursement(fund_id: uuid.UUID) -> tuple[str, int] | Response:
         )
         disbursements.prepare_disbursement(actor, fund_id, order, request.form.get("idempotency_key"))
     except (ValidationFailed, ValueError) as error:
-        errors = error.errors if isinstance(error, ValidationFailed) else {"kind": ["choose a kind"]}
+        errors = (
+            error.errors if isinstance(error, ValidationFailed) else {"kind": [translatable("choose a kind")]}
+        )
         return fund_page(fund_id, 422, disbursement=errors or {"amount": [str(error)]})
     return redirect(url_for("web.fund", fund_id=fund_id, _anchor="disbursements"))
 
@@ -106,7 +109,9 @@ def pay_disbursement(disbursement_id: uuid.UUID) -> tuple[str, int] | Response:
         paid_on = date.fromisoformat(request.form.get("paid_on", ""))
     except ValueError:
         found = disbursements.get_disbursement(actor, disbursement_id)
-        return fund_page(found.fund_id, 422, payment={"paid_on": ["give the date as YYYY-MM-DD"]})
+        return fund_page(
+            found.fund_id, 422, payment={"paid_on": [translatable("give the date as YYYY-MM-DD")]}
+        )
     try:
         done = disbursements.mark_paid(
             actor, disbursement_id, request.form.get("bank_reference", ""), paid_on

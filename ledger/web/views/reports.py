@@ -10,6 +10,7 @@ from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from ledger.errors import LedgerError, ValidationFailed
+from ledger.messages import translatable
 from ledger.models.expense_report import ExpenseReport, ReportStatus
 from ledger.models.user import Role
 from ledger.services import expense_reports, funds, receipts
@@ -89,7 +90,7 @@ def add_line(report_id: uuid.UUID) -> tuple[str, int] | Response:
     try:
         incurred_on = date.fromisoformat(form.get("incurred_on", ""))
     except ValueError:
-        errors["incurred_on"] = ["give the date as YYYY-MM-DD"]
+        errors["incurred_on"] = [translatable("give the date as YYYY-MM-DD")]
     upload = request.files.get("receipt")
     sha256 = None
     if upload is not None and upload.filename:
@@ -129,7 +130,9 @@ def _form_version(shown_at: str = "report") -> int:
     """
     version = request.form.get("version", "")
     if not (version.isascii() and version.isdigit() and len(version) <= 9):
-        raise ValidationFailed.field(shown_at, "the page is out of date: reload the page and try again")
+        raise ValidationFailed.field(
+            shown_at, translatable("the page is out of date: reload the page and try again")
+        )
     return int(version)
 
 
@@ -173,7 +176,7 @@ def decide_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
         elif decision == "reject":
             expense_reports.reject_report(actor, report_id, comment, version)
         else:
-            raise ValidationFailed.field("decision", "choose approve, return or reject")
+            raise ValidationFailed.field("decision", translatable("choose approve, return or reject"))
     except ValidationFailed as error:
         return _report_page(
             report_id, 422, problems=error.errors or {"decision": [error.detail]}, form=request.form.to_dict()
@@ -191,7 +194,9 @@ def void_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
         try:
             on = date.fromisoformat(request.form.get("date", ""))
         except ValueError:
-            raise ValidationFailed.field("date", "give the date of the reversal as YYYY-MM-DD") from None
+            raise ValidationFailed.field(
+                "date", translatable("give the date of the reversal as YYYY-MM-DD")
+            ) from None
         expense_reports.void_report(
             current_web_actor(), report_id, on, request.form.get("reason", ""), _form_version()
         )
