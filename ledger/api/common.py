@@ -17,6 +17,7 @@ from webargs.flaskparser import FlaskParser, abort, is_json_request
 from ledger.config import current_settings
 from ledger.errors import MoneyAsNumber, PreconditionRequired, ValidationFailed
 from ledger.models.base import Versioned
+from ledger.services import idempotency
 from ledger.services.pagination import PageRequest
 
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -110,6 +111,15 @@ def if_match_version() -> int | None:
 
 def with_etag(entity: Versioned, status: int = 200) -> tuple[Any, int, dict[str, str]]:
     return entity, status, etag_headers(entity)
+
+
+def created_with_etag(made: idempotency.Created[Any]) -> tuple[Any, int, dict[str, str]]:
+    """201 with what a create made; 200 with what the first request with the same key made."""
+    return with_etag(made.thing, 201 if made.created else 200)
+
+
+def idempotency_key() -> str | None:
+    return request.headers.get(idempotency.HEADER)
 
 
 def enum_value_field(enum_class: type[enum.Enum], **kwargs: Any) -> ma.fields.String:

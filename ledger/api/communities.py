@@ -13,7 +13,9 @@ from ledger.api.common import (
     Blueprint,
     ResponseSchema,
     StrictSchema,
+    created_with_etag,
     enum_value_field,
+    idempotency_key,
     if_match_version,
     page_request,
     with_etag,
@@ -21,6 +23,7 @@ from ledger.api.common import (
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.models.community import Community, CommunityKind
 from ledger.services import communities as service
+from ledger.services import idempotency
 
 blp = Blueprint(
     "communities",
@@ -82,10 +85,14 @@ class Communities(MethodView):
 
     @blp.arguments(CommunityCreateSchema)
     @blp.response(201, CommunitySchema)
+    @blp.alt_response(
+        200, schema=CommunitySchema, description="A retry with the same Idempotency-Key and body"
+    )
+    @blp.doc(parameters=[idempotency.header_parameter()])
     def post(self, data: dict[str, Any]) -> Any:
-        """Create a community"""
-        community = service.create_community(current_actor(), service.CommunityFields(**data))
-        return with_etag(community, 201)
+        """Create a community (admins; Idempotency-Key required)"""
+        fields = service.CommunityFields(**data)
+        return created_with_etag(service.create_community(current_actor(), fields, idempotency_key()))
 
 
 @blp.route("/<uuid:community_id>")

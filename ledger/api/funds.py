@@ -14,8 +14,10 @@ from ledger.api.common import (
     Blueprint,
     ResponseSchema,
     StrictSchema,
+    created_with_etag,
     date_in_range,
     enum_value_field,
+    idempotency_key,
     if_match_version,
     page_request,
     refuse_money_numbers_at,
@@ -24,7 +26,7 @@ from ledger.api.common import (
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.models.fund import BudgetRevision, Fund, FundKind, FundStatus, RevisionStatus
 from ledger.money import Money
-from ledger.services import fund_reports
+from ledger.services import fund_reports, idempotency
 from ledger.services import funds as service
 from ledger.services.amounts import parse_amount
 
@@ -251,10 +253,12 @@ class Funds(MethodView):
 
     @blp.arguments(FundCreateSchema)
     @blp.response(201, FundSchema)
+    @blp.alt_response(200, schema=FundSchema, description="A retry with the same Idempotency-Key and body")
+    @blp.doc(parameters=[idempotency.header_parameter()])
     def post(self, data: dict[str, Any]) -> Any:
-        """Draft a fund (admins)"""
+        """Draft a fund (admins; Idempotency-Key required)"""
         terms = service.FundTerms(**_terms_changes(data, data["currency"]))
-        return with_etag(service.create_fund(current_actor(), terms), 201)
+        return created_with_etag(service.create_fund(current_actor(), terms, idempotency_key()))
 
 
 @blp.route("/funds/<uuid:fund_id>")
@@ -328,15 +332,20 @@ class BudgetRevisions(MethodView):
 
     @blp.arguments(RevisionCreateSchema)
     @blp.response(201, RevisionSchema)
-    def post(self, data: dict[str, Any], fund_id: uuid.UUID) -> BudgetRevision:
-        """Propose moving budget between categories (small moves apply at once)"""
+    @blp.alt_response(
+        200, schema=RevisionSchema, description="A retry with the same Idempotency-Key and body"
+    )
+    @blp.doc(parameters=[idempotency.header_parameter()])
+    def post(self, data: dict[str, Any], fund_id: uuid.UUID) -> Any:
+        """Propose moving budget between categories (small moves apply at once; Idempotency-Key required)"""
         actor = current_actor()
         fund = service.get_fund(actor, fund_id)
         changes = {
             code: parse_amount(text, fund.currency, f"changes.{code}")
             for code, text in data["changes"].items()
         }
-        return service.propose_budget_revision(actor, fund_id, changes, data["reason"])
+        made = service.propose_budget_revision(actor, fund_id, changes, data["reason"], idempotency_key())
+        return made.thing, 201 if made.created else 200
 
 
 @blp.route("/budget-revisions/<uuid:revision_id>/approve")

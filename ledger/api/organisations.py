@@ -13,13 +13,16 @@ from ledger.api.common import (
     Blueprint,
     ResponseSchema,
     StrictSchema,
+    created_with_etag,
     enum_value_field,
+    idempotency_key,
     if_match_version,
     page_request,
     with_etag,
 )
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.models.organisation import Organisation, RegistrationType
+from ledger.services import idempotency
 from ledger.services import organisations as service
 
 blp = Blueprint(
@@ -83,10 +86,14 @@ class Organisations(MethodView):
 
     @blp.arguments(OrganisationCreateSchema)
     @blp.response(201, OrganisationSchema)
+    @blp.alt_response(
+        200, schema=OrganisationSchema, description="A retry with the same Idempotency-Key and body"
+    )
+    @blp.doc(parameters=[idempotency.header_parameter()])
     def post(self, data: dict[str, Any]) -> Any:
-        """Register an organisation"""
-        organisation = service.create_organisation(current_actor(), service.OrganisationFields(**data))
-        return with_etag(organisation, 201)
+        """Register an organisation (admins; Idempotency-Key required)"""
+        fields = service.OrganisationFields(**data)
+        return created_with_etag(service.create_organisation(current_actor(), fields, idempotency_key()))
 
 
 @blp.route("/<uuid:organisation_id>")

@@ -13,13 +13,16 @@ from ledger.api.common import (
     Blueprint,
     ResponseSchema,
     StrictSchema,
+    created_with_etag,
     enum_value_field,
+    idempotency_key,
     if_match_version,
     page_request,
     with_etag,
 )
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.models.user import Role, User
+from ledger.services import idempotency
 from ledger.services import users as service
 
 blp = Blueprint(
@@ -80,8 +83,10 @@ class Users(MethodView):
 
     @blp.arguments(UserCreateSchema)
     @blp.response(201, UserSchema)
+    @blp.alt_response(200, schema=UserSchema, description="A retry with the same Idempotency-Key and body")
+    @blp.doc(parameters=[idempotency.header_parameter()])
     def post(self, data: dict[str, Any]) -> Any:
-        """Create a user"""
+        """Create a user (admins; Idempotency-Key required)"""
         new = service.NewUser(
             username=data["username"],
             display_name=data["display_name"],
@@ -89,7 +94,7 @@ class Users(MethodView):
             password=data["password"],
             organisation_ids=tuple(data["organisation_ids"]),
         )
-        return with_etag(service.create_user(current_actor(), new), 201)
+        return created_with_etag(service.create_user(current_actor(), new, idempotency_key()))
 
 
 @blp.route("/<uuid:user_id>")

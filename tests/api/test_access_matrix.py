@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from ledger.demo import DEMO_PASSWORD
 from tests.conftest import DemoWorld
 from tests.funds.test_expense_reports import receipt_pdf
+from tests.helpers import keyed
 
 ROLES = ("anonymous", "member01", "finance1", "auditor", "admin")  # admin last: it may delete
 
@@ -48,7 +49,7 @@ def _fixed(path: str) -> Callable[[FlaskClient, DemoWorld], str]:
 
 def _empty_community(client: FlaskClient, world: DemoWorld) -> str:
     body = {"code": "matrix-empty", "name": "空社区", "kind": "rural", "district": "d"}
-    created = client.post("/api/v1/communities", json=body, headers=world.auth("admin")).get_json()
+    created = client.post("/api/v1/communities", json=body, headers=world.keyed("admin")).get_json()
     return f"/api/v1/communities/{created['id']}"
 
 
@@ -59,7 +60,7 @@ def _memberless_organisation(client: FlaskClient, world: DemoWorld) -> str:
         "registration_type": "foundation",
         "community_id": world.community_ids[0],
     }
-    created = client.post("/api/v1/organisations", json=body, headers=world.auth("admin")).get_json()
+    created = client.post("/api/v1/organisations", json=body, headers=world.keyed("admin")).get_json()
     return f"/api/v1/organisations/{created['id']}"
 
 
@@ -315,7 +316,7 @@ def _fund_terms(world: DemoWorld, reference: str) -> dict[str, object]:
 def _fund(client: FlaskClient, world: DemoWorld, state: str = "draft") -> str:
     admin = world.auth("admin")
     created = client.post(
-        "/api/v1/funds", json=_fund_terms(world, f"M-{uuid.uuid4().hex[:8]}"), headers=admin
+        "/api/v1/funds", json=_fund_terms(world, f"M-{uuid.uuid4().hex[:8]}"), headers=keyed(admin)
     )
     url = f"/api/v1/funds/{created.get_json()['id']}"
     if state != "draft":
@@ -332,7 +333,7 @@ def _fund(client: FlaskClient, world: DemoWorld, state: str = "draft") -> str:
 def _proposed_revision(client: FlaskClient, world: DemoWorld) -> str:
     url = _fund(client, world, "active")
     body = {"changes": {"ACTIVITY": "-500.00", "PRINTING": "500.00"}, "reason": "matrix"}
-    revision = client.post(f"{url}/budget-revisions", json=body, headers=world.auth("finance2")).get_json()
+    revision = client.post(f"{url}/budget-revisions", json=body, headers=world.keyed("finance2")).get_json()
     return f"/api/v1/budget-revisions/{revision['id']}"
 
 
