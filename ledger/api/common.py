@@ -93,6 +93,20 @@ def etag_headers(entity: Versioned) -> dict[str, str]:
     return {"ETag": f'"{entity.version}"'}
 
 
+IF_MATCH_PARAMETER = {
+    "name": "If-Match",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string", "maxLength": 20},
+    "description": 'the ETag you read, such as "3" (or *); without it, 428; a stale one, 412',
+}
+
+
+def requires_if_match(view: Any) -> Any:
+    """Document the If-Match header that :func:`if_match_version` requires of this operation."""
+    return Blueprint.doc(parameters=[IF_MATCH_PARAMETER])(view)
+
+
 def if_match_version() -> int | None:
     """The version named by ``If-Match`` (None for ``*``); a write without it is refused."""
     header = request.headers.get("If-Match")
@@ -251,3 +265,30 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
     """The API's blueprints: flask-smorest's, parsing arguments with :class:`LedgerParser`."""
 
     ARGUMENTS_PARSER = LedgerParser()
+
+
+CREATED_ID = "$response.body#/id"  # a link's parameter: the id of what the response describes
+
+
+def link(method: str, path: str, *, if_match: bool = False, **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link to the operation ``method path``, its parameters read from this response.
+
+    ``parameters`` map the target's parameter names to runtime expressions such as
+    ``$response.body#/id``; ``if_match`` sends this response's ETag as the target's If-Match.
+    The target is named by ``operationRef`` (a JSON pointer into the document's paths), as the
+    operations have no operationId.
+    """
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    if if_match:
+        parameters = {**parameters, "header.If-Match": "$response.header.ETag"}
+    return {"operationRef": f"#/paths/{pointer}/{method.lower()}", "parameters": parameters}
+
+
+def created_links(*, retried: bool = True, **links: dict[str, Any]) -> Any:
+    """Document ``links`` on a create's 201 and, when it takes an Idempotency-Key, its retry's 200.
+
+    They tell a client where the thing it made is read and acted on, and let Schemathesis's
+    stateful phase chain a create to those operations with the id it returned.
+    """
+    statuses = (201, 200) if retried else (201,)
+    return Blueprint.doc(responses={status: {"links": links} for status in statuses})

@@ -11,16 +11,20 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
 from ledger.api.common import (
+    CREATED_ID,
     Blueprint,
     ResponseSchema,
     StrictSchema,
+    created_links,
     created_with_etag,
     date_in_range,
     enum_value_field,
     idempotency_key,
     if_match_version,
+    link,
     page_request,
     refuse_money_numbers_at,
+    requires_if_match,
     with_etag,
 )
 from ledger.api.security import API_PREFIX, current_actor
@@ -255,6 +259,18 @@ class Funds(MethodView):
     @blp.response(201, FundSchema)
     @blp.alt_response(200, schema=FundSchema, description="A retry with the same Idempotency-Key and body")
     @blp.doc(parameters=[idempotency.header_parameter()])
+    @created_links(
+        get=link("get", f"{API_PREFIX}/funds/{{fund_id}}", fund_id=CREATED_ID),
+        change=link("patch", f"{API_PREFIX}/funds/{{fund_id}}", fund_id=CREATED_ID, if_match=True),
+        budget=link("get", f"{API_PREFIX}/funds/{{fund_id}}/budget", fund_id=CREATED_ID),
+        set_budget=link("put", f"{API_PREFIX}/funds/{{fund_id}}/budget", fund_id=CREATED_ID),
+        tranches=link("get", f"{API_PREFIX}/funds/{{fund_id}}/tranches", fund_id=CREATED_ID),
+        set_tranches=link("put", f"{API_PREFIX}/funds/{{fund_id}}/tranches", fund_id=CREATED_ID),
+        activate=link("post", f"{API_PREFIX}/funds/{{fund_id}}/activate", if_match=True, fund_id=CREATED_ID),
+        summary=link("get", f"{API_PREFIX}/funds/{{fund_id}}/summary", fund_id=CREATED_ID),
+        budget_revisions=link("get", f"{API_PREFIX}/funds/{{fund_id}}/budget-revisions", fund_id=CREATED_ID),
+        file_report=link("post", f"{API_PREFIX}/funds/{{fund_id}}/expense-reports", fund_id=CREATED_ID),
+    )
     def post(self, data: dict[str, Any]) -> Any:
         """Draft a fund (admins; Idempotency-Key required)"""
         terms = service.FundTerms(**_terms_changes(data, data["currency"]))
@@ -270,6 +286,7 @@ class FundById(MethodView):
 
     @blp.arguments(FundUpdateSchema(partial=UPDATE_FIELDS_OPTIONAL))
     @blp.response(200, FundSchema)
+    @requires_if_match
     def patch(self, data: dict[str, Any], fund_id: uuid.UUID) -> Any:
         """Change a draft fund's terms (admins; send If-Match)"""
         actor = current_actor()
@@ -281,6 +298,7 @@ class FundById(MethodView):
 def _status_view(action: str, summary: str) -> type[MethodView]:
     class StatusChange(MethodView):
         @blp.response(200, FundSchema)
+        @requires_if_match
         def post(self, fund_id: uuid.UUID) -> Any:
             return with_etag(service.change_fund_status(current_actor(), fund_id, action, if_match_version()))
 
@@ -336,6 +354,12 @@ class BudgetRevisions(MethodView):
         200, schema=RevisionSchema, description="A retry with the same Idempotency-Key and body"
     )
     @blp.doc(parameters=[idempotency.header_parameter()])
+    @created_links(
+        approve=link(
+            "post", f"{API_PREFIX}/budget-revisions/{{revision_id}}/approve", revision_id=CREATED_ID
+        ),
+        reject=link("post", f"{API_PREFIX}/budget-revisions/{{revision_id}}/reject", revision_id=CREATED_ID),
+    )
     def post(self, data: dict[str, Any], fund_id: uuid.UUID) -> Any:
         """Propose moving budget between categories (small moves apply at once; Idempotency-Key required)"""
         actor = current_actor()

@@ -100,6 +100,7 @@ CASES: dict[tuple[str, str], Case] = {
         _fixed("/api/v1/communities"),
         _admin_only(201),
         body=lambda world: {"code": "m-1", "name": "n", "kind": "urban", "district": "d"},
+        idempotency_key=True,
     ),
     ("GET", "/api/v1/communities/coverage"): Case(_fixed("/api/v1/communities/coverage"), _everyone(200)),
     ("GET", "/api/v1/communities/<uuid:community_id>"): Case(
@@ -116,7 +117,7 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("GET", "/api/v1/organisations"): Case(_fixed("/api/v1/organisations"), _everyone(200)),
     ("POST", "/api/v1/organisations"): Case(
-        _fixed("/api/v1/organisations"), _admin_only(201), body=_new_organisation
+        _fixed("/api/v1/organisations"), _admin_only(201), body=_new_organisation, idempotency_key=True
     ),
     ("GET", "/api/v1/organisations/<uuid:organisation_id>"): Case(
         lambda client, world: f"/api/v1/organisations/{world.member_organisation['member01']}", _everyone(200)
@@ -134,7 +135,9 @@ CASES: dict[tuple[str, str], Case] = {
         _fixed("/api/v1/users"),
         {"anonymous": 401, "member01": 403, "finance1": 403, "auditor": 200, "admin": 200},
     ),
-    ("POST", "/api/v1/users"): Case(_fixed("/api/v1/users"), _admin_only(201), body=_new_user),
+    ("POST", "/api/v1/users"): Case(
+        _fixed("/api/v1/users"), _admin_only(201), body=_new_user, idempotency_key=True
+    ),
     ("GET", "/api/v1/users/<uuid:user_id>"): Case(
         lambda client, world: f"/api/v1/users/{_user_id(client, world, 'finance2')}",
         {"anonymous": 401, "member01": 403, "finance1": 403, "auditor": 200, "admin": 200},
@@ -341,7 +344,10 @@ CASES.update(
     {
         ("GET", "/api/v1/funds"): Case(_fixed("/api/v1/funds"), _everyone(200)),
         ("POST", "/api/v1/funds"): Case(
-            _fixed("/api/v1/funds"), _admin_only(201), body=lambda world: _fund_terms(world, "M-create")
+            _fixed("/api/v1/funds"),
+            _admin_only(201),
+            body=lambda world: _fund_terms(world, "M-create"),
+            idempotency_key=True,
         ),
         ("GET", "/api/v1/funds/<uuid:fund_id>"): Case(_fund, _everyone(200)),
         ("PATCH", "/api/v1/funds/<uuid:fund_id>"): Case(
@@ -374,6 +380,7 @@ CASES.update(
             lambda c, w: _fund(c, w, "active") + "/budget-revisions",
             {"anonymous": 401, "member01": 201, "finance1": 201, "auditor": 403, "admin": 403},
             body=lambda world: {"changes": {"ACTIVITY": "-1.00", "PRINTING": "1.00"}, "reason": "matrix"},
+            idempotency_key=True,
         ),
         ("POST", "/api/v1/budget-revisions/<uuid:revision_id>/approve"): Case(
             lambda c, w: _proposed_revision(c, w) + "/approve",
