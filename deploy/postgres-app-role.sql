@@ -18,6 +18,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
 TO ledger_app;
 GRANT SELECT, INSERT, UPDATE ON accounting_period, fund, budget_revision, disbursement, expense_report TO ledger_app;
 GRANT SELECT, INSERT ON receipt TO ledger_app;
+-- The Idempotency-Key each community, organisation, user, fund and revision was created with.
+GRANT SELECT, INSERT ON idempotent_create TO ledger_app;
 -- Only the stored file's digest changes, when a new upload replaces a damaged copy (recorded).
 GRANT UPDATE (stored_sha256) ON receipt TO ledger_app;
 GRANT SELECT ON chart_of_accounts, account, expense_category_list, expense_category, alembic_version TO ledger_app;

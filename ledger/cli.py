@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import uuid
 from datetime import timedelta
 
 import click
@@ -136,7 +137,8 @@ def create_user_command(
             user = users.create_user(
                 Actor.operator(),
                 users.NewUser(username, display_name or username, Role(role), password, organisation_ids),
-            )
+                uuid.uuid4().hex,  # each command is a new request, never a retry of an earlier one
+            ).thing
     except LedgerError as error:
         _fail(error.detail)
     click.echo(f"created {user.username} ({user.role})")

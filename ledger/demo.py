@@ -147,8 +147,10 @@ def create_demo(*, with_funds: bool = True) -> DemoSummary:
         by_code = {}
         for district, _division, code, name, kind in COMMUNITIES:
             by_code[code] = communities.create_community(
-                operator, communities.CommunityFields(code=code, name=name, kind=kind, district=district)
-            )
+                operator,
+                communities.CommunityFields(code=code, name=name, kind=kind, district=district),
+                f"demo-community-{code}",
+            ).thing
         divisions = {code: division for _d, division, code, _n, _k in COMMUNITIES}
         created = []
         for serial, (community_code, name, registration_type) in enumerate(ORGANISATIONS, start=1):
@@ -163,10 +165,13 @@ def create_demo(*, with_funds: bool = True) -> DemoSummary:
                         registration_type=registration_type,
                         community_id=by_code[community_code].id,
                     ),
-                )
+                    f"demo-organisation-{serial}",
+                ).thing
             )
         for username, display_name, role in STAFF:
-            users.create_user(operator, users.NewUser(username, display_name, role, DEMO_PASSWORD))
+            users.create_user(
+                operator, users.NewUser(username, display_name, role, DEMO_PASSWORD), f"demo-user-{username}"
+            )
         member_organisations: dict[str, uuid.UUID] = {}
         for index, organisation in enumerate(created, start=1):
             member_organisations[_member_username(index)] = organisation.id
@@ -179,6 +184,7 @@ def create_demo(*, with_funds: bool = True) -> DemoSummary:
                     DEMO_PASSWORD,
                     (organisation.id,),
                 ),
+                f"demo-user-{_member_username(index)}",
             )
         if with_funds:
             from ledger.demo_funds import create_demo_funds

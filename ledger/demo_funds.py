@@ -85,7 +85,8 @@ def active_fund(
             award=cny(award),
             **{"period_start": date(2026, 1, 1), "period_end": date(2026, 12, 31), **terms},  # type: ignore[arg-type]
         ),
-    )
+        f"demo-fund-{reference}",
+    ).thing
     funds.set_draft_budget(admin, fund.id, {code: cny(amount) for code, amount in budget.items()})
     disbursements.set_tranches(
         admin, fund.id, [disbursements.TrancheTerms(cny(a), due, cond) for a, due, cond in tranches]
@@ -234,6 +235,7 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
         after_school,
         {"ACTIVITY": Money.parse("-6000.00", "CNY"), "SUPPLIES": Money.parse("6000.00", "CNY")},
         "多招募两个班，需要更多教具 two more classes need more supplies",
+        "demo-after-school-revision",
     )
 
     rehabilitation = active_fund(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import Flask
@@ -10,6 +11,11 @@ from sqlalchemy import func, select
 from ledger.extensions import db
 
 PROBLEM = "application/problem+json"
+
+
+def keyed(headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` plus a fresh Idempotency-Key, for a request that creates something."""
+    return {**headers, "Idempotency-Key": uuid.uuid4().hex}
 
 
 def count_rows(app: Flask, model: Any) -> int:

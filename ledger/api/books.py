@@ -12,12 +12,15 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
 from ledger.api.common import (
+    CREATED_ID,
     Blueprint,
     DatedReasonSchema,
     ResponseSchema,
     StrictSchema,
+    created_links,
     date_in_range,
     enum_value_field,
+    link,
     page_request,
     refuse_money_numbers_at,
     with_etag,
@@ -186,6 +189,10 @@ class JournalEntries(MethodView):
         200, schema=JournalEntrySchema, description="A retry with the same Idempotency-Key and body"
     )
     @blp.doc(parameters=[idempotency.header_parameter()])
+    @created_links(
+        get=link("get", f"{API_PREFIX}/journal-entries/{{entry_id}}", entry_id=CREATED_ID),
+        reverse=link("post", f"{API_PREFIX}/journal-entries/{{entry_id}}/reversal", entry_id=CREATED_ID),
+    )
     def post(self, data: dict[str, Any], organisation_id: uuid.UUID) -> Any:
         """Post a balanced adjustment (finance officers; Idempotency-Key required)"""
         entry, created = service.post_adjustment(
@@ -212,6 +219,9 @@ class JournalEntryById(MethodView):
 class Reversal(MethodView):
     @blp.arguments(DatedReasonSchema)
     @blp.response(201, JournalEntrySchema)
+    @created_links(
+        retried=False, get=link("get", f"{API_PREFIX}/journal-entries/{{entry_id}}", entry_id=CREATED_ID)
+    )
     def post(self, data: dict[str, Any], entry_id: uuid.UUID) -> JournalEntry:
         """Correct an adjustment by posting its mirror image (finance officers)
 

@@ -17,6 +17,7 @@ from webargs.flaskparser import FlaskParser, abort, is_json_request
 from ledger.config import current_settings
 from ledger.errors import MoneyAsNumber, PreconditionRequired, ValidationFailed
 from ledger.models.base import Versioned
+from ledger.services import idempotency
 from ledger.services.pagination import PageRequest
 
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -92,6 +93,20 @@ def etag_headers(entity: Versioned) -> dict[str, str]:
     return {"ETag": f'"{entity.version}"'}
 
 
+IF_MATCH_PARAMETER = {
+    "name": "If-Match",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string", "maxLength": 20},
+    "description": 'the ETag you read, such as "3" (or *); without it, 428; a stale one, 412',
+}
+
+
+def requires_if_match(view: Any) -> Any:
+    """Document the If-Match header that :func:`if_match_version` requires of this operation."""
+    return Blueprint.doc(parameters=[IF_MATCH_PARAMETER])(view)
+
+
 def if_match_version() -> int | None:
     """The version named by ``If-Match`` (None for ``*``); a write without it is refused."""
     header = request.headers.get("If-Match")
@@ -110,6 +125,15 @@ def if_match_version() -> int | None:
 
 def with_etag(entity: Versioned, status: int = 200) -> tuple[Any, int, dict[str, str]]:
     return entity, status, etag_headers(entity)
+
+
+def created_with_etag(made: idempotency.Created[Any]) -> tuple[Any, int, dict[str, str]]:
+    """201 with what a create made; 200 with what the first request with the same key made."""
+    return with_etag(made.thing, 201 if made.created else 200)
+
+
+def idempotency_key() -> str | None:
+    return request.headers.get(idempotency.HEADER)
 
 
 def enum_value_field(enum_class: type[enum.Enum], **kwargs: Any) -> ma.fields.String:
@@ -241,3 +265,30 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
     """The API's blueprints: flask-smorest's, parsing arguments with :class:`LedgerParser`."""
 
     ARGUMENTS_PARSER = LedgerParser()
+
+
+CREATED_ID = "$response.body#/id"  # a link's parameter: the id of what the response describes
+
+
+def link(method: str, path: str, *, if_match: bool = False, **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link to the operation ``method path``, its parameters read from this response.
+
+    ``parameters`` map the target's parameter names to runtime expressions such as
+    ``$response.body#/id``; ``if_match`` sends this response's ETag as the target's If-Match.
+    The target is named by ``operationRef`` (a JSON pointer into the document's paths), as the
+    operations have no operationId.
+    """
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    if if_match:
+        parameters = {**parameters, "header.If-Match": "$response.header.ETag"}
+    return {"operationRef": f"#/paths/{pointer}/{method.lower()}", "parameters": parameters}
+
+
+def created_links(*, retried: bool = True, **links: dict[str, Any]) -> Any:
+    """Document ``links`` on a create's 201 and, when it takes an Idempotency-Key, its retry's 200.
+
+    They tell a client where the thing it made is read and acted on, and let Schemathesis's
+    stateful phase chain a create to those operations with the id it returned.
+    """
+    statuses = (201, 200) if retried else (201,)
+    return Blueprint.doc(responses={status: {"links": links} for status in statuses})

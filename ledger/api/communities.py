@@ -10,17 +10,24 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
 from ledger.api.common import (
+    CREATED_ID,
     Blueprint,
     ResponseSchema,
     StrictSchema,
+    created_links,
+    created_with_etag,
     enum_value_field,
+    idempotency_key,
     if_match_version,
+    link,
     page_request,
+    requires_if_match,
     with_etag,
 )
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.models.community import Community, CommunityKind
 from ledger.services import communities as service
+from ledger.services import idempotency
 
 blp = Blueprint(
     "communities",
@@ -82,10 +89,23 @@ class Communities(MethodView):
 
     @blp.arguments(CommunityCreateSchema)
     @blp.response(201, CommunitySchema)
+    @blp.alt_response(
+        200, schema=CommunitySchema, description="A retry with the same Idempotency-Key and body"
+    )
+    @blp.doc(parameters=[idempotency.header_parameter()])
+    @created_links(
+        get=link("get", f"{API_PREFIX}/communities/{{community_id}}", community_id=CREATED_ID),
+        change=link(
+            "patch", f"{API_PREFIX}/communities/{{community_id}}", community_id=CREATED_ID, if_match=True
+        ),
+        remove=link(
+            "delete", f"{API_PREFIX}/communities/{{community_id}}", community_id=CREATED_ID, if_match=True
+        ),
+    )
     def post(self, data: dict[str, Any]) -> Any:
-        """Create a community"""
-        community = service.create_community(current_actor(), service.CommunityFields(**data))
-        return with_etag(community, 201)
+        """Create a community (admins; Idempotency-Key required)"""
+        fields = service.CommunityFields(**data)
+        return created_with_etag(service.create_community(current_actor(), fields, idempotency_key()))
 
 
 @blp.route("/<uuid:community_id>")
@@ -97,12 +117,14 @@ class CommunityById(MethodView):
 
     @blp.arguments(CommunityUpdateSchema(partial=True))
     @blp.response(200, CommunitySchema)
+    @requires_if_match
     def patch(self, changes: dict[str, Any], community_id: uuid.UUID) -> Any:
         """Change a community (send If-Match)"""
         community = service.update_community(current_actor(), community_id, changes, if_match_version())
         return with_etag(community)
 
     @blp.response(204)
+    @requires_if_match
     def delete(self, community_id: uuid.UUID) -> None:
         """Remove a community that no organisation belongs to (send If-Match)"""
         service.delete_community(current_actor(), community_id, if_match_version())

@@ -11,12 +11,15 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
 from ledger.api.common import (
+    CREATED_ID,
     Blueprint,
     DatedReasonSchema,
     ResponseSchema,
     StrictSchema,
+    created_links,
     date_in_range,
     enum_value_field,
+    link,
     page_request,
     refuse_money_numbers_at,
 )
@@ -162,6 +165,15 @@ class Disbursements(MethodView):
         200, schema=DisbursementSchema, description="A retry with the same Idempotency-Key and body"
     )
     @blp.doc(parameters=[idempotency.header_parameter()])
+    @created_links(
+        get=link("get", f"{API_PREFIX}/disbursements/{{disbursement_id}}", disbursement_id=CREATED_ID),
+        approve=link(
+            "post", f"{API_PREFIX}/disbursements/{{disbursement_id}}/approve", disbursement_id=CREATED_ID
+        ),
+        cancel=link(
+            "post", f"{API_PREFIX}/disbursements/{{disbursement_id}}/cancel", disbursement_id=CREATED_ID
+        ),
+    )
     def post(self, data: dict[str, Any], fund_id: uuid.UUID) -> Any:
         """Prepare a disbursement (finance officers; Idempotency-Key required)"""
         actor = current_actor()
@@ -245,6 +257,17 @@ class Refund(MethodView):
         200, schema=RefundResultSchema, description="A retry with the same Idempotency-Key and body"
     )
     @blp.doc(parameters=[idempotency.header_parameter()])
+    @created_links(
+        journal_entry=link(
+            "get", f"{API_PREFIX}/journal-entries/{{entry_id}}", entry_id="$response.body#/journal_entry_id"
+        ),
+        reverse=link(
+            "post",
+            f"{API_PREFIX}/funds/{{fund_id}}/refunds/{{entry_id}}/reversal",
+            fund_id="$response.body#/fund_id",
+            entry_id="$response.body#/journal_entry_id",
+        ),
+    )
     def post(self, data: dict[str, Any], fund_id: uuid.UUID) -> Any:
         """Book unspent money returned to the funder (finance officers; Idempotency-Key required)"""
         actor = current_actor()
@@ -271,6 +294,12 @@ class RefundReversalSchema(ResponseSchema):
 class ReverseRefund(MethodView):
     @blp.arguments(DatedReasonSchema)
     @blp.response(201, RefundReversalSchema)
+    @created_links(
+        retried=False,
+        journal_entry=link(
+            "get", f"{API_PREFIX}/journal-entries/{{entry_id}}", entry_id="$response.body#/journal_entry_id"
+        ),
+    )
     def post(self, data: dict[str, Any], fund_id: uuid.UUID, entry_id: uuid.UUID) -> Any:
         """The bank returned a refund to the funder: reverse the refund's booking (finance officers)"""
         reversal = service.reverse_refund(

@@ -12,15 +12,19 @@ from flask_smorest.fields import Upload
 from flask_smorest.pagination import PaginationParameters
 
 from ledger.api.common import (
+    CREATED_ID,
     Blueprint,
     DatedReasonSchema,
     ResponseSchema,
     StrictSchema,
+    created_links,
     date_in_range,
     enum_value_field,
     if_match_version,
+    link,
     page_request,
     refuse_money_numbers_at,
+    requires_if_match,
 )
 from ledger.api.funds import MONEY
 from ledger.api.security import API_PREFIX, accepts_uploads, current_actor
@@ -184,6 +188,13 @@ class FundReports(MethodView):
     @blp.response(201, ReportSchema)
     @blp.alt_response(200, schema=ReportSchema, description="A retry with the same Idempotency-Key and body")
     @blp.doc(parameters=[idempotency.header_parameter()])
+    @created_links(
+        get=link("get", f"{API_PREFIX}/expense-reports/{{report_id}}", report_id=CREATED_ID),
+        set_lines=link(
+            "put", f"{API_PREFIX}/expense-reports/{{report_id}}/lines", if_match=True, report_id=CREATED_ID
+        ),
+        submit=link("post", f"{API_PREFIX}/expense-reports/{{report_id}}/submit", report_id=CREATED_ID),
+    )
     def post(self, data: dict[str, Any], fund_id: uuid.UUID) -> Any:
         """Start a draft report on a fund (organisation members; Idempotency-Key required)"""
         key = request.headers.get(idempotency.HEADER)
@@ -203,6 +214,7 @@ class ReportById(MethodView):
 class ReportLines(MethodView):
     @blp.arguments(LinesSetSchema)
     @blp.response(200, ReportSchema)
+    @requires_if_match
     def put(self, data: dict[str, Any], report_id: uuid.UUID) -> Any:
         """Replace a draft or returned report's lines (send If-Match)"""
         actor = current_actor()
@@ -281,6 +293,10 @@ class Receipts(MethodView):
     @accepts_uploads
     @blp.arguments(ReceiptUploadSchema, location="files")
     @blp.response(201, ReceiptSchema)
+    @created_links(
+        retried=False,
+        download=link("get", f"{API_PREFIX}/receipts/{{sha256}}", sha256="$response.body#/sha256"),
+    )
     def post(self, files: dict[str, Any], organisation_id: uuid.UUID) -> Receipt:
         """Upload a receipt (PDF, JPEG or PNG, checked by content); it is stored encrypted"""
         upload = files["file"]

@@ -11,20 +11,26 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
 from ledger.api.common import (
+    CREATED_ID,
     Blueprint,
     ResponseSchema,
     StrictSchema,
+    created_links,
+    created_with_etag,
     date_in_range,
     enum_value_field,
+    idempotency_key,
     if_match_version,
+    link,
     page_request,
     refuse_money_numbers_at,
+    requires_if_match,
     with_etag,
 )
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.models.fund import BudgetRevision, Fund, FundKind, FundStatus, RevisionStatus
 from ledger.money import Money
-from ledger.services import fund_reports
+from ledger.services import fund_reports, idempotency
 from ledger.services import funds as service
 from ledger.services.amounts import parse_amount
 
@@ -251,10 +257,24 @@ class Funds(MethodView):
 
     @blp.arguments(FundCreateSchema)
     @blp.response(201, FundSchema)
+    @blp.alt_response(200, schema=FundSchema, description="A retry with the same Idempotency-Key and body")
+    @blp.doc(parameters=[idempotency.header_parameter()])
+    @created_links(
+        get=link("get", f"{API_PREFIX}/funds/{{fund_id}}", fund_id=CREATED_ID),
+        change=link("patch", f"{API_PREFIX}/funds/{{fund_id}}", fund_id=CREATED_ID, if_match=True),
+        budget=link("get", f"{API_PREFIX}/funds/{{fund_id}}/budget", fund_id=CREATED_ID),
+        set_budget=link("put", f"{API_PREFIX}/funds/{{fund_id}}/budget", fund_id=CREATED_ID),
+        tranches=link("get", f"{API_PREFIX}/funds/{{fund_id}}/tranches", fund_id=CREATED_ID),
+        set_tranches=link("put", f"{API_PREFIX}/funds/{{fund_id}}/tranches", fund_id=CREATED_ID),
+        activate=link("post", f"{API_PREFIX}/funds/{{fund_id}}/activate", if_match=True, fund_id=CREATED_ID),
+        summary=link("get", f"{API_PREFIX}/funds/{{fund_id}}/summary", fund_id=CREATED_ID),
+        budget_revisions=link("get", f"{API_PREFIX}/funds/{{fund_id}}/budget-revisions", fund_id=CREATED_ID),
+        file_report=link("post", f"{API_PREFIX}/funds/{{fund_id}}/expense-reports", fund_id=CREATED_ID),
+    )
     def post(self, data: dict[str, Any]) -> Any:
-        """Draft a fund (admins)"""
+        """Draft a fund (admins; Idempotency-Key required)"""
         terms = service.FundTerms(**_terms_changes(data, data["currency"]))
-        return with_etag(service.create_fund(current_actor(), terms), 201)
+        return created_with_etag(service.create_fund(current_actor(), terms, idempotency_key()))
 
 
 @blp.route("/funds/<uuid:fund_id>")
@@ -266,6 +286,7 @@ class FundById(MethodView):
 
     @blp.arguments(FundUpdateSchema(partial=UPDATE_FIELDS_OPTIONAL))
     @blp.response(200, FundSchema)
+    @requires_if_match
     def patch(self, data: dict[str, Any], fund_id: uuid.UUID) -> Any:
         """Change a draft fund's terms (admins; send If-Match)"""
         actor = current_actor()
@@ -277,6 +298,7 @@ class FundById(MethodView):
 def _status_view(action: str, summary: str) -> type[MethodView]:
     class StatusChange(MethodView):
         @blp.response(200, FundSchema)
+        @requires_if_match
         def post(self, fund_id: uuid.UUID) -> Any:
             return with_etag(service.change_fund_status(current_actor(), fund_id, action, if_match_version()))
 
@@ -328,15 +350,26 @@ class BudgetRevisions(MethodView):
 
     @blp.arguments(RevisionCreateSchema)
     @blp.response(201, RevisionSchema)
-    def post(self, data: dict[str, Any], fund_id: uuid.UUID) -> BudgetRevision:
-        """Propose moving budget between categories (small moves apply at once)"""
+    @blp.alt_response(
+        200, schema=RevisionSchema, description="A retry with the same Idempotency-Key and body"
+    )
+    @blp.doc(parameters=[idempotency.header_parameter()])
+    @created_links(
+        approve=link(
+            "post", f"{API_PREFIX}/budget-revisions/{{revision_id}}/approve", revision_id=CREATED_ID
+        ),
+        reject=link("post", f"{API_PREFIX}/budget-revisions/{{revision_id}}/reject", revision_id=CREATED_ID),
+    )
+    def post(self, data: dict[str, Any], fund_id: uuid.UUID) -> Any:
+        """Propose moving budget between categories (small moves apply at once; Idempotency-Key required)"""
         actor = current_actor()
         fund = service.get_fund(actor, fund_id)
         changes = {
             code: parse_amount(text, fund.currency, f"changes.{code}")
             for code, text in data["changes"].items()
         }
-        return service.propose_budget_revision(actor, fund_id, changes, data["reason"])
+        made = service.propose_budget_revision(actor, fund_id, changes, data["reason"], idempotency_key())
+        return made.thing, 201 if made.created else 200
 
 
 @blp.route("/budget-revisions/<uuid:revision_id>/approve")

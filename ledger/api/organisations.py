@@ -10,16 +10,23 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
 from ledger.api.common import (
+    CREATED_ID,
     Blueprint,
     ResponseSchema,
     StrictSchema,
+    created_links,
+    created_with_etag,
     enum_value_field,
+    idempotency_key,
     if_match_version,
+    link,
     page_request,
+    requires_if_match,
     with_etag,
 )
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.models.organisation import Organisation, RegistrationType
+from ledger.services import idempotency
 from ledger.services import organisations as service
 
 blp = Blueprint(
@@ -83,10 +90,40 @@ class Organisations(MethodView):
 
     @blp.arguments(OrganisationCreateSchema)
     @blp.response(201, OrganisationSchema)
+    @blp.alt_response(
+        200, schema=OrganisationSchema, description="A retry with the same Idempotency-Key and body"
+    )
+    @blp.doc(parameters=[idempotency.header_parameter()])
+    @created_links(
+        get=link("get", f"{API_PREFIX}/organisations/{{organisation_id}}", organisation_id=CREATED_ID),
+        change=link(
+            "patch",
+            f"{API_PREFIX}/organisations/{{organisation_id}}",
+            organisation_id=CREATED_ID,
+            if_match=True,
+        ),
+        remove=link(
+            "delete",
+            f"{API_PREFIX}/organisations/{{organisation_id}}",
+            organisation_id=CREATED_ID,
+            if_match=True,
+        ),
+        journal_entries=link(
+            "get",
+            f"{API_PREFIX}/organisations/{{organisation_id}}/journal-entries",
+            organisation_id=CREATED_ID,
+        ),
+        periods=link(
+            "get", f"{API_PREFIX}/organisations/{{organisation_id}}/periods", organisation_id=CREATED_ID
+        ),
+        trial_balance=link(
+            "get", f"{API_PREFIX}/organisations/{{organisation_id}}/trial-balance", organisation_id=CREATED_ID
+        ),
+    )
     def post(self, data: dict[str, Any]) -> Any:
-        """Register an organisation"""
-        organisation = service.create_organisation(current_actor(), service.OrganisationFields(**data))
-        return with_etag(organisation, 201)
+        """Register an organisation (admins; Idempotency-Key required)"""
+        fields = service.OrganisationFields(**data)
+        return created_with_etag(service.create_organisation(current_actor(), fields, idempotency_key()))
 
 
 @blp.route("/<uuid:organisation_id>")
@@ -98,6 +135,7 @@ class OrganisationById(MethodView):
 
     @blp.arguments(OrganisationUpdateSchema(partial=True))
     @blp.response(200, OrganisationSchema)
+    @requires_if_match
     def patch(self, changes: dict[str, Any], organisation_id: uuid.UUID) -> Any:
         """Change an organisation (send If-Match)"""
         organisation = service.update_organisation(
@@ -106,6 +144,7 @@ class OrganisationById(MethodView):
         return with_etag(organisation)
 
     @blp.response(204)
+    @requires_if_match
     def delete(self, organisation_id: uuid.UUID) -> None:
         """Remove an organisation that has no members (send If-Match)"""
         service.delete_organisation(current_actor(), organisation_id, if_match_version())

@@ -10,16 +10,23 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
 from ledger.api.common import (
+    CREATED_ID,
     Blueprint,
     ResponseSchema,
     StrictSchema,
+    created_links,
+    created_with_etag,
     enum_value_field,
+    idempotency_key,
     if_match_version,
+    link,
     page_request,
+    requires_if_match,
     with_etag,
 )
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.models.user import Role, User
+from ledger.services import idempotency
 from ledger.services import users as service
 
 blp = Blueprint(
@@ -80,8 +87,15 @@ class Users(MethodView):
 
     @blp.arguments(UserCreateSchema)
     @blp.response(201, UserSchema)
+    @blp.alt_response(200, schema=UserSchema, description="A retry with the same Idempotency-Key and body")
+    @blp.doc(parameters=[idempotency.header_parameter()])
+    @created_links(
+        get=link("get", f"{API_PREFIX}/users/{{user_id}}", user_id=CREATED_ID),
+        change=link("patch", f"{API_PREFIX}/users/{{user_id}}", user_id=CREATED_ID, if_match=True),
+        set_password=link("put", f"{API_PREFIX}/users/{{user_id}}/password", user_id=CREATED_ID),
+    )
     def post(self, data: dict[str, Any]) -> Any:
-        """Create a user"""
+        """Create a user (admins; Idempotency-Key required)"""
         new = service.NewUser(
             username=data["username"],
             display_name=data["display_name"],
@@ -89,7 +103,7 @@ class Users(MethodView):
             password=data["password"],
             organisation_ids=tuple(data["organisation_ids"]),
         )
-        return with_etag(service.create_user(current_actor(), new), 201)
+        return created_with_etag(service.create_user(current_actor(), new, idempotency_key()))
 
 
 @blp.route("/<uuid:user_id>")
@@ -101,6 +115,7 @@ class UserById(MethodView):
 
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
+    @requires_if_match
     def patch(self, changes: dict[str, Any], user_id: uuid.UUID) -> Any:
         """Change a user's name, role, memberships or active flag (send If-Match)"""
         if "organisation_ids" in changes:

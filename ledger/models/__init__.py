@@ -28,6 +28,7 @@ from ledger.models.disbursement import (
 )
 from ledger.models.expense_report import ExpenseLine, ExpenseReport, Receipt, ReportStatus
 from ledger.models.fund import BudgetEntry, BudgetRevision, Fund, FundKind, FundStatus, RevisionStatus
+from ledger.models.idempotency import IdempotentCreate
 from ledger.models.organisation import Organisation, RegistrationType
 from ledger.models.reference import Account, ChartOfAccounts, ExpenseCategory, ExpenseCategoryList
 from ledger.models.user import ApiToken, Membership, Role, User
@@ -59,6 +60,7 @@ __all__ = [
     "Fund",
     "FundKind",
     "FundStatus",
+    "IdempotentCreate",
     "JournalEntry",
     "Membership",
     "MerkleNode",

@@ -17,6 +17,7 @@ from ledger.models.organisation import Organisation
 from ledger.services.access import Actor, Permission, authorize
 from ledger.services.audit_subjects import record_state
 from ledger.services.concurrency import check_version
+from ledger.services.idempotency import Created, claim_create, reserve_key
 from ledger.services.pagination import Page, PageRequest, fetch_page
 
 
@@ -61,17 +62,26 @@ def _clean(fields: CommunityFields) -> CommunityFields:
     return cleaned
 
 
-def create_community(actor: Actor, fields: CommunityFields) -> Community:
+def create_community(actor: Actor, fields: CommunityFields, key: str | None) -> Created[Community]:
+    """Create a community (admins); idempotent by ``key`` (Idempotency-Key)."""
     authorize(actor, Permission.MANAGE_COMMUNITIES)
+    claim = claim_create(key, "community", vars(fields))
+    reservation = reserve_key(actor.audit_identity["id"], claim, "community", Community)
+    if reservation.earlier is not None:
+        return Created(reservation.earlier, created=False)
     fields = _clean(fields)
     _check_code_free(fields.code)
     community = Community(
-        code=fields.code, name=fields.name, kind=fields.kind.value, district=fields.district
+        id=reservation.id,
+        code=fields.code,
+        name=fields.name,
+        kind=fields.kind.value,
+        district=fields.district,
     )
     db.session.add(community)
     db.session.flush()
     record_state(actor, "community.created", "community", community)
-    return community
+    return Created(community, created=True)
 
 
 def get_community(actor: Actor, community_id: uuid.UUID) -> Community:

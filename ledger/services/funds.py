@@ -47,6 +47,7 @@ from ledger.services.access import (
 )
 from ledger.services.audit_subjects import record_event, record_state
 from ledger.services.concurrency import check_version
+from ledger.services.idempotency import Created, claim_create, reserve_key
 from ledger.services.pagination import Page, PageRequest, fetch_page
 
 DEFAULT_CATEGORY_LIST = "CFL-EC-2026"
@@ -221,15 +222,20 @@ def terms_of(fund: Fund) -> FundTerms:
     )
 
 
-def create_fund(actor: Actor, terms: FundTerms) -> Fund:
+def create_fund(actor: Actor, terms: FundTerms, key: str | None) -> Created[Fund]:
+    """Draft a fund (admins); idempotent by ``key`` (Idempotency-Key)."""
     authorize(actor, Permission.MANAGE_FUNDS)
+    claim = claim_create(key, "fund", vars(terms))
+    reservation = reserve_key(actor.audit_identity["id"], claim, "fund", Fund)
+    if reservation.earlier is not None:
+        return Created(reservation.earlier, created=False)
     terms = _checked_terms(terms)
-    fund = Fund(status=FundStatus.DRAFT.value)
+    fund = Fund(id=reservation.id, status=FundStatus.DRAFT.value)
     _apply_terms(fund, terms)
     db.session.add(fund)
     db.session.flush()
     record_state(actor, "fund.drafted", "fund", fund)
-    return fund
+    return Created(fund, created=True)
 
 
 def get_fund(actor: Actor, fund_id: uuid.UUID) -> Fund:
@@ -452,11 +458,20 @@ def _moved_without_approval(fund: Fund) -> int:
 
 
 def propose_budget_revision(
-    actor: Actor, fund_id: uuid.UUID, changes: Mapping[str, Money], reason: str
-) -> BudgetRevision:
-    """Propose moving budget between categories; small moves apply at once, large ones wait."""
+    actor: Actor, fund_id: uuid.UUID, changes: Mapping[str, Money], reason: str, key: str | None
+) -> Created[BudgetRevision]:
+    """Propose moving budget between categories; small moves apply at once, large ones wait.
+
+    Idempotent by ``key`` (Idempotency-Key): a retry returns the first revision as it now stands.
+    """
     fund = get_fund(actor, fund_id)
     authorize(actor, Permission.PROPOSE_BUDGET_REVISIONS, fund.organisation_id)
+    claim = claim_create(
+        key, "budget_revision", {"fund_id": fund.id, "changes": dict(changes), "reason": reason}
+    )
+    reservation = reserve_key(actor.audit_identity["id"], claim, "budget_revision", BudgetRevision)
+    if reservation.earlier is not None:
+        return Created(reservation.earlier, created=False)
     if fund.status != FundStatus.ACTIVE.value:
         raise Conflict(f"Only an active fund's budget is revised; this one is {fund.status}.")
     problems = _Problems()
@@ -479,6 +494,7 @@ def propose_budget_revision(
     problems.raise_if_any("The revision is not valid")
     deltas = {code: amount.minor for code, amount in changes.items()}
     revision = BudgetRevision(
+        id=reservation.id,
         fund_id=fund.id,
         changes=[{"category": code, "amount": str(changes[code])} for code in sorted(changes)],
         reason=reason.strip(),
@@ -491,7 +507,7 @@ def propose_budget_revision(
     threshold = (Decimal(fund.award_minor) * REVISION_APPROVAL_SHARE).to_integral_value()
     if _moved_without_approval(fund) + _moved_amount(deltas) <= threshold:
         _decide(actor, fund, revision, approve=True, note="within the threshold: no approval needed")
-    return revision
+    return Created(revision, created=True)
 
 
 def _decide(actor: Actor, fund: Fund, revision: BudgetRevision, *, approve: bool, note: str | None) -> None:

@@ -1,7 +1,8 @@
-"""Idempotency keys: a retried write that moves money returns what the first attempt did.
+"""Idempotency keys: a retried create returns what the first attempt created.
 
 A client sends an ``Idempotency-Key`` header with every request that moves money (a
-disbursement, a refund, a manual adjustment). The key is stored with what the request created,
+disbursement, a refund, a manual adjustment) or creates something (an expense report, a
+community, an organisation, a user, a fund, a budget revision). The key is stored with what the request created,
 together with a fingerprint of the request. A retry with the same key and the same request gets
 the first result; the same key with a different request is a conflict, because the client has
 reused a key by mistake and must not be told the new request happened. Keys are per person, so
@@ -9,18 +10,32 @@ two officers cannot collide.
 
 The fingerprint is SHA-256 over the RFC 8785 canonical bytes of the request's meaningful fields,
 so the same request always hashes the same whatever the JSON key order or spacing.
+
+Reports, disbursements and journal entries keep their key on their own row. Communities,
+organisations, users, funds and budget revisions keep it in ``idempotent_create``
+(:func:`reserve_key`).
 """
 
 from __future__ import annotations
 
+import enum
 import hashlib
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.exc import IntegrityError
 
 from ledger.audit.canonical import canonical_bytes
 from ledger.errors import Conflict, ValidationFailed
+from ledger.extensions import db
 from ledger.messages import translatable
+from ledger.models.base import UUIDPrimaryKey
+from ledger.models.idempotency import IdempotentCreate
+from ledger.money import Money
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
@@ -51,6 +66,104 @@ def require_same_request(stored_fingerprint: str | None, claim: IdempotencyClaim
             f"This {HEADER} was used for a different request; use a new key for a new {what}.",
             errors={HEADER: [translatable("was used for a different request")]},
         )
+
+
+Thing = TypeVar("Thing", bound=UUIDPrimaryKey)
+
+
+@dataclass(frozen=True)
+class Created(Generic[Thing]):
+    """What a create made (``created``), or what the first request with the same key made."""
+
+    thing: Thing
+    created: bool
+
+
+def plain(value: object) -> object:
+    """``value`` as canonical JSON takes it: enums by value; ids, dates, amounts as text."""
+    if isinstance(value, enum.Enum):
+        return plain(value.value)
+    if isinstance(value, uuid.UUID | date | Decimal | Money):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def claim_create(key: str | None, subject_type: str, request: Mapping[str, object]) -> IdempotencyClaim:
+    """Check the key of a request creating a ``subject_type``; what it creates is fingerprinted too.
+
+    The subject type is part of the fingerprint, so a key reused to create another kind of thing
+    is refused like any other different request.
+    """
+    fields = {"creates": subject_type, **{name: plain(v) for name, v in request.items()}}
+    return claim_key(key, fields, _described(subject_type))
+
+
+def earlier_create(actor_id: str, claim: IdempotencyClaim, model: type[Thing]) -> Thing | None:
+    """What ``actor_id`` created with ``claim``'s key, if the key was used; refused if for another request."""
+    row = db.session.get(IdempotentCreate, (actor_id, claim.key))
+    if row is None:
+        return None
+    what = _described(row.subject_type)
+    require_same_request(row.request_hash, claim, what)
+    thing = db.session.get(model, row.subject_id)
+    if thing is None:
+        raise Conflict(
+            f"This {HEADER} created a {what} that has since been removed; use a new key for a new {what}.",
+            errors={HEADER: ["created something since removed"]},
+        )
+    return thing
+
+
+@dataclass(frozen=True)
+class Reservation(Generic[Thing]):
+    """A key claimed for a new thing with this ``id``, or the ``earlier`` thing the key created."""
+
+    id: uuid.UUID
+    earlier: Thing | None
+
+
+def reserve_key(
+    actor_id: str, claim: IdempotencyClaim, subject_type: str, model: type[Thing]
+) -> Reservation[Thing]:
+    """Claim ``claim``'s key for a new ``subject_type`` before anything is checked or written.
+
+    The key's row goes in first, naming the id the new thing will have, so that of two requests
+    with one key the second waits at the primary key until the first one ends: if it committed,
+    the second gets its thing; if it failed (and rolled back), the second goes on. Checking
+    first would let both pass the checks, and the second would then trip over the first's
+    unique code or name instead of getting the first's thing. A request refused after this
+    rolls back, key included.
+    """
+    earlier = earlier_create(actor_id, claim, model)
+    if earlier is not None:
+        return Reservation(earlier.id, earlier)
+    new_id = uuid.uuid4()
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                IdempotentCreate(
+                    created_by=actor_id,
+                    idempotency_key=claim.key,
+                    request_hash=claim.fingerprint,
+                    subject_type=subject_type,
+                    subject_id=new_id,
+                )
+            )
+            db.session.flush()
+    except IntegrityError:
+        earlier = earlier_create(actor_id, claim, model)
+        if earlier is None:
+            raise
+        return Reservation(earlier.id, earlier)
+    return Reservation(new_id, None)
+
+
+def _described(subject_type: str) -> str:
+    return subject_type.replace("_", " ")
 
 
 def header_parameter() -> dict[str, Any]:

@@ -19,6 +19,7 @@ from ledger.models.user import Membership
 from ledger.services.access import Actor, Permission, authorize, visible_organisation_ids
 from ledger.services.audit_subjects import record_state
 from ledger.services.concurrency import check_version
+from ledger.services.idempotency import Created, claim_create, reserve_key
 from ledger.services.pagination import Page, PageRequest, fetch_page
 
 
@@ -49,10 +50,16 @@ def _checked(fields: OrganisationFields, organisation_id: uuid.UUID | None = Non
     return OrganisationFields(name, code, fields.registration_type, fields.community_id)
 
 
-def create_organisation(actor: Actor, fields: OrganisationFields) -> Organisation:
+def create_organisation(actor: Actor, fields: OrganisationFields, key: str | None) -> Created[Organisation]:
+    """Register an organisation (admins); idempotent by ``key`` (Idempotency-Key)."""
     authorize(actor, Permission.MANAGE_ORGANISATIONS)
+    claim = claim_create(key, "organisation", vars(fields))
+    reservation = reserve_key(actor.audit_identity["id"], claim, "organisation", Organisation)
+    if reservation.earlier is not None:
+        return Created(reservation.earlier, created=False)
     fields = _checked(fields)
     organisation = Organisation(
+        id=reservation.id,
         name=fields.name,
         credit_code=fields.credit_code,
         registration_type=fields.registration_type.value,
@@ -61,7 +68,7 @@ def create_organisation(actor: Actor, fields: OrganisationFields) -> Organisatio
     db.session.add(organisation)
     db.session.flush()
     record_state(actor, "organisation.created", "organisation", organisation)
-    return organisation
+    return Created(organisation, created=True)
 
 
 def get_organisation(actor: Actor, organisation_id: uuid.UUID) -> Organisation:

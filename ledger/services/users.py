@@ -18,6 +18,12 @@ from ledger.models.user import Membership, Role, User
 from ledger.services.access import Actor, Permission, authorize
 from ledger.services.audit_subjects import record_event, record_state
 from ledger.services.concurrency import check_version
+from ledger.services.idempotency import (
+    HEADER,
+    Created,
+    claim_create,
+    reserve_key,
+)
 from ledger.services.login_throttle import clear_login_failures
 from ledger.services.pagination import Page, PageRequest, fetch_page
 from ledger.services.passwords import check_password_rules, hash_password, password_matches
@@ -55,8 +61,18 @@ def _check_memberships(role: Role, organisation_ids: tuple[uuid.UUID, ...]) -> N
         )
 
 
-def create_user(actor: Actor, new: NewUser) -> User:
+def create_user(actor: Actor, new: NewUser, key: str | None) -> Created[User]:
+    """Create a user (admins); idempotent by ``key`` (Idempotency-Key).
+
+    The password is not fingerprinted: a plain hash of it would be a fast-to-guess copy kept
+    beside the account. A retry's password is checked against the account's instead.
+    """
     authorize(actor, Permission.MANAGE_USERS)
+    request = {name: value for name, value in vars(new).items() if name != "password"}
+    claim = claim_create(key, "user", request)
+    reservation = reserve_key(actor.audit_identity["id"], claim, "user", User)
+    if reservation.earlier is not None:
+        return Created(_same_password(reservation.earlier, new.password), created=False)
     username = new.username.strip().lower()
     if not USERNAME.match(username):
         raise ValidationFailed.field(
@@ -69,6 +85,7 @@ def create_user(actor: Actor, new: NewUser) -> User:
             f"The username {username!r} is taken.", errors={"username": [translatable("is taken")]}
         )
     user = User(
+        id=reservation.id,
         username=username,
         display_name=new.display_name.strip() or username,
         role=new.role.value,
@@ -78,6 +95,16 @@ def create_user(actor: Actor, new: NewUser) -> User:
     db.session.add(user)
     db.session.flush()
     record_state(actor, "user.created", "user", user)
+    return Created(user, created=True)
+
+
+def _same_password(user: User, password: str) -> User:
+    """A retried create must repeat the first one's password too."""
+    if not password_matches(user.password_hash, password):
+        raise Conflict(
+            f"This {HEADER} was used for a different request; use a new key for a new user.",
+            errors={HEADER: ["was used for a different request"]},
+        )
     return user
 
 

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from ledger.demo import DEMO_PASSWORD
 from tests.conftest import DemoWorld
 from tests.funds.test_expense_reports import receipt_pdf
+from tests.helpers import keyed
 
 ROLES = ("anonymous", "member01", "finance1", "auditor", "admin")  # admin last: it may delete
 
@@ -48,7 +49,7 @@ def _fixed(path: str) -> Callable[[FlaskClient, DemoWorld], str]:
 
 def _empty_community(client: FlaskClient, world: DemoWorld) -> str:
     body = {"code": "matrix-empty", "name": "空社区", "kind": "rural", "district": "d"}
-    created = client.post("/api/v1/communities", json=body, headers=world.auth("admin")).get_json()
+    created = client.post("/api/v1/communities", json=body, headers=world.keyed("admin")).get_json()
     return f"/api/v1/communities/{created['id']}"
 
 
@@ -59,7 +60,7 @@ def _memberless_organisation(client: FlaskClient, world: DemoWorld) -> str:
         "registration_type": "foundation",
         "community_id": world.community_ids[0],
     }
-    created = client.post("/api/v1/organisations", json=body, headers=world.auth("admin")).get_json()
+    created = client.post("/api/v1/organisations", json=body, headers=world.keyed("admin")).get_json()
     return f"/api/v1/organisations/{created['id']}"
 
 
@@ -99,6 +100,7 @@ CASES: dict[tuple[str, str], Case] = {
         _fixed("/api/v1/communities"),
         _admin_only(201),
         body=lambda world: {"code": "m-1", "name": "n", "kind": "urban", "district": "d"},
+        idempotency_key=True,
     ),
     ("GET", "/api/v1/communities/coverage"): Case(_fixed("/api/v1/communities/coverage"), _everyone(200)),
     ("GET", "/api/v1/communities/<uuid:community_id>"): Case(
@@ -115,7 +117,7 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("GET", "/api/v1/organisations"): Case(_fixed("/api/v1/organisations"), _everyone(200)),
     ("POST", "/api/v1/organisations"): Case(
-        _fixed("/api/v1/organisations"), _admin_only(201), body=_new_organisation
+        _fixed("/api/v1/organisations"), _admin_only(201), body=_new_organisation, idempotency_key=True
     ),
     ("GET", "/api/v1/organisations/<uuid:organisation_id>"): Case(
         lambda client, world: f"/api/v1/organisations/{world.member_organisation['member01']}", _everyone(200)
@@ -133,7 +135,9 @@ CASES: dict[tuple[str, str], Case] = {
         _fixed("/api/v1/users"),
         {"anonymous": 401, "member01": 403, "finance1": 403, "auditor": 200, "admin": 200},
     ),
-    ("POST", "/api/v1/users"): Case(_fixed("/api/v1/users"), _admin_only(201), body=_new_user),
+    ("POST", "/api/v1/users"): Case(
+        _fixed("/api/v1/users"), _admin_only(201), body=_new_user, idempotency_key=True
+    ),
     ("GET", "/api/v1/users/<uuid:user_id>"): Case(
         lambda client, world: f"/api/v1/users/{_user_id(client, world, 'finance2')}",
         {"anonymous": 401, "member01": 403, "finance1": 403, "auditor": 200, "admin": 200},
@@ -315,7 +319,7 @@ def _fund_terms(world: DemoWorld, reference: str) -> dict[str, object]:
 def _fund(client: FlaskClient, world: DemoWorld, state: str = "draft") -> str:
     admin = world.auth("admin")
     created = client.post(
-        "/api/v1/funds", json=_fund_terms(world, f"M-{uuid.uuid4().hex[:8]}"), headers=admin
+        "/api/v1/funds", json=_fund_terms(world, f"M-{uuid.uuid4().hex[:8]}"), headers=keyed(admin)
     )
     url = f"/api/v1/funds/{created.get_json()['id']}"
     if state != "draft":
@@ -332,7 +336,7 @@ def _fund(client: FlaskClient, world: DemoWorld, state: str = "draft") -> str:
 def _proposed_revision(client: FlaskClient, world: DemoWorld) -> str:
     url = _fund(client, world, "active")
     body = {"changes": {"ACTIVITY": "-500.00", "PRINTING": "500.00"}, "reason": "matrix"}
-    revision = client.post(f"{url}/budget-revisions", json=body, headers=world.auth("finance2")).get_json()
+    revision = client.post(f"{url}/budget-revisions", json=body, headers=world.keyed("finance2")).get_json()
     return f"/api/v1/budget-revisions/{revision['id']}"
 
 
@@ -340,7 +344,10 @@ CASES.update(
     {
         ("GET", "/api/v1/funds"): Case(_fixed("/api/v1/funds"), _everyone(200)),
         ("POST", "/api/v1/funds"): Case(
-            _fixed("/api/v1/funds"), _admin_only(201), body=lambda world: _fund_terms(world, "M-create")
+            _fixed("/api/v1/funds"),
+            _admin_only(201),
+            body=lambda world: _fund_terms(world, "M-create"),
+            idempotency_key=True,
         ),
         ("GET", "/api/v1/funds/<uuid:fund_id>"): Case(_fund, _everyone(200)),
         ("PATCH", "/api/v1/funds/<uuid:fund_id>"): Case(
@@ -373,6 +380,7 @@ CASES.update(
             lambda c, w: _fund(c, w, "active") + "/budget-revisions",
             {"anonymous": 401, "member01": 201, "finance1": 201, "auditor": 403, "admin": 403},
             body=lambda world: {"changes": {"ACTIVITY": "-1.00", "PRINTING": "1.00"}, "reason": "matrix"},
+            idempotency_key=True,
         ),
         ("POST", "/api/v1/budget-revisions/<uuid:revision_id>/approve"): Case(
             lambda c, w: _proposed_revision(c, w) + "/approve",

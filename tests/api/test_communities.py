@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from tests.conftest import DemoWorld
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, keyed
 
 NEW = {"code": "420102-099", "name": "新村社区", "kind": "rural", "district": "江岸区 Jiang'an District"}
 
 
 def test_admin_creates_reads_updates_and_deletes(client: FlaskClient, world: DemoWorld) -> None:
     admin = world.auth("admin")
-    created = client.post("/api/v1/communities", json=NEW, headers=admin)
+    created = client.post("/api/v1/communities", json=NEW, headers=keyed(admin))
     assert created.status_code == 201
     body = created.get_json()
     assert body["organisation_target"] == 5
@@ -39,8 +39,8 @@ def test_a_stale_or_missing_if_match_is_refused(client: FlaskClient, world: Demo
 
 def test_codes_are_unique(client: FlaskClient, world: DemoWorld) -> None:
     admin = world.auth("admin")
-    assert client.post("/api/v1/communities", json=NEW, headers=admin).status_code == 201
-    assert_problem(client.post("/api/v1/communities", json=NEW, headers=admin), 409, "code")
+    assert client.post("/api/v1/communities", json=NEW, headers=keyed(admin)).status_code == 201
+    assert_problem(client.post("/api/v1/communities", json=NEW, headers=keyed(admin)), 409, "code")
 
 
 def test_a_community_with_organisations_cannot_be_deleted(client: FlaskClient, world: DemoWorld) -> None:

@@ -42,7 +42,7 @@ def test_invalid_fields_are_named_and_nothing_is_written(
     body = _community_body(world)
     mutate(body)
     before = table_counts(world.app)
-    response = client.post("/api/v1/organisations", json=body, headers=world.auth("admin"))
+    response = client.post("/api/v1/organisations", json=body, headers=world.keyed("admin"))
     assert_problem(response, 422, field)
     assert table_counts(world.app) == before
 
@@ -52,7 +52,7 @@ def test_malformed_json_is_a_400(client: FlaskClient, world: DemoWorld) -> None:
         "/api/v1/communities",
         data='{"code": "x", ',
         content_type="application/json",
-        headers=world.auth("admin"),
+        headers=world.keyed("admin"),
     )
     body = assert_problem(response, 400, "body")
     assert "not valid JSON" in body["detail"]
@@ -86,7 +86,7 @@ def test_bodies_json_allows_but_the_api_does_not_are_a_400_that_says_why(
     raw, reason = HOSTILE_BODIES[case]
     before = table_counts(world.app)
     response = client.post(
-        "/api/v1/communities", data=raw, content_type="application/json", headers=world.auth("admin")
+        "/api/v1/communities", data=raw, content_type="application/json", headers=world.keyed("admin")
     )
     body = assert_problem(response, 400, "body")
     assert reason in body["errors"]["body"][0]
@@ -107,14 +107,14 @@ def test_a_body_that_is_not_json_is_a_415(client: FlaskClient, world: DemoWorld)
         "/api/v1/communities",
         data="code=x&name=y",
         content_type="application/x-www-form-urlencoded",
-        headers=world.auth("admin"),
+        headers=world.keyed("admin"),
     )
     assert_problem(response, 415)
     assert table_counts(world.app) == before
 
 
 def test_a_json_array_instead_of_an_object_is_refused(client: FlaskClient, world: DemoWorld) -> None:
-    response = client.post("/api/v1/communities", json=[1, 2], headers=world.auth("admin"))
+    response = client.post("/api/v1/communities", json=[1, 2], headers=world.keyed("admin"))
     assert response.status_code in (400, 422)
     assert response.mimetype == "application/problem+json"
 
@@ -124,7 +124,7 @@ def test_an_oversized_body_is_a_413(app: Flask, client: FlaskClient, world: Demo
     payload = json.dumps({"code": "x", "name": "y" * limit, "kind": "urban", "district": "d"})
     before = table_counts(world.app)
     response = client.post(
-        "/api/v1/communities", data=payload, content_type="application/json", headers=world.auth("admin")
+        "/api/v1/communities", data=payload, content_type="application/json", headers=world.keyed("admin")
     )
     assert_problem(response, 413)
     assert table_counts(world.app) == before

@@ -51,6 +51,6 @@ def test_nul_characters_are_refused_by_field(
     from tests.helpers import assert_problem, table_counts
 
     before = table_counts(world.app)
-    response = client.post("/api/v1/communities", json=body, headers=world.auth("admin"))
+    response = client.post("/api/v1/communities", json=body, headers=world.keyed("admin"))
     assert_problem(response, 422, field)
     assert table_counts(world.app) == before

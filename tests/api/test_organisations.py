@@ -6,7 +6,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.conftest import DemoWorld
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, keyed
 
 
 def _body(world: DemoWorld, **changes: object) -> dict[str, object]:
@@ -24,7 +24,7 @@ def test_registering_normalises_the_code(client: FlaskClient, world: DemoWorld) 
     response = client.post(
         "/api/v1/organisations",
         json=_body(world, credit_code=" 52420000mjh233402k "),
-        headers=world.auth("admin"),
+        headers=world.keyed("admin"),
     )
     assert response.status_code == 201
     assert response.get_json()["credit_code"] == "52420000MJH233402K"
@@ -43,7 +43,7 @@ def test_a_wrong_code_is_a_422_that_says_what_is_wrong(
     client: FlaskClient, world: DemoWorld, code: str, says: str
 ) -> None:
     response = client.post(
-        "/api/v1/organisations", json=_body(world, credit_code=code), headers=world.auth("admin")
+        "/api/v1/organisations", json=_body(world, credit_code=code), headers=world.keyed("admin")
     )
     body = assert_problem(response, 422, "credit_code")
     assert says in body["errors"]["credit_code"][0]
@@ -51,15 +51,17 @@ def test_a_wrong_code_is_a_422_that_says_what_is_wrong(
 
 def test_a_code_registers_once(client: FlaskClient, world: DemoWorld) -> None:
     admin = world.auth("admin")
-    assert client.post("/api/v1/organisations", json=_body(world), headers=admin).status_code == 201
+    assert client.post("/api/v1/organisations", json=_body(world), headers=keyed(admin)).status_code == 201
     assert_problem(
-        client.post("/api/v1/organisations", json=_body(world, name="x"), headers=admin), 409, "credit_code"
+        client.post("/api/v1/organisations", json=_body(world, name="x"), headers=keyed(admin)),
+        409,
+        "credit_code",
     )
 
 
 def test_update_and_delete_follow_if_match(client: FlaskClient, world: DemoWorld) -> None:
     admin = world.auth("admin")
-    created = client.post("/api/v1/organisations", json=_body(world), headers=admin).get_json()
+    created = client.post("/api/v1/organisations", json=_body(world), headers=keyed(admin)).get_json()
     url = f"/api/v1/organisations/{created['id']}"
     response = client.patch(url, json={"name": "改名后的服务中心"}, headers={**admin, "If-Match": '"1"'})
     assert response.status_code == 200

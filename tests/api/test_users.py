@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from tests.conftest import DemoWorld
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, keyed
 
 
 def test_admin_creates_an_org_member_with_a_membership(client: FlaskClient, world: DemoWorld) -> None:
@@ -19,7 +19,7 @@ def test_admin_creates_an_org_member_with_a_membership(client: FlaskClient, worl
             "password": "a-long-enough-password",
             "organisation_ids": [organisation],
         },
-        headers=world.auth("admin"),
+        headers=world.keyed("admin"),
     )
     assert response.status_code == 201
     body = response.get_json()
@@ -37,7 +37,7 @@ def test_membership_rules(client: FlaskClient, world: DemoWorld) -> None:
     admin = world.auth("admin")
     base = {"display_name": "x", "password": "a-long-enough-password"}
     no_org = client.post(
-        "/api/v1/users", json={**base, "username": "m1", "role": "org_member"}, headers=admin
+        "/api/v1/users", json={**base, "username": "m1", "role": "org_member"}, headers=keyed(admin)
     )
     assert_problem(no_org, 422, "organisation_ids")
     staff_with_org = client.post(
@@ -48,7 +48,7 @@ def test_membership_rules(client: FlaskClient, world: DemoWorld) -> None:
             "role": "finance_officer",
             "organisation_ids": [world.organisation_ids[0]],
         },
-        headers=admin,
+        headers=keyed(admin),
     )
     assert_problem(staff_with_org, 422, "organisation_ids")
     unknown_org = client.post(
@@ -59,7 +59,7 @@ def test_membership_rules(client: FlaskClient, world: DemoWorld) -> None:
             "role": "org_member",
             "organisation_ids": ["00000000-0000-0000-0000-000000000000"],
         },
-        headers=admin,
+        headers=keyed(admin),
     )
     assert_problem(unknown_org, 422, "organisation_ids")
 
@@ -69,7 +69,7 @@ def test_weak_passwords_and_bad_usernames_are_refused(client: FlaskClient, world
     short = client.post(
         "/api/v1/users",
         json={"username": "ok", "display_name": "x", "role": "auditor", "password": "short"},
-        headers=admin,
+        headers=keyed(admin),
     )
     assert_problem(short, 422, "password")
     bad_name = client.post(
@@ -80,7 +80,7 @@ def test_weak_passwords_and_bad_usernames_are_refused(client: FlaskClient, world
             "role": "auditor",
             "password": "a-long-enough-password",
         },
-        headers=admin,
+        headers=keyed(admin),
     )
     assert_problem(bad_name, 422, "username")
     taken = client.post(
@@ -91,7 +91,7 @@ def test_weak_passwords_and_bad_usernames_are_refused(client: FlaskClient, world
             "role": "auditor",
             "password": "a-long-enough-password",
         },
-        headers=admin,
+        headers=keyed(admin),
     )
     assert_problem(taken, 409, "username")
 

@@ -209,7 +209,7 @@ def test_budget_moves_without_approval_count_together(client: FlaskClient, funde
         response = client.post(
             url,
             json={"changes": {"ACTIVITY": f"-{amount}", "SUPPLIES": amount}, "reason": "more materials"},
-            headers=world.auth("member08"),
+            headers=world.keyed("member08"),
         )
         assert response.status_code == 201, response.get_json()
         return response.get_json()

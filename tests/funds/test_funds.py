@@ -36,7 +36,7 @@ BUDGET = {"ACTIVITY": "60000.00", "PERSONNEL": "30000.00", "OFFICE": "10000.00"}
 
 
 def _draft(client: FlaskClient, world: DemoWorld, **changes: Any) -> dict[str, Any]:
-    response = client.post("/api/v1/funds", json=_terms(world, **changes), headers=world.auth("admin"))
+    response = client.post("/api/v1/funds", json=_terms(world, **changes), headers=world.keyed("admin"))
     assert response.status_code == 201, response.get_json()
     return dict(response.get_json())
 
@@ -117,7 +117,7 @@ def test_bad_terms_are_refused_naming_the_field(
     client: FlaskClient, world: DemoWorld, changes: dict[str, Any], status: int, field: str
 ) -> None:
     before = table_counts(world.app)
-    response = client.post("/api/v1/funds", json=_terms(world, **changes), headers=world.auth("admin"))
+    response = client.post("/api/v1/funds", json=_terms(world, **changes), headers=world.keyed("admin"))
     assert_problem(response, status, field)
     assert table_counts(world.app) == before
 
@@ -152,7 +152,7 @@ def test_a_procurement_contract_carries_its_milestones(client: FlaskClient, worl
             milestones=too_much,
             disclosure_deadline=None,
         ),
-        headers=world.auth("admin"),
+        headers=world.keyed("admin"),
     )
     assert_problem(response, 422, "milestones")
     # On an edit, the fields are optional but a milestone sent is a whole one.
@@ -185,7 +185,7 @@ def test_small_reallocations_apply_at_once_and_history_is_kept(client: FlaskClie
     response = client.post(
         f"/api/v1/funds/{fund['id']}/budget-revisions",
         json={"changes": {"ACTIVITY": "-5000.00", "PRINTING": "5000.00"}, "reason": "more leaflets"},
-        headers=world.auth("member01"),
+        headers=world.keyed("member01"),
     )
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["status"] == "approved"
@@ -201,7 +201,7 @@ def test_large_reallocations_wait_for_another_finance_officer(client: FlaskClien
     fund = _active(client, world)
     change = {"changes": {"ACTIVITY": "-20000.00", "PERSONNEL": "20000.00"}, "reason": "hire a social worker"}
     proposed = client.post(
-        f"/api/v1/funds/{fund['id']}/budget-revisions", json=change, headers=world.auth("finance1")
+        f"/api/v1/funds/{fund['id']}/budget-revisions", json=change, headers=world.keyed("finance1")
     ).get_json()
     assert proposed["status"] == "proposed"
     assert _budget(client, world, fund["id"])["lines"]["PERSONNEL"] == "30000.00"
@@ -232,7 +232,7 @@ def test_revision_rules(client: FlaskClient, world: DemoWorld, changes: dict[str
     response = client.post(
         f"/api/v1/funds/{fund['id']}/budget-revisions",
         json={"changes": changes, "reason": "r"},
-        headers=world.auth("member01"),
+        headers=world.keyed("member01"),
     )
     assert_problem(response, 422, field)
     assert table_counts(world.app) == before
@@ -246,7 +246,7 @@ def test_lifecycle_rules(client: FlaskClient, world: DemoWorld) -> None:
         client.post(f"{url}/suspend", headers={**admin, "If-Match": "*"}).get_json()["status"] == "suspended"
     )
     change = {"changes": {"ACTIVITY": "-1.00", "PRINTING": "1.00"}, "reason": "r"}
-    assert_problem(client.post(f"{url}/budget-revisions", json=change, headers=world.auth("member01")), 409)
+    assert_problem(client.post(f"{url}/budget-revisions", json=change, headers=world.keyed("member01")), 409)
     assert client.post(f"{url}/resume", headers={**admin, "If-Match": "*"}).get_json()["status"] == "active"
     # Cash received for the fund and not spent blocks closing.
     entry = {
@@ -294,12 +294,12 @@ def test_who_sees_and_manages_funds(client: FlaskClient, world: DemoWorld) -> No
     for username in ("finance1", "auditor", "member01"):
         assert_problem(
             client.post(
-                "/api/v1/funds", json=_terms(world, reference=f"X-{username}"), headers=world.auth(username)
+                "/api/v1/funds", json=_terms(world, reference=f"X-{username}"), headers=world.keyed(username)
             ),
             403,
         )
     assert_problem(
-        client.post("/api/v1/funds", json=_terms(world), headers=world.auth("admin")), 409, "reference"
+        client.post("/api/v1/funds", json=_terms(world), headers=world.keyed("admin")), 409, "reference"
     )
 
 
@@ -308,7 +308,7 @@ def test_the_trail_replays_funds_and_budgets(client: FlaskClient, world: DemoWor
     client.post(
         f"/api/v1/funds/{fund['id']}/budget-revisions",
         json={"changes": {"ACTIVITY": "-100.00", "PRINTING": "100.00"}, "reason": "r"},
-        headers=world.auth("member01"),
+        headers=world.keyed("member01"),
     )
     with world.app.app_context():
         assert verify_database().ok

@@ -10,7 +10,7 @@ from ledger.services.audit_verification import verify_database
 from tests.conftest import DemoWorld
 from tests.funds.test_expense_reports import _line
 from tests.funds.test_funds import _terms
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, keyed
 
 
 def _balances(client: FlaskClient, world: DemoWorld, member: str) -> dict[str, str]:
@@ -71,7 +71,7 @@ def _set_up(
     tranches: list[dict[str, str]],
 ) -> dict[str, Any]:
     admin = world.auth("admin")
-    fund = client.post("/api/v1/funds", json=terms, headers=admin).get_json()
+    fund = client.post("/api/v1/funds", json=terms, headers=keyed(admin)).get_json()
     url = f"/api/v1/funds/{fund['id']}"
     assert client.put(f"{url}/budget", json={"lines": budget}, headers=admin).status_code == 200
     fund["tranches"] = client.put(f"{url}/tranches", json={"tranches": tranches}, headers=admin).get_json()
@@ -218,7 +218,7 @@ def test_an_incubation_fund_with_a_budget_revision_and_a_closed_month(
     revision = client.post(
         f"/api/v1/funds/{fund['id']}/budget-revisions",
         json={"changes": {"SUPPLIES": "-10000.00", "ACTIVITY": "10000.00"}, "reason": "more sessions"},
-        headers=world.auth(member),
+        headers=world.keyed(member),
     ).get_json()
     assert revision["status"] == "proposed"  # 20% of the award: a finance officer decides
     client.post(

@@ -156,6 +156,7 @@ def _live_the_year(app: Flask, world: DemoWorld) -> Year:
             incubation,
             {"SUPPLIES": cny("-500.00"), "ACTIVITY": cny("500.00")},
             "more activities",
+            "year-revision-1",
         )
         r4 = file_report(
             "member01",

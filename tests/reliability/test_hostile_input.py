@@ -71,7 +71,7 @@ def test_deeply_nested_json_is_refused_not_crashed(app: Flask, client: FlaskClie
     before = table_counts(app)
     body = "[" * 50_000 + "]" * 50_000
     response = client.post(
-        "/api/v1/communities", data=body, content_type="application/json", headers=world.auth("admin")
+        "/api/v1/communities", data=body, content_type="application/json", headers=world.keyed("admin")
     )
     assert_problem(response, 400)
     assert table_counts(app) == before
@@ -91,7 +91,7 @@ def test_hostile_text_fields(
 ) -> None:
     body = {"code": "H-1", "name": "社区", "kind": "urban", "district": "d", field: value}
     before = table_counts(app)
-    response = client.post("/api/v1/communities", json=body, headers=world.auth("admin"))
+    response = client.post("/api/v1/communities", json=body, headers=world.keyed("admin"))
     if field == "code" and "DROP" in value:
         # Meta-characters are just characters: stored as given (parameterised SQL) or refused by shape.
         assert response.status_code in (201, 422)
@@ -124,7 +124,7 @@ def test_confusable_credit_codes_are_refused(
         "community_id": world.community_ids[0],
     }
     assert_problem(
-        client.post("/api/v1/organisations", json=body, headers=world.auth("admin")), 422, "credit_code"
+        client.post("/api/v1/organisations", json=body, headers=world.keyed("admin")), 422, "credit_code"
     )
     assert table_counts(app) == before
 

@@ -51,6 +51,7 @@ def _run_writers(app: Flask) -> None:
                 communities.create_community(
                     Actor.operator(),
                     communities.CommunityFields(f"W{number}-{i}", "并发社区", CommunityKind.URBAN, "d"),
+                    f"W{number}-{i}",
                 )
                 commit()
             db.session.remove()
@@ -95,11 +96,14 @@ def test_an_idle_background_sequencer_signs_a_checkpoint_due_by_time(app: Flask,
                 communities.create_community(
                     Actor.operator(),
                     communities.CommunityFields("IDLE-0", "安静社区", CommunityKind.RURAL, "d"),
+                    "IDLE-0",
                 )
             latest = sign_checkpoint_now().size  # type: ignore[union-attr]
             signed = time.monotonic()
             communities.create_community(
-                Actor.operator(), communities.CommunityFields("IDLE-1", "安静社区", CommunityKind.RURAL, "d")
+                Actor.operator(),
+                communities.CommunityFields("IDLE-1", "安静社区", CommunityKind.RURAL, "d"),
+                "IDLE-1",
             )
             commit()
             # Poll until the background sequencer has appended the entry (no fixed sleep).

@@ -79,7 +79,7 @@ def test_consistency_proofs_link_every_pair_of_checkpoints(
     client.post(
         "/api/v1/communities",
         json={"code": "C-9", "name": "n", "kind": "urban", "district": "d"},
-        headers=world.auth("admin"),
+        headers=world.keyed("admin"),
     )
     _sign_now(app)
     second = client.get("/api/v1/audit/checkpoint", headers=world.auth("auditor")).get_data(as_text=True)
@@ -203,7 +203,7 @@ def test_key_rotation_keeps_old_checkpoints_verifiable(
     client.post(
         "/api/v1/communities",
         json={"code": "R-1", "name": "n", "kind": "urban", "district": "d"},
-        headers=world.auth("admin"),
+        headers=world.keyed("admin"),
     )
     _sign_now(world.app)
     verifiers = _verifiers(client, world)
@@ -238,7 +238,7 @@ def test_the_exported_proofs_are_the_ones_the_api_serves(
     client.post(
         "/api/v1/communities",
         json={"code": "P-1", "name": "n", "kind": "urban", "district": "d"},
-        headers=world.auth("admin"),
+        headers=world.keyed("admin"),
     )
     runner.invoke(args=["audit", "checkpoint"])
     bundle = tmp_path / "bundle"

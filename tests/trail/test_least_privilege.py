@@ -53,13 +53,15 @@ def test_the_app_works_as_the_restricted_role(app_as_ledger_app: Flask) -> None:
             community = communities.create_community(
                 Actor.operator(),
                 communities.CommunityFields("LP-1", "最小权限社区", CommunityKind.RURAL, "d"),
+                "LP-1",
             )
             organisation = organisations.create_organisation(
                 Actor.operator(),
                 organisations.OrganisationFields(
-                    "最小权限组织", "51420000MJH200395N", RegistrationType.SOCIAL_GROUP, community.id
+                    "最小权限组织", "51420000MJH200395N", RegistrationType.SOCIAL_GROUP, community.thing.id
                 ),
-            )
+                "LP-organisation-1",
+            ).thing
         officer = Actor(uuid.uuid4(), "officer", Role.FINANCE_OFFICER)
         with unit_of_work():
             books.post_journal_entry(

@@ -35,7 +35,7 @@ def _size(app: Flask) -> int:
 def test_each_change_is_recorded_with_actor_subject_and_state(client: FlaskClient, world: DemoWorld) -> None:
     before = _size(world.app)
     body = {"code": "T-1", "name": "测试社区", "kind": "rural", "district": "d"}
-    created = client.post("/api/v1/communities", json=body, headers=world.auth("admin")).get_json()
+    created = client.post("/api/v1/communities", json=body, headers=world.keyed("admin")).get_json()
     client.patch(
         f"/api/v1/communities/{created['id']}",
         json={"name": "改名"},
@@ -99,9 +99,9 @@ def test_tokens_and_logins_are_recorded_without_secrets(client: FlaskClient, wor
 def test_refused_requests_record_nothing(client: FlaskClient, world: DemoWorld) -> None:
     before = _size(world.app)
     bad = {"code": "x", "name": "y", "kind": "suburban", "district": "d"}
-    assert client.post("/api/v1/communities", json=bad, headers=world.auth("admin")).status_code == 422
+    assert client.post("/api/v1/communities", json=bad, headers=world.keyed("admin")).status_code == 422
     good = {"code": "x", "name": "y", "kind": "urban", "district": "d"}
-    assert client.post("/api/v1/communities", json=good, headers=world.auth("finance1")).status_code == 403
+    assert client.post("/api/v1/communities", json=good, headers=world.keyed("finance1")).status_code == 403
     url = f"/api/v1/communities/{world.community_ids[0]}"
     assert client.delete(url, headers={**world.auth("admin"), "If-Match": "*"}).status_code == 409
     assert _size(world.app) == before
@@ -115,7 +115,9 @@ def test_a_failure_after_the_entry_is_written_leaves_neither(app: Flask) -> None
     with app.app_context():
         with pytest.raises(RuntimeError, match="injected"), unit_of_work():
             communities.create_community(
-                Actor.operator(), communities.CommunityFields("ATOM-1", "原子社区", CommunityKind.URBAN, "d")
+                Actor.operator(),
+                communities.CommunityFields("ATOM-1", "原子社区", CommunityKind.URBAN, "d"),
+                "ATOM-1",
             )
             assert db.session.scalar(select(func.count()).select_from(AuditQueueItem)) == 1
             raise RuntimeError("injected after the entry was written, before commit")
@@ -135,7 +137,9 @@ def test_an_entry_that_cannot_be_recorded_undoes_the_change(app: Flask) -> None:
     with app.app_context():
         with pytest.raises(NonCanonicalValue), unit_of_work():
             communities.create_community(
-                Actor.operator(), communities.CommunityFields("ATOM-2", "原子社区", CommunityKind.URBAN, "d")
+                Actor.operator(),
+                communities.CommunityFields("ATOM-2", "原子社区", CommunityKind.URBAN, "d"),
+                "ATOM-2",
             )
             record({"id": "operator", "role": "admin"}, "test.float", "community", "x", {"amount": 0.1})
         assert (
@@ -151,7 +155,9 @@ def test_a_stranded_queue_is_sequenced_later(app: Flask) -> None:
     before = _size(app)
     with app.app_context():
         communities.create_community(
-            Actor.operator(), communities.CommunityFields("Q-1", "排队社区", CommunityKind.URBAN, "d")
+            Actor.operator(),
+            communities.CommunityFields("Q-1", "排队社区", CommunityKind.URBAN, "d"),
+            "Q-1",
         )
         db.session.commit()  # commit without the sequencer, as if the process died here
         has_pending_records()
@@ -174,7 +180,9 @@ def test_signing_a_checkpoint_refuses_a_transaction_that_changed_something(world
     with world.app.app_context():
         before = _size(world.app)
         communities.create_community(
-            Actor.operator(), communities.CommunityFields("CK-1", "n", CommunityKind.URBAN, "d")
+            Actor.operator(),
+            communities.CommunityFields("CK-1", "n", CommunityKind.URBAN, "d"),
+            "CK-1",
         )
         with pytest.raises(RuntimeError, match="before changing anything"):
             sign_checkpoint_now()

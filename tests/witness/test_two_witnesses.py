@@ -52,6 +52,7 @@ def _write_and_checkpoint(app: Flask, code: str) -> int:
             communities.create_community(
                 Actor.operator(),
                 communities.CommunityFields(code, f"见证社区 {code}", CommunityKind.RURAL, "d"),
+                code,
             )
         checkpoint = sign_checkpoint_now()
         assert checkpoint is not None

@@ -40,6 +40,7 @@ def _admin_page(status: int = 200, **context: Any) -> tuple[str, int]:
         roles=[r.value for r in Role],
         fund_kinds=[k.value for k in FundKind],
         verifier_keys=audit_log.verifier_keys(actor),
+        new_key=uuid.uuid4().hex,  # each form's own Idempotency-Key: a second click creates nothing more
         problems=context.pop("problems", {}),
         form=context.pop("form", {}),
         **context,
@@ -66,6 +67,7 @@ def create_community() -> tuple[str, int] | Response:
                 kind=CommunityKind(form.get("kind", "urban")),
                 district=form.get("district", ""),
             ),
+            form.get("idempotency_key"),
         )
     except (ValidationFailed, ValueError) as error:
         errors = (
@@ -98,6 +100,7 @@ def create_organisation() -> tuple[str, int] | Response:
             organisations.OrganisationFields(
                 form.get("name", ""), form.get("credit_code", ""), registration, community_id
             ),
+            form.get("idempotency_key"),
         )
     except ValidationFailed as error:
         return _admin_page(422, problems={"organisation": error.errors}, form=form)
@@ -124,6 +127,7 @@ def create_user() -> tuple[str, int] | Response:
                 form.get("password", ""),
                 members,
             ),
+            form.get("idempotency_key"),
         )
     except ValidationFailed as error:
         return _admin_page(422, problems={"user": error.errors}, form=form)
@@ -172,10 +176,10 @@ def _fund_terms(form: dict[str, str]) -> funds.FundTerms:
 def create_fund() -> tuple[str, int] | Response:
     form = request.form.to_dict()
     try:
-        fund = funds.create_fund(current_web_actor(), _fund_terms(form))
+        made = funds.create_fund(current_web_actor(), _fund_terms(form), form.get("idempotency_key"))
     except ValidationFailed as error:
         return _admin_page(422, problems={"fund": error.errors or {"title": [error.detail]}}, form=form)
-    return redirect(url_for("web.fund", fund_id=fund.id, _anchor="setup"))
+    return redirect(url_for("web.fund", fund_id=made.thing.id, _anchor="setup"))
 
 
 @blueprint.post("/funds/<uuid:fund_id>/budget")

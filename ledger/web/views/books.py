@@ -33,7 +33,11 @@ def propose_revision(fund_id: uuid.UUID) -> tuple[str, int] | Response:
         if not source or not target or source == target:
             raise ValidationFailed.field("to", translatable("choose two different categories"))
         funds.propose_budget_revision(
-            actor, fund_id, {source: -amount, target: amount}, form.get("reason", "")
+            actor,
+            fund_id,
+            {source: -amount, target: amount},
+            form.get("reason", ""),
+            form.get("idempotency_key"),  # the form's own: a second click proposes nothing more
         )
     except ValidationFailed as error:
         return fund_page(fund_id, 422, revision=error.errors or {"reason": [error.detail]})
