@@ -12,13 +12,14 @@ from flask_smorest.pagination import PaginationParameters
 from ledger.api.common import (
     Blueprint,
     ResponseSchema,
-    StrictSchema,
     enum_value_field,
     if_match_version,
     page_request,
     with_etag,
 )
 from ledger.api.security import API_PREFIX, current_actor
+from ledger.inputs.common import StrictSchema
+from ledger.inputs.communities import CommunityCreateSchema, CommunityUpdateSchema
 from ledger.models.community import Community, CommunityKind
 from ledger.services import communities as service
 
@@ -41,17 +42,6 @@ class CommunitySchema(ResponseSchema):
     )
     version = ma.fields.Integer(dump_only=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)
-
-
-class CommunityCreateSchema(StrictSchema):
-    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    kind = ma.fields.Enum(CommunityKind, by_value=True, required=True)
-    district = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-
-
-class CommunityUpdateSchema(CommunityCreateSchema):
-    """The same fields, each optional: only those sent change."""
 
 
 class CommunityQuerySchema(StrictSchema):

@@ -13,15 +13,21 @@ from flask_smorest.pagination import PaginationParameters
 from ledger.api.common import (
     Blueprint,
     ResponseSchema,
-    StrictSchema,
-    date_in_range,
     enum_value_field,
     if_match_version,
     page_request,
-    refuse_money_numbers_at,
     with_etag,
 )
 from ledger.api.security import API_PREFIX, current_actor
+from ledger.inputs.common import MONEY, StrictSchema
+from ledger.inputs.funds import (
+    UPDATE_FIELDS_OPTIONAL,
+    BudgetSetSchema,
+    FundCreateSchema,
+    FundUpdateSchema,
+    RevisionCreateSchema,
+    RevisionDecisionSchema,
+)
 from ledger.models.fund import BudgetRevision, Fund, FundKind, FundStatus, RevisionStatus
 from ledger.money import Money
 from ledger.services import fund_reports
@@ -34,77 +40,6 @@ blp = Blueprint(
     url_prefix=API_PREFIX,
     description="Funds (incubation funds, lottery grants, procurement contracts), budgets and revisions.",
 )
-
-MONEY = {"example": "300000.00", "description": "a decimal string; never a JSON number"}
-
-
-class MilestoneSchema(StrictSchema):
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    due_date = ma.fields.Date(required=True)
-    amount = ma.fields.String(required=True, metadata=MONEY)
-
-
-class FundCreateSchema(StrictSchema):
-    kind = ma.fields.Enum(FundKind, by_value=True, required=True)
-    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    reference = ma.fields.String(
-        required=True,
-        validate=ma.validate.Length(min=1, max=64),
-        metadata={"description": "grant number, or the contract number of a procurement contract"},
-    )
-    funder_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    funder_credit_code = ma.fields.String(
-        load_default=None, allow_none=True, validate=ma.validate.Length(max=64)
-    )
-    organisation_id = ma.fields.UUID(required=True)
-    currency = ma.fields.String(load_default="CNY", validate=ma.validate.Length(equal=3))
-    award = ma.fields.String(required=True, metadata=MONEY)
-    period_start = ma.fields.Date(required=True)
-    period_end = ma.fields.Date(required=True)
-    restricted = ma.fields.Boolean(load_default=True)
-    restriction_purpose = ma.fields.String(
-        load_default=None, allow_none=True, validate=ma.validate.Length(max=500)
-    )
-    revenue_account = ma.fields.String(
-        load_default=service.DEFAULT_REVENUE_ACCOUNT, validate=ma.validate.Length(max=16)
-    )
-    admin_cost_cap_percent = ma.fields.String(
-        load_default=None,
-        allow_none=True,
-        metadata={"example": "10", "description": "a percentage, as a string"},
-    )
-    banned_categories = ma.fields.List(
-        ma.fields.String(validate=ma.validate.Length(max=32)), load_default=list
-    )
-    milestones = ma.fields.List(
-        ma.fields.Nested(MilestoneSchema), load_default=list, validate=ma.validate.Length(max=100)
-    )
-    disclosure_deadline = ma.fields.Date(load_default=None, allow_none=True)
-    label_required = ma.fields.Boolean(load_default=None, allow_none=True)
-
-    @ma.pre_load
-    def refuse_money_numbers(self, data: Any, **kwargs: Any) -> Any:
-        refuse_money_numbers_at(data, [("award",), ("milestones", "[]", "amount")])
-        return data
-
-    @ma.validates("period_start")
-    def start_in_range(self, value: date, **kwargs: Any) -> None:
-        date_in_range(value)
-
-    @ma.validates("period_end")
-    def end_in_range(self, value: date, **kwargs: Any) -> None:
-        date_in_range(value)
-
-
-class FundUpdateSchema(FundCreateSchema):
-    """The same fields, each optional: only those sent change (draft funds only).
-
-    Optional at the top level only: a milestone sent is a whole milestone (name, due date and
-    amount), as when the fund is created.
-    """
-
-
-UPDATE_FIELDS_OPTIONAL = tuple(FundCreateSchema().fields)
 
 
 class FundSchema(ResponseSchema):
@@ -144,20 +79,6 @@ class FundQuerySchema(StrictSchema):
         unknown = ma.EXCLUDE  # page and page_size are read by the pager
 
 
-class BudgetSetSchema(StrictSchema):
-    lines = ma.fields.Dict(
-        keys=ma.fields.String(validate=ma.validate.Length(min=1, max=32)),
-        values=ma.fields.String(metadata=MONEY),
-        required=True,
-        metadata={"description": "category code -> amount", "example": {"TRAVEL": "12000.00"}},
-    )
-
-    @ma.pre_load
-    def refuse_money_numbers(self, data: Any, **kwargs: Any) -> Any:
-        refuse_money_numbers_at(data, [("lines", "*")])
-        return data
-
-
 class BudgetQuerySchema(StrictSchema):
     as_of = ma.fields.Date(
         load_default=None, metadata={"description": "the budget as it stood at the end of this day"}
@@ -172,28 +93,6 @@ class BudgetSchema(ResponseSchema):
         keys=ma.fields.String(), values=ma.fields.String(), metadata={"example": {"TRAVEL": "12000.00"}}
     )
     total = ma.fields.String(metadata=MONEY)
-
-
-class RevisionCreateSchema(StrictSchema):
-    changes = ma.fields.Dict(
-        keys=ma.fields.String(validate=ma.validate.Length(min=1, max=32)),
-        values=ma.fields.String(),
-        required=True,
-        metadata={
-            "description": "category code -> signed change; they must net to zero",
-            "example": {"TRAVEL": "-500.00", "PRINTING": "500.00"},
-        },
-    )
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
-
-    @ma.pre_load
-    def refuse_money_numbers(self, data: Any, **kwargs: Any) -> Any:
-        refuse_money_numbers_at(data, [("changes", "*")])
-        return data
-
-
-class RevisionDecisionSchema(StrictSchema):
-    note = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=500))
 
 
 class RevisionSchema(ResponseSchema):
