@@ -27,6 +27,7 @@ from ledger.inputs.funds import (
     FundUpdateSchema,
     RevisionCreateSchema,
     RevisionDecisionSchema,
+    fund_terms_changes,
 )
 from ledger.models.fund import BudgetRevision, Fund, FundKind, FundStatus, RevisionStatus
 from ledger.money import Money
@@ -109,24 +110,6 @@ class RevisionSchema(ResponseSchema):
     version = ma.fields.Integer()
 
 
-def _terms_changes(data: dict[str, Any], currency: str) -> dict[str, Any]:
-    """Turn the parsed body into FundTerms fields (amounts and percentages parsed)."""
-    changes = {k: v for k, v in data.items() if k != "currency"}
-    if "award" in changes:
-        changes["award"] = parse_amount(changes["award"], currency, "award")
-    if "admin_cost_cap_percent" in changes:
-        changes["admin_cost_cap_percent"] = service.parse_percent(
-            changes["admin_cost_cap_percent"], "admin_cost_cap_percent"
-        )
-    if "banned_categories" in changes:
-        changes["banned_categories"] = tuple(changes["banned_categories"])
-    if "milestones" in changes:
-        changes["milestones"] = tuple(
-            {**m, "due_date": m["due_date"].isoformat()} for m in changes["milestones"]
-        )
-    return changes
-
-
 def _budget_body(fund: Fund, lines: dict[str, Money], as_of: date | None = None) -> dict[str, Any]:
     return {
         "fund_id": fund.id,
@@ -152,7 +135,7 @@ class Funds(MethodView):
     @blp.response(201, FundSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Draft a fund (admins)"""
-        terms = service.FundTerms(**_terms_changes(data, data["currency"]))
+        terms = service.FundTerms(**fund_terms_changes(data, data["currency"]))
         return with_etag(service.create_fund(current_actor(), terms), 201)
 
 
@@ -169,7 +152,7 @@ class FundById(MethodView):
         """Change a draft fund's terms (admins; send If-Match)"""
         actor = current_actor()
         currency = data.get("currency") or service.get_fund(actor, fund_id).currency
-        fund = service.update_fund(actor, fund_id, _terms_changes(data, currency), if_match_version())
+        fund = service.update_fund(actor, fund_id, fund_terms_changes(data, currency), if_match_version())
         return with_etag(fund)
 
 

@@ -10,6 +10,7 @@ import marshmallow as ma
 from ledger.inputs.common import MONEY, StrictSchema, date_in_range, refuse_money_numbers_at
 from ledger.models.fund import FundKind
 from ledger.services import funds as service
+from ledger.services.amounts import parse_amount
 
 
 class MilestoneSchema(StrictSchema):
@@ -115,3 +116,21 @@ class RevisionCreateSchema(StrictSchema):
 
 class RevisionDecisionSchema(StrictSchema):
     note = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=500))
+
+
+def fund_terms_changes(data: dict[str, Any], currency: str) -> dict[str, Any]:
+    """Loaded fund input as FundTerms fields (amounts and percentages parsed), for the API and the pages."""
+    changes = {k: v for k, v in data.items() if k != "currency"}
+    if "award" in changes:
+        changes["award"] = parse_amount(changes["award"], currency, "award")
+    if "admin_cost_cap_percent" in changes:
+        changes["admin_cost_cap_percent"] = service.parse_percent(
+            changes["admin_cost_cap_percent"], "admin_cost_cap_percent"
+        )
+    if "banned_categories" in changes:
+        changes["banned_categories"] = tuple(changes["banned_categories"])
+    if "milestones" in changes:
+        changes["milestones"] = tuple(
+            {**m, "due_date": m["due_date"].isoformat()} for m in changes["milestones"]
+        )
+    return changes

@@ -146,11 +146,6 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-def form_language() -> str:
-    """The ``lang`` a statement form asked for (Chinese unless English is chosen)."""
-    return "en" if request.form.get("lang") == "en" else "zh"
-
-
 def language() -> str:
     chosen = session.get("lang")
     if chosen in LANGUAGES:

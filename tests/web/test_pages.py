@@ -187,7 +187,7 @@ def test_an_admin_changes_a_role_and_disables_a_user(app: Flask, world: DemoWorl
     )
     token = _csrf(admin, "/")
     assert (
-        admin.post(f"/admin/users/{user_id}", data={"csrf_token": token, "access": "disable"}).status_code
+        admin.post(f"/admin/users/{user_id}", data={"csrf_token": token, "is_active": "false"}).status_code
         == 302
     )
     # Their session ends at once: the token it held was revoked.
@@ -196,7 +196,7 @@ def test_an_admin_changes_a_role_and_disables_a_user(app: Flask, world: DemoWorl
     assert response.status_code == 422
     assert (
         admin.post(
-            f"/admin/users/{user_id}", data={"csrf_token": token, "role": "auditor", "access": "enable"}
+            f"/admin/users/{user_id}", data={"csrf_token": token, "role": "auditor", "is_active": "true"}
         ).status_code
         == 302
     )
