@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from ledger.extensions import db
@@ -46,21 +48,26 @@ def assert_problem(response: Any, status: int, *fields: str) -> dict[str, Any]:
     return body
 
 
-def csrf_token_of(client: Any, path: str = "/login") -> str:
-    """The CSRF token a page's forms carry."""
-    import re
-
+def csrf_token_of(client: FlaskClient, path: str = "/login") -> str:
+    """The CSRF token a page's forms carry (the page at ``path``, fetched by ``client``)."""
     page = client.get(path).get_data(as_text=True)
     match = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert match, path
     return match.group(1)
 
 
-def signed_in_client(app: Flask, username: str, password: str) -> Any:
-    """A test client signed in to the pages as ``username``."""
+def signed_in_client(app: Flask, username: str, password: str | None = None) -> FlaskClient:
+    """A browser-like test client signed in through the login page (the demo password by default)."""
+    from ledger.demo import DEMO_PASSWORD
+
     client = app.test_client()
     response = client.post(
-        "/login", data={"username": username, "password": password, "csrf_token": csrf_token_of(client)}
+        "/login",
+        data={
+            "username": username,
+            "password": password or DEMO_PASSWORD,
+            "csrf_token": csrf_token_of(client),
+        },
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     return client

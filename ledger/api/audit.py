@@ -10,9 +10,10 @@ import marshmallow as ma
 from flask import Response, send_file
 from flask.views import MethodView
 
-from ledger.api.common import MAX_SAFE_INTEGER, Blueprint, ResponseSchema, StrictSchema
+from ledger.api.common import MAX_SAFE_INTEGER, Blueprint, ResponseSchema
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.audit.trail import log_size
+from ledger.inputs.common import StrictSchema
 from ledger.services import audit_log as service
 from ledger.services.audit_export import ARCHIVE_FORMATS, export_archive
 from ledger.services.witnessing import cosigned_note

@@ -8,18 +8,14 @@ import marshmallow as ma
 from flask import g
 from flask.views import MethodView
 
-from ledger.api.common import Blueprint, ResponseSchema, StrictSchema
+from ledger.api.common import Blueprint, ResponseSchema
 from ledger.api.security import API_PREFIX, current_actor, public
 from ledger.api.users import UserSchema
+from ledger.inputs.auth import LoginSchema
 from ledger.services import authentication, users
 from ledger.services.tokens import revoke_token
 
 blp = Blueprint("auth", __name__, url_prefix=f"{API_PREFIX}/auth", description="Sign in and out.")
-
-
-class LoginSchema(StrictSchema):
-    username = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
-    password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(min=1, max=256))
 
 
 class TokenSchema(ResponseSchema):

@@ -14,20 +14,23 @@ from flask_smorest.pagination import PaginationParameters
 from ledger.api.common import (
     CREATED_ID,
     Blueprint,
-    DatedReasonSchema,
     ResponseSchema,
-    StrictSchema,
     created_links,
-    date_in_range,
     enum_value_field,
     link,
     page_request,
-    refuse_money_numbers_at,
     with_etag,
 )
 from ledger.api.security import API_PREFIX, current_actor
-from ledger.cash_flow import CASH_FLOW_KEYS
-from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, PeriodStatus, Side
+from ledger.inputs.books import (
+    MONEY_EXAMPLE,
+    JournalEntryCreateSchema,
+    PeriodCloseSchema,
+    PeriodReopenSchema,
+    YearReopenSchema,
+)
+from ledger.inputs.common import DatedReasonSchema, StrictSchema
+from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, PeriodStatus
 from ledger.money import Money
 from ledger.services import books as service
 from ledger.services import idempotency, periods, trial_balance, year_end
@@ -39,49 +42,6 @@ blp = Blueprint(
     url_prefix=API_PREFIX,
     description="Double-entry books per organisation: journal entries, periods, trial balance.",
 )
-
-MONEY_EXAMPLE = {"example": "1250.00", "description": "a decimal string; never a JSON number"}
-
-
-class PostingLineCreateSchema(StrictSchema):
-    account_code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=16))
-    side = ma.fields.Enum(Side, by_value=True, required=True)
-    amount = ma.fields.String(
-        required=True, validate=ma.validate.Length(min=1, max=32), metadata=MONEY_EXAMPLE
-    )
-    fund_id = ma.fields.UUID(load_default=None, allow_none=True)
-    restriction = ma.fields.String(
-        load_default=None,
-        allow_none=True,
-        validate=ma.validate.OneOf(service.RESTRICTIONS),
-        metadata={"description": "restricted or unrestricted; required on a restricted fund's revenue lines"},
-    )
-
-
-class JournalEntryCreateSchema(StrictSchema):
-    entry_date = ma.fields.Date(required=True, data_key="date")
-    description = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
-    currency = ma.fields.String(load_default="CNY", validate=ma.validate.Length(equal=3))
-    lines = ma.fields.List(
-        ma.fields.Nested(PostingLineCreateSchema),
-        required=True,
-        validate=ma.validate.Length(min=2, max=service.MAX_LINES),
-    )
-    cash_flow_line = ma.fields.String(
-        load_default=None,
-        allow_none=True,
-        validate=ma.validate.OneOf(sorted(CASH_FLOW_KEYS)),
-        metadata={"description": "the cash-flow statement's line; required when the entry moves cash"},
-    )
-
-    @ma.pre_load
-    def refuse_numbers_as_money(self, data: Any, **kwargs: Any) -> Any:
-        refuse_money_numbers_at(data, [("lines", "[]", "amount")])
-        return data
-
-    @ma.validates("entry_date")
-    def date_in_range(self, value: date, **kwargs: Any) -> None:
-        date_in_range(value)
 
 
 class PostingSchema(ResponseSchema):
@@ -116,20 +76,6 @@ class PeriodSchema(ResponseSchema):
     status = enum_value_field(PeriodStatus)
     changed_at = ma.fields.AwareDateTime()
     version = ma.fields.Integer()
-
-
-class PeriodReopenSchema(StrictSchema):
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
-
-
-class PeriodCloseSchema(StrictSchema):
-    force = ma.fields.Boolean(
-        load_default=False,
-        metadata={"description": "admins only: close although an earlier month is open (needs a reason)"},
-    )
-    reason = ma.fields.String(
-        load_default=None, validate=ma.validate.Length(min=1, max=500), metadata={"description": "recorded"}
-    )
 
 
 class TrialBalanceQuerySchema(StrictSchema):
@@ -322,10 +268,6 @@ class YearCloseSchema(ma.Schema):
         metadata={"description": "the closing entries posted (or, on reopening, their reversals)"},
     )
     state = ma.fields.Nested(YearStateSchema)
-
-
-class YearReopenSchema(StrictSchema):
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
 
 
 @blp.route("/organisations/<uuid:organisation_id>/years")

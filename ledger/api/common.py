@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import json
-from datetime import date
 from typing import Any, NoReturn
 
 import flask_smorest
@@ -15,14 +14,13 @@ from marshmallow import missing
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
 from ledger.config import current_settings
-from ledger.errors import MoneyAsNumber, PreconditionRequired, ValidationFailed
+from ledger.errors import PreconditionRequired, ValidationFailed
 from ledger.models.base import Versioned
 from ledger.services import idempotency
 from ledger.services.pagination import PageRequest
 
 MAX_SAFE_INTEGER = 2**53 - 1
 # Business dates outside this range are typing mistakes, not plans.
-EARLIEST_DATE, LATEST_DATE = date(2000, 1, 1), date(2100, 12, 31)
 # Beyond this an OFFSET overflows the databases' integers; no real list is that long.
 MAX_OFFSET = 2**31
 
@@ -45,40 +43,6 @@ class ResponseSchema(ma.Schema):
         if value is ma.missing:
             raise MissingResponseField(f"{type(self).__name__}.{attr}: {type(obj).__name__} has no {attr!r}")
         return value
-
-
-class StrictSchema(ma.Schema):
-    """Refuses unknown fields (a typo is an error, not ignored) and NUL characters in text."""
-
-    class Meta:
-        unknown = ma.RAISE
-
-    @ma.pre_load
-    def refuse_nul_characters(self, data: Any, **kwargs: Any) -> Any:
-        # PostgreSQL cannot store U+0000 in text; refuse it here, naming the field, rather than
-        # letting the database fail later.
-        problems = {path: ["must not contain NUL (U+0000) characters"] for path in _paths_with_nul(data)}
-        if problems:
-            raise ma.ValidationError(problems)
-        return data
-
-
-def _paths_with_nul(value: Any, path: str = "") -> list[str]:
-    if isinstance(value, str):
-        return [path or "body"] if "\x00" in value else []
-    if isinstance(value, dict):
-        found = []
-        for key, item in value.items():
-            child = f"{path}.{key}" if path else str(key)
-            found += [child] if isinstance(key, str) and "\x00" in key else _paths_with_nul(item, child)
-        return found
-    if isinstance(value, list):
-        return [
-            p
-            for index, item in enumerate(value)
-            for p in _paths_with_nul(item, f"{path}.{index}" if path else str(index))
-        ]
-    return []
 
 
 def page_request(pagination: PaginationParameters) -> PageRequest:
@@ -139,44 +103,6 @@ def idempotency_key() -> str | None:
 def enum_value_field(enum_class: type[enum.Enum], **kwargs: Any) -> ma.fields.String:
     """Dump a stored enum value (a plain string in the model) and document its choices."""
     return ma.fields.String(validate=ma.validate.OneOf([e.value for e in enum_class]), **kwargs)
-
-
-def refuse_money_numbers_at(data: Any, paths: list[tuple[str, ...]]) -> None:
-    """Money as a JSON number is a 400 naming the field: it may already have been rounded."""
-    found: dict[str, list[str]] = {}
-
-    def visit(value: Any, path: tuple[str, ...], name: str) -> None:
-        if not path:
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                found[name] = ['must be a decimal string such as "1250.00", not a JSON number']
-            return
-        head, rest = path[0], path[1:]
-        if head == "*" and isinstance(value, dict):
-            for key, item in value.items():
-                visit(item, rest, f"{name}.{key}" if name else str(key))
-        elif head == "[]" and isinstance(value, list):
-            for index, item in enumerate(value):
-                visit(item, rest, f"{name}.{index}" if name else str(index))
-        elif isinstance(value, dict) and head in value:
-            visit(value[head], rest, f"{name}.{head}" if name else head)
-
-    for path in paths:
-        visit(data, path, "")
-    if found:
-        raise MoneyAsNumber("Send amounts as decimal strings, not JSON numbers.", errors=found)
-
-
-def date_in_range(value: date) -> None:
-    """Validator for business dates: refuses dates outside EARLIEST_DATE..LATEST_DATE."""
-    if not EARLIEST_DATE <= value <= LATEST_DATE:
-        raise ma.ValidationError(f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
-
-
-class DatedReasonSchema(StrictSchema):
-    """The body of an undo: the date it is booked on and why (a reversal, a void, a returned payment)."""
-
-    entry_date = ma.fields.Date(required=True, data_key="date", validate=date_in_range)
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
 
 
 MAX_INTEGER_DIGITS = 20

@@ -13,7 +13,6 @@ from ledger.api.common import (
     CREATED_ID,
     Blueprint,
     ResponseSchema,
-    StrictSchema,
     created_links,
     created_with_etag,
     enum_value_field,
@@ -25,6 +24,8 @@ from ledger.api.common import (
     with_etag,
 )
 from ledger.api.security import API_PREFIX, current_actor
+from ledger.inputs.common import StrictSchema
+from ledger.inputs.communities import CommunityCreateSchema, CommunityUpdateSchema
 from ledger.models.community import Community, CommunityKind
 from ledger.services import communities as service
 from ledger.services import idempotency
@@ -48,17 +49,6 @@ class CommunitySchema(ResponseSchema):
     )
     version = ma.fields.Integer(dump_only=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)
-
-
-class CommunityCreateSchema(StrictSchema):
-    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    kind = ma.fields.Enum(CommunityKind, by_value=True, required=True)
-    district = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-
-
-class CommunityUpdateSchema(CommunityCreateSchema):
-    """The same fields, each optional: only those sent change."""
 
 
 class CommunityQuerySchema(StrictSchema):

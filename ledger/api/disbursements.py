@@ -13,18 +13,21 @@ from flask_smorest.pagination import PaginationParameters
 from ledger.api.common import (
     CREATED_ID,
     Blueprint,
-    DatedReasonSchema,
     ResponseSchema,
-    StrictSchema,
     created_links,
-    date_in_range,
     enum_value_field,
     link,
     page_request,
-    refuse_money_numbers_at,
 )
-from ledger.api.funds import MONEY
 from ledger.api.security import API_PREFIX, current_actor
+from ledger.inputs.common import MONEY, DatedReasonSchema
+from ledger.inputs.disbursements import (
+    CancelSchema,
+    DisbursementCreateSchema,
+    PaySchema,
+    RefundSchema,
+    ScheduleSetSchema,
+)
 from ledger.models.disbursement import (
     Disbursement,
     DisbursementKind,
@@ -44,35 +47,6 @@ blp = Blueprint(
     url_prefix=API_PREFIX,
     description="Payment schedules and disbursements, with separation of duties and idempotent creation.",
 )
-
-
-class TrancheCreateSchema(StrictSchema):
-    amount = ma.fields.String(required=True, metadata=MONEY)
-    due_date = ma.fields.Date(required=True, validate=date_in_range)
-    condition = ma.fields.Enum(TrancheCondition, by_value=True, load_default=TrancheCondition.NONE)
-
-
-class ScheduleSetSchema(StrictSchema):
-    tranches = ma.fields.List(
-        ma.fields.Nested(TrancheCreateSchema), required=True, validate=ma.validate.Length(max=60)
-    )
-
-    @ma.pre_load
-    def refuse_money_numbers(self, data: Any, **kwargs: Any) -> Any:
-        refuse_money_numbers_at(data, [("tranches", "[]", "amount")])
-        return data
-
-
-class DisbursementCreateSchema(StrictSchema):
-    kind = ma.fields.Enum(DisbursementKind, by_value=True, required=True)
-    amount = ma.fields.String(required=True, metadata=MONEY)
-    memo = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
-    tranche_id = ma.fields.UUID(load_default=None, allow_none=True)
-
-    @ma.pre_load
-    def refuse_money_numbers(self, data: Any, **kwargs: Any) -> Any:
-        refuse_money_numbers_at(data, [("amount",)])
-        return data
 
 
 class DisbursementSchema(ResponseSchema):
@@ -96,15 +70,6 @@ class DisbursementSchema(ResponseSchema):
     reversed_on = ma.fields.Date(allow_none=True)
     reversal_reason = ma.fields.String(allow_none=True)
     version = ma.fields.Integer()
-
-
-class PaySchema(StrictSchema):
-    bank_reference = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
-    paid_on = ma.fields.Date(required=True, validate=date_in_range)
-
-
-class CancelSchema(StrictSchema):
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
 
 
 def _tranche_body(tranche: Tranche, currency: str) -> dict[str, Any]:
@@ -230,17 +195,6 @@ class ReversePayment(MethodView):
     def post(self, data: dict[str, Any], disbursement_id: uuid.UUID) -> Disbursement:
         """The bank returned a paid disbursement: reverse its booking (finance officers)"""
         return service.reverse_payment(current_actor(), disbursement_id, data["entry_date"], data["reason"])
-
-
-class RefundSchema(StrictSchema):
-    amount = ma.fields.String(required=True, metadata=MONEY)
-    refunded_on = ma.fields.Date(required=True, validate=date_in_range)
-    bank_reference = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
-
-    @ma.pre_load
-    def refuse_money_numbers(self, data: Any, **kwargs: Any) -> Any:
-        refuse_money_numbers_at(data, [("amount",)])
-        return data
 
 
 class RefundResultSchema(ResponseSchema):

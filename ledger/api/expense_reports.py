@@ -14,20 +14,17 @@ from flask_smorest.pagination import PaginationParameters
 from ledger.api.common import (
     CREATED_ID,
     Blueprint,
-    DatedReasonSchema,
     ResponseSchema,
-    StrictSchema,
     created_links,
-    date_in_range,
     enum_value_field,
     if_match_version,
     link,
     page_request,
-    refuse_money_numbers_at,
     requires_if_match,
 )
-from ledger.api.funds import MONEY
 from ledger.api.security import API_PREFIX, accepts_uploads, current_actor
+from ledger.inputs.common import MONEY, DatedReasonSchema, StrictSchema
+from ledger.inputs.expense_reports import CommentSchema, LinesSetSchema, ReportCreateSchema
 from ledger.models.expense_report import ExpenseReport, Receipt, ReportStatus
 from ledger.models.fund import Fund
 from ledger.money import Money
@@ -47,43 +44,6 @@ blp = Blueprint(
 def _optional_if_match() -> int | None:
     """Actions take If-Match when the client has it; the status checks guard them anyway."""
     return if_match_version() if "If-Match" in request.headers else None
-
-
-class ReportCreateSchema(StrictSchema):
-    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    interim = ma.fields.Boolean(
-        load_default=False, metadata={"description": "an interim report (a tranche may wait for one)"}
-    )
-
-
-class LineCreateSchema(StrictSchema):
-    category_code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
-    amount = ma.fields.String(required=True, metadata=MONEY)
-    incurred_on = ma.fields.Date(required=True, validate=date_in_range)
-    payee = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    description = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
-    receipt_sha256 = ma.fields.String(
-        load_default=None,
-        allow_none=True,
-        validate=ma.validate.Regexp(
-            r"^[0-9a-f]{64}$", error="must be a receipt's SHA-256 (64 lower-case hex digits)"
-        ),
-    )
-
-
-class LinesSetSchema(StrictSchema):
-    lines = ma.fields.List(
-        ma.fields.Nested(LineCreateSchema), required=True, validate=ma.validate.Length(max=service.MAX_LINES)
-    )
-
-    @ma.pre_load
-    def refuse_money_numbers(self, data: Any, **kwargs: Any) -> Any:
-        refuse_money_numbers_at(data, [("lines", "[]", "amount")])
-        return data
-
-
-class CommentSchema(StrictSchema):
-    comment = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=1000))
 
 
 class ReportQuerySchema(StrictSchema):

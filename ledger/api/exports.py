@@ -8,9 +8,10 @@ import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
 
-from ledger.api.common import Blueprint, StrictSchema
+from ledger.api.common import Blueprint
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.exports.json_numbers import dumps_exact
+from ledger.inputs.common import StrictSchema
 from ledger.services import open_data
 
 blp = Blueprint(

@@ -14,20 +14,27 @@ from ledger.api.common import (
     CREATED_ID,
     Blueprint,
     ResponseSchema,
-    StrictSchema,
     created_links,
     created_with_etag,
-    date_in_range,
     enum_value_field,
     idempotency_key,
     if_match_version,
     link,
     page_request,
-    refuse_money_numbers_at,
     requires_if_match,
     with_etag,
 )
 from ledger.api.security import API_PREFIX, current_actor
+from ledger.inputs.common import MONEY, StrictSchema
+from ledger.inputs.funds import (
+    UPDATE_FIELDS_OPTIONAL,
+    BudgetSetSchema,
+    FundCreateSchema,
+    FundUpdateSchema,
+    RevisionCreateSchema,
+    RevisionDecisionSchema,
+    fund_terms_changes,
+)
 from ledger.models.fund import BudgetRevision, Fund, FundKind, FundStatus, RevisionStatus
 from ledger.money import Money
 from ledger.services import fund_reports, idempotency
@@ -40,77 +47,6 @@ blp = Blueprint(
     url_prefix=API_PREFIX,
     description="Funds (incubation funds, lottery grants, procurement contracts), budgets and revisions.",
 )
-
-MONEY = {"example": "300000.00", "description": "a decimal string; never a JSON number"}
-
-
-class MilestoneSchema(StrictSchema):
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    due_date = ma.fields.Date(required=True)
-    amount = ma.fields.String(required=True, metadata=MONEY)
-
-
-class FundCreateSchema(StrictSchema):
-    kind = ma.fields.Enum(FundKind, by_value=True, required=True)
-    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    reference = ma.fields.String(
-        required=True,
-        validate=ma.validate.Length(min=1, max=64),
-        metadata={"description": "grant number, or the contract number of a procurement contract"},
-    )
-    funder_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    funder_credit_code = ma.fields.String(
-        load_default=None, allow_none=True, validate=ma.validate.Length(max=64)
-    )
-    organisation_id = ma.fields.UUID(required=True)
-    currency = ma.fields.String(load_default="CNY", validate=ma.validate.Length(equal=3))
-    award = ma.fields.String(required=True, metadata=MONEY)
-    period_start = ma.fields.Date(required=True)
-    period_end = ma.fields.Date(required=True)
-    restricted = ma.fields.Boolean(load_default=True)
-    restriction_purpose = ma.fields.String(
-        load_default=None, allow_none=True, validate=ma.validate.Length(max=500)
-    )
-    revenue_account = ma.fields.String(
-        load_default=service.DEFAULT_REVENUE_ACCOUNT, validate=ma.validate.Length(max=16)
-    )
-    admin_cost_cap_percent = ma.fields.String(
-        load_default=None,
-        allow_none=True,
-        metadata={"example": "10", "description": "a percentage, as a string"},
-    )
-    banned_categories = ma.fields.List(
-        ma.fields.String(validate=ma.validate.Length(max=32)), load_default=list
-    )
-    milestones = ma.fields.List(
-        ma.fields.Nested(MilestoneSchema), load_default=list, validate=ma.validate.Length(max=100)
-    )
-    disclosure_deadline = ma.fields.Date(load_default=None, allow_none=True)
-    label_required = ma.fields.Boolean(load_default=None, allow_none=True)
-
-    @ma.pre_load
-    def refuse_money_numbers(self, data: Any, **kwargs: Any) -> Any:
-        refuse_money_numbers_at(data, [("award",), ("milestones", "[]", "amount")])
-        return data
-
-    @ma.validates("period_start")
-    def start_in_range(self, value: date, **kwargs: Any) -> None:
-        date_in_range(value)
-
-    @ma.validates("period_end")
-    def end_in_range(self, value: date, **kwargs: Any) -> None:
-        date_in_range(value)
-
-
-class FundUpdateSchema(FundCreateSchema):
-    """The same fields, each optional: only those sent change (draft funds only).
-
-    Optional at the top level only: a milestone sent is a whole milestone (name, due date and
-    amount), as when the fund is created.
-    """
-
-
-UPDATE_FIELDS_OPTIONAL = tuple(FundCreateSchema().fields)
 
 
 class FundSchema(ResponseSchema):
@@ -150,20 +86,6 @@ class FundQuerySchema(StrictSchema):
         unknown = ma.EXCLUDE  # page and page_size are read by the pager
 
 
-class BudgetSetSchema(StrictSchema):
-    lines = ma.fields.Dict(
-        keys=ma.fields.String(validate=ma.validate.Length(min=1, max=32)),
-        values=ma.fields.String(metadata=MONEY),
-        required=True,
-        metadata={"description": "category code -> amount", "example": {"TRAVEL": "12000.00"}},
-    )
-
-    @ma.pre_load
-    def refuse_money_numbers(self, data: Any, **kwargs: Any) -> Any:
-        refuse_money_numbers_at(data, [("lines", "*")])
-        return data
-
-
 class BudgetQuerySchema(StrictSchema):
     as_of = ma.fields.Date(
         load_default=None, metadata={"description": "the budget as it stood at the end of this day"}
@@ -180,28 +102,6 @@ class BudgetSchema(ResponseSchema):
     total = ma.fields.String(metadata=MONEY)
 
 
-class RevisionCreateSchema(StrictSchema):
-    changes = ma.fields.Dict(
-        keys=ma.fields.String(validate=ma.validate.Length(min=1, max=32)),
-        values=ma.fields.String(),
-        required=True,
-        metadata={
-            "description": "category code -> signed change; they must net to zero",
-            "example": {"TRAVEL": "-500.00", "PRINTING": "500.00"},
-        },
-    )
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
-
-    @ma.pre_load
-    def refuse_money_numbers(self, data: Any, **kwargs: Any) -> Any:
-        refuse_money_numbers_at(data, [("changes", "*")])
-        return data
-
-
-class RevisionDecisionSchema(StrictSchema):
-    note = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=500))
-
-
 class RevisionSchema(ResponseSchema):
     id = ma.fields.UUID()
     fund_id = ma.fields.UUID()
@@ -214,24 +114,6 @@ class RevisionSchema(ResponseSchema):
     decided_at = ma.fields.AwareDateTime(allow_none=True)
     decision_note = ma.fields.String(allow_none=True)
     version = ma.fields.Integer()
-
-
-def _terms_changes(data: dict[str, Any], currency: str) -> dict[str, Any]:
-    """Turn the parsed body into FundTerms fields (amounts and percentages parsed)."""
-    changes = {k: v for k, v in data.items() if k != "currency"}
-    if "award" in changes:
-        changes["award"] = parse_amount(changes["award"], currency, "award")
-    if "admin_cost_cap_percent" in changes:
-        changes["admin_cost_cap_percent"] = service.parse_percent(
-            changes["admin_cost_cap_percent"], "admin_cost_cap_percent"
-        )
-    if "banned_categories" in changes:
-        changes["banned_categories"] = tuple(changes["banned_categories"])
-    if "milestones" in changes:
-        changes["milestones"] = tuple(
-            {**m, "due_date": m["due_date"].isoformat()} for m in changes["milestones"]
-        )
-    return changes
 
 
 def _budget_body(fund: Fund, lines: dict[str, Money], as_of: date | None = None) -> dict[str, Any]:
@@ -273,7 +155,7 @@ class Funds(MethodView):
     )
     def post(self, data: dict[str, Any]) -> Any:
         """Draft a fund (admins; Idempotency-Key required)"""
-        terms = service.FundTerms(**_terms_changes(data, data["currency"]))
+        terms = service.FundTerms(**fund_terms_changes(data, data["currency"]))
         return created_with_etag(service.create_fund(current_actor(), terms, idempotency_key()))
 
 
@@ -291,7 +173,7 @@ class FundById(MethodView):
         """Change a draft fund's terms (admins; send If-Match)"""
         actor = current_actor()
         currency = data.get("currency") or service.get_fund(actor, fund_id).currency
-        fund = service.update_fund(actor, fund_id, _terms_changes(data, currency), if_match_version())
+        fund = service.update_fund(actor, fund_id, fund_terms_changes(data, currency), if_match_version())
         return with_etag(fund)
 
 

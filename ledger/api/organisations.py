@@ -13,7 +13,6 @@ from ledger.api.common import (
     CREATED_ID,
     Blueprint,
     ResponseSchema,
-    StrictSchema,
     created_links,
     created_with_etag,
     enum_value_field,
@@ -25,6 +24,8 @@ from ledger.api.common import (
     with_etag,
 )
 from ledger.api.security import API_PREFIX, current_actor
+from ledger.inputs.common import StrictSchema
+from ledger.inputs.organisations import OrganisationCreateSchema, OrganisationUpdateSchema
 from ledger.models.organisation import Organisation, RegistrationType
 from ledger.services import idempotency
 from ledger.services import organisations as service
@@ -50,24 +51,6 @@ class OrganisationSchema(ResponseSchema):
     community_id = ma.fields.UUID()
     version = ma.fields.Integer(dump_only=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)
-
-
-class OrganisationCreateSchema(StrictSchema):
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    credit_code = ma.fields.String(
-        required=True,
-        validate=ma.validate.Length(max=64),
-        metadata={
-            "description": "Unified Social Credit Code (GB 32100-2015)",
-            "example": "51420000MJH200395N",
-        },
-    )
-    registration_type = ma.fields.Enum(RegistrationType, by_value=True, required=True)
-    community_id = ma.fields.UUID(required=True)
-
-
-class OrganisationUpdateSchema(OrganisationCreateSchema):
-    """The same fields, each optional: only those sent change."""
 
 
 class OrganisationQuerySchema(StrictSchema):

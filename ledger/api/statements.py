@@ -9,12 +9,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
 
-from ledger.api.common import Blueprint, StrictSchema
+from ledger.api.common import Blueprint
 from ledger.api.security import API_PREFIX, current_actor
+from ledger.inputs.statements import (
+    AttestationCreateSchema,
+    DisclosureCreateSchema,
+    DisclosureQuerySchema,
+    PeriodQuerySchema,
+    StatementCreateSchema,
+)
 from ledger.services import statements as service
 from ledger.statements.http import pdf_response
 from ledger.statements.period import StatementPeriod
@@ -32,25 +38,6 @@ PDF_RESPONSE = {
         "content": {"application/pdf": {}},
     }
 }
-
-
-class PeriodQuerySchema(StrictSchema):
-    period = ma.fields.String(
-        required=True,
-        metadata={"description": "months 2026-01..2026-12, or days 2026-01-01..2026-06-30"},
-    )
-
-
-def _lang_field() -> ma.fields.String:
-    return ma.fields.String(
-        load_default="zh",
-        validate=ma.validate.OneOf(("zh", "en")),
-        metadata={"description": "the primary language; the other is shown beside it"},
-    )
-
-
-class StatementCreateSchema(PeriodQuerySchema):
-    lang = _lang_field()
 
 
 FIGURES_RESPONSE = {
@@ -95,15 +82,6 @@ class OrganisationStatements(MethodView):
         return pdf_response(issued)
 
 
-class DisclosureQuerySchema(StrictSchema):
-    funder = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    year = ma.fields.Integer(required=True, validate=ma.validate.Range(min=2000, max=2100))
-
-
-class DisclosureCreateSchema(DisclosureQuerySchema):
-    lang = _lang_field()
-
-
 @blp.route("/statements/lottery-disclosure")
 class LotteryDisclosure(MethodView):
     @blp.arguments(DisclosureQuerySchema, location="query")
@@ -118,10 +96,6 @@ class LotteryDisclosure(MethodView):
         """Issue the lottery-fund usage disclosure as a PDF"""
         issued = service.issue_lottery_disclosure(current_actor(), data["funder"], data["year"], data["lang"])
         return pdf_response(issued)
-
-
-class AttestationCreateSchema(StrictSchema):
-    lang = _lang_field()
 
 
 @blp.route("/audit/attestation")

@@ -13,7 +13,6 @@ from ledger.api.common import (
     CREATED_ID,
     Blueprint,
     ResponseSchema,
-    StrictSchema,
     created_links,
     created_with_etag,
     enum_value_field,
@@ -25,6 +24,8 @@ from ledger.api.common import (
     with_etag,
 )
 from ledger.api.security import API_PREFIX, current_actor
+from ledger.inputs.common import StrictSchema
+from ledger.inputs.users import PasswordChangeSchema, UserCreateSchema, UserUpdateSchema
 from ledger.models.user import Role, User
 from ledger.services import idempotency
 from ledger.services import users as service
@@ -43,28 +44,6 @@ class UserSchema(ResponseSchema):
     is_active = ma.fields.Boolean()
     version = ma.fields.Integer(dump_only=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)
-
-
-class UserCreateSchema(StrictSchema):
-    username = ma.fields.String(required=True, validate=ma.validate.Length(min=2, max=64))
-    display_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    role = ma.fields.Enum(Role, by_value=True, required=True)
-    password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(max=256))
-    organisation_ids = ma.fields.List(
-        ma.fields.UUID(), load_default=list, validate=ma.validate.Length(max=100)
-    )
-
-
-class UserUpdateSchema(StrictSchema):
-    display_name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
-    role = ma.fields.Enum(Role, by_value=True)
-    organisation_ids = ma.fields.List(ma.fields.UUID(), validate=ma.validate.Length(max=100))
-    is_active = ma.fields.Boolean()
-
-
-class PasswordChangeSchema(StrictSchema):
-    current_password = ma.fields.String(load_only=True, validate=ma.validate.Length(max=256))
-    new_password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(max=256))
 
 
 class UserQuerySchema(StrictSchema):

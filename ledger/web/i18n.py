@@ -41,11 +41,6 @@ def select_locale() -> str:
     return LOCALES[language()]
 
 
-def form_language() -> str:
-    """The ``lang`` a statement form asked for (Chinese unless English is chosen)."""
-    return "en" if request.form.get("lang") == "en" else "zh"
-
-
 def language() -> str:
     chosen = session.get("lang")
     if chosen in LANGUAGES:

@@ -7,10 +7,11 @@ import uuid
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
 from ledger.demo import DEMO_PASSWORD
 from tests.conftest import DemoWorld
+from tests.helpers import csrf_token_of as _csrf
+from tests.helpers import signed_in_client as _signed_in
 from tests.helpers import table_counts
 
 PUBLIC = {"/login", "/language/<code>", "/static/<path:filename>"}
@@ -26,22 +27,6 @@ def _web_routes(app: Flask, method: str) -> list[str]:
 
 def _concrete(rule: str) -> str:
     return re.sub(r"<(?:uuid:)?[a-z_]+>", str(uuid.uuid4()), re.sub(r"<int:[a-z_]+>", "1", rule))
-
-
-def _csrf(client: FlaskClient, path: str = "/login") -> str:
-    page = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match, path
-    return match.group(1)
-
-
-def _signed_in(app: Flask, username: str) -> FlaskClient:
-    client = app.test_client()
-    response = client.post(
-        "/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": _csrf(client)}
-    )
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    return client
 
 
 def test_every_page_needs_a_signed_in_person(app: Flask, world: DemoWorld) -> None:
@@ -187,7 +172,7 @@ def test_an_admin_changes_a_role_and_disables_a_user(app: Flask, world: DemoWorl
     )
     token = _csrf(admin, "/")
     assert (
-        admin.post(f"/admin/users/{user_id}", data={"csrf_token": token, "access": "disable"}).status_code
+        admin.post(f"/admin/users/{user_id}", data={"csrf_token": token, "is_active": "false"}).status_code
         == 302
     )
     # Their session ends at once: the token it held was revoked.
@@ -196,7 +181,7 @@ def test_an_admin_changes_a_role_and_disables_a_user(app: Flask, world: DemoWorl
     assert response.status_code == 422
     assert (
         admin.post(
-            f"/admin/users/{user_id}", data={"csrf_token": token, "role": "auditor", "access": "enable"}
+            f"/admin/users/{user_id}", data={"csrf_token": token, "role": "auditor", "is_active": "true"}
         ).status_code
         == 302
     )

@@ -11,12 +11,13 @@ from werkzeug.wrappers import Response
 
 from ledger.audit.trail import log_size
 from ledger.errors import NotFound, ValidationFailed
+from ledger.inputs.statements import AttestationCreateSchema
 from ledger.messages import translatable
 from ledger.services import audit_log, statements
 from ledger.services.access import Permission, authorize
 from ledger.services.audit_export import export_archive
 from ledger.statements.http import pdf_response
-from ledger.web.i18n import form_language
+from ledger.web.forms import load_form
 from ledger.web.session import current_web_actor, signed_in
 from ledger.web.views import blueprint
 
@@ -139,4 +140,6 @@ def export_download() -> Response:
 @blueprint.post("/audit/attestation")
 @signed_in
 def attestation_download() -> Response:
-    return pdf_response(statements.issue_attestation(current_web_actor(), form_language()))
+    """The attestation PDF in the language asked for (a hidden field; a refusal is the error page's)."""
+    lang = load_form(AttestationCreateSchema())["lang"]
+    return pdf_response(statements.issue_attestation(current_web_actor(), lang))

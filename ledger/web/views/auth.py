@@ -7,10 +7,12 @@ from urllib.parse import urlsplit
 from flask import g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from ledger.errors import TooManyRequests, Unauthenticated
+from ledger.errors import TooManyRequests, Unauthenticated, ValidationFailed
+from ledger.inputs.auth import LoginSchema
 from ledger.services.authentication import login as sign_in
 from ledger.services.tokens import revoke_token
 from ledger.web.csrf import csrf_token
+from ledger.web.forms import load_form
 from ledger.web.i18n import LANGUAGES
 from ledger.web.session import web_actor
 from ledger.web.views import blueprint
@@ -37,7 +39,18 @@ def login() -> str | Response:
 def login_post() -> tuple[str, int] | Response:
     username = request.form.get("username", "")
     try:
-        result = sign_in(username, request.form.get("password", ""))
+        credentials = load_form(LoginSchema())
+    except ValidationFailed as refused:
+        page = render_template(
+            "web/login.html",
+            next=request.form.get("next", ""),
+            error=None,
+            problems=refused.errors,
+            username=username,
+        )
+        return page, refused.status
+    try:
+        result = sign_in(credentials["username"], credentials["password"])
     except (Unauthenticated, TooManyRequests) as error:
         status = 429 if isinstance(error, TooManyRequests) else 401
         page = render_template(

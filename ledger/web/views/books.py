@@ -10,11 +10,14 @@ from flask_babel import gettext, ngettext
 from werkzeug.wrappers import Response
 
 from ledger.errors import ValidationFailed
+from ledger.inputs.books import PeriodCloseSchema, PeriodReopenSchema, YearReopenSchema
+from ledger.inputs.funds import RevisionCreateSchema, RevisionDecisionSchema
 from ledger.messages import translatable
 from ledger.models.books import PeriodStatus
 from ledger.services import funds, periods, trial_balance, year_end
 from ledger.services.amounts import parse_amount
 from ledger.services.pagination import PageRequest
+from ledger.web.forms import load_form
 from ledger.web.session import current_web_actor, signed_in
 from ledger.web.views import blueprint
 from ledger.web.views.funds import fund_page
@@ -27,6 +30,8 @@ def propose_revision(fund_id: uuid.UUID) -> tuple[str, int] | Response:
     actor = current_web_actor()
     form = request.form
     try:
+        # The form moves one amount between two categories: the API's changes, written for a person.
+        reason = load_form(RevisionCreateSchema(only=("reason",)))["reason"]
         fund = funds.get_fund(actor, fund_id)
         amount = parse_amount(form.get("amount", ""), fund.currency, "amount")
         source, target = form.get("from", ""), form.get("to", "")
@@ -36,7 +41,7 @@ def propose_revision(fund_id: uuid.UUID) -> tuple[str, int] | Response:
             actor,
             fund_id,
             {source: -amount, target: amount},
-            form.get("reason", ""),
+            reason,
             form.get("idempotency_key"),  # the form's own: a second click proposes nothing more
         )
     except ValidationFailed as error:
@@ -47,11 +52,12 @@ def propose_revision(fund_id: uuid.UUID) -> tuple[str, int] | Response:
 @blueprint.post("/revisions/<uuid:revision_id>/decide")
 @signed_in
 def decide_revision(revision_id: uuid.UUID) -> Response:
+    note = load_form(RevisionDecisionSchema())["note"]
     revision = funds.decide_budget_revision(
         current_web_actor(),
         revision_id,
         approve=request.form.get("decision") == "approve",
-        note=request.form.get("note") or None,
+        note=note,
         expected_version=None,
     )
     return redirect(url_for("web.fund", fund_id=revision.fund_id, _anchor="revisions"))
@@ -81,9 +87,18 @@ def organisation_books(organisation_id: uuid.UUID) -> str:
 @signed_in
 def change_period(organisation_id: uuid.UUID, year: int, month: int) -> Response:
     """Close a month, or reopen it with the reason the form asks for."""
-    status = PeriodStatus.CLOSED if request.form.get("action") == "close" else PeriodStatus.OPEN
+    closing = request.form.get("action") == "close"
+    data = load_form(PeriodCloseSchema() if closing else PeriodReopenSchema())
+    status = PeriodStatus.CLOSED if closing else PeriodStatus.OPEN
     periods.set_period_status(
-        current_web_actor(), organisation_id, year, month, status, request.form.get("reason") or None, None
+        current_web_actor(),
+        organisation_id,
+        year,
+        month,
+        status,
+        data.get("reason"),
+        None,
+        force=data.get("force", False),
     )
     return redirect(url_for("web.organisation_books", organisation_id=organisation_id))
 
@@ -126,6 +141,7 @@ def close_year(organisation_id: uuid.UUID, year: int) -> Response:
 @signed_in
 def reopen_year(organisation_id: uuid.UUID, year: int) -> Response:
     """Reopen a closed year by reversing its closing entries, with the reason the form asks for."""
-    year_end.reopen_year(current_web_actor(), organisation_id, year, request.form.get("reason", ""))
+    reason = load_form(YearReopenSchema())["reason"]
+    year_end.reopen_year(current_web_actor(), organisation_id, year, reason)
     flash(gettext("%(year)s is reopened: its closing entries are reversed.", year=year))
     return redirect(url_for("web.organisation_books", organisation_id=organisation_id, _anchor="years"))

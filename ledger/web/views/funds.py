@@ -10,14 +10,15 @@ from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from ledger.errors import ValidationFailed
-from ledger.messages import translatable
-from ledger.models.disbursement import DisbursementKind
+from ledger.inputs.disbursements import DisbursementCreateSchema, PaySchema
+from ledger.inputs.expense_reports import ReportCreateSchema
+from ledger.inputs.statements import StatementCreateSchema
 from ledger.services import disbursements, expense_reports, fund_reports, funds, statements
 from ledger.services.amounts import parse_amount
 from ledger.services.pagination import PageRequest
 from ledger.statements.http import pdf_response
 from ledger.statements.period import StatementPeriod
-from ledger.web.i18n import form_language
+from ledger.web.forms import load_form
 from ledger.web.session import current_web_actor, signed_in
 from ledger.web.views import blueprint
 
@@ -60,11 +61,12 @@ def fund(fund_id: uuid.UUID) -> tuple[str, int]:
 @signed_in
 def create_report(fund_id: uuid.UUID) -> tuple[str, int] | Response:
     try:
+        data = load_form(ReportCreateSchema(), checkboxes=("interim",))
         made = expense_reports.create_report(
             current_web_actor(),
             fund_id,
-            request.form.get("title", ""),
-            request.form.get("interim") == "on",
+            data["title"],
+            data["interim"],
             request.form.get("idempotency_key"),  # the form's own: a second click opens the same report
         )
     except ValidationFailed as error:
@@ -77,20 +79,16 @@ def create_report(fund_id: uuid.UUID) -> tuple[str, int] | Response:
 def prepare_disbursement(fund_id: uuid.UUID) -> tuple[str, int] | Response:
     actor = current_web_actor()
     try:
-        fund = funds.get_fund(actor, fund_id)
-        tranche = request.form.get("tranche_id") or None
+        data = load_form(DisbursementCreateSchema())
         order = disbursements.DisbursementRequest(
-            kind=DisbursementKind(request.form.get("kind", DisbursementKind.TRANCHE_ADVANCE.value)),
-            amount=parse_amount(request.form.get("amount", ""), fund.currency, "amount"),
-            memo=request.form.get("memo", ""),
-            tranche_id=uuid.UUID(tranche) if tranche else None,
+            kind=data["kind"],
+            amount=parse_amount(data["amount"], funds.get_fund(actor, fund_id).currency, "amount"),
+            memo=data["memo"],
+            tranche_id=data["tranche_id"],
         )
         disbursements.prepare_disbursement(actor, fund_id, order, request.form.get("idempotency_key"))
-    except (ValidationFailed, ValueError) as error:
-        errors = (
-            error.errors if isinstance(error, ValidationFailed) else {"kind": [translatable("choose a kind")]}
-        )
-        return fund_page(fund_id, 422, disbursement=errors or {"amount": [str(error)]})
+    except ValidationFailed as error:
+        return fund_page(fund_id, 422, disbursement=error.errors or {"amount": [error.detail]})
     return redirect(url_for("web.fund", fund_id=fund_id, _anchor="disbursements"))
 
 
@@ -106,16 +104,8 @@ def approve_disbursement(disbursement_id: uuid.UUID) -> Response:
 def pay_disbursement(disbursement_id: uuid.UUID) -> tuple[str, int] | Response:
     actor = current_web_actor()
     try:
-        paid_on = date.fromisoformat(request.form.get("paid_on", ""))
-    except ValueError:
-        found = disbursements.get_disbursement(actor, disbursement_id)
-        return fund_page(
-            found.fund_id, 422, payment={"paid_on": [translatable("give the date as YYYY-MM-DD")]}
-        )
-    try:
-        done = disbursements.mark_paid(
-            actor, disbursement_id, request.form.get("bank_reference", ""), paid_on
-        )
+        data = load_form(PaySchema())
+        done = disbursements.mark_paid(actor, disbursement_id, data["bank_reference"], data["paid_on"])
     except ValidationFailed as error:
         found = disbursements.get_disbursement(actor, disbursement_id)
         return fund_page(found.fund_id, 422, payment=error.errors or {"bank_reference": [error.detail]})
@@ -126,8 +116,9 @@ def pay_disbursement(disbursement_id: uuid.UUID) -> tuple[str, int] | Response:
 @signed_in
 def fund_statement(fund_id: uuid.UUID) -> tuple[str, int] | Response:
     try:
-        period = StatementPeriod.parse(request.form.get("period", ""))
-        issued = statements.issue_fund_use_statement(current_web_actor(), fund_id, period, form_language())
+        data = load_form(StatementCreateSchema())
+        period = StatementPeriod.parse(data["period"])
+        issued = statements.issue_fund_use_statement(current_web_actor(), fund_id, period, data["lang"])
     except ValidationFailed as error:
         return fund_page(fund_id, 422, statement=error.errors)
     return _pdf(issued)
@@ -136,9 +127,10 @@ def fund_statement(fund_id: uuid.UUID) -> tuple[str, int] | Response:
 @blueprint.post("/organisations/<uuid:organisation_id>/statement")
 @signed_in
 def organisation_statement(organisation_id: uuid.UUID) -> Response:
-    period = StatementPeriod.parse(request.form.get("period", ""))
+    """The organisation's statements; the form's fields are hidden, so a refusal is the error page's."""
+    data = load_form(StatementCreateSchema())
     issued = statements.issue_organisation_statements(
-        current_web_actor(), organisation_id, period, form_language()
+        current_web_actor(), organisation_id, StatementPeriod.parse(data["period"]), data["lang"]
     )
     return _pdf(issued)
 

@@ -10,6 +10,8 @@ from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from ledger.errors import LedgerError, ValidationFailed
+from ledger.inputs.common import DatedReasonSchema
+from ledger.inputs.expense_reports import CommentSchema, LineCreateSchema
 from ledger.messages import translatable
 from ledger.models.expense_report import ExpenseReport, ReportStatus
 from ledger.models.user import Role
@@ -17,6 +19,7 @@ from ledger.services import expense_reports, funds, receipts
 from ledger.services.amounts import parse_amount
 from ledger.services.expense_reports import LineInput
 from ledger.services.pagination import PageRequest
+from ledger.web.forms import form_version, load_form
 from ledger.web.session import current_web_actor, signed_in
 from ledger.web.views import blueprint
 
@@ -79,21 +82,20 @@ def add_line(report_id: uuid.UUID) -> tuple[str, int] | Response:
     fund = funds.get_fund(actor, report.fund_id)
     form = request.form.to_dict()
     errors: dict[str, list[str]] = {}
+    data: dict[str, Any] = {}
     try:
-        version = _form_version("lines")
+        version = form_version("lines")
     except ValidationFailed as error:
         errors.update(error.errors)
     try:
-        amount = parse_amount(form.get("amount", ""), fund.currency, "amount")
+        # The receipt arrives as a file, not as its SHA-256: that field is filled from the upload.
+        data = load_form(LineCreateSchema(exclude=("receipt_sha256",)))
+        data["amount"] = parse_amount(data["amount"], fund.currency, "amount")
     except ValidationFailed as error:
         errors.update(error.errors)
-    try:
-        incurred_on = date.fromisoformat(form.get("incurred_on", ""))
-    except ValueError:
-        errors["incurred_on"] = [translatable("give the date as YYYY-MM-DD")]
     upload = request.files.get("receipt")
     sha256 = None
-    if upload is not None and upload.filename:
+    if upload is not None and upload.filename and not errors:
         try:
             sha256 = receipts.upload_receipt(actor, report.organisation_id, upload.read()).sha256
         except LedgerError as error:
@@ -104,14 +106,7 @@ def add_line(report_id: uuid.UUID) -> tuple[str, int] | Response:
             upload.close()
     if errors:
         return _report_page(report_id, 422, problems=errors, form=form)
-    line = LineInput(
-        form.get("category_code", ""),
-        amount,
-        incurred_on,
-        form.get("payee", ""),
-        form.get("description", ""),
-        sha256,
-    )
+    line = LineInput(**data, receipt_sha256=sha256)
     try:
         expense_reports.set_lines(actor, report_id, [*_line_inputs(report, fund.currency), line], version)
     except ValidationFailed as error:
@@ -120,20 +115,6 @@ def add_line(report_id: uuid.UUID) -> tuple[str, int] | Response:
         named = {k.removeprefix(index): v for k, v in error.errors.items()}
         return _report_page(report_id, 422, problems=named or {"lines": [error.detail]}, form=form)
     return redirect(url_for("web.report", report_id=report_id, _anchor="lines"))
-
-
-def _form_version(shown_at: str = "report") -> int:
-    """The version the page was drawn from (the form's hidden field), or a 422.
-
-    The person cannot edit the hidden field, so the refusal is shown at ``shown_at``, the
-    form's own place for messages.
-    """
-    version = request.form.get("version", "")
-    if not (version.isascii() and version.isdigit() and len(version) <= 9):
-        raise ValidationFailed.field(
-            shown_at, translatable("the page is out of date: reload the page and try again")
-        )
-    return int(version)
 
 
 @blueprint.post("/reports/<uuid:report_id>/lines/<int:number>/remove")
@@ -147,7 +128,7 @@ def remove_line(report_id: uuid.UUID, number: int) -> Response:
         for line, row in zip(_line_inputs(report, fund.currency), report.lines, strict=True)
         if row.number != number
     ]
-    expense_reports.set_lines(actor, report_id, kept, _form_version())
+    expense_reports.set_lines(actor, report_id, kept, form_version("report"))
     return redirect(url_for("web.report", report_id=report_id, _anchor="lines"))
 
 
@@ -155,7 +136,7 @@ def remove_line(report_id: uuid.UUID, number: int) -> Response:
 @signed_in
 def submit_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
     try:
-        expense_reports.submit_report(current_web_actor(), report_id, _form_version())
+        expense_reports.submit_report(current_web_actor(), report_id, form_version("report"))
     except ValidationFailed as error:
         return _report_page(report_id, 422, problems=error.errors or {"report": [error.detail]})
     return redirect(url_for("web.report", report_id=report_id))
@@ -164,17 +145,17 @@ def submit_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
 @blueprint.post("/reports/<uuid:report_id>/decide")
 @signed_in
 def decide_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
+    """Approve, or return or reject with the comment the API's return and reject ask for."""
     actor = current_web_actor()
     decision = request.form.get("decision")
-    comment = request.form.get("comment", "")
     try:
-        version = _form_version("decision")
+        version = form_version("decision")
         if decision == "approve":
             expense_reports.approve_report(actor, report_id, version)
-        elif decision == "return":
-            expense_reports.return_report(actor, report_id, comment, version)
-        elif decision == "reject":
-            expense_reports.reject_report(actor, report_id, comment, version)
+        elif decision in ("return", "reject"):
+            comment = load_form(CommentSchema())["comment"]
+            decide = expense_reports.return_report if decision == "return" else expense_reports.reject_report
+            decide(actor, report_id, comment, version)
         else:
             raise ValidationFailed.field("decision", translatable("choose approve, return or reject"))
     except ValidationFailed as error:
@@ -191,14 +172,10 @@ def decide_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
 def void_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
     """A finance officer voids an approved report (the API's rules: POST /expense-reports/<id>/void)."""
     try:
-        try:
-            on = date.fromisoformat(request.form.get("date", ""))
-        except ValueError:
-            raise ValidationFailed.field(
-                "date", translatable("give the date of the reversal as YYYY-MM-DD")
-            ) from None
+        version = form_version("report")
+        data = load_form(DatedReasonSchema())
         expense_reports.void_report(
-            current_web_actor(), report_id, on, request.form.get("reason", ""), _form_version()
+            current_web_actor(), report_id, data["entry_date"], data["reason"], version
         )
     except ValidationFailed as error:
         return _report_page(

@@ -1,0 +1,358 @@
+"""Every web form refuses what the API refuses, with the API's message, at the field, writing nothing.
+
+Each POST route of the ``web`` blueprint has a row here: a form holding a value the API refuses,
+the field the page shows the refusal at, and the API call carrying the same value. The message
+expected on the page is the one the API's problem+json gives, so the rule cannot drift between
+the two. A route without client input is in ``EXEMPT`` with the reason. A new form without a row
+fails ``test_every_web_form_has_a_row``, as a new API route fails the access matrix.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from markupsafe import escape
+
+from tests.conftest import DemoWorld
+from tests.helpers import csrf_token_of, signed_in_client, table_counts
+
+Ids = dict[str, str]
+LONG = "长" * 1000
+
+
+@dataclass(frozen=True)
+class Row:
+    """One web form, a value the API refuses, and the API call refusing the same value."""
+
+    user: str  # "anonymous" posts without signing in
+    path: Callable[[Ids], str]
+    form: Callable[[Ids], dict[str, str]]
+    field: str  # where the page shows the refusal
+    api_path: Callable[[Ids], str]
+    api_body: Callable[[Ids], dict[str, Any]]
+    api_field: str = ""  # as the API names it, when the form names it otherwise
+    api_method: str = "POST"
+    shown_on: Callable[[Ids], str] = field(default=lambda ids: "/")  # the page the form is on (CSRF)
+
+
+def _fund_terms(ids: Ids, **changes: str) -> dict[str, str]:
+    return {
+        "kind": "incubation_fund",
+        "title": "孵化资金 rules",
+        "reference": "R-rules",
+        "funder_name": "区民政局",
+        "organisation_id": ids["member01_org"],
+        "award": "1000.00",
+        "period_start": "2026-01-01",
+        "period_end": "2026-12-31",
+        "restriction_purpose": "社区服务",
+        **changes,
+    }
+
+
+def _line(**changes: str) -> dict[str, str]:
+    return {
+        "category_code": "OFFICE",
+        "amount": "1.00",
+        "incurred_on": "2026-05-06",
+        "payee": "晨光文具",
+        "description": "文具 stationery",
+        **changes,
+    }
+
+
+ROWS: dict[str, Row] = {
+    "/admin/communities": Row(
+        "admin",
+        lambda ids: "/admin/communities",
+        lambda ids: {"code": "rules-1", "name": LONG, "kind": "urban", "district": "d"},
+        "name",
+        lambda ids: "/api/v1/communities",
+        lambda ids: {"code": "rules-1", "name": LONG, "kind": "urban", "district": "d"},
+    ),
+    "/admin/organisations": Row(
+        "admin",
+        lambda ids: "/admin/organisations",
+        lambda ids: {
+            "name": "组织",
+            "credit_code": "53420000MJH2448303",
+            "registration_type": "club",
+            "community_id": ids["community"],
+        },
+        "registration_type",
+        lambda ids: "/api/v1/organisations",
+        lambda ids: {
+            "name": "组织",
+            "credit_code": "53420000MJH2448303",
+            "registration_type": "club",
+            "community_id": ids["community"],
+        },
+    ),
+    "/admin/users": Row(
+        "admin",
+        lambda ids: "/admin/users",
+        lambda ids: {"username": "x", "display_name": "X", "role": "auditor", "password": "long-enough-pw"},
+        "username",
+        lambda ids: "/api/v1/users",
+        lambda ids: {"username": "x", "display_name": "X", "role": "auditor", "password": "long-enough-pw"},
+    ),
+    "/admin/users/<uuid:user_id>": Row(
+        "admin",
+        lambda ids: f"/admin/users/{ids['member05']}",
+        lambda ids: {"role": "wizard"},
+        "role",
+        lambda ids: f"/api/v1/users/{ids['member05']}",
+        lambda ids: {"role": "wizard"},
+        api_method="PATCH",
+    ),
+    "/admin/funds": Row(
+        "admin",
+        lambda ids: "/admin/funds",
+        lambda ids: _fund_terms(ids, period_start="1900-01-01"),
+        "period_start",
+        lambda ids: "/api/v1/funds",
+        lambda ids: _fund_terms(ids, period_start="1900-01-01"),
+    ),
+    "/funds/<uuid:fund_id>/budget": Row(
+        "admin",
+        lambda ids: f"/funds/{ids['draft_fund']}/budget",
+        lambda ids: {"lines.OFFICE": "1.234"},
+        "lines.OFFICE",
+        lambda ids: f"/api/v1/funds/{ids['draft_fund']}/budget",
+        lambda ids: {"lines": {"OFFICE": "1.234"}},
+        api_method="PUT",
+    ),
+    "/funds/<uuid:fund_id>/tranches": Row(
+        "admin",
+        lambda ids: f"/funds/{ids['draft_fund']}/tranches",
+        lambda ids: {"tranches.1.amount": "500.00", "tranches.1.due_date": "1900-01-01"},
+        "tranches.1.due_date",
+        lambda ids: f"/api/v1/funds/{ids['draft_fund']}/tranches",
+        lambda ids: {"tranches": [{"amount": "500.00", "due_date": "1900-01-01"}]},
+        api_field="tranches.0.due_date",
+        api_method="PUT",
+    ),
+    "/login": Row(
+        "anonymous",
+        lambda ids: "/login",
+        lambda ids: {"username": "u" * 65, "password": "whatever"},
+        "username",
+        lambda ids: "/api/v1/auth/login",
+        lambda ids: {"username": "u" * 65, "password": "whatever"},
+        shown_on=lambda ids: "/login",
+    ),
+    "/audit/attestation": Row(
+        "auditor",
+        lambda ids: "/audit/attestation",
+        lambda ids: {"lang": "fr"},
+        "lang",
+        lambda ids: "/api/v1/audit/attestation",
+        lambda ids: {"lang": "fr"},
+    ),
+    "/funds/<uuid:fund_id>/revisions": Row(
+        "member01",
+        lambda ids: f"/funds/{ids['member01_fund']}/revisions",
+        lambda ids: {"from": "OFFICE", "to": "ACTIVITY", "amount": "1.00", "reason": LONG},
+        "reason",
+        lambda ids: f"/api/v1/funds/{ids['member01_fund']}/budget-revisions",
+        lambda ids: {"changes": {"OFFICE": "-1.00", "ACTIVITY": "1.00"}, "reason": LONG},
+    ),
+    "/revisions/<uuid:revision_id>/decide": Row(
+        "finance1",
+        lambda ids: f"/revisions/{ids['revision']}/decide",
+        lambda ids: {"decision": "approve", "note": LONG},
+        "note",
+        lambda ids: f"/api/v1/budget-revisions/{ids['revision']}/approve",
+        lambda ids: {"note": LONG},
+    ),
+    "/organisations/<uuid:organisation_id>/periods/<int:year>/<int:month>": Row(
+        "finance1",
+        lambda ids: f"/organisations/{ids['member01_org']}/periods/2026/1",
+        lambda ids: {"action": "reopen", "reason": ""},
+        "reason",
+        lambda ids: f"/api/v1/organisations/{ids['member01_org']}/periods/2026/1/reopen",
+        lambda ids: {"reason": ""},
+    ),
+    "/organisations/<uuid:organisation_id>/years/<int:year>/reopen": Row(
+        "finance1",
+        lambda ids: f"/organisations/{ids['member01_org']}/years/2025/reopen",
+        lambda ids: {"reason": ""},
+        "reason",
+        lambda ids: f"/api/v1/organisations/{ids['member01_org']}/years/2025/reopen",
+        lambda ids: {"reason": ""},
+    ),
+    "/funds/<uuid:fund_id>/reports": Row(
+        "member01",
+        lambda ids: f"/funds/{ids['member01_fund']}/reports",
+        lambda ids: {"title": LONG, "idempotency_key": uuid.uuid4().hex},
+        "title",
+        lambda ids: f"/api/v1/funds/{ids['member01_fund']}/expense-reports",
+        lambda ids: {"title": LONG},
+    ),
+    "/funds/<uuid:fund_id>/disbursements": Row(
+        "finance1",
+        lambda ids: f"/funds/{ids['member01_fund']}/disbursements",
+        lambda ids: {
+            "kind": "reimbursement",
+            "amount": "1.234",
+            "memo": "m",
+            "idempotency_key": uuid.uuid4().hex,
+        },
+        "amount",
+        lambda ids: f"/api/v1/funds/{ids['member01_fund']}/disbursements",
+        lambda ids: {"kind": "reimbursement", "amount": "1.234", "memo": "m"},
+    ),
+    "/disbursements/<uuid:disbursement_id>/pay": Row(
+        "finance1",
+        lambda ids: f"/disbursements/{ids['approved_disbursement']}/pay",
+        lambda ids: {"bank_reference": "ICBC-1", "paid_on": "1900-01-01"},
+        "paid_on",
+        lambda ids: f"/api/v1/disbursements/{ids['approved_disbursement']}/pay",
+        lambda ids: {"bank_reference": "ICBC-1", "paid_on": "1900-01-01"},
+    ),
+    "/funds/<uuid:fund_id>/statement": Row(
+        "member01",
+        lambda ids: f"/funds/{ids['member01_fund']}/statement",
+        lambda ids: {"period": "2026-01..2026-03", "lang": "fr"},
+        "lang",
+        lambda ids: f"/api/v1/funds/{ids['member01_fund']}/statements/fund-use",
+        lambda ids: {"period": "2026-01..2026-03", "lang": "fr"},
+    ),
+    "/organisations/<uuid:organisation_id>/statement": Row(
+        "member01",
+        lambda ids: f"/organisations/{ids['member01_org']}/statement",
+        lambda ids: {"period": "2026-01..2026-03", "lang": "fr"},
+        "lang",
+        lambda ids: f"/api/v1/organisations/{ids['member01_org']}/statements/financial",
+        lambda ids: {"period": "2026-01..2026-03", "lang": "fr"},
+    ),
+    "/reports/<uuid:report_id>/lines": Row(
+        "member01",
+        lambda ids: f"/reports/{ids['draft_report']}/lines",
+        lambda ids: {**_line(incurred_on="1900-01-01"), "version": ids["draft_report_version"]},
+        "incurred_on",
+        lambda ids: f"/api/v1/expense-reports/{ids['draft_report']}/lines",
+        lambda ids: {"lines": [_line(incurred_on="1900-01-01")]},
+        api_field="lines.0.incurred_on",
+        api_method="PUT",
+        shown_on=lambda ids: f"/reports/{ids['draft_report']}",
+    ),
+    "/reports/<uuid:report_id>/decide": Row(
+        "finance1",
+        lambda ids: f"/reports/{ids['submitted_report']}/decide",
+        lambda ids: {"decision": "return", "comment": "", "version": ids["submitted_report_version"]},
+        "comment",
+        lambda ids: f"/api/v1/expense-reports/{ids['submitted_report']}/return",
+        lambda ids: {"comment": ""},
+        shown_on=lambda ids: f"/reports/{ids['submitted_report']}",
+    ),
+    "/reports/<uuid:report_id>/void": Row(
+        "finance2",
+        lambda ids: f"/reports/{ids['approved_report']}/void",
+        lambda ids: {"date": "1900-01-01", "reason": "duplicate", "version": ids["approved_report_version"]},
+        "date",
+        lambda ids: f"/api/v1/expense-reports/{ids['approved_report']}/void",
+        lambda ids: {"date": "1900-01-01", "reason": "duplicate"},
+        shown_on=lambda ids: f"/reports/{ids['approved_report']}",
+    ),
+}
+
+EXEMPT = {
+    "/logout": "no input: ends the session",
+    "/admin/signing-key/rotate": "no input: the button is the whole request",
+    "/audit/verify": "no input: verifies the trail now",
+    "/disbursements/<uuid:disbursement_id>/approve": "no input, as the API's approve takes no body",
+    "/organisations/<uuid:organisation_id>/years/<int:year>/close": "no input: the confirmed close",
+    "/funds/<uuid:fund_id>/status": "the button pressed picks one of the API's status endpoints, none takes a body",
+    "/reports/<uuid:report_id>/submit": "only the hidden version (see test_a_tampered_version_on_a_report_form...)",
+    "/reports/<uuid:report_id>/lines/<int:number>/remove": "only the hidden version (tested as for submit)",
+}
+
+
+def web_post_routes(app: Flask) -> set[str]:
+    return {
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("web.") and "POST" in (rule.methods or set())
+    }
+
+
+def test_every_web_form_has_a_row(app: Flask) -> None:
+    routes = web_post_routes(app)
+    assert not set(ROWS) & set(EXEMPT)
+    assert routes == set(ROWS) | set(EXEMPT), (
+        routes - set(ROWS) - set(EXEMPT),
+        set(ROWS) | set(EXEMPT) - routes,
+    )
+
+
+def _ids(client: FlaskClient, world: DemoWorld) -> Ids:
+    """The things the rows act on, found through the API as the demo world made them."""
+    admin, member = world.auth("admin"), world.auth("member01")
+    ids: Ids = {"member01_org": world.member_organisation["member01"], "community": world.community_ids[0]}
+    users = client.get("/api/v1/users?page_size=500", headers=admin).get_json()
+    ids["member05"] = next(u["id"] for u in users if u["username"] == "member05")
+    draft = client.post("/api/v1/funds", json=_fund_terms(ids, reference="R-draft"), headers=admin)
+    assert draft.status_code == 201, draft.get_json()
+    ids["draft_fund"] = draft.get_json()["id"]
+    funds = client.get("/api/v1/funds?page_size=500", headers=admin).get_json()
+    ids["member01_fund"] = next(
+        f["id"] for f in funds if f["organisation_id"] == ids["member01_org"] and f["status"] == "active"
+    )
+    for fund in funds:
+        revisions = client.get(f"/api/v1/funds/{fund['id']}/budget-revisions", headers=admin).get_json()
+        proposed = [r["id"] for r in revisions if r["status"] == "proposed"]
+        paid_out = client.get(f"/api/v1/funds/{fund['id']}/disbursements", headers=world.auth("finance1"))
+        approved = [d["id"] for d in paid_out.get_json() if d["status"] == "approved"]
+        ids.update({"revision": proposed[0]} if proposed else {})
+        ids.update({"approved_disbursement": approved[0]} if approved else {})
+    reports = client.get("/api/v1/expense-reports?page_size=500", headers=member).get_json()
+    for status in ("draft", "submitted", "approved"):
+        report = next(r for r in reports if r["status"] == status)
+        ids[f"{status}_report"], ids[f"{status}_report_version"] = report["id"], str(report["version"])
+    return ids
+
+
+def _shown_at(html: str, field_name: str, message: str) -> bool:
+    """The message is on the page at the field: beside its input, or listed under its name."""
+    text = re.escape(str(escape(message)))
+    beside = rf'id="error-{re.escape(field_name.replace(".", "-"))}"[^>]*>{text}</p>'
+    listed = rf"<strong>{re.escape(field_name)}</strong>: {text}</li>"
+    return bool(re.search(beside, html) or re.search(listed, html))
+
+
+def test_every_web_form_refuses_what_the_api_refuses_at_the_field(
+    app: Flask, funded_world: DemoWorld
+) -> None:
+    api = app.test_client()
+    ids = _ids(api, funded_world)
+    clients = {user: signed_in_client(app, user) for user in {r.user for r in ROWS.values()} - {"anonymous"}}
+    clients["anonymous"] = app.test_client()
+    before = table_counts(app)
+    failures = []
+    for rule, row in sorted(ROWS.items()):
+        headers = {} if row.user == "anonymous" else funded_world.keyed(row.user)
+        answer = api.open(row.api_path(ids), method=row.api_method, json=row.api_body(ids), headers=headers)
+        problem = answer.get_json() or {}
+        api_field = row.api_field or row.field
+        messages = problem.get("errors", {}).get(api_field)
+        if not messages:
+            failures.append(f"{rule}: the API did not refuse {api_field}: {answer.status_code} {problem}")
+            continue
+        client = clients[row.user]
+        form = {**row.form(ids), "csrf_token": csrf_token_of(client, row.shown_on(ids))}
+        page = client.post(row.path(ids), data=form)
+        html = page.get_data(as_text=True)
+        if page.status_code != answer.status_code:
+            failures.append(f"{rule}: the page answered {page.status_code}, the API {answer.status_code}")
+        missing = [m for m in messages if not _shown_at(html, row.field, m)]
+        if missing:
+            failures.append(f"{rule}: {missing} not shown at {row.field}")
+    assert not failures, "\n".join(failures)
+    assert table_counts(app) == before
