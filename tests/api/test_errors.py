@@ -183,7 +183,7 @@ def test_a_refusal_carries_its_code_and_english_detail_whatever_the_language(
     response = client.post(
         "/api/v1/organisations",
         json=body,
-        headers={**world.auth("admin"), "Accept-Language": "zh-CN,zh;q=0.9"},
+        headers={**world.keyed("admin"), "Accept-Language": "zh-CN,zh;q=0.9"},
     )
     problem = assert_problem(response, 422, "credit_code")
     assert problem["code"] == "organisation.credit_code_invalid"

@@ -226,7 +226,8 @@ def test_the_entries_page_shows_what_happened_and_counts_the_rows_carried(
     html = client.get("/audit/entries?action=community.created").get_data(as_text=True)
     # What a person reads comes first; the table rows an entry carries for the replay are counted.
     assert "{&#34;state&#34;: {&#34;code&#34;" in html
-    assert "携带的数据行: 1" in html
+    # The community's row and the row remembering the Idempotency-Key it was created with.
+    assert "携带的数据行: 2" in html
     assert "&#34;rows&#34;" not in html
 
 
@@ -267,5 +268,5 @@ def test_a_tampered_version_on_a_report_form_is_a_422_and_changes_nothing(
             f"/reports/{report}/{action}", data={**fields, "version": version, "csrf_token": token}
         )
         assert response.status_code == 422, (action, response.status_code)
-        assert "reload the page" in response.get_data(as_text=True), action
+        assert "页面已过期：请刷新后重试" in response.get_data(as_text=True), action
     assert table_counts(app) == before
