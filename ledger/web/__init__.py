@@ -34,5 +34,6 @@ def configure_web(app: Flask) -> None:
     app.after_request(session.add_security_headers)
     app.context_processor(i18n.template_helpers)
     app.context_processor(csrf.template_helpers)
+    app.context_processor(session.template_helpers)
     app.register_blueprint(blueprint)
     app.extensions[HTML_ERROR_PAGE] = errors.error_page  # problems.py answers people with it
