@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+import uuid
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from ledger.extensions import db
+
+if TYPE_CHECKING:
+    from tests.conftest import DemoWorld
 
 PROBLEM = "application/problem+json"
 
@@ -38,3 +45,67 @@ def assert_problem(response: Any, status: int, *fields: str) -> dict[str, Any]:
     for field in fields:
         assert field in body.get("errors", {}), body
     return body
+
+
+def csrf_token_on(client: FlaskClient, path: str = "/login") -> str:
+    """The CSRF token a page's forms carry."""
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, path
+    return match.group(1)
+
+
+def signed_in_client(app: Flask, username: str) -> FlaskClient:
+    """A test client signed in on the web pages as the demo user ``username``."""
+    from ledger.demo import DEMO_PASSWORD
+
+    client = app.test_client()
+    response = client.post(
+        "/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": csrf_token_on(client)}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    return client
+
+
+def add_decisions_to_the_demo(world: DemoWorld) -> None:
+    """What the demo lacks: a draft fund ready to activate, a prepared disbursement, and a
+    revision over the threshold proposed by a finance officer (who may then not decide it)."""
+    from ledger.database import unit_of_work
+    from ledger.demo_funds import actor_named, cny
+    from ledger.models.disbursement import DisbursementKind
+    from ledger.models.fund import Fund, FundKind
+    from ledger.services import disbursements, funds
+
+    member01_organisation = uuid.UUID(world.member_organisation["member01"])
+    with world.app.app_context(), unit_of_work():
+        admin, finance1 = actor_named("admin"), actor_named("finance1")
+        draft = funds.create_fund(
+            admin,
+            funds.FundTerms(
+                kind=FundKind.INCUBATION_FUND,
+                title="草稿资金 draft fund",
+                reference="TEST-DRAFT-1",
+                funder_name="区民政局",
+                organisation_id=member01_organisation,
+                award=cny("1000.00"),
+                period_start=date(2026, 1, 1),
+                period_end=date(2026, 12, 31),
+                restriction_purpose="测试 a test",
+            ),
+        )
+        funds.set_draft_budget(admin, draft.id, {"ACTIVITY": cny("1000.00")})
+        elders = db.session.scalars(select(Fund).where(Fund.reference == "FC-WH-2026-017")).one()
+        disbursements.prepare_disbursement(
+            finance1,
+            elders.id,
+            disbursements.DisbursementRequest(
+                DisbursementKind.REIMBURSEMENT, cny("100.00"), "报销 reimbursement"
+            ),
+            "test-prepared",
+        )
+        funds.propose_budget_revision(
+            finance1,
+            elders.id,
+            {"ACTIVITY": cny("-20000.00"), "PERSONNEL": cny("20000.00")},
+            "财务提出的调整 proposed by a finance officer",
+        )

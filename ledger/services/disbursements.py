@@ -212,10 +212,21 @@ def prepare_disbursement(
     return Prepared(disbursement, created=True)
 
 
-def preparation_refusal(fund: Fund) -> Conflict | None:
-    """Why nothing can be prepared for payment from ``fund`` now, or None when it can."""
+def _paying_refusal(fund: Fund) -> Conflict | None:
     if fund.status != FundStatus.ACTIVE.value:
         return Conflict(f"Nothing is paid from a {fund.status} fund.")
+    return None
+
+
+def preparation_refusal(fund: Fund) -> Conflict | None:
+    """Why nothing can be prepared for payment from ``fund`` now, or None when it can.
+
+    The fund is active and some of its award is not yet committed to a disbursement.
+    """
+    if (refusal := _paying_refusal(fund)) is not None:
+        return refusal
+    if _committed_total(fund) >= fund.award_minor:
+        return Conflict("The whole award is already paid or being paid: nothing is left to prepare.")
     return None
 
 
@@ -330,7 +341,7 @@ def approval_refusal(actor: Actor, disbursement: Disbursement, fund: Fund) -> Le
     return (
         _status_refusal(disbursement, DisbursementStatus.PREPARED)
         or different_person_refusal(actor, [disbursement.prepared_by], "approve a disbursement")
-        or preparation_refusal(fund)
+        or _paying_refusal(fund)
     )
 
 
