@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from ledger.extensions import db
+
+if TYPE_CHECKING:
+    from tests.conftest import DemoWorld
 
 PROBLEM = "application/problem+json"
 
@@ -71,3 +75,49 @@ def signed_in_client(app: Flask, username: str, password: str | None = None) -> 
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     return client
+
+
+def add_decisions_to_the_demo(world: DemoWorld) -> None:
+    """What the demo lacks: a draft fund ready to activate, a prepared disbursement, and a
+    revision over the threshold proposed by a finance officer (who may then not decide it)."""
+    from ledger.database import unit_of_work
+    from ledger.demo_funds import actor_named, cny
+    from ledger.models.disbursement import DisbursementKind
+    from ledger.models.fund import Fund, FundKind
+    from ledger.services import disbursements, funds
+
+    member01_organisation = uuid.UUID(world.member_organisation["member01"])
+    with world.app.app_context(), unit_of_work():
+        admin, finance1 = actor_named("admin"), actor_named("finance1")
+        draft = funds.create_fund(
+            admin,
+            funds.FundTerms(
+                kind=FundKind.INCUBATION_FUND,
+                title="草稿资金 draft fund",
+                reference="TEST-DRAFT-1",
+                funder_name="区民政局",
+                organisation_id=member01_organisation,
+                award=cny("1000.00"),
+                period_start=date(2026, 1, 1),
+                period_end=date(2026, 12, 31),
+                restriction_purpose="测试 a test",
+            ),
+            "test-draft",
+        ).thing
+        funds.set_draft_budget(admin, draft.id, {"ACTIVITY": cny("1000.00")})
+        elders = db.session.scalars(select(Fund).where(Fund.reference == "FC-WH-2026-017")).one()
+        disbursements.prepare_disbursement(
+            finance1,
+            elders.id,
+            disbursements.DisbursementRequest(
+                DisbursementKind.REIMBURSEMENT, cny("100.00"), "报销 reimbursement"
+            ),
+            "test-prepared",
+        )
+        funds.propose_budget_revision(
+            finance1,
+            elders.id,
+            {"ACTIVITY": cny("-20000.00"), "PERSONNEL": cny("20000.00")},
+            "财务提出的调整 proposed by a finance officer",
+            "test-revision",
+        )

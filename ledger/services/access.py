@@ -1,10 +1,12 @@
 """Who may do what: the one authorization check every endpoint goes through.
 
 An ``Actor`` is the person (or the operator at the command line) on whose behalf a service
-runs. ``authorize`` checks a permission against the actor's role and, for roles scoped to
-organisations, against the organisation the action touches. Services call it first, so the API,
-the web pages and the CLI obey the same rules. Separation of duties (the one who prepares does
-not approve) is checked by the services that own those actions, with ``require_different_person``.
+runs. ``may`` answers whether a permission is the actor's, by their role and, for roles scoped
+to organisations, by the organisation the action touches; ``authorize`` raises when it is not.
+Services call ``authorize`` first, so the API, the web pages and the CLI obey the same rules, and
+the pages ask ``may`` (through ``services/actions.py``) which buttons to show. Separation of
+duties (the one who prepares does not approve) is checked by the services that own those
+actions, with ``require_different_person`` (``is_different_person`` asks without raising).
 """
 
 from __future__ import annotations
@@ -107,8 +109,21 @@ class Actor:
         return {"id": str(self.user_id) if self.user_id else "operator", "role": self.role.value}
 
 
+def may(actor: Actor, permission: Permission, organisation_id: uuid.UUID | None = None) -> bool:
+    """Whether ``actor`` may do ``permission`` (on ``organisation_id``): ``authorize`` without raising."""
+    if actor.role not in POLICY[permission]:
+        return False
+    return not (
+        organisation_id is not None
+        and actor.is_organisation_scoped
+        and organisation_id not in actor.organisation_ids
+    )
+
+
 def authorize(actor: Actor, permission: Permission, organisation_id: uuid.UUID | None = None) -> None:
     """Raise ``Forbidden`` unless ``actor`` may do ``permission`` (on ``organisation_id``)."""
+    if may(actor, permission, organisation_id):
+        return
     if actor.role not in POLICY[permission]:
         raise Forbidden(
             translatable(
@@ -118,14 +133,7 @@ def authorize(actor: Actor, permission: Permission, organisation_id: uuid.UUID |
             ),
             code="access.role_not_permitted",
         )
-    if (
-        organisation_id is not None
-        and actor.is_organisation_scoped
-        and organisation_id not in actor.organisation_ids
-    ):
-        raise Forbidden(
-            translatable("You are not a member of that organisation."), code="access.not_a_member"
-        )
+    raise Forbidden(translatable("You are not a member of that organisation."), code="access.not_a_member")
 
 
 def visible_organisation_ids(actor: Actor) -> frozenset[uuid.UUID] | None:
@@ -133,13 +141,26 @@ def visible_organisation_ids(actor: Actor) -> frozenset[uuid.UUID] | None:
     return actor.organisation_ids if actor.is_organisation_scoped else None
 
 
-def require_different_person(actor: Actor, recorded: Iterable[str | None], action: str) -> None:
-    """Separation of duties: the one who filed or prepared something never approves it.
+def is_different_person(actor: Actor, recorded: Iterable[str | None]) -> bool:
+    """Separation of duties, asked: whether ``actor`` is none of the people ``recorded`` on a thing.
 
-    ``recorded`` are the identities stored on the thing (``Actor.audit_identity["id"]``).
+    ``recorded`` are the identities stored on the thing (``Actor.audit_identity["id"]``). The
+    operator at the command line is nobody's second person and never refused.
     """
-    if actor.user_id is not None and actor.audit_identity["id"] in set(recorded):
-        raise Forbidden(
-            translatable("You may not %(action)s something you filed or prepared yourself.", action=action),
-            code="access.self_approval",
-        )
+    return actor.user_id is None or actor.audit_identity["id"] not in set(recorded)
+
+
+def different_person_refusal(actor: Actor, recorded: Iterable[str | None], action: str) -> Forbidden | None:
+    """Why ``actor`` may not ``action`` a thing they filed or prepared, or None when they may."""
+    if is_different_person(actor, recorded):
+        return None
+    return Forbidden(
+        translatable("You may not %(action)s something you filed or prepared yourself.", action=action),
+        code="access.self_approval",
+    )
+
+
+def require_different_person(actor: Actor, recorded: Iterable[str | None], action: str) -> None:
+    """Separation of duties: the one who filed or prepared something never approves it."""
+    if (refusal := different_person_refusal(actor, recorded, action)) is not None:
+        raise refusal

@@ -17,7 +17,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from ledger.errors import Conflict, NotFound, ValidationFailed
+from ledger.errors import Conflict, LedgerError, NotFound, ValidationFailed
 from ledger.extensions import db
 from ledger.messages import translatable
 from ledger.models.books import EntrySource, JournalEntry, Side
@@ -35,7 +35,7 @@ from ledger.services.access import (
     Actor,
     Permission,
     authorize,
-    require_different_person,
+    different_person_refusal,
     visible_organisation_ids,
 )
 from ledger.services.audit_subjects import record_event, record_state
@@ -52,12 +52,19 @@ class TrancheTerms:
     condition: TrancheCondition = TrancheCondition.NONE
 
 
+def schedule_setting_refusal(fund: Fund) -> Conflict | None:
+    """Why ``fund``'s tranche schedule cannot be set now (only a draft's is), or None."""
+    if fund.status != FundStatus.DRAFT.value:
+        return Conflict("The schedule of an active fund is what was agreed.")
+    return None
+
+
 def set_tranches(actor: Actor, fund_id: uuid.UUID, tranches: list[TrancheTerms]) -> list[Tranche]:
     """Set a draft fund's payment schedule (admins); it may not exceed the award."""
     authorize(actor, Permission.MANAGE_FUNDS)
     fund = get_fund(actor, fund_id)
-    if fund.status != FundStatus.DRAFT.value:
-        raise Conflict("The schedule of an active fund is what was agreed.")
+    if (refusal := schedule_setting_refusal(fund)) is not None:
+        raise refusal
     errors: dict[str, list[str]] = {}
     for index, tranche in enumerate(tranches):
         if tranche.amount.currency != fund.currency:
@@ -206,9 +213,27 @@ def prepare_disbursement(
     return Prepared(disbursement, created=True)
 
 
-def _check_request(fund: Fund, request: DisbursementRequest) -> None:
+def _paying_refusal(fund: Fund) -> Conflict | None:
     if fund.status != FundStatus.ACTIVE.value:
-        raise Conflict(f"Nothing is paid from a {fund.status} fund.")
+        return Conflict(f"Nothing is paid from a {fund.status} fund.")
+    return None
+
+
+def preparation_refusal(fund: Fund) -> Conflict | None:
+    """Why nothing can be prepared for payment from ``fund`` now, or None when it can.
+
+    The fund is active and some of its award is not yet committed to a disbursement.
+    """
+    if (refusal := _paying_refusal(fund)) is not None:
+        return refusal
+    if _committed_total(fund) >= fund.award_minor:
+        return Conflict("The whole award is already paid or being paid: nothing is left to prepare.")
+    return None
+
+
+def _check_request(fund: Fund, request: DisbursementRequest) -> None:
+    if (refusal := preparation_refusal(fund)) is not None:
+        raise refusal
     errors: dict[str, list[str]] = {}
     if request.amount.currency != fund.currency:
         errors["amount"] = [f"must be in {fund.currency}"]
@@ -305,19 +330,53 @@ def _for_change(actor: Actor, disbursement_id: uuid.UUID, expected: Disbursement
     authorize(actor, Permission.MANAGE_DISBURSEMENTS, disbursement.organisation_id)
     _lock_fund(disbursement.fund_id)
     db.session.refresh(disbursement)
-    if disbursement.status != expected.value:
-        raise Conflict(f"This disbursement is {disbursement.status}, not {expected.value}.")
+    if (refusal := _status_refusal(disbursement, expected)) is not None:
+        raise refusal
     return disbursement
+
+
+def _status_refusal(disbursement: Disbursement, expected: DisbursementStatus) -> Conflict | None:
+    if disbursement.status != expected.value:
+        return Conflict(f"This disbursement is {disbursement.status}, not {expected.value}.")
+    return None
+
+
+def approval_refusal(actor: Actor, disbursement: Disbursement, fund: Fund) -> LedgerError | None:
+    """Why ``actor`` cannot approve ``disbursement`` now, or None when they can (the permission aside).
+
+    Only a prepared one is approved, never by the one who prepared it, and only from an active fund.
+    """
+    return (
+        _status_refusal(disbursement, DisbursementStatus.PREPARED)
+        or different_person_refusal(actor, [disbursement.prepared_by], translatable("approve a disbursement"))
+        or _paying_refusal(fund)
+    )
+
+
+def payment_refusal(disbursement: Disbursement) -> Conflict | None:
+    """Why ``disbursement`` cannot be marked paid now (only an approved one is), or None.
+
+    ``mark_paid`` makes the same check under the fund's lock (``_for_change``).
+    """
+    return _status_refusal(disbursement, DisbursementStatus.APPROVED)
+
+
+def cancellation_refusal(disbursement: Disbursement) -> Conflict | None:
+    """Why ``disbursement`` cannot be cancelled (a paid one is refunded instead), or None."""
+    if disbursement.status not in (DisbursementStatus.PREPARED.value, DisbursementStatus.APPROVED.value):
+        return Conflict(
+            f"A {disbursement.status} disbursement cannot be cancelled; a paid one is refunded instead."
+        )
+    return None
 
 
 def approve_disbursement(actor: Actor, disbursement_id: uuid.UUID) -> Disbursement:
     """A second finance officer, not the one who prepared it, approves the payment."""
     disbursement = _for_change(actor, disbursement_id, DisbursementStatus.PREPARED)
-    require_different_person(actor, [disbursement.prepared_by], translatable("approve a disbursement"))
     fund = db.session.get(Fund, disbursement.fund_id)
     assert fund is not None
-    if fund.status != FundStatus.ACTIVE.value:
-        raise Conflict(f"Nothing is paid from a {fund.status} fund.")
+    if (refusal := approval_refusal(actor, disbursement, fund)) is not None:
+        raise refusal
     disbursement.status = DisbursementStatus.APPROVED.value
     disbursement.approved_by = actor.audit_identity["id"]
     db.session.flush()
@@ -361,10 +420,8 @@ def mark_paid(actor: Actor, disbursement_id: uuid.UUID, bank_reference: str, pai
 def cancel_disbursement(actor: Actor, disbursement_id: uuid.UUID, reason: str) -> Disbursement:
     disbursement = get_disbursement(actor, disbursement_id)
     authorize(actor, Permission.MANAGE_DISBURSEMENTS, disbursement.organisation_id)
-    if disbursement.status not in (DisbursementStatus.PREPARED.value, DisbursementStatus.APPROVED.value):
-        raise Conflict(
-            f"A {disbursement.status} disbursement cannot be cancelled; a paid one is refunded instead."
-        )
+    if (refusal := cancellation_refusal(disbursement)) is not None:
+        raise refusal
     if not reason.strip():
         raise ValidationFailed.field("reason", translatable("say why it is cancelled"))
     disbursement.status = DisbursementStatus.CANCELLED.value

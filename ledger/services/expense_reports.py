@@ -27,7 +27,7 @@ from datetime import date
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ledger.errors import Conflict, NotFound, ValidationFailed
+from ledger.errors import Conflict, LedgerError, NotFound, ValidationFailed
 from ledger.extensions import db
 from ledger.messages import Message, translatable
 from ledger.models.base import utcnow
@@ -41,7 +41,7 @@ from ledger.services.access import (
     Actor,
     Permission,
     authorize,
-    require_different_person,
+    different_person_refusal,
     visible_organisation_ids,
 )
 from ledger.services.audit_subjects import record_state
@@ -100,6 +100,13 @@ def _report_for_key(actor: Actor, key: str) -> ExpenseReport | None:
     )
 
 
+def creation_refusal(fund: Fund) -> Conflict | None:
+    """Why no report can be started on ``fund`` now, or None when one can."""
+    if fund.status != FundStatus.ACTIVE.value:
+        return Conflict(f"Reports are filed against an active fund; this one is {fund.status}.")
+    return None
+
+
 def create_report(
     actor: Actor, fund_id: uuid.UUID, title: str, interim: bool, key: str | None
 ) -> CreatedReport:
@@ -115,8 +122,8 @@ def create_report(
     if existing is not None:
         require_same_request(existing.request_hash, claim, "expense report")
         return CreatedReport(existing, created=False)
-    if fund.status != FundStatus.ACTIVE.value:
-        raise Conflict(f"Reports are filed against an active fund; this one is {fund.status}.")
+    if (refusal := creation_refusal(fund)) is not None:
+        raise refusal
     if not title.strip():
         raise ValidationFailed.field("title", translatable("must not be blank"))
     report = ExpenseReport(
@@ -183,6 +190,13 @@ def list_reports(
     return fetch_page(statement.order_by(*order), request)
 
 
+def editing_refusal(report: ExpenseReport) -> Conflict | None:
+    """Why ``report``'s lines cannot be changed now (only a draft's or a returned one's), or None."""
+    if report.status not in EDITABLE:
+        return Conflict(f"A {report.status} report is not edited.")
+    return None
+
+
 def set_lines(
     actor: Actor, report_id: uuid.UUID, lines: list[LineInput], expected_version: int | None
 ) -> ExpenseReport:
@@ -190,8 +204,8 @@ def set_lines(
     report = get_report(actor, report_id)
     authorize(actor, Permission.FILE_EXPENSE_REPORTS, report.organisation_id)
     check_version(report, expected_version)
-    if report.status not in EDITABLE:
-        raise Conflict(f"A {report.status} report is not edited.")
+    if (refusal := editing_refusal(report)) is not None:
+        raise refusal
     if len(lines) > MAX_LINES:
         raise ValidationFailed.field("lines", f"a report has at most {MAX_LINES} lines")
     fund = db.session.get(Fund, report.fund_id)
@@ -366,17 +380,18 @@ def _claimed_elsewhere(sha256: str, report_id: uuid.UUID) -> bool:
     )
 
 
-def _checked(report: ExpenseReport, fund: Fund, what: str) -> None:
+def _problems_refusal(report: ExpenseReport, fund: Fund, what: str) -> ValidationFailed | None:
     errors = report_problems(report, fund)
     if errors:
         over_budget = any(
             getattr(m, "msgid", None) == OVER_BUDGET.msgid for ms in errors.values() for m in ms
         )
-        raise ValidationFailed(
+        return ValidationFailed(
             f"The report cannot be {what}: " + "; ".join(f"{k}: {v[0]}" for k, v in sorted(errors.items())),
             errors=errors,
             code="expense_report.over_budget" if over_budget else "expense_report.lines_refused",
         )
+    return None
 
 
 def _lock(actor: Actor, report_id: uuid.UUID, expected_version: int | None) -> tuple[ExpenseReport, Fund]:
@@ -389,12 +404,18 @@ def _lock(actor: Actor, report_id: uuid.UUID, expected_version: int | None) -> t
     return report, fund
 
 
+def submission_refusal(report: ExpenseReport, fund: Fund) -> LedgerError | None:
+    """Why ``report`` cannot be submitted now (its problems, by line), or None when it can."""
+    if report.status not in EDITABLE:
+        return Conflict(f"A {report.status} report is not submitted again.")
+    return _problems_refusal(report, fund, "submitted")
+
+
 def submit_report(actor: Actor, report_id: uuid.UUID, expected_version: int | None) -> ExpenseReport:
     report, fund = _lock(actor, report_id, expected_version)
     authorize(actor, Permission.FILE_EXPENSE_REPORTS, report.organisation_id)
-    if report.status not in EDITABLE:
-        raise Conflict(f"A {report.status} report is not submitted again.")
-    _checked(report, fund, "submitted")
+    if (refusal := submission_refusal(report, fund)) is not None:
+        raise refusal
     report.status = ReportStatus.SUBMITTED.value
     report.submitted_at = utcnow()
     db.session.flush()
@@ -420,16 +441,30 @@ def _decidable(
 ) -> tuple[ExpenseReport, Fund]:
     report, fund = _lock(actor, report_id, expected_version)
     authorize(actor, Permission.REVIEW_EXPENSE_REPORTS, report.organisation_id)
-    require_different_person(actor, [report.filed_by], _SELF_DECISION[action])
-    if report.status != ReportStatus.SUBMITTED.value:
-        raise Conflict(f"Only a submitted report is {_DECIDED[action]}; this one is {report.status}.")
+    if (refusal := decision_refusal(actor, report, fund, action)) is not None:
+        raise refusal
     return report, fund
+
+
+def decision_refusal(actor: Actor, report: ExpenseReport, fund: Fund, action: str) -> LedgerError | None:
+    """Why ``actor`` cannot ``action`` (approve, return or reject) ``report`` now, or None.
+
+    The permission aside: the one who filed it never decides it, only a submitted report is
+    decided, and an approval runs the submission's checks again, against the books as they are.
+    """
+    refusal = different_person_refusal(actor, [report.filed_by], _SELF_DECISION[action])
+    if refusal is not None:
+        return refusal
+    if report.status != ReportStatus.SUBMITTED.value:
+        return Conflict(f"Only a submitted report is {_DECIDED[action]}; this one is {report.status}.")
+    if action == "approve":
+        return _problems_refusal(report, fund, "approved")
+    return None
 
 
 def approve_report(actor: Actor, report_id: uuid.UUID, expected_version: int | None) -> ExpenseReport:
     """Approve and book the report: the checks run again, against the books as they are now."""
     report, fund = _decidable(actor, report_id, expected_version, "approve")
-    _checked(report, fund, "approved")
     categories = categories_of(fund.category_list_version)
     by_account: dict[str, int] = defaultdict(int)
     for line in report.lines:
@@ -469,6 +504,16 @@ def approve_report(actor: Actor, report_id: uuid.UUID, expected_version: int | N
     return report
 
 
+def void_refusal(actor: Actor, report: ExpenseReport) -> LedgerError | None:
+    """Why ``actor`` cannot void ``report`` now (the permission aside), or None when they can."""
+    refusal = different_person_refusal(actor, [report.filed_by], translatable("void an expense report"))
+    if refusal is not None:
+        return refusal
+    if report.status != ReportStatus.APPROVED.value:
+        return Conflict(f"Only an approved report is voided; this one is {report.status}.")
+    return None
+
+
 def void_report(
     actor: Actor, report_id: uuid.UUID, void_date: date, reason: str, expected_version: int | None
 ) -> ExpenseReport:
@@ -482,9 +527,8 @@ def void_report(
         raise ValidationFailed.field("reason", translatable("say why the report is voided"))
     report, _fund = _lock(actor, report_id, expected_version)
     authorize(actor, Permission.REVIEW_EXPENSE_REPORTS, report.organisation_id)
-    require_different_person(actor, [report.filed_by], translatable("void an expense report"))
-    if report.status != ReportStatus.APPROVED.value:
-        raise Conflict(f"Only an approved report is voided; this one is {report.status}.")
+    if (refusal := void_refusal(actor, report)) is not None:
+        raise refusal
     entries = db.session.scalars(
         select(JournalEntry)
         .where(

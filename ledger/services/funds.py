@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from ledger.business_dates import CHINA
 from ledger.credit_code import credit_code_problem, normalise
-from ledger.errors import Conflict, NotFound, ValidationFailed
+from ledger.errors import Conflict, LedgerError, NotFound, ValidationFailed
 from ledger.extensions import db
 from ledger.messages import translatable
 from ledger.models.base import utcnow
@@ -42,7 +42,7 @@ from ledger.services.access import (
     Actor,
     Permission,
     authorize,
-    require_different_person,
+    different_person_refusal,
     visible_organisation_ids,
 )
 from ledger.services.audit_subjects import record_event, record_state
@@ -363,12 +363,19 @@ def _check_categories(fund: Fund, codes: set[str], problems: _Problems, field_na
             problems.add(f"{field_name}.{code}", translatable("this fund may not be spent on it"))
 
 
+def budget_setting_refusal(fund: Fund) -> Conflict | None:
+    """Why ``fund``'s budget cannot be set directly now (only a draft's is), or None."""
+    if fund.status != FundStatus.DRAFT.value:
+        return Conflict("The budget of an active fund changes only by revision.")
+    return None
+
+
 def set_draft_budget(actor: Actor, fund_id: uuid.UUID, lines: Mapping[str, Money]) -> dict[str, Money]:
     """Set a draft fund's budget per category (the total may not exceed the award)."""
     authorize(actor, Permission.MANAGE_FUNDS)
     fund = get_fund(actor, fund_id)
-    if fund.status != FundStatus.DRAFT.value:
-        raise Conflict("The budget of an active fund changes only by revision.")
+    if (refusal := budget_setting_refusal(fund)) is not None:
+        raise refusal
     problems = _Problems()
     _check_categories(fund, set(lines), problems, "lines")
     for code, amount in lines.items():
@@ -397,7 +404,8 @@ def unspent_cash(fund: Fund) -> Money:
     return Money(fund.currency, figures_of(fund).held_in_bank)
 
 
-_TRANSITIONS = {
+# The fund's lifecycle: each action, the statuses it starts from, and the status it leads to.
+TRANSITIONS = {
     "activate": ({FundStatus.DRAFT}, FundStatus.ACTIVE),
     "suspend": ({FundStatus.ACTIVE}, FundStatus.SUSPENDED),
     "resume": ({FundStatus.SUSPENDED}, FundStatus.ACTIVE),
@@ -405,18 +413,15 @@ _TRANSITIONS = {
 }
 
 
-def change_fund_status(actor: Actor, fund_id: uuid.UUID, action: str, expected_version: int | None) -> Fund:
-    """Activate, suspend, resume or close a fund, by the rules a funder expects."""
-    authorize(actor, Permission.MANAGE_FUNDS)
-    fund = get_fund(actor, fund_id)
-    check_version(fund, expected_version)
-    allowed_from, target = _TRANSITIONS[action]
+def status_change_refusal(fund: Fund, action: str) -> Conflict | None:
+    """Why ``fund`` cannot ``action`` (a key of ``TRANSITIONS``) now, or None when it can."""
+    allowed_from, _target = TRANSITIONS[action]
     if FundStatus(fund.status) not in allowed_from:
-        raise Conflict(f"A {fund.status} fund cannot {action}.")
+        return Conflict(f"A {fund.status} fund cannot {action}.")
     if action == "activate":
         total = sum(a.minor for a in budget_of(fund).values())
         if total != fund.award_minor:
-            raise Conflict(
+            return Conflict(
                 f"The budget adds up to {Money(fund.currency, total)}, the award is "
                 f"{Money(fund.currency, fund.award_minor)}: they must agree before the fund is active.",
                 errors={"budget": [translatable("must add up to the award")]},
@@ -424,9 +429,20 @@ def change_fund_status(actor: Actor, fund_id: uuid.UUID, action: str, expected_v
     if action == "close":
         left = unspent_cash(fund)
         if not left.is_zero:
-            raise Conflict(
+            return Conflict(
                 f"{left} {fund.currency} of this fund is unspent: spend or refund it before closing."
             )
+    return None
+
+
+def change_fund_status(actor: Actor, fund_id: uuid.UUID, action: str, expected_version: int | None) -> Fund:
+    """Activate, suspend, resume or close a fund, by the rules a funder expects."""
+    authorize(actor, Permission.MANAGE_FUNDS)
+    fund = get_fund(actor, fund_id)
+    check_version(fund, expected_version)
+    if (refusal := status_change_refusal(fund, action)) is not None:
+        raise refusal
+    _allowed_from, target = TRANSITIONS[action]
     fund.status = target.value
     db.session.flush()
     record_state(actor, f"fund.{action}d" if action.endswith("e") else f"fund.{action}ed", "fund", fund)
@@ -457,6 +473,13 @@ def _moved_without_approval(fund: Fund) -> int:
     return moved
 
 
+def revision_proposal_refusal(fund: Fund) -> Conflict | None:
+    """Why no revision of ``fund``'s budget can be proposed now, or None when one can."""
+    if fund.status != FundStatus.ACTIVE.value:
+        return Conflict(f"Only an active fund's budget is revised; this one is {fund.status}.")
+    return None
+
+
 def propose_budget_revision(
     actor: Actor, fund_id: uuid.UUID, changes: Mapping[str, Money], reason: str, key: str | None
 ) -> Created[BudgetRevision]:
@@ -472,8 +495,8 @@ def propose_budget_revision(
     reservation = reserve_key(actor.audit_identity["id"], claim, "budget_revision", BudgetRevision)
     if reservation.earlier is not None:
         return Created(reservation.earlier, created=False)
-    if fund.status != FundStatus.ACTIVE.value:
-        raise Conflict(f"Only an active fund's budget is revised; this one is {fund.status}.")
+    if (refusal := revision_proposal_refusal(fund)) is not None:
+        raise refusal
     problems = _Problems()
     if not reason.strip():
         problems.add("reason", translatable("say why the budget changes"))
@@ -522,6 +545,32 @@ def _decide(actor: Actor, fund: Fund, revision: BudgetRevision, *, approve: bool
         _write_budget_changes(actor, fund, deltas, "revision", revision)
 
 
+def revision_decision_refusal(
+    actor: Actor, revision: BudgetRevision, fund: Fund, *, approve: bool
+) -> LedgerError | None:
+    """Why ``actor`` cannot approve (or reject) ``revision`` of ``fund`` now, or None when they can.
+
+    The permission aside: the one who proposed it never decides it, only a proposed revision of
+    an active fund is decided, and an approval may not make a budget line negative.
+    """
+    refusal = different_person_refusal(
+        actor, [revision.proposed_by], translatable("approve or reject a budget revision")
+    )
+    if refusal is not None:
+        return refusal
+    if revision.status != RevisionStatus.PROPOSED.value:
+        return Conflict(f"This revision is already {revision.status}.")
+    if fund.status != FundStatus.ACTIVE.value:
+        return Conflict(f"The fund is {fund.status}; its budget cannot change.")
+    if approve:
+        current = budget_of(fund)
+        for change in revision.changes:
+            code, amount = change["category"], Money.parse(change["amount"], fund.currency)
+            if (current[code].minor if code in current else 0) + amount.minor < 0:
+                return Conflict(f"The budget has changed since: {code} would become negative.")
+    return None
+
+
 def decide_budget_revision(
     actor: Actor, revision_id: uuid.UUID, *, approve: bool, note: str | None, expected_version: int | None
 ) -> BudgetRevision:
@@ -533,19 +582,8 @@ def decide_budget_revision(
     fund = get_fund(actor, revision.fund_id)
     authorize(actor, Permission.DECIDE_BUDGET_REVISIONS, fund.organisation_id)
     check_version(revision, expected_version)
-    require_different_person(
-        actor, [revision.proposed_by], translatable("approve or reject a budget revision")
-    )
-    if revision.status != RevisionStatus.PROPOSED.value:
-        raise Conflict(f"This revision is already {revision.status}.")
-    if fund.status != FundStatus.ACTIVE.value:
-        raise Conflict(f"The fund is {fund.status}; its budget cannot change.")
-    if approve:
-        current = budget_of(fund)
-        for change in revision.changes:
-            code, amount = change["category"], Money.parse(change["amount"], fund.currency)
-            if (current[code].minor if code in current else 0) + amount.minor < 0:
-                raise Conflict(f"The budget has changed since: {code} would become negative.")
+    if (refusal := revision_decision_refusal(actor, revision, fund, approve=approve)) is not None:
+        raise refusal
     _decide(actor, fund, revision, approve=approve, note=(note or "").strip() or None)
     return revision
 

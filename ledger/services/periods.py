@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ledger.business_dates import has_ended
-from ledger.errors import Conflict, NotFound, ValidationFailed
+from ledger.errors import Conflict, LedgerError, NotFound, ValidationFailed
 from ledger.extensions import db
 from ledger.messages import translatable
 from ledger.models.base import utcnow
@@ -111,8 +111,6 @@ def set_period_status(
     ``force``s it with a reason. A month of a closed year is reopened only by reopening the year
     (``year_end.reopen_year``).
     """
-    from ledger.services import year_end  # it builds on this module
-
     authorize(actor, Permission.FORCE_PERIOD_CLOSE if force else Permission.CLOSE_PERIODS, organisation_id)
     existing_organisation(organisation_id)
     if not (1 <= month <= 12 and 2000 <= year <= 2100):
@@ -123,44 +121,17 @@ def set_period_status(
         raise ValidationFailed.field(
             "reason", translatable("say why the month is closed before the earlier ones")
         )
-    if status is PeriodStatus.CLOSED and not has_ended(month_range(year, month)[1]):
-        raise ValidationFailed.field(
-            "period", f"the month {year}-{month:02d} has not ended; it can be closed from its next day on"
-        )
+    if status is PeriodStatus.CLOSED and (not_ended := _not_ended_refusal(year, month)) is not None:
+        raise not_ended  # before the month's row is opened for it
     period = open_period(actor, organisation_id, year, month)
     check_version(period, expected_version)
     if period.status == status.value:
         raise Conflict(f"The period {year}-{month:02d} is already {status.value}.")
     if status is PeriodStatus.OPEN and not (reason or "").strip():
         raise ValidationFailed.field("reason", translatable("say why a closed period is reopened"))
-    open_before: list[str] = []
-    if status is PeriodStatus.OPEN:
-        closed_years = sorted(y for y in year_end.closed_years_of(organisation_id) if y >= year)
-        if closed_years:
-            raise Conflict(
-                f"The year {closed_years[0]} is closed: reopen the year first to reopen {year}-{month:02d}."
-            )
-    else:
-        open_before = [
-            f"{p.year}-{p.month:02d}"
-            for p in db.session.scalars(
-                select(AccountingPeriod)
-                .where(
-                    AccountingPeriod.organisation_id == organisation_id,
-                    AccountingPeriod.status == PeriodStatus.OPEN.value,
-                    or_(
-                        AccountingPeriod.year < year,
-                        and_(AccountingPeriod.year == year, AccountingPeriod.month < month),
-                    ),
-                )
-                .order_by(AccountingPeriod.year, AccountingPeriod.month)
-            )
-        ]
-        if open_before and not force:
-            raise Conflict(
-                f"Months close in order: close {open_before[0]} first "
-                f"(open before {year}-{month:02d}: {', '.join(open_before)})."
-            )
+    if (refusal := period_change_refusal(period, status, force=force)) is not None:
+        raise refusal
+    open_before = _open_before(period) if force else []
     period.status = status.value
     period.changed_at = utcnow()
     db.session.flush()
@@ -181,6 +152,65 @@ def set_period_status(
             {"reason": reason.strip(), **({"forced": True, "open_before": open_before} if force else {})},
         )
     return period
+
+
+def _not_ended_refusal(year: int, month: int) -> ValidationFailed | None:
+    if not has_ended(month_range(year, month)[1]):
+        return ValidationFailed.field(
+            "period", f"the month {year}-{month:02d} has not ended; it can be closed from its next day on"
+        )
+    return None
+
+
+def _open_before(period: AccountingPeriod) -> list[str]:
+    """The organisation's open months before ``period``'s, oldest first ("2026-01")."""
+    year, month = period.year, period.month
+    return [
+        f"{p.year}-{p.month:02d}"
+        for p in db.session.scalars(
+            select(AccountingPeriod)
+            .where(
+                AccountingPeriod.organisation_id == period.organisation_id,
+                AccountingPeriod.status == PeriodStatus.OPEN.value,
+                or_(
+                    AccountingPeriod.year < year,
+                    and_(AccountingPeriod.year == year, AccountingPeriod.month < month),
+                ),
+            )
+            .order_by(AccountingPeriod.year, AccountingPeriod.month)
+        )
+    ]
+
+
+def period_change_refusal(
+    period: AccountingPeriod, status: PeriodStatus, *, force: bool = False
+) -> LedgerError | None:
+    """Why ``period`` cannot be closed (or reopened) now, or None when it can (a reason aside).
+
+    A month closes once it has ended and after every earlier month (unless ``force``d); a month
+    of a closed year reopens only with the year.
+    """
+    from ledger.services import year_end  # it builds on this module
+
+    year, month = period.year, period.month
+    if period.status == status.value:
+        return Conflict(f"The period {year}-{month:02d} is already {status.value}.")
+    if status is PeriodStatus.OPEN:
+        closed_years = sorted(y for y in year_end.closed_years_of(period.organisation_id) if y >= year)
+        if closed_years:
+            return Conflict(
+                f"The year {closed_years[0]} is closed: reopen the year first to reopen {year}-{month:02d}."
+            )
+        return None
+    if (refusal := _not_ended_refusal(year, month)) is not None:
+        return refusal
+    open_before = _open_before(period)
+    if open_before and not force:
+        return Conflict(
+            f"Months close in order: close {open_before[0]} first "
+            f"(open before {year}-{month:02d}: {', '.join(open_before)})."
+        )
+    return None
 
 
 def month_range(year: int, month: int) -> tuple[date, date]:

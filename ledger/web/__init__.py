@@ -35,5 +35,6 @@ def configure_web(app: Flask) -> None:
     i18n.configure_babel(app)
     app.context_processor(i18n.template_helpers)
     app.context_processor(csrf.template_helpers)
+    app.context_processor(session.template_helpers)
     app.register_blueprint(blueprint)
     app.extensions[HTML_ERROR_PAGE] = errors.error_page  # problems.py answers people with it

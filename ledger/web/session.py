@@ -10,9 +10,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Response, g, redirect, request, session, url_for
+from flask import Response, g, has_request_context, redirect, request, session, url_for
 
 from ledger.services.access import Actor
+from ledger.services.actions import Actions, navigation
 from ledger.services.tokens import user_for_token
 
 API_PREFIX = "/api/"
@@ -64,6 +65,12 @@ def current_web_actor() -> Actor:
     actor = web_actor()
     assert actor is not None  # views that call this are @signed_in
     return actor
+
+
+def template_helpers() -> dict[str, Actions]:
+    """Every page's ``navigation``: the places the signed-in person may go (none when signed out)."""
+    actor = web_actor() if has_request_context() else None
+    return {"navigation": navigation(actor) if actor is not None else frozenset()}
 
 
 def add_security_headers(response: Response) -> Response:

@@ -121,9 +121,13 @@ def test_the_whole_journey(
     officer.page.fill("#d-memo", "第一期拨款 first tranche")
     officer.page.get_by_role("button", name=re.compile("准备拨付|Prepare")).click()
     assert officer.page.locator("text=待批准").count() >= 1
-    # The preparer has no Approve button that works: separation of duties.
-    officer.page.locator("#disbursements").get_by_role("button", name=re.compile("^(批准|Approve)$")).click()
-    assert "403" in officer.page.content()
+    # The preparer is offered no Approve button: separation of duties.
+    assert (
+        officer.page.locator("#disbursements")
+        .get_by_role("button", name=re.compile("^(批准|Approve)$"))
+        .count()
+        == 0
+    )
     second = Person(browser, live_server, "finance2", screenshots)
     second.go(f"/funds/{fund['id']}")
     second.page.locator("#disbursements").get_by_role("button", name=re.compile("^(批准|Approve)$")).click()

@@ -15,6 +15,8 @@ from ledger.inputs.funds import RevisionCreateSchema, RevisionDecisionSchema
 from ledger.messages import translatable
 from ledger.models.books import PeriodStatus
 from ledger.services import funds, periods, trial_balance, year_end
+from ledger.services.access import Permission, may
+from ledger.services.actions import available_actions
 from ledger.services.amounts import parse_amount
 from ledger.services.pagination import PageRequest
 from ledger.web.forms import load_form
@@ -73,12 +75,18 @@ def organisation_books(organisation_id: uuid.UUID) -> str:
         as_of = date.today()
     trial = trial_balance.trial_balance(actor, organisation_id, as_of)
     months = periods.list_periods(actor, organisation_id, PageRequest(1, 120)).items
+    years = year_end.year_states(actor, organisation_id)
     return render_template(
         "web/books.html",
         organisation_id=organisation_id,
         trial=trial,
         periods=months,
-        years=year_end.year_states(actor, organisation_id),
+        period_actions={p.id: available_actions(actor, p) for p in months},
+        years=years,
+        year_actions={y.year: available_actions(actor, y) for y in years},
+        closed_years={y.year for y in years if y.status is year_end.YearStatus.CLOSED},
+        # Whether to say why a month or a year cannot be closed: only to those who close them.
+        keeps_books=may(actor, Permission.CLOSE_PERIODS, organisation_id),
         as_of=as_of.isoformat(),
     )
 
@@ -110,11 +118,13 @@ def confirm_year_close(organisation_id: uuid.UUID, year: int) -> str:
     actor = current_web_actor()
     plan = year_end.preview_year_close(actor, organisation_id, year)
     fund_ids = {line.fund_id for entry in plan for line in entry.lines if line.fund_id is not None}
+    state = year_end.year_state(actor, organisation_id, year)
     return render_template(
         "web/year_close.html",
         organisation_id=organisation_id,
         year=year,
-        state=year_end.year_state(actor, organisation_id, year),
+        state=state,
+        actions=available_actions(actor, state),
         plan=plan,
         fund_references={fund_id: funds.get_fund(actor, fund_id).reference for fund_id in fund_ids},
     )

@@ -14,6 +14,7 @@ from ledger.inputs.disbursements import DisbursementCreateSchema, PaySchema
 from ledger.inputs.expense_reports import ReportCreateSchema
 from ledger.inputs.statements import StatementCreateSchema
 from ledger.services import disbursements, expense_reports, fund_reports, funds, statements
+from ledger.services.actions import available_actions
 from ledger.services.amounts import parse_amount
 from ledger.services.pagination import PageRequest
 from ledger.statements.http import pdf_response
@@ -36,12 +37,16 @@ def fund_page(fund_id: uuid.UUID, status: int = 200, **problems: Any) -> tuple[s
     page = render_template(
         "web/fund.html",
         fund=fund,
+        actions=available_actions(actor, fund),
         summary=summary,
         categories=categories,
+        budget_lines={c.category_code: c.revised_budget for c in categories},
         reports=reports.items,
         disbursements=paid_out.items,
+        disbursement_actions={d.id: available_actions(actor, d) for d in paid_out.items},
         tranches=tranches,
         revisions=revisions,
+        revision_actions={r.id: available_actions(actor, r) for r in revisions},
         category_names=names,
         budget_categories=[names[c.category_code] for c in categories if c.category_code in names],
         today=date.today().isoformat(),

@@ -10,6 +10,7 @@ from ledger.errors import NotFound
 from ledger.models.expense_report import ReportStatus
 from ledger.models.user import Role
 from ledger.services import communities, fund_reports, funds
+from ledger.services.actions import Action, navigation
 from ledger.services.audit_log import latest_checkpoint
 from ledger.services.expense_reports import list_reports
 from ledger.services.pagination import PageRequest
@@ -31,17 +32,18 @@ def fund_cards(limit: int = 50) -> list[dict[str, Any]]:
 @signed_in
 def home() -> str:
     actor = current_web_actor()
+    places = navigation(actor)
     context: dict[str, Any] = {}
     if actor.role in (Role.ORG_MEMBER, Role.FINANCE_OFFICER):
         context["cards"] = fund_cards()
-    if actor.role is Role.FINANCE_OFFICER:
+    if Action.QUEUE in places:
         context["waiting"] = list_reports(actor, PageRequest(1, 10), status=ReportStatus.SUBMITTED)
-    if actor.role in (Role.AUDITOR, Role.ADMIN):
+    if Action.AUDIT in places:
         try:
             context["checkpoint"] = latest_checkpoint(actor)
         except NotFound:
             context["checkpoint"] = None
-    return render_template("web/home.html", role=actor.role.value, **context)
+    return render_template("web/home.html", **context)
 
 
 @blueprint.get("/coverage")

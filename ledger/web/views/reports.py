@@ -14,8 +14,8 @@ from ledger.inputs.common import DatedReasonSchema
 from ledger.inputs.expense_reports import CommentSchema, LineCreateSchema
 from ledger.messages import translatable
 from ledger.models.expense_report import ExpenseReport, ReportStatus
-from ledger.models.user import Role
 from ledger.services import expense_reports, funds, receipts
+from ledger.services.actions import Action, available_actions, navigation
 from ledger.services.amounts import parse_amount
 from ledger.services.expense_reports import LineInput
 from ledger.services.pagination import PageRequest
@@ -47,16 +47,24 @@ def _report_page(report_id: uuid.UUID, status: int = 200, **context: Any) -> tup
     categories = funds.categories_of(fund.category_list_version)
     budgeted = funds.budget_of(fund)
     problems: dict[str, list[str]] = context.pop("problems", {})
-    if status == 200 and report.status in ("draft", "returned") and report.lines:
-        # What would stop the report at submission, shown before the member presses the button.
+    if status == 200 and report.status in ("draft", "returned", "submitted") and report.lines:
+        # What would stop the report at submission (or approval), shown where the button would be.
         problems = expense_reports.report_problems(report, fund)
     page = render_template(
         "web/report.html",
         report=report,
+        actions=available_actions(actor, report),
         fund=fund,
         categories=[categories[code] for code in sorted(budgeted) if code in categories],
         category_names={code: c for code, c in categories.items()},
         problems=problems,
+        # Problems not shown at a line of the table: about the report, or the new line's fields.
+        general_problems=[
+            message
+            for key, messages in problems.items()
+            if not key.startswith("lines.") or key.count(".") < 2
+            for message in messages
+        ],
         form=context.pop("form", {}),
         receipt_types=receipts.media_types(
             actor, [line.receipt_sha256 for line in report.lines if line.receipt_sha256]
@@ -162,7 +170,7 @@ def decide_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
         return _report_page(
             report_id, 422, problems=error.errors or {"decision": [error.detail]}, form=request.form.to_dict()
         )
-    if actor.role is Role.FINANCE_OFFICER:
+    if Action.QUEUE in navigation(actor):
         return redirect(url_for("web.queue"))
     return redirect(url_for("web.report", report_id=report_id))
 
