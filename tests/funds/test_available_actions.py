@@ -76,7 +76,9 @@ def _fund_attempts(fund: Fund) -> dict[Action, Callable[[Actor], object]]:
             disbursements.DisbursementRequest(DisbursementKind.REIMBURSEMENT, cny("1.00"), "test payment"),
             uuid.uuid4().hex,
         ),
-        Action.PROPOSE_REVISION: lambda actor: funds.propose_budget_revision(actor, fund_id, move, "a test"),
+        Action.PROPOSE_REVISION: lambda actor: funds.propose_budget_revision(
+            actor, fund_id, move, "a test", uuid.uuid4().hex
+        ),
         Action.START_REPORT: lambda actor: expense_reports.create_report(
             actor, fund_id, "a test report", False, uuid.uuid4().hex
         ),

@@ -274,14 +274,14 @@ def test_an_admin_is_offered_activation_only_once_the_budget_adds_up(
     token = csrf_token_of(admin, fund_page)
     # Less budget than the award: no Activate button, and activating is refused.
     assert (
-        admin.post(f"{fund_page}/budget", data={"csrf_token": token, "line.ACTIVITY": "900.00"}).status_code
+        admin.post(f"{fund_page}/budget", data={"csrf_token": token, "lines.ACTIVITY": "900.00"}).status_code
         == 302
     )
     assert (f"{fund_page}/status", "activate") not in _forms(admin.get(fund_page).get_data(as_text=True))
     assert (
         admin.post(f"{fund_page}/status", data={"csrf_token": token, "action": "activate"}).status_code == 409
     )
-    admin.post(f"{fund_page}/budget", data={"csrf_token": token, "line.ACTIVITY": "1000.00"})
+    admin.post(f"{fund_page}/budget", data={"csrf_token": token, "lines.ACTIVITY": "1000.00"})
     assert (f"{fund_page}/status", "activate") in _forms(admin.get(fund_page).get_data(as_text=True))
     assert (
         admin.post(f"{fund_page}/status", data={"csrf_token": token, "action": "activate"}).status_code == 302
