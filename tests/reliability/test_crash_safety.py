@@ -34,7 +34,7 @@ from ledger.audit.trail import sequence_pending
 from ledger.extensions import db
 from ledger.models import JournalEntry, Posting
 from ledger.services.audit_verification import verify_database
-from tests.books.test_money_idempotency import ADJUSTMENT
+from tests.builders import ADJUSTMENT
 from tests.conftest import TEST_SECRET, DemoWorld, is_postgres
 
 pytestmark = [
