@@ -322,3 +322,10 @@ def funded_world(world: DemoWorld, database_template: DatabaseTemplate) -> DemoW
     if not database_template.funded:
         add_demo_funds(world.app, WorldFacts(world.headers, [], [], world.member_organisation))
     return world
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that drives Chromium as ``browser``, so ``make test-fast`` can leave them out."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)

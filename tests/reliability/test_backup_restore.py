@@ -24,7 +24,10 @@ from ledger.services.audit_verification import verify_database
 from tests.builders import first_tranche, fund_with_schedule, prepare_disbursement
 from tests.conftest import DemoWorld, is_postgres, postgres_database, settings_for_tests
 
-pytestmark = pytest.mark.skipif(not is_postgres(), reason="pg_dump and pg_restore are PostgreSQL's")
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.skipif(not is_postgres(), reason="pg_dump and pg_restore are PostgreSQL's"),
+]
 
 
 def _libpq(url: str) -> str:
