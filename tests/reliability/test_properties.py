@@ -14,6 +14,7 @@ import uuid
 from datetime import date
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
@@ -47,6 +48,7 @@ days = st.dates(
 )
 
 
+@pytest.mark.slow
 def test_random_operations_keep_the_invariants(app: Flask, client: FlaskClient, world: DemoWorld) -> None:
     fund = fund_with_schedule(client, world)
     organisation = uuid.UUID(world.member_organisation["member01"])

@@ -180,6 +180,7 @@ def test_issuing_is_recorded_in_the_audit_trail(
     assert issued[0]["data"]["checkpoint_size"] == int(response.headers["X-Audit-Checkpoint"])
 
 
+@pytest.mark.slow
 def test_a_statement_with_2000_expense_lines_renders(
     client: FlaskClient, world: DemoWorld, scenario: dict[str, Any]
 ) -> None:
