@@ -11,7 +11,7 @@ COMPILED := $(CATALOGS:.po=.mo)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: setup run test lint typecheck bench openapi messages clean
+.PHONY: setup run test test-fast lint typecheck bench openapi messages clean
 
 $(STAMP): pyproject.toml scripts/install-system-packages.sh
 	bash scripts/install-system-packages.sh
@@ -38,6 +38,10 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Everything but the browser tests, the PostgreSQL-only ones and the slow ones: a few minutes.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not browser and not postgres_only and not slow" $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check ledger tests bench migrations/env.py

@@ -93,6 +93,7 @@ def configure_api(app: Flask) -> None:
     )
     api.init_app(app)
     register_blueprints(api)
+    api.document_complete()
     configure_api_security(app)
 
 

@@ -5,6 +5,10 @@ one (``.ci/run`` does both). The schema is built once per run by the migrations,
 ``ledger init`` builds it, into a template; every test then gets its own copy (a file copy on
 SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL), so tests never see each other's rows
 and nothing has to be deleted afterwards (audit tables refuse deletes).
+
+The demo world (``world``) and the demo with its funds (``funded_world``) are built the same
+way once per run into templates of their own, made from copies of the migrated one, so a test
+that asks for either gets a copy of the finished world instead of building it again.
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ import itertools
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import psycopg
 import pytest
@@ -26,7 +31,6 @@ from flask_migrate import upgrade
 from sqlalchemy.engine import make_url
 
 from ledger import create_app
-from ledger.audit.keys import KEY_FILE
 from ledger.audit.sequencer import stop_sequencer
 from ledger.database import unit_of_work
 from ledger.extensions import db
@@ -111,15 +115,108 @@ def template_database(template_instance: Path) -> Iterator[str]:
         yield name
 
 
-@pytest.fixture
-def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def copied_database(template: str, directory: Path, label: str) -> Iterator[tuple[str, str]]:
+    """A copy of ``template`` for the block, as ``(name, url)``: a file copy on SQLite (``name``
+    is its path), ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL."""
     if not is_postgres():
-        path = tmp_path / "ledger.sqlite3"
-        shutil.copyfile(template_database, path)
-        yield f"sqlite:///{path}"
+        path = directory / f"{label}.sqlite3"
+        shutil.copyfile(template, path)
+        yield str(path), f"sqlite:///{path}"
         return
-    with postgres_database(f"cfl_t_{os.getpid()}_{next(_counter)}", template=template_database) as name:
-        yield _database_url_named(name)
+    with postgres_database(f"cfl_{label}_{os.getpid()}_{next(_counter)}", template=template) as name:
+        yield name, _database_url_named(name)
+
+
+@dataclass(frozen=True)
+class WorldFacts:
+    """What a test needs to know about a database holding the demo world: its people's bearer
+    tokens (secrets exist only here, never in the database) and its organisations and communities."""
+
+    headers: dict[str, dict[str, str]]
+    organisation_ids: list[str]
+    community_ids: list[str]
+    member_organisation: dict[str, str]
+
+
+@dataclass(frozen=True)
+class DatabaseTemplate:
+    """A database tests start from (copied for each), with the instance folder made beside it:
+    the signing key and the receipts' key and files must be the ones its rows were made with."""
+
+    database: str
+    instance: Path
+    world: WorldFacts | None = None
+    funded: bool = False
+
+    def copy_instance(self, destination: Path) -> None:
+        shutil.copytree(self.instance, destination, ignore=shutil.ignore_patterns("*.sqlite3*"))
+
+
+@pytest.fixture(scope="session")
+def migrated_template(template_database: str, template_instance: Path) -> DatabaseTemplate:
+    return DatabaseTemplate(template_database, template_instance)
+
+
+@contextmanager
+def derived_template(
+    base: DatabaseTemplate,
+    tmp_path_factory: pytest.TempPathFactory,
+    label: str,
+    build: Callable[[Flask], WorldFacts],
+    funded: bool = False,
+) -> Iterator[DatabaseTemplate]:
+    """A template made from a copy of ``base`` by ``build``, for the whole run."""
+    instance = tmp_path_factory.mktemp(f"{label}-instance", numbered=True) / "instance"
+    base.copy_instance(instance)
+    with copied_database(base.database, instance.parent, label) as (name, url):
+        app = create_app(settings_for_tests(url, instance))
+        facts = build(app)
+        stop_sequencer(app)
+        with app.app_context():
+            db.engine.dispose()
+        yield DatabaseTemplate(name, instance, facts, funded)
+
+
+@pytest.fixture(scope="session")
+def demo_world_template(
+    migrated_template: DatabaseTemplate, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DatabaseTemplate]:
+    """The demo's people and places, built once per run exactly as ``world`` used to build them."""
+    with derived_template(migrated_template, tmp_path_factory, "world", build_demo_world) as template:
+        yield template
+
+
+@pytest.fixture(scope="session")
+def funded_world_template(
+    demo_world_template: DatabaseTemplate, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DatabaseTemplate]:
+    """The demo world plus its three funds, built once per run."""
+    facts = demo_world_template.world
+    assert facts is not None
+
+    def build(app: Flask) -> WorldFacts:
+        add_demo_funds(app, facts)
+        return facts
+
+    with derived_template(demo_world_template, tmp_path_factory, "funded", build, funded=True) as template:
+        yield template
+
+
+@pytest.fixture
+def database_template(request: pytest.FixtureRequest) -> DatabaseTemplate:
+    """The template this test's database is copied from: the richest its fixtures ask for."""
+    if "funded_world" in request.fixturenames:
+        return cast(DatabaseTemplate, request.getfixturevalue("funded_world_template"))
+    if "world" in request.fixturenames:
+        return cast(DatabaseTemplate, request.getfixturevalue("demo_world_template"))
+    return cast(DatabaseTemplate, request.getfixturevalue("migrated_template"))
+
+
+@pytest.fixture
+def database_url(database_template: DatabaseTemplate, tmp_path: Path) -> Iterator[str]:
+    with copied_database(database_template.database, tmp_path, "ledger") as (_name, url):
+        yield url
 
 
 @pytest.fixture
@@ -133,10 +230,9 @@ def empty_database_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path, template_instance: Path) -> Iterator[Flask]:
+def app(database_url: str, tmp_path: Path, database_template: DatabaseTemplate) -> Iterator[Flask]:
     instance = tmp_path / "instance"
-    instance.mkdir()
-    shutil.copy2(template_instance / KEY_FILE, instance / KEY_FILE)
+    database_template.copy_instance(instance)
     app = create_app(settings_for_tests(database_url, instance))
     yield app
     stop_sequencer(app)
@@ -172,8 +268,8 @@ class DemoWorld:
         return {**self.headers[username], "Idempotency-Key": uuid.uuid4().hex}
 
 
-@pytest.fixture
-def world(app: Flask) -> DemoWorld:
+def build_demo_world(app: Flask) -> WorldFacts:
+    """Create the demo's people and places and a bearer token for every demo user."""
     from sqlalchemy import select
 
     from ledger.demo import create_demo
@@ -195,14 +291,41 @@ def world(app: Flask) -> DemoWorld:
             str(o.id) for o in db.session.scalars(select(Organisation).order_by(Organisation.credit_code))
         ]
         community_ids = [str(c.id) for c in db.session.scalars(select(Community).order_by(Community.code))]
-    return DemoWorld(app, headers, organisation_ids, community_ids, member_organisation)
+    return WorldFacts(headers, organisation_ids, community_ids, member_organisation)
+
+
+def add_demo_funds(app: Flask, facts: WorldFacts) -> None:
+    """The demo's three funds (payments, reports in every state, January 2026 closed)."""
+    from ledger.demo_funds import create_demo_funds
+
+    with app.app_context(), unit_of_work():
+        create_demo_funds({user: uuid.UUID(org) for user, org in facts.member_organisation.items()})
 
 
 @pytest.fixture
-def funded_world(world: DemoWorld) -> DemoWorld:
-    """The demo with its three funds (payments, reports in every state, January 2026 closed)."""
-    from ledger.demo_funds import create_demo_funds
+def world(app: Flask, database_template: DatabaseTemplate) -> DemoWorld:
+    """The demo world, copied from its template (built here only if the test asked for the
+    fixture too late for its database to be chosen from that template)."""
+    facts = database_template.world or build_demo_world(app)
+    return DemoWorld(
+        app,
+        {username: dict(header) for username, header in facts.headers.items()},
+        list(facts.organisation_ids),
+        list(facts.community_ids),
+        dict(facts.member_organisation),
+    )
 
-    with world.app.app_context(), unit_of_work():
-        create_demo_funds({user: uuid.UUID(org) for user, org in world.member_organisation.items()})
+
+@pytest.fixture
+def funded_world(world: DemoWorld, database_template: DatabaseTemplate) -> DemoWorld:
+    """The demo with its three funds (payments, reports in every state, January 2026 closed)."""
+    if not database_template.funded:
+        add_demo_funds(world.app, WorldFacts(world.headers, [], [], world.member_organisation))
     return world
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that drives Chromium as ``browser``, so ``make test-fast`` can leave them out."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import io
+import json
 import re
+import threading
 import uuid
-from datetime import date
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+import pypdf
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from werkzeug.test import TestResponse
 
+from ledger.demo import DEMO_PASSWORD
 from ledger.extensions import db
+from ledger.services.statement_figures.organisation import organisation_statement_figures
+from ledger.statements.render import CheckpointStamp
+from tests.conftest import is_postgres
 
 if TYPE_CHECKING:
     from tests.conftest import DemoWorld
@@ -25,6 +36,7 @@ def keyed(headers: dict[str, str]) -> dict[str, str]:
 
 
 def count_rows(app: Flask, model: Any) -> int:
+    """Rows in ``model``'s table."""
     with app.app_context():
         return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
 
@@ -52,6 +64,111 @@ def assert_problem(response: Any, status: int, *fields: str) -> dict[str, Any]:
     return body
 
 
+def send_concurrently(
+    app: Flask, send: Callable[[FlaskClient], TestResponse], count: int = 8
+) -> list[TestResponse]:
+    """``count`` requests sent by ``send`` at the same moment, each on its own client and thread."""
+    start = threading.Barrier(count)
+    responses: list[TestResponse] = []
+    lock = threading.Lock()
+
+    def attempt() -> None:
+        own = app.test_client()
+        start.wait()
+        response = send(own)
+        with lock:
+            responses.append(response)
+
+    threads = [threading.Thread(target=attempt) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return responses
+
+
+def organisation_figures_between(
+    app: Flask, organisation: str, start: str, end: str, currency: str = "CNY"
+) -> dict[str, Any]:
+    """The organisation statements' figures for ``organisation`` from ``start`` to ``end``."""
+    with app.app_context():
+        return organisation_statement_figures(
+            uuid.UUID(organisation), date.fromisoformat(start), date.fromisoformat(end), currency
+        )
+
+
+def balance_sheet_text(figures: dict[str, Any], side: str, line: int) -> tuple[str, str]:
+    """(opening, closing) of balance-sheet ``line`` on ``side``, as the figures write them."""
+    row = next(r for r in figures["balance_sheet"][side] if r["line"] == line)
+    return row["opening"], row["closing"]
+
+
+def activity_text(figures: dict[str, Any], line: int) -> tuple[str, str, str]:
+    """(unrestricted, restricted, total) of activity-statement ``line``, as the figures write them."""
+    row = next(r for r in figures["activities"]["rows"] if r["line"] == line)
+    return row["unrestricted"], row["restricted"], row["total"]
+
+
+def checkpoint_stamp(document: dict[str, Any]) -> CheckpointStamp:
+    """The checkpoint a statement says it was drawn from, as the renderer takes it."""
+    stamp = document["checkpoint"]
+    return CheckpointStamp(
+        stamp["tree_size"],
+        stamp["root_hash"],
+        stamp["key_id"],
+        datetime.fromisoformat(stamp["signed_at"]),
+        stamp["origin"],
+    )
+
+
+def attached_statement(pdf: bytes) -> dict[str, Any]:
+    """The figures a statement PDF carries as its one attachment, ``statement.json``."""
+    attachments = pypdf.PdfReader(io.BytesIO(pdf)).attachments
+    assert list(attachments) == ["statement.json"]
+    return dict(json.loads(attachments["statement.json"][0]))
+
+
+APPEND_ONLY = (
+    "audit_entry",
+    "merkle_node",
+    "audit_checkpoint",
+    "journal_entry",
+    "posting",
+    "budget_entry",
+    "period_balance",
+)
+
+
+@contextmanager
+def triggers_bypassed(app: Flask) -> Iterator[None]:
+    """Run the block with the append-only triggers out of the way, as a database superuser could."""
+    with app.app_context():
+        if is_postgres():
+            for table in APPEND_ONLY:
+                db.session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER ALL"))
+            yield
+            for table in APPEND_ONLY:
+                db.session.execute(text(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_append_only"))
+                db.session.execute(text(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_no_truncate"))
+        else:
+            rows = db.session.execute(
+                text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            ).all()
+            for name, _sql in rows:
+                db.session.execute(text(f"DROP TRIGGER {name}"))
+            yield
+            for _name, sql in rows:
+                db.session.execute(text(sql))
+        db.session.commit()
+
+
+def tamper(app: Flask, *statements: str) -> None:
+    """Run ``statements`` with the append-only triggers out of the way, as a database superuser could."""
+    with triggers_bypassed(app):
+        for statement in statements:
+            db.session.execute(text(statement))
+
+
 def csrf_token_of(client: FlaskClient, path: str = "/login") -> str:
     """The CSRF token a page's forms carry (the page at ``path``, fetched by ``client``)."""
     page = client.get(path).get_data(as_text=True)
@@ -62,7 +179,6 @@ def csrf_token_of(client: FlaskClient, path: str = "/login") -> str:
 
 def signed_in_client(app: Flask, username: str, password: str | None = None) -> FlaskClient:
     """A browser-like test client signed in through the login page (the demo password by default)."""
-    from ledger.demo import DEMO_PASSWORD
 
     client = app.test_client()
     response = client.post(

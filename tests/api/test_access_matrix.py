@@ -16,8 +16,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ledger.demo import DEMO_PASSWORD
+from tests.builders import receipt_pdf
 from tests.conftest import DemoWorld
-from tests.funds.test_expense_reports import receipt_pdf
 from tests.helpers import keyed
 
 ROLES = ("anonymous", "member01", "finance1", "auditor", "admin")  # admin last: it may delete

@@ -18,8 +18,7 @@ from ledger.models.user import ApiToken, User
 from ledger.services.audit_verification import verify_database
 from ledger.services.tokens import TOKEN_PREFIX, digest
 from tests.conftest import DemoWorld
-from tests.helpers import assert_problem
-from tests.trail.conftest import tamper
+from tests.helpers import assert_problem, tamper
 
 CHOSEN = TOKEN_PREFIX + "chosen-by-the-administrator-0123456789abcdefghijklmnop"
 

@@ -98,6 +98,7 @@ def _exercise(
 
 # Schemathesis's in-process WSGI transport never closes a streamed response, so the export
 # download's file is left to the garbage collector (a real server closes it and removes it).
+@pytest.mark.slow
 @pytest.mark.filterwarnings(
     "ignore:unclosed file <_io.BufferedReader name='[^']*audit-bundle:ResourceWarning"
 )

@@ -13,8 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from ledger.extensions import db
 from ledger.services.audit_verification import verify_database
 from tests.conftest import DemoWorld, is_postgres
-from tests.helpers import assert_problem, table_counts
-from tests.trail.conftest import tamper
+from tests.helpers import assert_problem, table_counts, tamper
 
 
 def _entry(

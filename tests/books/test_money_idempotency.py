@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from tests.builders import ADJUSTMENT, paid_fund
 from tests.conftest import DemoWorld
-from tests.funds.test_disbursements import _first_tranche, _fund_with_schedule, _prepare
-from tests.helpers import assert_problem, table_counts
+from tests.helpers import assert_problem, send_concurrently, table_counts
 
-ADJUSTMENT = {
-    "date": "2026-03-15",
-    "description": "银行利息 Bank interest",
-    "lines": [
-        {"account_code": "1002", "side": "debit", "amount": "12.50"},
-        {"account_code": "4601", "side": "credit", "amount": "12.50"},
-    ],
-    "cash_flow_line": "investment_income_received",
-}
 REFUND = {"amount": "1000.00", "refunded_on": "2026-02-01", "bank_reference": "退款-0001"}
 
 
@@ -32,21 +21,6 @@ def _adjust(client: FlaskClient, world: DemoWorld, body: dict[str, Any], key: st
         headers["Idempotency-Key"] = key
     organisation = world.member_organisation["member01"]
     return client.post(f"/api/v1/organisations/{organisation}/journal-entries", json=body, headers=headers)
-
-
-def _paid_fund(client: FlaskClient, world: DemoWorld) -> dict[str, Any]:
-    """An active fund whose first tranche (40,000.00) has been paid, so it has money to refund."""
-    fund = _fund_with_schedule(client, world)
-    disbursement = _prepare(client, world, fund, _first_tranche(fund), "first").get_json()
-    url = f"/api/v1/disbursements/{disbursement['id']}"
-    assert client.post(f"{url}/approve", headers=world.auth("finance2")).status_code == 200
-    paid = client.post(
-        f"{url}/pay",
-        json={"bank_reference": "ICBC-1", "paid_on": "2026-01-16"},
-        headers=world.auth("finance1"),
-    )
-    assert paid.status_code == 200, paid.get_json()
-    return fund
 
 
 def _refund(
@@ -111,7 +85,7 @@ def test_an_adjustment_needs_a_key_and_a_retry_returns_the_first_entry(
 def test_a_refund_needs_a_key_and_a_retry_returns_the_first_booking(
     app: Flask, client: FlaskClient, world: DemoWorld
 ) -> None:
-    fund = _paid_fund(client, world)
+    fund = paid_fund(client, world)
     before = table_counts(app)
     assert_problem(_refund(client, world, fund, REFUND, None), 422, "Idempotency-Key")
     assert table_counts(app) == before
@@ -138,30 +112,10 @@ def test_a_refund_needs_a_key_and_a_retry_returns_the_first_booking(
     assert entry["source"] == "refund"
 
 
-def _race(app: Flask, send: Callable[[FlaskClient], TestResponse], count: int = 8) -> list[TestResponse]:
-    start = threading.Barrier(count)
-    responses: list[TestResponse] = []
-    lock = threading.Lock()
-
-    def attempt() -> None:
-        own = app.test_client()
-        start.wait()
-        response = send(own)
-        with lock:
-            responses.append(response)
-
-    threads = [threading.Thread(target=attempt) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return responses
-
-
 def test_concurrent_identical_adjustments_post_one_entry(
     app: Flask, client: FlaskClient, world: DemoWorld
 ) -> None:
-    responses = _race(app, lambda own: _adjust(own, world, ADJUSTMENT, "same-key"))
+    responses = send_concurrently(app, lambda own: _adjust(own, world, ADJUSTMENT, "same-key"))
     assert sorted(r.status_code for r in responses) == [200] * 7 + [201], [r.get_json() for r in responses]
     assert len({r.get_json()["id"] for r in responses}) == 1
     assert len(_entries(client, world)) == 1
@@ -170,8 +124,8 @@ def test_concurrent_identical_adjustments_post_one_entry(
 def test_concurrent_identical_refunds_book_one_refund(
     app: Flask, client: FlaskClient, world: DemoWorld
 ) -> None:
-    fund = _paid_fund(client, world)
-    responses = _race(app, lambda own: _refund(own, world, fund, REFUND, "same-refund"))
+    fund = paid_fund(client, world)
+    responses = send_concurrently(app, lambda own: _refund(own, world, fund, REFUND, "same-refund"))
     assert sorted(r.status_code for r in responses) == [200] * 7 + [201], [r.get_json() for r in responses]
     assert len({r.get_json()["journal_entry_id"] for r in responses}) == 1
     assert [e["source"] for e in _entries(client, world)].count("refund") == 1

@@ -18,10 +18,9 @@ from ledger.models import JournalEntry, PeriodBalance, Posting
 from ledger.services.audit_verification import verify_database
 from ledger.services.periods import period_balance_problems
 from ledger.services.trial_balance import account_totals
+from tests.builders import draft_fund
 from tests.conftest import DemoWorld
-from tests.funds.test_funds import _draft
-from tests.helpers import assert_problem
-from tests.trail.conftest import tamper
+from tests.helpers import assert_problem, tamper
 
 
 def _organisation(world: DemoWorld) -> str:
@@ -222,7 +221,7 @@ def test_a_posting_names_a_fund_of_its_own_organisation(
     app: Flask, client: FlaskClient, world: DemoWorld
 ) -> None:
     """Checked by the database too (a foreign key on PostgreSQL, a trigger on SQLite)."""
-    fund = _draft(client, world)
+    fund = draft_fund(client, world)
     own = uuid.UUID(fund["organisation_id"])
     other = uuid.UUID(world.member_organisation["member02"])
     assert own != other

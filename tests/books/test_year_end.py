@@ -20,10 +20,9 @@ from ledger.services.audit_verification import verify_database
 from ledger.services.books import MAX_LINES, PostingLine
 from ledger.services.periods import period_balance_problems
 from ledger.services.year_end import ClosingStep, plan_closing
+from tests.builders import draft_fund
 from tests.conftest import DemoWorld
-from tests.funds.test_funds import _draft
-from tests.helpers import assert_problem, table_counts
-from tests.web.test_pages import _signed_in
+from tests.helpers import assert_problem, signed_in_client, table_counts
 
 YEAR = 2025
 
@@ -101,7 +100,7 @@ def _the_year(client: FlaskClient, world: DemoWorld) -> str:
                 met in the year by the 300.00 spent on its purpose.
     Returns the fund's id.
     """
-    fund = _draft(client, world, period_start="2025-01-01", period_end="2025-12-31")["id"]
+    fund = draft_fund(client, world, period_start="2025-01-01", period_end="2025-12-31")["id"]
     _adjust(
         client,
         world,
@@ -526,7 +525,7 @@ def test_a_finance_officer_closes_the_year_on_the_books_page(
 ) -> None:
     _the_year(client, world)
     _close_months(client, world)
-    officer = _signed_in(app, "finance1")
+    officer = signed_in_client(app, "finance1")
     books_page = f"/organisations/{_organisation(world)}/books"
     page = officer.get(books_page).get_data(as_text=True)
     assert "结转本年" in page
@@ -546,7 +545,7 @@ def test_a_finance_officer_closes_the_year_on_the_books_page(
     assert "反结转" in page
     assert 'value="reopen"' not in page  # no month of a closed year offers to reopen
     assert _trial(client, world)["3102"] == "-700.00"
-    member = _signed_in(app, "member01")
+    member = signed_in_client(app, "member01")
     assert "结转本年" not in member.get(books_page).get_data(as_text=True)
     assert member.get(f"/organisations/{_organisation(world)}/years/{YEAR}/close").status_code == 403
 
@@ -554,11 +553,11 @@ def test_a_finance_officer_closes_the_year_on_the_books_page(
 def test_concurrent_closings_of_one_year_post_one_set_of_entries(
     app: Flask, client: FlaskClient, world: DemoWorld
 ) -> None:
-    from tests.books.test_money_idempotency import _race
+    from tests.helpers import send_concurrently
 
     _the_year(client, world)
     _close_months(client, world)
-    responses = _race(
+    responses = send_concurrently(
         app, lambda own: own.post(f"{_books(world)}/years/{YEAR}/close", headers=world.auth("finance1")), 4
     )
     assert sorted(r.status_code for r in responses) == [200, 409, 409, 409], [r.get_json() for r in responses]

@@ -30,9 +30,8 @@ from ledger.models import Organisation, User
 from ledger.services.access import Actor
 from ledger.services.books_export import export_beancount
 from ledger.services.trial_balance import trial_balance
-from tests.books.test_money_idempotency import _paid_fund
+from tests.builders import draft_report, paid_fund, receipt_pdf
 from tests.conftest import DemoWorld
-from tests.funds.test_expense_reports import _report, receipt_pdf
 
 BEAN_CHECK = Path(sys.executable).with_name("bean-check")
 TRICKY = 'Interest "Q1" from C:\\bank\\statement\n第二行 second line'
@@ -84,12 +83,12 @@ def books(client: FlaskClient, world: DemoWorld) -> dict[str, Any]:
     adjustment of three lines with an awkward description (Apr) and its reversal (May); January
     and February (no postings) closed."""
     organisation = world.member_organisation["member01"]
-    fund = _paid_fund(client, world)
+    fund = paid_fund(client, world)
     lines = [
         _line(client, world, "ACTIVITY", "3200.00", ACTIVITY_PDF),
         _line(client, world, "OFFICE", "300.00", OFFICE_PDF),
     ]
-    report = _report(client, world, fund, lines)
+    report = draft_report(client, world, fund, lines)
     url = f"/api/v1/expense-reports/{report['id']}"
     assert client.post(f"{url}/submit", headers=world.auth("member01")).status_code == 200
     approved = client.post(f"{url}/approve", headers=world.auth("finance1"))

@@ -21,9 +21,8 @@ from ledger.extensions import db
 from ledger.models import User
 from ledger.services.access import Actor
 from ledger.services.tokens import issue_token
+from tests.builders import draft_fund, first_tranche, fund_with_schedule, prepare_disbursement
 from tests.conftest import DemoWorld
-from tests.funds.test_disbursements import _first_tranche, _fund_with_schedule, _prepare
-from tests.funds.test_funds import _draft
 from tests.helpers import assert_problem
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
@@ -125,8 +124,8 @@ def test_amounts_are_exact_numbers_and_no_user_is_named(
 
 
 def test_a_procurement_contract_from_award_to_payment(client: FlaskClient, world: DemoWorld) -> None:
-    fund = _fund_with_schedule(client, world)  # a lottery grant
-    contract = _draft(
+    fund = fund_with_schedule(client, world)  # a lottery grant
+    contract = draft_fund(
         client, world, kind="procurement_contract", reference="GP-2026-007", funder_credit_code=None
     )
     admin = world.auth("admin")
@@ -143,8 +142,8 @@ def test_a_procurement_contract_from_award_to_payment(client: FlaskClient, world
     }
     contract["tranches"] = client.put(f"{url}/tranches", json=schedule, headers=admin).get_json()
     assert client.post(f"{url}/activate", headers={**admin, "If-Match": "*"}).status_code == 200
-    paid = _prepare(
-        client, world, contract, {**_first_tranche(contract), "amount": "60000.00"}, "gp-1"
+    paid = prepare_disbursement(
+        client, world, contract, {**first_tranche(contract), "amount": "60000.00"}, "gp-1"
     ).get_json()
     assert (
         client.post(f"/api/v1/disbursements/{paid['id']}/approve", headers=world.auth("finance2")).status_code

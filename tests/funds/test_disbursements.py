@@ -3,60 +3,23 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.builders import (
+    SCHEDULE,
+    draft_fund,
+    first_tranche,
+    fund_with_schedule,
+    prepare_disbursement,
+)
 from tests.conftest import DemoWorld
-from tests.funds.test_funds import BUDGET, _draft
 from tests.helpers import assert_problem, table_counts
-
-SCHEDULE = [
-    {"amount": "40000.00", "due_date": "2026-01-15"},
-    {"amount": "40000.00", "due_date": "2026-06-15", "condition": "approved_interim_report"},
-    {"amount": "20000.00", "due_date": "2026-12-01"},
-]
-
-
-def _fund_with_schedule(client: FlaskClient, world: DemoWorld) -> dict[str, Any]:
-    fund = _draft(client, world)
-    admin = world.auth("admin")
-    url = f"/api/v1/funds/{fund['id']}"
-    assert client.put(f"{url}/budget", json={"lines": BUDGET}, headers=admin).status_code == 200
-    tranches = client.put(f"{url}/tranches", json={"tranches": SCHEDULE}, headers=admin)
-    assert tranches.status_code == 200, tranches.get_json()
-    client.post(f"{url}/activate", headers={**admin, "If-Match": "*"})
-    fund["tranches"] = tranches.get_json()
-    return fund
-
-
-def _prepare(
-    client: FlaskClient,
-    world: DemoWorld,
-    fund: dict[str, Any],
-    body: dict[str, Any],
-    key: str,
-    user: str = "finance1",
-) -> Any:
-    return client.post(
-        f"/api/v1/funds/{fund['id']}/disbursements",
-        json=body,
-        headers={**world.auth(user), "Idempotency-Key": key},
-    )
-
-
-def _first_tranche(fund: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "kind": "tranche_advance",
-        "amount": "40000.00",
-        "memo": "第一期拨款 first tranche",
-        "tranche_id": fund["tranches"][0]["id"],
-    }
 
 
 def test_schedule_rules(client: FlaskClient, world: DemoWorld) -> None:
-    fund = _draft(client, world)
+    fund = draft_fund(client, world)
     url, admin = f"/api/v1/funds/{fund['id']}/tranches", world.auth("admin")
     too_much = [*SCHEDULE, {"amount": "0.01", "due_date": "2026-12-30"}]
     assert_problem(client.put(url, json={"tranches": too_much}, headers=admin), 422, "tranches")
@@ -74,15 +37,15 @@ def test_schedule_rules(client: FlaskClient, world: DemoWorld) -> None:
 
 
 def test_prepare_approve_pay_books_the_money(client: FlaskClient, world: DemoWorld) -> None:
-    fund = _fund_with_schedule(client, world)
-    first = _prepare(client, world, fund, _first_tranche(fund), "pay-1")
+    fund = fund_with_schedule(client, world)
+    first = prepare_disbursement(client, world, fund, first_tranche(fund), "pay-1")
     assert first.status_code == 201, first.get_json()
     disbursement = first.get_json()
-    retry = _prepare(client, world, fund, _first_tranche(fund), "pay-1")
+    retry = prepare_disbursement(client, world, fund, first_tranche(fund), "pay-1")
     assert retry.status_code == 200
     assert retry.get_json()["id"] == disbursement["id"]
-    other_body = {**_first_tranche(fund), "memo": "something else"}
-    assert_problem(_prepare(client, world, fund, other_body, "pay-1"), 409, "Idempotency-Key")
+    other_body = {**first_tranche(fund), "memo": "something else"}
+    assert_problem(prepare_disbursement(client, world, fund, other_body, "pay-1"), 409, "Idempotency-Key")
     url = f"/api/v1/disbursements/{disbursement['id']}"
     own = assert_problem(client.post(f"{url}/approve", headers=world.auth("finance1")), 403)
     assert own["code"] == "access.self_approval"
@@ -126,53 +89,60 @@ def test_prepare_approve_pay_books_the_money(client: FlaskClient, world: DemoWor
 
 
 def test_never_more_than_the_award_never_twice_a_tranche(client: FlaskClient, world: DemoWorld) -> None:
-    fund = _fund_with_schedule(client, world)
-    assert _prepare(client, world, fund, _first_tranche(fund), "a").status_code == 201
-    assert_problem(_prepare(client, world, fund, _first_tranche(fund), "b"), 409)
+    fund = fund_with_schedule(client, world)
+    assert prepare_disbursement(client, world, fund, first_tranche(fund), "a").status_code == 201
+    assert_problem(prepare_disbursement(client, world, fund, first_tranche(fund), "b"), 409)
     big = {"kind": "reimbursement", "amount": "60000.01", "memo": "too much"}
-    over = assert_problem(_prepare(client, world, fund, big, "c"), 409)
+    over = assert_problem(prepare_disbursement(client, world, fund, big, "c"), 409)
     assert over["code"] == "disbursement.over_award"
     assert over["detail"] == "That is more than is left of the award (60000.00 CNY)."
     fits = {"kind": "reimbursement", "amount": "60000.00", "memo": "the rest"}
-    assert _prepare(client, world, fund, fits, "d").status_code == 201
-    assert_problem(_prepare(client, world, fund, {**fits, "amount": "0.01"}, "e"), 409)
+    assert prepare_disbursement(client, world, fund, fits, "d").status_code == 201
+    assert_problem(prepare_disbursement(client, world, fund, {**fits, "amount": "0.01"}, "e"), 409)
 
 
 def test_conditions_and_inactive_funds(client: FlaskClient, world: DemoWorld) -> None:
-    fund = _fund_with_schedule(client, world)
+    fund = fund_with_schedule(client, world)
     second = {
         "kind": "tranche_advance",
         "amount": "40000.00",
         "memo": "second",
         "tranche_id": fund["tranches"][1]["id"],
     }
-    body = assert_problem(_prepare(client, world, fund, second, "k1"), 409)
+    body = assert_problem(prepare_disbursement(client, world, fund, second, "k1"), 409)
     assert "approved interim expense report" in body["detail"]
-    wrong_amount = {**_first_tranche(fund), "amount": "39999.99"}
-    assert_problem(_prepare(client, world, fund, wrong_amount, "k2"), 422, "amount")
+    wrong_amount = {**first_tranche(fund), "amount": "39999.99"}
+    assert_problem(prepare_disbursement(client, world, fund, wrong_amount, "k2"), 422, "amount")
     client.post(f"/api/v1/funds/{fund['id']}/suspend", headers={**world.auth("admin"), "If-Match": "*"})
-    assert_problem(_prepare(client, world, fund, _first_tranche(fund), "k3"), 409)
-    draft = _draft(client, world, reference="FC-DRAFT")
+    assert_problem(prepare_disbursement(client, world, fund, first_tranche(fund), "k3"), 409)
+    draft = draft_fund(client, world, reference="FC-DRAFT")
     assert_problem(
-        _prepare(client, world, draft, {"kind": "reimbursement", "amount": "1.00", "memo": "m"}, "k4"), 409
+        prepare_disbursement(
+            client, world, draft, {"kind": "reimbursement", "amount": "1.00", "memo": "m"}, "k4"
+        ),
+        409,
     )
 
 
 def test_bad_requests_write_nothing(client: FlaskClient, world: DemoWorld) -> None:
-    fund = _fund_with_schedule(client, world)
+    fund = fund_with_schedule(client, world)
     before = table_counts(world.app)
     url = f"/api/v1/funds/{fund['id']}/disbursements"
     assert_problem(
-        client.post(url, json=_first_tranche(fund), headers=world.auth("finance1")), 422, "Idempotency-Key"
+        client.post(url, json=first_tranche(fund), headers=world.auth("finance1")), 422, "Idempotency-Key"
     )
     assert_problem(
-        _prepare(client, world, fund, {**_first_tranche(fund), "amount": 40000}, "x"), 400, "amount"
+        prepare_disbursement(client, world, fund, {**first_tranche(fund), "amount": 40000}, "x"),
+        400,
+        "amount",
     )
     assert_problem(
-        _prepare(client, world, fund, {**_first_tranche(fund), "amount": "-1.00"}, "x"), 422, "amount"
+        prepare_disbursement(client, world, fund, {**first_tranche(fund), "amount": "-1.00"}, "x"),
+        422,
+        "amount",
     )
     assert_problem(
-        _prepare(
+        prepare_disbursement(
             client,
             world,
             fund,
@@ -182,15 +152,19 @@ def test_bad_requests_write_nothing(client: FlaskClient, world: DemoWorld) -> No
         422,
         "tranche_id",
     )
-    assert_problem(_prepare(client, world, fund, _first_tranche(fund), "x" * 201), 422, "Idempotency-Key")
+    assert_problem(
+        prepare_disbursement(client, world, fund, first_tranche(fund), "x" * 201), 422, "Idempotency-Key"
+    )
     for username in ("member01", "admin", "auditor"):
-        assert_problem(_prepare(client, world, fund, _first_tranche(fund), "x", user=username), 403)
+        assert_problem(
+            prepare_disbursement(client, world, fund, first_tranche(fund), "x", user=username), 403
+        )
     assert table_counts(world.app) == before
 
 
 def test_members_see_their_own_disbursements_only(client: FlaskClient, world: DemoWorld) -> None:
-    fund = _fund_with_schedule(client, world)
-    created = _prepare(client, world, fund, _first_tranche(fund), "m1").get_json()
+    fund = fund_with_schedule(client, world)
+    created = prepare_disbursement(client, world, fund, first_tranche(fund), "m1").get_json()
     assert (
         client.get(f"/api/v1/disbursements/{created['id']}", headers=world.auth("member01")).status_code
         == 200
@@ -210,7 +184,7 @@ def test_members_see_their_own_disbursements_only(client: FlaskClient, world: De
 def test_concurrent_identical_requests_make_one_disbursement(
     app: Flask, client: FlaskClient, world: DemoWorld
 ) -> None:
-    fund = _fund_with_schedule(client, world)
+    fund = fund_with_schedule(client, world)
     start = threading.Barrier(8)
     statuses: list[int] = []
     ids: set[str] = set()
@@ -219,7 +193,7 @@ def test_concurrent_identical_requests_make_one_disbursement(
     def retry() -> None:
         own = app.test_client()
         start.wait()
-        response = _prepare(own, world, fund, _first_tranche(fund), "same-key")
+        response = prepare_disbursement(own, world, fund, first_tranche(fund), "same-key")
         with lock:
             statuses.append(response.status_code)
             ids.add(response.get_json().get("id", ""))

@@ -12,31 +12,18 @@ import pytest
 from flask.testing import FlaskClient
 
 from ledger.services.audit_verification import verify_database
+from tests.builders import (
+    activated_fund,
+    draft_report,
+    first_tranche,
+    fund_with_schedule,
+    post_receipt,
+    prepare_disbursement,
+    receipt_pdf,
+    report_line,
+)
 from tests.conftest import DemoWorld
-from tests.funds.test_disbursements import _first_tranche, _fund_with_schedule, _prepare
-from tests.funds.test_funds import _active
 from tests.helpers import assert_problem, table_counts
-
-
-def receipt_pdf(marker: str | None = None) -> bytes:
-    marker = marker or uuid.uuid4().hex
-    return (
-        b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n"
-        + f"% receipt {marker}\n".encode()
-        + b"trailer << /Root 1 0 R >>\n%%EOF\n"
-    )
-
-
-def upload(
-    client: FlaskClient, world: DemoWorld, data: bytes, user: str = "member01", member: str = "member01"
-) -> Any:
-    organisation = world.member_organisation[member]
-    return client.post(
-        f"/api/v1/organisations/{organisation}/receipts",
-        data={"file": (io.BytesIO(data), "receipt.pdf")},
-        content_type="multipart/form-data",
-        headers=world.auth(user),
-    )
 
 
 def _upload_closing(client: FlaskClient, world: DemoWorld, data: bytes) -> Any:
@@ -61,47 +48,6 @@ def _upload_closing(client: FlaskClient, world: DemoWorld, data: bytes) -> Any:
         builder.close()
 
 
-def _receipt(client: FlaskClient, world: DemoWorld) -> str:
-    response = upload(client, world, receipt_pdf())
-    assert response.status_code == 201, response.get_json()
-    return str(response.get_json()["sha256"])
-
-
-def _line(
-    client: FlaskClient, world: DemoWorld, category: str, amount: str, **changes: Any
-) -> dict[str, Any]:
-    line = {
-        "category_code": category,
-        "amount": amount,
-        "incurred_on": "2026-03-10",
-        "payee": "武汉某某印务 Printer Co.",
-        "description": "活动物资 activity materials",
-        "receipt_sha256": _receipt(client, world),
-    }
-    line.update(changes)
-    return line
-
-
-def _report(
-    client: FlaskClient, world: DemoWorld, fund: dict[str, Any], lines: list[dict[str, Any]], **extra: Any
-) -> dict[str, Any]:
-    created = client.post(
-        f"/api/v1/funds/{fund['id']}/expense-reports",
-        json={"title": "三月报销 March", **extra},
-        headers=world.keyed("member01"),
-    )
-    assert created.status_code == 201, created.get_json()
-    report = created.get_json()
-    url = f"/api/v1/expense-reports/{report['id']}"
-    response = client.put(
-        f"{url}/lines",
-        json={"lines": lines},
-        headers={**world.auth("member01"), "If-Match": f'"{report["version"]}"'},
-    )
-    assert response.status_code == 200, response.get_json()
-    return dict(response.get_json())
-
-
 def _balances(client: FlaskClient, world: DemoWorld) -> dict[str, str]:
     organisation = world.member_organisation["member01"]
     trial = client.get(
@@ -111,8 +57,8 @@ def _balances(client: FlaskClient, world: DemoWorld) -> dict[str, str]:
 
 
 def test_a_report_is_filed_returned_fixed_approved_and_booked(client: FlaskClient, world: DemoWorld) -> None:
-    fund = _fund_with_schedule(client, world)
-    first = _prepare(client, world, fund, _first_tranche(fund), "t1").get_json()
+    fund = fund_with_schedule(client, world)
+    first = prepare_disbursement(client, world, fund, first_tranche(fund), "t1").get_json()
     client.post(f"/api/v1/disbursements/{first['id']}/approve", headers=world.auth("finance2"))
     client.post(
         f"/api/v1/disbursements/{first['id']}/pay",
@@ -120,11 +66,11 @@ def test_a_report_is_filed_returned_fixed_approved_and_booked(client: FlaskClien
         headers=world.auth("finance1"),
     )
 
-    report = _report(
+    report = draft_report(
         client,
         world,
         fund,
-        [_line(client, world, "ACTIVITY", "3000.00"), _line(client, world, "OFFICE", "500.00")],
+        [report_line(client, world, "ACTIVITY", "3000.00"), report_line(client, world, "OFFICE", "500.00")],
         interim=True,
     )
     url = f"/api/v1/expense-reports/{report['id']}"
@@ -140,7 +86,10 @@ def test_a_report_is_filed_returned_fixed_approved_and_booked(client: FlaskClien
     assert returned.get_json()["status"] == "returned"
     assert returned.get_json()["comments"][0]["comment"] == "发票抬头不对 wrong invoice title"
 
-    fixed_lines = [_line(client, world, "ACTIVITY", "2800.00"), _line(client, world, "OFFICE", "500.00")]
+    fixed_lines = [
+        report_line(client, world, "ACTIVITY", "2800.00"),
+        report_line(client, world, "OFFICE", "500.00"),
+    ]
     fixed = client.put(
         f"{url}/lines",
         json={"lines": fixed_lines},
@@ -167,7 +116,7 @@ def test_a_report_is_filed_returned_fixed_approved_and_booked(client: FlaskClien
         "memo": "second",
         "tranche_id": fund["tranches"][1]["id"],
     }
-    assert _prepare(client, world, fund, second, "t2").status_code == 201
+    assert prepare_disbursement(client, world, fund, second, "t2").status_code == 201
     with world.app.app_context():
         result = verify_database()
     assert result.ok, result.lines()
@@ -181,7 +130,7 @@ def _expect_submit_problem(
     field: str,
     says: str,
 ) -> None:
-    report = _report(client, world, fund, lines)
+    report = draft_report(client, world, fund, lines)
     before = table_counts(world.app)
     body = assert_problem(
         client.post(f"/api/v1/expense-reports/{report['id']}/submit", headers=world.auth("member01")),
@@ -218,15 +167,15 @@ def test_each_rule_names_the_line(
     field: str,
     says: str,
 ) -> None:
-    fund = _active(client, world)
+    fund = activated_fund(client, world)
     _expect_submit_problem(
-        client, world, fund, [_line(client, world, category, amount, **changes)], field, says
+        client, world, fund, [report_line(client, world, category, amount, **changes)], field, says
     )
 
 
 def test_pending_reports_count_against_the_budget(client: FlaskClient, world: DemoWorld) -> None:
-    fund = _active(client, world)
-    first = _report(client, world, fund, [_line(client, world, "ACTIVITY", "50000.00")])
+    fund = activated_fund(client, world)
+    first = draft_report(client, world, fund, [report_line(client, world, "ACTIVITY", "50000.00")])
     assert (
         client.post(
             f"/api/v1/expense-reports/{first['id']}/submit", headers=world.auth("member01")
@@ -237,37 +186,42 @@ def test_pending_reports_count_against_the_budget(client: FlaskClient, world: De
         client,
         world,
         fund,
-        [_line(client, world, "ACTIVITY", "10000.01")],
+        [report_line(client, world, "ACTIVITY", "10000.01")],
         "lines.0.amount",
         "budget - approved - pending",
     )
 
 
 def test_the_admin_cost_cap(client: FlaskClient, world: DemoWorld) -> None:
-    fund = _active(client, world, admin_cost_cap_percent="5")
+    fund = activated_fund(client, world, admin_cost_cap_percent="5")
     _expect_submit_problem(
-        client, world, fund, [_line(client, world, "OFFICE", "5000.01")], "lines", "over the cap of 5.00%"
+        client,
+        world,
+        fund,
+        [report_line(client, world, "OFFICE", "5000.01")],
+        "lines",
+        "over the cap of 5.00%",
     )
 
 
 def test_a_closed_period(client: FlaskClient, world: DemoWorld) -> None:
-    fund = _active(client, world)
+    fund = activated_fund(client, world)
     organisation = world.member_organisation["member01"]
     client.post(f"/api/v1/organisations/{organisation}/periods/2026/3/close", headers=world.auth("finance1"))
     _expect_submit_problem(
         client,
         world,
         fund,
-        [_line(client, world, "ACTIVITY", "1.00")],
+        [report_line(client, world, "ACTIVITY", "1.00")],
         "lines.0.incurred_on",
         "2026-03 is closed",
     )
 
 
 def test_a_receipt_is_claimed_once(client: FlaskClient, world: DemoWorld) -> None:
-    fund = _active(client, world)
-    line = _line(client, world, "ACTIVITY", "10.00")
-    first = _report(client, world, fund, [line])
+    fund = activated_fund(client, world)
+    line = report_line(client, world, "ACTIVITY", "10.00")
+    first = draft_report(client, world, fund, [line])
     assert (
         client.post(
             f"/api/v1/expense-reports/{first['id']}/submit", headers=world.auth("member01")
@@ -275,20 +229,20 @@ def test_a_receipt_is_claimed_once(client: FlaskClient, world: DemoWorld) -> Non
         == 200
     )
     _expect_submit_problem(client, world, fund, [line], "lines.0.receipt_sha256", "already claimed")
-    twice = _line(client, world, "ACTIVITY", "1.00")
+    twice = report_line(client, world, "ACTIVITY", "1.00")
     _expect_submit_problem(
         client, world, fund, [twice, twice], "lines.1.receipt_sha256", "same receipt is on line 1"
     )
 
 
 def test_only_members_file_and_only_finance_officers_decide(client: FlaskClient, world: DemoWorld) -> None:
-    fund = _active(client, world)
+    fund = activated_fund(client, world)
     for username in ("finance1", "admin", "auditor", "member02"):
         response = client.post(
             f"/api/v1/funds/{fund['id']}/expense-reports", json={"title": "x"}, headers=world.keyed(username)
         )
         assert_problem(response, 403)
-    report = _report(client, world, fund, [_line(client, world, "ACTIVITY", "10.00")])
+    report = draft_report(client, world, fund, [report_line(client, world, "ACTIVITY", "10.00")])
     client.post(f"/api/v1/expense-reports/{report['id']}/submit", headers=world.auth("member01"))
     for username in ("admin", "auditor", "member01"):
         assert_problem(
@@ -300,7 +254,7 @@ def test_only_members_file_and_only_finance_officers_decide(client: FlaskClient,
 
 def test_receipts_are_checked_encrypted_and_guarded(client: FlaskClient, world: DemoWorld) -> None:
     marker = f"SECRET-RECEIPT-{uuid.uuid4().hex}"
-    stored = upload(client, world, receipt_pdf(marker))
+    stored = post_receipt(client, world, receipt_pdf(marker))
     assert stored.status_code == 201
     sha = stored.get_json()["sha256"]
     instance = Path(world.app.instance_path) / "receipts"
@@ -316,9 +270,9 @@ def test_receipts_are_checked_encrypted_and_guarded(client: FlaskClient, world: 
     assert_problem(client.get(f"/api/v1/receipts/{sha}", headers=world.auth("member02")), 403)
     assert_problem(client.get("/api/v1/receipts/../../etc/passwd", headers=world.auth("member01")), 404)
     before = table_counts(world.app)
-    assert_problem(upload(client, world, b"<html><script>alert(1)</script></html>"), 415, "file")
-    assert_problem(upload(client, world, b""), 422, "file")
-    assert_problem(upload(client, world, receipt_pdf(), user="member02"), 403)
+    assert_problem(post_receipt(client, world, b"<html><script>alert(1)</script></html>"), 415, "file")
+    assert_problem(post_receipt(client, world, b""), 422, "file")
+    assert_problem(post_receipt(client, world, receipt_pdf(), user="member02"), 403)
     assert_problem(_upload_closing(client, world, os.urandom(11 * 1024 * 1024)), 413)
     assert table_counts(world.app) == before
     json_instead = client.post(
@@ -331,8 +285,8 @@ def test_receipts_are_checked_encrypted_and_guarded(client: FlaskClient, world: 
 
 def test_a_decision_on_a_report_not_submitted_says_so_plainly(client: FlaskClient, world: DemoWorld) -> None:
     """Found by the property tests: the message read "is returnd"."""
-    fund = _fund_with_schedule(client, world)
-    report = _report(client, world, fund, [_line(client, world, "ACTIVITY", "10.00")])
+    fund = fund_with_schedule(client, world)
+    report = draft_report(client, world, fund, [report_line(client, world, "ACTIVITY", "10.00")])
     for action, word in (("approve", "approved"), ("return", "returned"), ("reject", "rejected")):
         body = None if action == "approve" else {"comment": "c"}
         problem = assert_problem(

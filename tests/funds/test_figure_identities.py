@@ -18,6 +18,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
+import pytest
 from flask import Flask
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
@@ -51,6 +52,7 @@ def _minor(text: str) -> int:
     return Money.parse(text, "CNY").minor
 
 
+@pytest.mark.slow
 def test_random_fund_lives_keep_the_identities(app: Flask, world: DemoWorld) -> None:
     organisation = uuid.UUID(world.member_organisation["member02"])
 

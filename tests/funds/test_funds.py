@@ -8,49 +8,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from ledger.services.audit_verification import verify_database
+from tests.builders import BUDGET, activated_fund, draft_fund, fund_terms
 from tests.conftest import DemoWorld
 from tests.helpers import assert_problem, table_counts
-
-
-def _terms(world: DemoWorld, **changes: Any) -> dict[str, Any]:
-    terms: dict[str, Any] = {
-        "kind": "lottery_grant",
-        "title": "社区居家养老服务项目 Home care for elders",
-        "reference": "FC-2026-001",
-        "funder_name": "武汉市民政局 Wuhan Civil Affairs Bureau",
-        "organisation_id": world.member_organisation["member01"],
-        "award": "100000.00",
-        "period_start": "2026-01-01",
-        "period_end": "2026-12-31",
-        "restricted": True,
-        "restriction_purpose": "居家养老服务 home care for elders",
-        "admin_cost_cap_percent": "10",
-        "banned_categories": ["FUNDRAISING"],
-        "disclosure_deadline": "2027-06-30",
-    }
-    terms.update(changes)
-    return terms
-
-
-BUDGET = {"ACTIVITY": "60000.00", "PERSONNEL": "30000.00", "OFFICE": "10000.00"}
-
-
-def _draft(client: FlaskClient, world: DemoWorld, **changes: Any) -> dict[str, Any]:
-    response = client.post("/api/v1/funds", json=_terms(world, **changes), headers=world.keyed("admin"))
-    assert response.status_code == 201, response.get_json()
-    return dict(response.get_json())
-
-
-def _active(client: FlaskClient, world: DemoWorld, **changes: Any) -> dict[str, Any]:
-    fund = _draft(client, world, **changes)
-    admin = world.auth("admin")
-    assert (
-        client.put(f"/api/v1/funds/{fund['id']}/budget", json={"lines": BUDGET}, headers=admin).status_code
-        == 200
-    )
-    activated = client.post(f"/api/v1/funds/{fund['id']}/activate", headers={**admin, "If-Match": '"1"'})
-    assert activated.status_code == 200, activated.get_json()
-    return dict(activated.get_json())
 
 
 def _budget(client: FlaskClient, world: DemoWorld, fund_id: str, query: str = "") -> dict[str, Any]:
@@ -60,7 +20,7 @@ def _budget(client: FlaskClient, world: DemoWorld, fund_id: str, query: str = ""
 
 
 def test_a_lottery_grant_is_drafted_budgeted_and_activated(client: FlaskClient, world: DemoWorld) -> None:
-    fund = _draft(client, world)
+    fund = draft_fund(client, world)
     assert fund["status"] == "draft"
     assert fund["award"] == "100000.00"
     assert fund["label_required"] is True
@@ -117,7 +77,7 @@ def test_bad_terms_are_refused_naming_the_field(
     client: FlaskClient, world: DemoWorld, changes: dict[str, Any], status: int, field: str
 ) -> None:
     before = table_counts(world.app)
-    response = client.post("/api/v1/funds", json=_terms(world, **changes), headers=world.keyed("admin"))
+    response = client.post("/api/v1/funds", json=fund_terms(world, **changes), headers=world.keyed("admin"))
     assert_problem(response, status, field)
     assert table_counts(world.app) == before
 
@@ -128,7 +88,7 @@ def test_a_procurement_contract_carries_its_milestones(client: FlaskClient, worl
         {"name": "中期 interim", "due_date": "2026-07-01", "amount": "90000.00"},
         {"name": "尾款 final", "due_date": "2026-12-15", "amount": "60000.00"},
     ]
-    fund = _draft(
+    fund = draft_fund(
         client,
         world,
         kind="procurement_contract",
@@ -144,7 +104,7 @@ def test_a_procurement_contract_carries_its_milestones(client: FlaskClient, worl
     too_much = [*milestones, {"name": "extra", "due_date": "2026-12-20", "amount": "0.01"}]
     response = client.post(
         "/api/v1/funds",
-        json=_terms(
+        json=fund_terms(
             world,
             kind="procurement_contract",
             reference="ZFCG-2026-89",
@@ -166,7 +126,7 @@ def test_a_procurement_contract_carries_its_milestones(client: FlaskClient, worl
 
 
 def test_budget_rules(client: FlaskClient, world: DemoWorld) -> None:
-    fund = _draft(client, world)
+    fund = draft_fund(client, world)
     url, admin = f"/api/v1/funds/{fund['id']}/budget", world.auth("admin")
     assert_problem(
         client.put(url, json={"lines": {"FUNDRAISING": "1.00"}}, headers=admin), 422, "lines.FUNDRAISING"
@@ -180,7 +140,7 @@ def test_budget_rules(client: FlaskClient, world: DemoWorld) -> None:
 
 
 def test_small_reallocations_apply_at_once_and_history_is_kept(client: FlaskClient, world: DemoWorld) -> None:
-    fund = _active(client, world)
+    fund = activated_fund(client, world)
     before = _budget(client, world, fund["id"])
     response = client.post(
         f"/api/v1/funds/{fund['id']}/budget-revisions",
@@ -198,7 +158,7 @@ def test_small_reallocations_apply_at_once_and_history_is_kept(client: FlaskClie
 
 
 def test_large_reallocations_wait_for_another_finance_officer(client: FlaskClient, world: DemoWorld) -> None:
-    fund = _active(client, world)
+    fund = activated_fund(client, world)
     change = {"changes": {"ACTIVITY": "-20000.00", "PERSONNEL": "20000.00"}, "reason": "hire a social worker"}
     proposed = client.post(
         f"/api/v1/funds/{fund['id']}/budget-revisions", json=change, headers=world.keyed("finance1")
@@ -227,7 +187,7 @@ def test_large_reallocations_wait_for_another_finance_officer(client: FlaskClien
     ],
 )
 def test_revision_rules(client: FlaskClient, world: DemoWorld, changes: dict[str, str], field: str) -> None:
-    fund = _active(client, world)
+    fund = activated_fund(client, world)
     before = table_counts(world.app)
     response = client.post(
         f"/api/v1/funds/{fund['id']}/budget-revisions",
@@ -239,7 +199,7 @@ def test_revision_rules(client: FlaskClient, world: DemoWorld, changes: dict[str
 
 
 def test_lifecycle_rules(client: FlaskClient, world: DemoWorld) -> None:
-    fund = _active(client, world)
+    fund = activated_fund(client, world)
     url, admin = f"/api/v1/funds/{fund['id']}", world.auth("admin")
     assert_problem(client.post(f"{url}/activate", headers={**admin, "If-Match": "*"}), 409)
     assert (
@@ -281,8 +241,8 @@ def test_lifecycle_rules(client: FlaskClient, world: DemoWorld) -> None:
 
 
 def test_who_sees_and_manages_funds(client: FlaskClient, world: DemoWorld) -> None:
-    fund = _draft(client, world)
-    other = _draft(
+    fund = draft_fund(client, world)
+    other = draft_fund(
         client, world, reference="FC-2026-002", organisation_id=world.member_organisation["member02"]
     )
     assert [f["id"] for f in client.get("/api/v1/funds", headers=world.auth("member01")).get_json()] == [
@@ -294,17 +254,19 @@ def test_who_sees_and_manages_funds(client: FlaskClient, world: DemoWorld) -> No
     for username in ("finance1", "auditor", "member01"):
         assert_problem(
             client.post(
-                "/api/v1/funds", json=_terms(world, reference=f"X-{username}"), headers=world.keyed(username)
+                "/api/v1/funds",
+                json=fund_terms(world, reference=f"X-{username}"),
+                headers=world.keyed(username),
             ),
             403,
         )
     assert_problem(
-        client.post("/api/v1/funds", json=_terms(world), headers=world.keyed("admin")), 409, "reference"
+        client.post("/api/v1/funds", json=fund_terms(world), headers=world.keyed("admin")), 409, "reference"
     )
 
 
 def test_the_trail_replays_funds_and_budgets(client: FlaskClient, world: DemoWorld) -> None:
-    fund = _active(client, world)
+    fund = activated_fund(client, world)
     client.post(
         f"/api/v1/funds/{fund['id']}/budget-revisions",
         json={"changes": {"ACTIVITY": "-100.00", "PRINTING": "100.00"}, "reason": "r"},
@@ -324,7 +286,7 @@ def test_the_trail_replays_funds_and_budgets(client: FlaskClient, world: DemoWor
 
 
 def test_postings_name_only_the_organisations_own_funds(client: FlaskClient, world: DemoWorld) -> None:
-    other = _draft(
+    other = draft_fund(
         client, world, reference="FC-2026-003", organisation_id=world.member_organisation["member02"]
     )
     entry = {

@@ -7,9 +7,8 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from ledger.services.audit_verification import verify_database
+from tests.builders import approve_and_pay_tranche, file_and_approve_report, fund_terms, report_line
 from tests.conftest import DemoWorld
-from tests.funds.test_expense_reports import _line
-from tests.funds.test_funds import _terms
 from tests.helpers import assert_problem, keyed
 
 
@@ -30,39 +29,6 @@ def _verified(world: DemoWorld) -> None:
     assert result.ok, result.lines()
 
 
-def _pay(
-    client: FlaskClient,
-    world: DemoWorld,
-    fund: dict[str, Any],
-    tranche: dict[str, Any],
-    key: str,
-    paid_on: str,
-) -> None:
-    body = {
-        "kind": "tranche_advance",
-        "amount": tranche["amount"],
-        "memo": f"tranche {tranche['number']}",
-        "tranche_id": tranche["id"],
-    }
-    prepared = client.post(
-        f"/api/v1/funds/{fund['id']}/disbursements",
-        json=body,
-        headers={**world.auth("finance1"), "Idempotency-Key": key},
-    ).get_json()
-    assert (
-        client.post(
-            f"/api/v1/disbursements/{prepared['id']}/approve", headers=world.auth("finance2")
-        ).status_code
-        == 200
-    )
-    paid = client.post(
-        f"/api/v1/disbursements/{prepared['id']}/pay",
-        json={"bank_reference": key, "paid_on": paid_on},
-        headers=world.auth("finance1"),
-    )
-    assert paid.status_code == 200, paid.get_json()
-
-
 def _set_up(
     client: FlaskClient,
     world: DemoWorld,
@@ -79,23 +45,9 @@ def _set_up(
     return dict(fund)
 
 
-def _file_and_approve(
-    client: FlaskClient, world: DemoWorld, fund: dict[str, Any], member: str, lines: list[dict[str, Any]]
-) -> dict[str, Any]:
-    report = client.post(
-        f"/api/v1/funds/{fund['id']}/expense-reports", json={"title": "报销"}, headers=world.keyed(member)
-    ).get_json()
-    url = f"/api/v1/expense-reports/{report['id']}"
-    client.put(f"{url}/lines", json={"lines": lines}, headers={**world.auth(member), "If-Match": "*"})
-    assert client.post(f"{url}/submit", headers=world.auth(member)).status_code == 200
-    approved = client.post(f"{url}/approve", headers=world.auth("finance2"))
-    assert approved.status_code == 200, approved.get_json()
-    return dict(approved.get_json())
-
-
 def test_a_procurement_contract_from_award_to_closing(client: FlaskClient, world: DemoWorld) -> None:
     member = "member04"
-    terms = _terms(
+    terms = fund_terms(
         world,
         kind="procurement_contract",
         reference="JA-ZFCG-2026-0090",
@@ -121,14 +73,17 @@ def test_a_procurement_contract_from_award_to_closing(client: FlaskClient, world
             {"amount": "150000.00", "due_date": "2026-12-15"},
         ],
     )
-    _pay(client, world, fund, fund["tranches"][0], "ICBC-1", "2026-02-03")
+    approve_and_pay_tranche(client, world, fund, fund["tranches"][0], "ICBC-1", "2026-02-03")
     assert _balances(client, world, member) == {"1002": "150000.00", "4301": "-150000.00"}
     _verified(world)
 
     # A services contract is an exchange: spending books no restricted-net-asset release.
-    lines = [_line(client, world, "CONTRACTED", "12000.00"), _line(client, world, "PERSONNEL", "8000.00")]
+    lines = [
+        report_line(client, world, "CONTRACTED", "12000.00"),
+        report_line(client, world, "PERSONNEL", "8000.00"),
+    ]
     lines = [{**line, "receipt_sha256": _member_receipt(client, world, member)} for line in lines]
-    _file_and_approve(client, world, fund, member, lines)
+    file_and_approve_report(client, world, fund, member, lines)
     assert _balances(client, world, member) == {"1002": "130000.00", "4301": "-150000.00", "5101": "20000.00"}
 
     # A bank fee booked to the wrong account is corrected by reversal, not edited away.
@@ -198,7 +153,7 @@ def test_an_incubation_fund_with_a_budget_revision_and_a_closed_month(
     client: FlaskClient, world: DemoWorld
 ) -> None:
     member = "member08"
-    terms = _terms(
+    terms = fund_terms(
         world,
         kind="incubation_fund",
         reference="FH-2026-100",
@@ -214,7 +169,7 @@ def test_an_incubation_fund_with_a_budget_revision_and_a_closed_month(
         {"ACTIVITY": "30000.00", "SUPPLIES": "15000.00", "OFFICE": "5000.00"},
         [{"amount": "50000.00", "due_date": "2026-03-01"}],
     )
-    _pay(client, world, fund, fund["tranches"][0], "HP-1", "2026-03-02")
+    approve_and_pay_tranche(client, world, fund, fund["tranches"][0], "HP-1", "2026-03-02")
     revision = client.post(
         f"/api/v1/funds/{fund['id']}/budget-revisions",
         json={"changes": {"SUPPLIES": "-10000.00", "ACTIVITY": "10000.00"}, "reason": "more sessions"},
@@ -228,11 +183,11 @@ def test_an_incubation_fund_with_a_budget_revision_and_a_closed_month(
     )
     lines = [
         {
-            **_line(client, world, "ACTIVITY", "36000.00"),
+            **report_line(client, world, "ACTIVITY", "36000.00"),
             "receipt_sha256": _member_receipt(client, world, member),
         }
     ]
-    _file_and_approve(client, world, fund, member, lines)
+    file_and_approve_report(client, world, fund, member, lines)
     assert _balances(client, world, member) == {
         # Spent in the year it was received: the release reclassifies within 4401.
         "1002": "14000.00",
@@ -242,7 +197,10 @@ def test_an_incubation_fund_with_a_budget_revision_and_a_closed_month(
     organisation = world.member_organisation[member]
     client.post(f"/api/v1/organisations/{organisation}/periods/2026/3/close", headers=world.auth("finance1"))
     late = [
-        {**_line(client, world, "OFFICE", "100.00"), "receipt_sha256": _member_receipt(client, world, member)}
+        {
+            **report_line(client, world, "OFFICE", "100.00"),
+            "receipt_sha256": _member_receipt(client, world, member),
+        }
     ]
     report = client.post(
         f"/api/v1/funds/{fund['id']}/expense-reports", json={"title": "late"}, headers=world.keyed(member)
@@ -261,8 +219,8 @@ def test_an_incubation_fund_with_a_budget_revision_and_a_closed_month(
 
 
 def _member_receipt(client: FlaskClient, world: DemoWorld, member: str) -> str:
-    from tests.funds.test_expense_reports import receipt_pdf, upload
+    from tests.builders import post_receipt, receipt_pdf
 
-    response = upload(client, world, receipt_pdf(), user=member, member=member)
+    response = post_receipt(client, world, receipt_pdf(), user=member, member=member)
     assert response.status_code == 201, response.get_json()
     return str(response.get_json()["sha256"])

@@ -21,10 +21,13 @@ from ledger import create_app
 from ledger.audit.trail import read_head, sign_checkpoint_now
 from ledger.extensions import db
 from ledger.services.audit_verification import verify_database
+from tests.builders import first_tranche, fund_with_schedule, prepare_disbursement
 from tests.conftest import DemoWorld, is_postgres, postgres_database, settings_for_tests
-from tests.funds.test_disbursements import _first_tranche, _fund_with_schedule, _prepare
 
-pytestmark = pytest.mark.skipif(not is_postgres(), reason="pg_dump and pg_restore are PostgreSQL's")
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.skipif(not is_postgres(), reason="pg_dump and pg_restore are PostgreSQL's"),
+]
 
 
 def _libpq(url: str) -> str:
@@ -39,8 +42,8 @@ def test_a_dump_and_the_export_restore_to_the_same_verified_log(
     database_url: str,
     tmp_path: Path,
 ) -> None:
-    fund = _fund_with_schedule(client, world)
-    prepared = _prepare(client, world, fund, _first_tranche(fund), "backup-1").get_json()
+    fund = fund_with_schedule(client, world)
+    prepared = prepare_disbursement(client, world, fund, first_tranche(fund), "backup-1").get_json()
     client.post(f"/api/v1/disbursements/{prepared['id']}/approve", headers=world.auth("finance2"))
     client.post(
         f"/api/v1/disbursements/{prepared['id']}/pay",

@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -34,11 +34,12 @@ from ledger.audit.trail import sequence_pending
 from ledger.extensions import db
 from ledger.models import JournalEntry, Posting
 from ledger.services.audit_verification import verify_database
-from tests.books.test_money_idempotency import ADJUSTMENT
+from tests.builders import ADJUSTMENT
 from tests.conftest import TEST_SECRET, DemoWorld, is_postgres
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.postgres_only,
     pytest.mark.skipif(not is_postgres(), reason="gunicorn on PostgreSQL"),
     pytest.mark.skipif(
         shutil.which("pg_ctlcluster") is None, reason="needs the local PostgreSQL cluster tools"
@@ -46,6 +47,7 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
+LOAD_WRITES = 40  # acknowledged writes before the disturbance and again after recovery
 
 
 def _free_port() -> int:
@@ -139,6 +141,17 @@ class Writers:
             if status == 0:
                 time.sleep(0.05)
 
+    def wait_until(self, condition: Callable[[Writers], bool], what: str, timeout: float = 60) -> None:
+        """Poll until ``condition`` holds (read under the lock) instead of sleeping a guessed time."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                if condition(self):
+                    return
+                statuses = dict(self.statuses)
+            assert time.monotonic() < deadline, f"timed out waiting for {what}: {statuses}"
+            time.sleep(0.05)
+
     def __enter__(self) -> Writers:
         for thread in self.threads:
             thread.start()
@@ -184,11 +197,12 @@ def _scenario(app: Flask, world: DemoWorld, database_url: str, disturb: str) -> 
         server = servers.enter_context(gunicorn(app, database_url, port))
         writers = Writers(port, token, organisation)
         with writers:
-            time.sleep(1.5)
+            writers.wait_until(lambda w: len(w.acknowledged) >= LOAD_WRITES, "writes under load")
             if disturb == "kill":
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait(timeout=10)
-                time.sleep(0.5)
+                broken = writers.statuses.get(0, 0)
+                writers.wait_until(lambda w: w.statuses.get(0, 0) > broken, "a write to the dead server")
                 servers.enter_context(gunicorn(app, database_url, port))
             else:
                 cluster = sorted(os.listdir("/etc/postgresql"))[-1]
@@ -197,7 +211,10 @@ def _scenario(app: Flask, world: DemoWorld, database_url: str, disturb: str) -> 
                     check=True,
                     capture_output=True,
                 )
-            time.sleep(2.5)
+            recovered = len(writers.acknowledged)
+            writers.wait_until(
+                lambda w: len(w.acknowledged) >= recovered + LOAD_WRITES, "writes after recovery"
+            )
         assert writers.acknowledged, writers.statuses
         # A retry of a key sent around the disturbance returns its one entry, or makes it now.
         retries = [writers.post(key) for key in sorted(writers.attempted)[:40]]

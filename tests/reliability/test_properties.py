@@ -14,6 +14,7 @@ import uuid
 from datetime import date
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
@@ -28,9 +29,8 @@ from ledger.services.access import Actor
 from ledger.services.audit_verification import verify_database
 from ledger.services.fund_reports import budget_vs_actual
 from ledger.services.trial_balance import trial_balance
+from tests.builders import fund_with_schedule, post_receipt, receipt_pdf
 from tests.conftest import DemoWorld
-from tests.funds.test_disbursements import _fund_with_schedule
-from tests.funds.test_expense_reports import receipt_pdf, upload
 
 # Valid values most of the time (so that reports move through their states), invalid ones often.
 CATEGORIES = ("ACTIVITY", "PERSONNEL", "OFFICE", "ACTIVITY", "PERSONNEL", "FUNDRAISING", "NO_SUCH")
@@ -48,8 +48,9 @@ days = st.dates(
 )
 
 
+@pytest.mark.slow
 def test_random_operations_keep_the_invariants(app: Flask, client: FlaskClient, world: DemoWorld) -> None:
-    fund = _fund_with_schedule(client, world)
+    fund = fund_with_schedule(client, world)
     organisation = uuid.UUID(world.member_organisation["member01"])
     auditor = Actor(uuid.uuid4(), "auditor", Role.AUDITOR)
 
@@ -78,7 +79,7 @@ def test_random_operations_keep_the_invariants(app: Flask, client: FlaskClient, 
             if created.status_code != 201:
                 return
             report = created.get_json()
-            uploaded = upload(client, world, receipt_pdf())
+            uploaded = post_receipt(client, world, receipt_pdf())
             assert uploaded.status_code == 201
             line = {
                 "category_code": category,

@@ -26,11 +26,17 @@ from ledger.services.statement_figures.cash_flow import (
     LINE_NUMBERS,
     cash_flow_statement,
 )
+from tests.builders import (
+    MEMBER,
+    file_and_approve_report,
+    hand_built_books,
+    pay_first_tranche,
+    report_line,
+    restricted_grant,
+    reverse_entry,
+)
 from tests.conftest import DemoWorld
-from tests.funds.test_expense_reports import _line
-from tests.funds.test_funds import BUDGET, _draft
-from tests.funds.test_scenarios import _file_and_approve
-from tests.statements.test_organisation_figures import MEMBER, _adjust, _figures, _refund
+from tests.helpers import organisation_figures_between
 
 # Every 行次 of 会民非03表, in the order of the form.
 CASH_FLOW_LINE_NUMBERS = [
@@ -54,95 +60,11 @@ def _all_zero_but(**nonzero: str) -> dict[int, str]:
     return expected
 
 
-def _grant(
-    client: FlaskClient, world: DemoWorld, first_tranche: str, budget: dict[str, str] = BUDGET
-) -> dict[str, Any]:
-    """An active restricted lottery grant to member01 (revenue account 4401), first tranche given."""
-    fund = _draft(client, world)
-    admin = world.auth("admin")
-    url = f"/api/v1/funds/{fund['id']}"
-    assert client.put(f"{url}/budget", json={"lines": budget}, headers=admin).status_code == 200
-    rest = f"{100000 - int(first_tranche.split('.')[0])}.00"
-    schedule = [
-        {"amount": first_tranche, "due_date": "2026-01-15"},
-        {"amount": rest, "due_date": "2026-12-01"},
-    ]
-    tranches = client.put(f"{url}/tranches", json={"tranches": schedule}, headers=admin)
-    assert tranches.status_code == 200, tranches.get_json()
-    assert client.post(f"{url}/activate", headers={**admin, "If-Match": "*"}).status_code == 200
-    fund["tranches"] = tranches.get_json()
-    return fund
-
-
-def _pay(client: FlaskClient, world: DemoWorld, fund: dict[str, Any], paid_on: str) -> str:
-    """Pay the fund's first tranche; returns the disbursement's id."""
-    tranche = fund["tranches"][0]
-    body = {
-        "kind": "tranche_advance",
-        "amount": tranche["amount"],
-        "memo": "tranche 1",
-        "tranche_id": tranche["id"],
-    }
-    prepared = client.post(
-        f"/api/v1/funds/{fund['id']}/disbursements", json=body, headers=world.keyed("finance1")
-    )
-    assert prepared.status_code == 201, prepared.get_json()
-    disbursement = prepared.get_json()["id"]
-    approved = client.post(f"/api/v1/disbursements/{disbursement}/approve", headers=world.auth("finance2"))
-    assert approved.status_code == 200, approved.get_json()
-    paid = client.post(
-        f"/api/v1/disbursements/{disbursement}/pay",
-        json={"bank_reference": f"ICBC-{paid_on}", "paid_on": paid_on},
-        headers=world.auth("finance1"),
-    )
-    assert paid.status_code == 200, paid.get_json()
-    return str(disbursement)
-
-
-def _reverse(client: FlaskClient, world: DemoWorld, entry_id: str, on: str) -> None:
-    reversed_ = client.post(
-        f"/api/v1/journal-entries/{entry_id}/reversal",
-        json={"date": on, "reason": "posted in error"},
-        headers=world.auth("finance1"),
-    )
-    assert reversed_.status_code == 201, reversed_.get_json()
-
-
-def _hand_built_books(client: FlaskClient, world: DemoWorld) -> str:
-    """member01's books for the cash-flow statement; returns the organisation id.
-
-    2025-12-15  membership dues 100.00 in cash (1001), line dues_received: the 2026 opening cash
-    2026-01-16  the lottery grant (4401) pays its first tranche, 1,000.00, into 1002
-    2026-02-10  a donation of 500.00 into 1002, line donations_received
-    2026-02-12  a donation of 200.00 into 1002, line donations_received ...
-    2026-02-20  ... reversed: it was posted in error
-    2026-03-10  an expense report of 300.00 approved and paid from 1002: PERSONNEL 100.00 (staff),
-                ACTIVITY 200.00 (goods and services)
-    2026-04-30  a laptop for 80.00 paid from 1002, line fixed_assets_paid
-    2026-05-05  30.00 drawn from the bank into petty cash (Dr 1001 / Cr 1002), line
-                other_operating_paid: cash moves between cash accounts, so the line nets to zero
-    2026-06-01  50.00 of the grant refunded to the funder from 1002
-    """
-    organisation = world.member_organisation[MEMBER]
-    _adjust(client, world, organisation, "2025-12-15", "会费 dues", [("1001", "debit", "100.00"), ("4201", "credit", "100.00")], cash_flow_line="dues_received")  # fmt: skip
-    fund = _grant(client, world, "1000.00")
-    _pay(client, world, fund, "2026-01-16")
-    _adjust(client, world, organisation, "2026-02-10", "捐赠 donation", [("1002", "debit", "500.00"), ("4101", "credit", "500.00")], cash_flow_line="donations_received")  # fmt: skip
-    mistaken = _adjust(client, world, organisation, "2026-02-12", "捐赠 donation", [("1002", "debit", "200.00"), ("4101", "credit", "200.00")], cash_flow_line="donations_received")  # fmt: skip
-    _reverse(client, world, mistaken["id"], "2026-02-20")
-    lines = [_line(client, world, "PERSONNEL", "100.00"), _line(client, world, "ACTIVITY", "200.00")]
-    _file_and_approve(client, world, fund, MEMBER, lines)
-    _adjust(client, world, organisation, "2026-04-30", "笔记本电脑 laptop", [("1501", "debit", "80.00"), ("1002", "credit", "80.00")], cash_flow_line="fixed_assets_paid")  # fmt: skip
-    _adjust(client, world, organisation, "2026-05-05", "提现 petty cash", [("1001", "debit", "30.00"), ("1002", "credit", "30.00")], cash_flow_line="other_operating_paid")  # fmt: skip
-    _refund(client, world, fund, "50.00", "2026-06-01")
-    return organisation
-
-
 def test_the_cash_flow_statement_of_hand_built_books(
     app: Flask, client: FlaskClient, world: DemoWorld
 ) -> None:
-    organisation = _hand_built_books(client, world)
-    figures = _figures(app, organisation, "2026-01-01", "2026-12-31")
+    organisation = hand_built_books(client, world)
+    figures = organisation_figures_between(app, organisation, "2026-01-01", "2026-12-31")
     cash_flows = figures["cash_flows"]
     assert cash_flows["form"] == CASH_FLOW_FORM == "会民非03表"
     # Operating inflows: 1 donations 500.00 + 200.00 − 200.00 reversed = 500.00; 5 the grant
@@ -181,7 +103,7 @@ def test_the_cash_flow_statement_of_hand_built_books(
 
     # January and February only: 1 = 500.00 + 200.00 − 200.00 = 500.00, 5 = 1,000.00;
     # 61 = 1,500.00, and 货币资金 goes from 100.00 to 1,600.00.
-    early = _figures(app, organisation, "2026-01-01", "2026-02-28")
+    early = organisation_figures_between(app, organisation, "2026-01-01", "2026-02-28")
     assert _rows(early) == _all_zero_but(
         l1="500.00", l5="1000.00", l13="1500.00", l24="1500.00", l61="1500.00"
     )
@@ -189,12 +111,12 @@ def test_the_cash_flow_statement_of_hand_built_books(
     assert early["cash_flows"]["reconciled"] is True
 
     # The day of the reversal alone: it takes 200.00 off line 1, it is no payment on line 19.
-    day = _figures(app, organisation, "2026-02-20", "2026-02-20")
+    day = organisation_figures_between(app, organisation, "2026-02-20", "2026-02-20")
     assert _rows(day) == _all_zero_but(l1="-200.00", l13="-200.00", l24="-200.00", l61="-200.00")
     assert (day["cash_flows"]["opening_cash"], day["cash_flows"]["closing_cash"]) == ("1800.00", "1600.00")
 
     # 2025: the dues 100.00 on line 2, from nothing to 100.00.
-    before = _figures(app, organisation, "2025-01-01", "2025-12-31")
+    before = organisation_figures_between(app, organisation, "2025-01-01", "2025-12-31")
     assert _rows(before) == _all_zero_but(l2="100.00", l13="100.00", l24="100.00", l61="100.00")
     assert before["cash_flows"]["reconciled"] is True
 
@@ -211,15 +133,15 @@ def test_undone_events_and_adjustments_from_before_cash_flow_lines(
         "LABOUR": "10000.00",
         "OFFICE": "10000.00",
     }
-    fund = _grant(client, world, "2000.00", budget)
-    disbursement = _pay(client, world, fund, "2026-01-16")
+    fund = restricted_grant(client, world, "2000.00", budget)
+    disbursement = pay_first_tranche(client, world, fund, "2026-01-16")
     lines = [
-        _line(client, world, "PERSONNEL", "120.00"),
-        _line(client, world, "FRINGE", "30.00"),
-        _line(client, world, "LABOUR", "10.00"),
-        _line(client, world, "OFFICE", "45.00"),
+        report_line(client, world, "PERSONNEL", "120.00"),
+        report_line(client, world, "FRINGE", "30.00"),
+        report_line(client, world, "LABOUR", "10.00"),
+        report_line(client, world, "OFFICE", "45.00"),
     ]
-    report = _file_and_approve(client, world, fund, MEMBER, lines)
+    report = file_and_approve_report(client, world, fund, MEMBER, lines)
     voided = client.post(
         f"/api/v1/expense-reports/{report['id']}/void",
         json={"date": "2026-04-02", "reason": "receipts were duplicates"},
@@ -269,7 +191,7 @@ def test_undone_events_and_adjustments_from_before_cash_flow_lines(
             legacy.append(entry.id)
         forget_rows(db.session)  # rows as an older version wrote them, outside this trail format
     # The 40.00 is reversed later; the reversal keeps the original's line 8 with a minus sign.
-    _reverse(client, world, str(legacy[0]), "2026-07-01")
+    reverse_entry(client, world, str(legacy[0]), "2026-07-01")
 
     # Staff costs are PERSONNEL 120.00 + FRINGE 30.00 = 150.00 (Form 990 lines 7 and 9); LABOUR
     # 10.00 (劳务费, paid to non-employees: Form 990 line 11g) and OFFICE 45.00 are goods and
@@ -277,19 +199,19 @@ def test_undone_events_and_adjustments_from_before_cash_flow_lines(
     # Whole year: 5 = 2,000.00 − 2,000.00 = 0.00; 15 = 150.00 − 150.00 = 0.00; 16 = 55.00 − 55.00
     # = 0.00; 8 = 40.00 − 40.00 = 0.00; 19 = 15.00 (the legacy payment, by its direction).
     # 23 = 15.00; 24 = −15.00; 61 = −15.00 (cash: 0.00 → −15.00, petty cash overdrawn).
-    year = _figures(app, organisation, "2026-01-01", "2026-12-31")
+    year = organisation_figures_between(app, organisation, "2026-01-01", "2026-12-31")
     assert _rows(year) == _all_zero_but(l19="15.00", l23="15.00", l24="-15.00", l61="-15.00")
     assert year["cash_flows"]["reconciled"] is True
     # January to March: the payment and the report, before either was undone.
     # 5 = 2,000.00; 13 = 2,000.00; 15 = 150.00; 16 = 55.00; 23 = 205.00; 24 = 1,795.00; 61 = 1,795.00.
-    first_quarter = _figures(app, organisation, "2026-01-01", "2026-03-31")
+    first_quarter = organisation_figures_between(app, organisation, "2026-01-01", "2026-03-31")
     assert _rows(first_quarter) == _all_zero_but(
         l5="2000.00", l13="2000.00", l15="150.00", l16="55.00", l23="205.00", l24="1795.00", l61="1795.00"
     )
     # April: the void and the returned payment come off the lines they were on.
     # 5 = −2,000.00; 13 = −2,000.00; 15 = −150.00; 16 = −55.00; 23 = −205.00;
     # 24 = −2,000.00 − (−205.00) = −1,795.00; 61 = −1,795.00 (cash 1,795.00 → 0.00).
-    april = _figures(app, organisation, "2026-04-01", "2026-04-30")
+    april = organisation_figures_between(app, organisation, "2026-04-01", "2026-04-30")
     assert _rows(april) == _all_zero_but(
         l5="-2000.00",
         l13="-2000.00",
@@ -302,12 +224,12 @@ def test_undone_events_and_adjustments_from_before_cash_flow_lines(
     assert (april["cash_flows"]["opening_cash"], april["cash_flows"]["closing_cash"]) == ("1795.00", "0.00")
     # May: the legacy receipt on 8 (40.00) and payment on 19 (15.00); 13 = 40.00; 23 = 15.00;
     # 24 = 25.00; 61 = 25.00.
-    may = _figures(app, organisation, "2026-05-01", "2026-05-31")
+    may = organisation_figures_between(app, organisation, "2026-05-01", "2026-05-31")
     assert _rows(may) == _all_zero_but(
         l8="40.00", l13="40.00", l19="15.00", l23="15.00", l24="25.00", l61="25.00"
     )
     # July: the reversal of the legacy receipt: −40.00 on line 8, not 40.00 on line 19.
-    july = _figures(app, organisation, "2026-07-01", "2026-07-31")
+    july = organisation_figures_between(app, organisation, "2026-07-01", "2026-07-31")
     assert _rows(july) == _all_zero_but(l8="-40.00", l13="-40.00", l24="-40.00", l61="-40.00")
     for figures in (first_quarter, april, may, july):
         assert figures["cash_flows"]["reconciled"] is True
@@ -316,7 +238,9 @@ def test_undone_events_and_adjustments_from_before_cash_flow_lines(
 def test_the_form_has_every_row_in_order_with_bilingual_labels(
     app: Flask, client: FlaskClient, world: DemoWorld
 ) -> None:
-    figures = _figures(app, world.member_organisation[MEMBER], "2026-01-01", "2026-12-31")  # empty books
+    figures = organisation_figures_between(
+        app, world.member_organisation[MEMBER], "2026-01-01", "2026-12-31"
+    )  # empty books
     rows = figures["cash_flows"]["rows"]
     assert [r["line"] for r in rows if r["line"] is not None] == CASH_FLOW_LINE_NUMBERS
     assert [r["label_zh"] for r in rows if r["line"] is None] == [

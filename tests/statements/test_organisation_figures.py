@@ -31,15 +31,22 @@ from ledger.services.statement_figures.organisation import (
     LIABILITY_LINES,
     UnmappedAccountError,
     account_line_map,
-    organisation_statement_figures,
     unmapped_accounts,
 )
+from tests.builders import (
+    MEMBER,
+    approve_and_pay_tranche,
+    cash_flow_line_for,
+    file_and_approve_report,
+    fund_with_schedule,
+    known_year,
+    post_adjustment,
+    refund_to_funder,
+    report_line,
+)
 from tests.conftest import DemoWorld
-from tests.funds.test_disbursements import _fund_with_schedule
-from tests.funds.test_expense_reports import _line
-from tests.funds.test_scenarios import _file_and_approve, _pay
+from tests.helpers import activity_text, balance_sheet_text, organisation_figures_between
 
-MEMBER = "member01"  # the organisation _fund_with_schedule funds
 CHART = Path(ledger.__file__).parent / "reference" / "charts" / "NPO-2005.json"
 
 # Every 行次 of 会民非01表 and 会民非02表 (domain.md section 1.4), in the order of the forms.
@@ -49,13 +56,6 @@ ACTIVITY_LINE_NUMBERS = [1, 2, 3, 4, 5, 6, 9, 11, 12, 21, 24, 28, 35, 40, 45]
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def _figures(app: Flask, organisation: str, start: str, end: str, currency: str = "CNY") -> dict[str, Any]:
-    with app.app_context():
-        return organisation_statement_figures(
-            uuid.UUID(organisation), date.fromisoformat(start), date.fromisoformat(end), currency
-        )
 
 
 def _minor(text: str) -> int:
@@ -79,16 +79,6 @@ def _activities(figures: dict[str, Any]) -> dict[int, tuple[int, int, int]]:
         for row in figures["activities"]["rows"]
         if row["line"] is not None
     }
-
-
-def _text(figures: dict[str, Any], side: str, line: int) -> tuple[str, str]:
-    row = next(r for r in figures["balance_sheet"][side] if r["line"] == line)
-    return row["opening"], row["closing"]
-
-
-def _activity_text(figures: dict[str, Any], line: int) -> tuple[str, str, str]:
-    row = next(r for r in figures["activities"]["rows"] if r["line"] == line)
-    return row["unrestricted"], row["restricted"], row["total"]
 
 
 def _assert_identities(figures: dict[str, Any]) -> None:
@@ -124,49 +114,6 @@ def _assert_identities(figures: dict[str, Any]) -> None:
     assert activity[45][2] + _minor(other["total"]) == moved_110
 
 
-CASH = ("1001", "1002", "1009")
-
-
-def _cash_line_by_direction(lines: list[tuple[str, str, str]]) -> str | None:
-    """The "other operating" line of the cash-flow statement for an entry that moves cash."""
-    cash = [side for code, side, _ in lines if code in CASH]
-    if not cash:
-        return None
-    return "other_operating_received" if cash[0] == "debit" else "other_operating_paid"
-
-
-def _adjust(
-    client: FlaskClient,
-    world: DemoWorld,
-    organisation: str,
-    on: str,
-    description: str,
-    lines: list[tuple[str, str, str]],
-    currency: str = "CNY",
-    cash_flow_line: str | None = None,
-) -> dict[str, Any]:
-    """Post an adjustment through the API; one that moves cash names its cash-flow line."""
-    body: dict[str, Any] = {
-        "date": on,
-        "description": description,
-        "currency": currency,
-        "lines": [{"account_code": code, "side": side, "amount": amount} for code, side, amount in lines],
-    }
-    if (line := cash_flow_line or _cash_line_by_direction(lines)) is not None:
-        body["cash_flow_line"] = line
-    response = client.post(
-        f"/api/v1/organisations/{organisation}/journal-entries", json=body, headers=world.keyed("finance1")
-    )
-    assert response.status_code == 201, response.get_json()
-    return dict(response.get_json())
-
-
-def _refund(client: FlaskClient, world: DemoWorld, fund: dict[str, Any], amount: str, on: str) -> None:
-    body = {"amount": amount, "refunded_on": on, "bank_reference": f"REFUND-{on}"}
-    response = client.post(f"/api/v1/funds/{fund['id']}/refund", json=body, headers=world.keyed("finance2"))
-    assert response.status_code == 201, response.get_json()
-
-
 def _chart_codes() -> dict[str, str]:
     """Code -> class of every account of the NPO-2005 chart file."""
     return {a["code"]: a["class"] for a in json.loads(CHART.read_text(encoding="utf-8"))["accounts"]}
@@ -175,45 +122,11 @@ def _chart_codes() -> dict[str, str]:
 # --- a known year ------------------------------------------------------------------------------
 
 
-def _known_year(client: FlaskClient, world: DemoWorld) -> str:
-    """Books for member01 with known figures; returns the organisation id.
-
-    2025: 500.00 membership dues in cash (the 2026 opening balance).
-    2026: a restricted lottery grant pays 40,000.00 (4401, restricted); an unrestricted donation
-    of 2,000.00; an expense report of 12,000.00 + 6,000.00 programme costs and 1,500.00 office
-    costs (5201), which releases 19,500.00 of the restriction (within 4401: the grant was received
-    this year, so the release moves it to 4401's unrestricted part); 12.50 bank interest (4601); a
-    25.00 bank charge (5301); a 6,000.00 laptop bought on account and 500.00 of depreciation;
-    1,000.00 of the grant refunded to the funder.
-    """
-    organisation = world.member_organisation[MEMBER]
-    _adjust(client, world, organisation, "2025-12-15", "会费 membership dues", [("1001", "debit", "500.00"), ("4201", "credit", "500.00")], cash_flow_line="dues_received")  # fmt: skip
-    fund = _fund_with_schedule(client, world)
-    _pay(client, world, fund, fund["tranches"][0], "ICBC-1", "2026-01-16")
-    _adjust(client, world, organisation, "2026-02-10", "捐赠 donation", [("1002", "debit", "2000.00"), ("4101", "credit", "2000.00")], cash_flow_line="donations_received")  # fmt: skip
-    lines = [
-        _line(client, world, "ACTIVITY", "12000.00"),
-        _line(client, world, "PERSONNEL", "6000.00"),
-        _line(client, world, "OFFICE", "1500.00"),
-    ]
-    _file_and_approve(client, world, fund, MEMBER, lines)
-    _adjust(client, world, organisation, "2026-03-31", "银行利息 bank interest", [("1002", "debit", "12.50"), ("4601", "credit", "12.50")], cash_flow_line="investment_income_received")  # fmt: skip
-    _adjust(client, world, organisation, "2026-04-30", "银行手续费 bank charge", [("5301", "debit", "25.00"), ("1002", "credit", "25.00")])  # fmt: skip
-    _adjust(client, world, organisation, "2026-05-20", "笔记本电脑 laptop", [("1501", "debit", "6000.00"), ("2202", "credit", "6000.00")])  # fmt: skip
-    _adjust(client, world, organisation, "2026-06-30", "折旧 depreciation", [("5201", "debit", "500.00"), ("1502", "credit", "500.00")])  # fmt: skip
-    _refund(client, world, fund, "1000.00", "2026-12-20")
-    # Neither another organisation's books nor another currency reach these statements.
-    other = world.member_organisation["member02"]
-    _adjust(client, world, other, "2026-05-01", "elsewhere", [("1002", "debit", "999.00"), ("4101", "credit", "999.00")])  # fmt: skip
-    _adjust(client, world, organisation, "2026-05-01", "USD gift", [("1002", "debit", "100.00"), ("4101", "credit", "100.00")], currency="USD", cash_flow_line="donations_received")  # fmt: skip
-    return organisation
-
-
 def test_a_year_with_a_restricted_grant_gives_the_expected_figures(
     app: Flask, client: FlaskClient, world: DemoWorld
 ) -> None:
-    organisation = _known_year(client, world)
-    figures = _figures(app, organisation, "2026-01-01", "2026-12-31")
+    organisation = known_year(client, world)
+    figures = organisation_figures_between(app, organisation, "2026-01-01", "2026-12-31")
     json.dumps(figures)  # plain data only: the API and the PDF attachment serialise it as is
 
     with app.app_context():
@@ -230,35 +143,38 @@ def test_a_year_with_a_restricted_grant_gives_the_expected_figures(
     assert figures["balance_sheet"]["closing_date"] == "2026-12-31"
 
     assets, right = "assets", "liabilities_and_net_assets"
-    assert _text(figures, assets, 1) == ("500.00", "21987.50")  # 货币资金: 500 cash + 21,487.50 bank
-    assert _text(figures, assets, 20) == ("500.00", "21987.50")
-    assert _text(figures, assets, 31) == ("0.00", "6000.00")
-    assert _text(figures, assets, 32) == ("0.00", "500.00")  # 减：累计折旧, printed positive
-    assert _text(figures, assets, 33) == ("0.00", "5500.00")
-    assert _text(figures, assets, 40) == ("0.00", "5500.00")
-    assert _text(figures, assets, 60) == ("500.00", "27487.50")  # 资产总计
-    assert _text(figures, right, 62) == ("0.00", "6000.00")  # 应付款项 (2202)
-    assert _text(figures, right, 100) == ("0.00", "6000.00")
+    assert balance_sheet_text(figures, assets, 1) == (
+        "500.00",
+        "21987.50",
+    )  # 货币资金: 500 cash + 21,487.50 bank
+    assert balance_sheet_text(figures, assets, 20) == ("500.00", "21987.50")
+    assert balance_sheet_text(figures, assets, 31) == ("0.00", "6000.00")
+    assert balance_sheet_text(figures, assets, 32) == ("0.00", "500.00")  # 减：累计折旧, printed positive
+    assert balance_sheet_text(figures, assets, 33) == ("0.00", "5500.00")
+    assert balance_sheet_text(figures, assets, 40) == ("0.00", "5500.00")
+    assert balance_sheet_text(figures, assets, 60) == ("500.00", "27487.50")  # 资产总计
+    assert balance_sheet_text(figures, right, 62) == ("0.00", "6000.00")  # 应付款项 (2202)
+    assert balance_sheet_text(figures, right, 100) == ("0.00", "6000.00")
     # 3101 0 + 500.00 (2025 dues) + 21,512.50 unrestricted revenue − 20,025.00 expenses
-    assert _text(figures, right, 101) == ("500.00", "1987.50")
+    assert balance_sheet_text(figures, right, 101) == ("500.00", "1987.50")
     # 3102 0 + 19,500.00 restricted revenue (40,000.00 − 19,500.00 released − 1,000.00 refunded)
-    assert _text(figures, right, 105) == ("0.00", "19500.00")
-    assert _text(figures, right, 110) == ("500.00", "21487.50")
-    assert _text(figures, right, 120) == ("500.00", "27487.50")  # 负债和净资产总计
+    assert balance_sheet_text(figures, right, 105) == ("0.00", "19500.00")
+    assert balance_sheet_text(figures, right, 110) == ("500.00", "21487.50")
+    assert balance_sheet_text(figures, right, 120) == ("500.00", "27487.50")  # 负债和净资产总计
 
-    assert _activity_text(figures, 1) == ("2000.00", "0.00", "2000.00")  # 捐赠收入
-    assert _activity_text(figures, 2) == ("0.00", "0.00", "0.00")  # 2025's dues are not 2026's
+    assert activity_text(figures, 1) == ("2000.00", "0.00", "2000.00")  # 捐赠收入
+    assert activity_text(figures, 2) == ("0.00", "0.00", "0.00")  # 2025's dues are not 2026's
     # 政府补助收入: 19,500.00 released to unrestricted; 40,000.00 − 19,500.00 − 1,000.00 refunded
-    assert _activity_text(figures, 5) == ("19500.00", "19500.00", "39000.00")
-    assert _activity_text(figures, 6) == ("12.50", "0.00", "12.50")
-    assert _activity_text(figures, 11) == ("21512.50", "19500.00", "41012.50")  # 收入合计
-    assert _activity_text(figures, 12) == ("18000.00", "0.00", "18000.00")
-    assert _activity_text(figures, 21) == ("2000.00", "0.00", "2000.00")  # office 1,500 + depreciation
-    assert _activity_text(figures, 24) == ("25.00", "0.00", "25.00")
-    assert _activity_text(figures, 28) == ("0.00", "0.00", "0.00")
-    assert _activity_text(figures, 35) == ("20025.00", "0.00", "20025.00")  # 费用合计
-    assert _activity_text(figures, 40) == ("0.00", "0.00", "0.00")  # released within the revenue
-    assert _activity_text(figures, 45) == ("1487.50", "19500.00", "20987.50")  # 净资产变动额
+    assert activity_text(figures, 5) == ("19500.00", "19500.00", "39000.00")
+    assert activity_text(figures, 6) == ("12.50", "0.00", "12.50")
+    assert activity_text(figures, 11) == ("21512.50", "19500.00", "41012.50")  # 收入合计
+    assert activity_text(figures, 12) == ("18000.00", "0.00", "18000.00")
+    assert activity_text(figures, 21) == ("2000.00", "0.00", "2000.00")  # office 1,500 + depreciation
+    assert activity_text(figures, 24) == ("25.00", "0.00", "25.00")
+    assert activity_text(figures, 28) == ("0.00", "0.00", "0.00")
+    assert activity_text(figures, 35) == ("20025.00", "0.00", "20025.00")  # 费用合计
+    assert activity_text(figures, 40) == ("0.00", "0.00", "0.00")  # released within the revenue
+    assert activity_text(figures, 45) == ("1487.50", "19500.00", "20987.50")  # 净资产变动额
     assert figures["activities"]["other_net_asset_movements"] == {
         "unrestricted": "0.00",
         "restricted": "0.00",
@@ -271,9 +187,9 @@ def test_a_year_with_a_restricted_grant_gives_the_expected_figures(
         assert activity[45][column] == sheet[line][1] - sheet[line][0]
 
     # The USD books are a statement of their own.
-    dollars = _figures(app, organisation, "2026-01-01", "2026-12-31", "USD")
-    assert _text(dollars, assets, 1) == ("0.00", "100.00")
-    assert _activity_text(dollars, 1) == ("100.00", "0.00", "100.00")
+    dollars = organisation_figures_between(app, organisation, "2026-01-01", "2026-12-31", "USD")
+    assert balance_sheet_text(dollars, assets, 1) == ("0.00", "100.00")
+    assert activity_text(dollars, 1) == ("100.00", "0.00", "100.00")
     _assert_identities(dollars)
 
 
@@ -281,7 +197,9 @@ def test_the_full_layout_is_printed_in_order_with_bilingual_labels(
     app: Flask, client: FlaskClient, world: DemoWorld
 ) -> None:
     organisation = world.member_organisation[MEMBER]
-    figures = _figures(app, organisation, "2026-01-01", "2026-12-31")  # empty books: all zero
+    figures = organisation_figures_between(
+        app, organisation, "2026-01-01", "2026-12-31"
+    )  # empty books: all zero
     sheet = figures["balance_sheet"]
     assert [r["line"] for r in sheet["assets"] if r["line"] is not None] == ASSET_LINE_NUMBERS
     assert [r["line"] for r in sheet["liabilities_and_net_assets"] if r["line"] is not None] == (
@@ -339,7 +257,7 @@ def test_the_forms_write_their_dates_as_the_official_forms_do(app: Flask, world:
         ),
         ("2026-03-10", "2026-03-10", ("2026年3月10日", "10 March 2026"), ("2026年3月10日", "10 March 2026")),
     ):
-        dates = _figures(app, organisation, start, end)["dates"]
+        dates = organisation_figures_between(app, organisation, start, end)["dates"]
         assert dates["balance_sheet"] == {"zh": closing[0], "en": closing[1]}, (start, end)
         assert dates["period"] == {"zh": period[0], "en": period[1]}, (start, end)
 
@@ -347,9 +265,9 @@ def test_the_forms_write_their_dates_as_the_official_forms_do(app: Flask, world:
 def test_a_period_opens_where_the_previous_one_closed(
     app: Flask, client: FlaskClient, world: DemoWorld
 ) -> None:
-    organisation = _known_year(client, world)
-    year = _sheet(_figures(app, organisation, "2026-01-01", "2026-12-31"))
-    after = _figures(app, organisation, "2027-01-01", "2027-12-31")
+    organisation = known_year(client, world)
+    year = _sheet(organisation_figures_between(app, organisation, "2026-01-01", "2026-12-31"))
+    after = organisation_figures_between(app, organisation, "2027-01-01", "2027-12-31")
     assert {line: opening for line, (opening, _) in _sheet(after).items()} == {
         line: closing for line, (_, closing) in year.items()
     }
@@ -359,12 +277,12 @@ def test_a_period_opens_where_the_previous_one_closed(
     _assert_identities(after)
 
     # Two halves make the year: the second opens at the first's close, and their activities add up.
-    first = _figures(app, organisation, "2026-01-01", "2026-06-30")
-    second = _figures(app, organisation, "2026-07-01", "2026-12-31")
+    first = organisation_figures_between(app, organisation, "2026-01-01", "2026-06-30")
+    second = organisation_figures_between(app, organisation, "2026-07-01", "2026-12-31")
     assert {line: o for line, (o, _) in _sheet(second).items()} == {
         line: c for line, (_, c) in _sheet(first).items()
     }
-    whole = _activities(_figures(app, organisation, "2026-01-01", "2026-12-31"))
+    whole = _activities(organisation_figures_between(app, organisation, "2026-01-01", "2026-12-31"))
     halves = [_activities(first), _activities(second)]
     assert {
         line: tuple(a + b for a, b in zip(halves[0][line], halves[1][line], strict=True)) for line in whole
@@ -372,10 +290,10 @@ def test_a_period_opens_where_the_previous_one_closed(
     for figures in (first, second):
         _assert_identities(figures)
     # A one-day period on the day of the expense report holds exactly its release.
-    day = _figures(app, organisation, "2026-03-10", "2026-03-10")
-    assert _activity_text(day, 5) == ("19500.00", "-19500.00", "0.00")
-    assert _activity_text(day, 40) == ("0.00", "0.00", "0.00")
-    assert _activity_text(day, 35) == ("19500.00", "0.00", "19500.00")
+    day = organisation_figures_between(app, organisation, "2026-03-10", "2026-03-10")
+    assert activity_text(day, 5) == ("19500.00", "-19500.00", "0.00")
+    assert activity_text(day, 40) == ("0.00", "0.00", "0.00")
+    assert activity_text(day, 35) == ("19500.00", "0.00", "19500.00")
 
 
 def test_every_chart_account_feeds_exactly_one_line(app: Flask) -> None:
@@ -414,12 +332,12 @@ def test_every_chart_account_feeds_exactly_one_line(app: Flask) -> None:
 def test_unknown_organisation_and_reversed_period_are_refused(app: Flask, world: DemoWorld) -> None:
     organisation = world.member_organisation[MEMBER]
     with pytest.raises(NotFound):
-        _figures(app, str(uuid.uuid4()), "2026-01-01", "2026-12-31")
+        organisation_figures_between(app, str(uuid.uuid4()), "2026-01-01", "2026-12-31")
     with pytest.raises(ValidationFailed) as refused:
-        _figures(app, organisation, "2026-12-31", "2026-01-01")
+        organisation_figures_between(app, organisation, "2026-12-31", "2026-01-01")
     assert "period" in refused.value.errors
     with pytest.raises(ValidationFailed) as refused:
-        _figures(app, organisation, "2026-01-01", "2026-12-31", "XYZ")
+        organisation_figures_between(app, organisation, "2026-01-01", "2026-12-31", "XYZ")
     assert "currency" in refused.value.errors
 
 
@@ -428,23 +346,23 @@ def test_direct_postings_to_net_assets_are_shown_beside_the_form(
 ) -> None:
     """A hand-posted release counts as line 40; a posting straight into 3101 is no revenue."""
     organisation = world.member_organisation[MEMBER]
-    _adjust(client, world, organisation, "2026-01-01", "期初 opening balance taken over", [("1002", "debit", "3000.00"), ("3101", "credit", "1000.00"), ("3102", "credit", "2000.00")])  # fmt: skip
-    release = _adjust(client, world, organisation, "2026-04-01", "限定解除 time restriction expired", [("3102", "debit", "800.00"), ("3101", "credit", "800.00")])  # fmt: skip
+    post_adjustment(client, world, organisation, "2026-01-01", "期初 opening balance taken over", [("1002", "debit", "3000.00"), ("3101", "credit", "1000.00"), ("3102", "credit", "2000.00")])  # fmt: skip
+    release = post_adjustment(client, world, organisation, "2026-04-01", "限定解除 time restriction expired", [("3102", "debit", "800.00"), ("3101", "credit", "800.00")])  # fmt: skip
     # A release and a correction in one entry: only the shared 300.00 is a reclassification.
-    _adjust(client, world, organisation, "2026-05-01", "release and correction", [("3102", "debit", "300.00"), ("1002", "debit", "200.00"), ("3101", "credit", "500.00")])  # fmt: skip
-    figures = _figures(app, organisation, "2026-01-01", "2026-12-31")
+    post_adjustment(client, world, organisation, "2026-05-01", "release and correction", [("3102", "debit", "300.00"), ("1002", "debit", "200.00"), ("3101", "credit", "500.00")])  # fmt: skip
+    figures = organisation_figures_between(app, organisation, "2026-01-01", "2026-12-31")
     _assert_identities(figures)
-    assert _activity_text(figures, 11) == ("0.00", "0.00", "0.00")
-    assert _activity_text(figures, 40) == ("1100.00", "-1100.00", "0.00")
-    assert _activity_text(figures, 45) == ("1100.00", "-1100.00", "0.00")
+    assert activity_text(figures, 11) == ("0.00", "0.00", "0.00")
+    assert activity_text(figures, 40) == ("1100.00", "-1100.00", "0.00")
+    assert activity_text(figures, 45) == ("1100.00", "-1100.00", "0.00")
     assert figures["activities"]["other_net_asset_movements"] == {
         "unrestricted": "1200.00",
         "restricted": "2000.00",
         "total": "3200.00",
     }
-    assert _text(figures, "liabilities_and_net_assets", 101) == ("0.00", "2300.00")
-    assert _text(figures, "liabilities_and_net_assets", 105) == ("0.00", "900.00")
-    assert _text(figures, "assets", 1) == ("0.00", "3200.00")
+    assert balance_sheet_text(figures, "liabilities_and_net_assets", 101) == ("0.00", "2300.00")
+    assert balance_sheet_text(figures, "liabilities_and_net_assets", 105) == ("0.00", "900.00")
+    assert balance_sheet_text(figures, "assets", 1) == ("0.00", "3200.00")
 
     # Reversing the release takes it back off line 40 (a negative reclassification).
     reversal = client.post(
@@ -453,17 +371,17 @@ def test_direct_postings_to_net_assets_are_shown_beside_the_form(
         headers=world.auth("finance1"),
     )
     assert reversal.status_code == 201, reversal.get_json()
-    figures = _figures(app, organisation, "2026-01-01", "2026-12-31")
+    figures = organisation_figures_between(app, organisation, "2026-01-01", "2026-12-31")
     _assert_identities(figures)
-    assert _activity_text(figures, 40) == ("300.00", "-300.00", "0.00")
-    assert _activity_text(_figures(app, organisation, "2026-04-15", "2026-04-15"), 40) == (
+    assert activity_text(figures, 40) == ("300.00", "-300.00", "0.00")
+    assert activity_text(organisation_figures_between(app, organisation, "2026-04-15", "2026-04-15"), 40) == (
         "-800.00",
         "800.00",
         "0.00",
     )
     assert figures["activities"]["other_net_asset_movements"]["total"] == "3200.00"
-    assert _text(figures, "liabilities_and_net_assets", 101) == ("0.00", "1500.00")
-    assert _text(figures, "liabilities_and_net_assets", 105) == ("0.00", "1700.00")
+    assert balance_sheet_text(figures, "liabilities_and_net_assets", 101) == ("0.00", "1500.00")
+    assert balance_sheet_text(figures, "liabilities_and_net_assets", 105) == ("0.00", "1700.00")
 
 
 # --- random books ------------------------------------------------------------------------------
@@ -544,13 +462,13 @@ def test_random_books_keep_the_statements_balanced_and_reconciled(
     entries: dict[str, list[_Posted]] = {}
 
     # A restricted grant paid, partly spent (which releases the restriction) and partly refunded.
-    fund = _fund_with_schedule(client, world)
-    _pay(client, world, fund, fund["tranches"][0], "ICBC-R", "2026-01-16")
+    fund = fund_with_schedule(client, world)
+    approve_and_pay_tranche(client, world, fund, fund["tranches"][0], "ICBC-R", "2026-01-16")
     model += [
         _Posted(date(2026, 1, 16), "1002", False, 4_000_000),
         _Posted(date(2026, 1, 16), "4401", True, -4_000_000),
     ]
-    _file_and_approve(client, world, fund, MEMBER, [_line(client, world, "ACTIVITY", "5000.00")])
+    file_and_approve_report(client, world, fund, MEMBER, [report_line(client, world, "ACTIVITY", "5000.00")])
     march = date(2026, 3, 10)
     model += [_Posted(march, "5101", False, 500_000), _Posted(march, "1002", False, -500_000)]
     # Received this year, so released within the revenue account (restricted -> unrestricted).
@@ -558,10 +476,10 @@ def test_random_books_keep_the_statements_balanced_and_reconciled(
     # A restriction met on restricted net assets is reclassified by hand (the activity's line 40).
     april = date(2026, 4, 1)
     release = [_Posted(april, "3102", False, 30_000), _Posted(april, "3101", False, -30_000)]
-    posted_release = _adjust(client, world, organisation, april.isoformat(), "限定解除 restriction met", [("3102", "debit", "300.00"), ("3101", "credit", "300.00")])  # fmt: skip
+    posted_release = post_adjustment(client, world, organisation, april.isoformat(), "限定解除 restriction met", [("3102", "debit", "300.00"), ("3101", "credit", "300.00")])  # fmt: skip
     model += release
     entries[posted_release["id"]] = release
-    _refund(client, world, fund, "1000.00", "2026-06-01")
+    refund_to_funder(client, world, fund, "1000.00", "2026-06-01")
     model += [
         _Posted(date(2026, 6, 1), "4401", True, 100_000),
         _Posted(date(2026, 6, 1), "1002", False, -100_000),
@@ -577,7 +495,9 @@ def test_random_books_keep_the_statements_balanced_and_reconciled(
         ]
         if all(restriction is None for *_, restriction in lines):
             body = [(code, side.value, str(Money("CNY", amount))) for code, side, amount, _ in lines]
-            entry_id = _adjust(client, world, organisation, on.isoformat(), f"random {number}", body)["id"]
+            entry_id = post_adjustment(client, world, organisation, on.isoformat(), f"random {number}", body)[
+                "id"
+            ]
         else:
             # Entries with restricted or explicitly unrestricted revenue go through the service
             # itself; only a restricted fund's money is restricted, so those lines name the grant.
@@ -598,7 +518,7 @@ def test_random_books_keep_the_statements_balanced_and_reconciled(
                         for code, side, amount, restriction in lines
                     ],
                     uuid.uuid4().hex,
-                    _cash_line_by_direction([(code, side.value, "") for code, side, _, _ in lines]),
+                    cash_flow_line_for([(code, side.value, "") for code, side, _, _ in lines]),
                 )
                 assert created
                 entry_id = str(entry.id)
@@ -630,7 +550,7 @@ def test_random_books_keep_the_statements_balanced_and_reconciled(
         periods.append((start, start + timedelta(days=rng.randint(0, 400))))
     reclassified = other_movements = 0
     for start, end in periods:
-        figures = _figures(app, organisation, start.isoformat(), end.isoformat())
+        figures = organisation_figures_between(app, organisation, start.isoformat(), end.isoformat())
         _assert_identities(figures)
         sheet, activity = _sheet(figures), _activities(figures)
         opening, closing = _model_sheet(model, start), _model_sheet(model, end + timedelta(days=1))
@@ -646,7 +566,11 @@ def test_random_books_keep_the_statements_balanced_and_reconciled(
         assert activity[11][:2] == (expected["revenue_unrestricted"], expected["revenue_restricted"])
         assert activity[35][0] == expected["expenses"]
         # The next day's statement opens where this one closed.
-        following = _sheet(_figures(app, organisation, (end + timedelta(days=1)).isoformat(), "2100-12-31"))
+        following = _sheet(
+            organisation_figures_between(
+                app, organisation, (end + timedelta(days=1)).isoformat(), "2100-12-31"
+            )
+        )
         assert {line: o for line, (o, _) in following.items()} == {line: c for line, (_, c) in sheet.items()}
         reclassified += activity[40][0] != 0
         other_movements += figures["activities"]["other_net_asset_movements"]["total"] != "0.00"

@@ -6,7 +6,6 @@ import base64
 import io
 import json
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +15,10 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from werkzeug.test import TestResponse
 
-from ledger.statements.render import CheckpointStamp, render_statement
-from tests.books.test_money_idempotency import _paid_fund
+from ledger.statements.render import render_statement
+from tests.builders import draft_report, paid_fund, report_line
 from tests.conftest import DemoWorld
-from tests.funds.test_expense_reports import _line, _report
-from tests.helpers import assert_problem, table_counts
+from tests.helpers import assert_problem, attached_statement, checkpoint_stamp, table_counts
 
 PERIOD = "2026-01..2026-12"
 
@@ -28,12 +26,12 @@ PERIOD = "2026-01..2026-12"
 @pytest.fixture
 def scenario(client: FlaskClient, world: DemoWorld) -> dict[str, Any]:
     """A lottery grant of 100,000.00: 40,000.00 paid, a report of 3,200.00 + 300.00 approved."""
-    fund = _paid_fund(client, world)
+    fund = paid_fund(client, world)
     lines = [
-        _line(client, world, "ACTIVITY", "3200.00", payee="康乐家政 Kangle Home Services"),
-        _line(client, world, "OFFICE", "300.00", description="打印 <b>printing</b> & paper"),
+        report_line(client, world, "ACTIVITY", "3200.00", payee="康乐家政 Kangle Home Services"),
+        report_line(client, world, "OFFICE", "300.00", description="打印 <b>printing</b> & paper"),
     ]
-    report = _report(client, world, fund, lines)
+    report = draft_report(client, world, fund, lines)
     url = f"/api/v1/expense-reports/{report['id']}"
     assert client.post(f"{url}/submit", headers=world.auth("member01")).status_code == 200
     approved = client.post(f"{url}/approve", headers=world.auth("finance1"))
@@ -61,27 +59,9 @@ def _figures(
     return dict(response.get_json())
 
 
-def _stamp(document: dict[str, Any]) -> CheckpointStamp:
-    """The checkpoint a statement says it was drawn from, as the renderer takes it."""
-    stamp = document["checkpoint"]
-    return CheckpointStamp(
-        stamp["tree_size"],
-        stamp["root_hash"],
-        stamp["key_id"],
-        datetime.fromisoformat(stamp["signed_at"]),
-        stamp["origin"],
-    )
-
-
 def _text(pdf: bytes) -> str:
     reader = pypdf.PdfReader(io.BytesIO(pdf))
     return "\n".join(page.extract_text() for page in reader.pages)
-
-
-def _attached(pdf: bytes) -> dict[str, Any]:
-    attachments = pypdf.PdfReader(io.BytesIO(pdf)).attachments
-    assert list(attachments) == ["statement.json"]
-    return dict(json.loads(attachments["statement.json"][0]))
 
 
 def test_the_figures_come_from_the_books(
@@ -154,7 +134,7 @@ def test_the_pdf_shows_the_books_and_embeds_them(
         assert shown in text, shown
     # User-entered text is shown as text, never as markup.
     assert "<b>printing</b>" in text
-    document = _attached(pdf)
+    document = attached_statement(pdf)
     assert document["figures"] == _figures(client, world, scenario)
     checkpoint = client.get(
         f"/api/v1/audit/checkpoints/{response.headers['X-Audit-Checkpoint']}", headers=world.auth("auditor")
@@ -175,11 +155,11 @@ def test_the_same_books_and_checkpoint_give_the_same_bytes(
     client: FlaskClient, world: DemoWorld, scenario: dict[str, Any]
 ) -> None:
     issued = _issue(client, world, scenario, lang="en").data
-    document = _attached(issued)
+    document = attached_statement(issued)
     again = render_statement(
         "fund_use.html",
         document["figures"],
-        _stamp(document),
+        checkpoint_stamp(document),
         title_zh="资金使用情况表",
         title_en="Fund-use statement",
         lang="en",
@@ -200,10 +180,11 @@ def test_issuing_is_recorded_in_the_audit_trail(
     assert issued[0]["data"]["checkpoint_size"] == int(response.headers["X-Audit-Checkpoint"])
 
 
+@pytest.mark.slow
 def test_a_statement_with_2000_expense_lines_renders(
     client: FlaskClient, world: DemoWorld, scenario: dict[str, Any]
 ) -> None:
-    document = _attached(_issue(client, world, scenario).data)
+    document = attached_statement(_issue(client, world, scenario).data)
     figures = document["figures"]
     template = figures["vouchers"][0]
     figures["vouchers"] = [
@@ -213,7 +194,7 @@ def test_a_statement_with_2000_expense_lines_renders(
     pdf = render_statement(
         "fund_use.html",
         figures,
-        _stamp(document),
+        checkpoint_stamp(document),
         title_zh="资金使用情况表",
         title_en="Fund-use statement",
     )
@@ -248,7 +229,7 @@ def test_the_organisation_statements_pdf(
         "3,500.00",
     ):
         assert shown in text, shown
-    assert _attached(response.data)["figures"] == figures
+    assert attached_statement(response.data)["figures"] == figures
 
 
 def test_the_lottery_disclosure(client: FlaskClient, world: DemoWorld, scenario: dict[str, Any]) -> None:
@@ -295,7 +276,7 @@ def test_the_audit_attestation(client: FlaskClient, world: DemoWorld, scenario: 
     assert "Verified" in text
     assert "验证通过" in text
     size = int(response.headers["X-Audit-Checkpoint"])
-    assert _attached(response.data)["figures"]["log"]["entries_checked"] >= size
+    assert attached_statement(response.data)["figures"]["log"]["entries_checked"] >= size
     for user in ("member01", "finance1"):
         assert_problem(client.post("/api/v1/audit/attestation", json={}, headers=world.auth(user)), 403)
 

@@ -22,17 +22,22 @@ from ledger.money import Money
 from ledger.services import books
 from ledger.services.access import Actor
 from ledger.statements.render import render_statement
-from tests.conftest import DemoWorld
-from tests.statements.test_cash_flow import _grant, _hand_built_books, _pay
-from tests.statements.test_organisation_figures import (
+from tests.builders import (
     MEMBER,
-    _activity_text,
-    _adjust,
-    _figures,
-    _known_year,
-    _text,
+    hand_built_books,
+    known_year,
+    pay_first_tranche,
+    post_adjustment,
+    restricted_grant,
 )
-from tests.statements.test_statements import _attached, _stamp
+from tests.conftest import DemoWorld
+from tests.helpers import (
+    activity_text,
+    attached_statement,
+    balance_sheet_text,
+    checkpoint_stamp,
+    organisation_figures_between,
+)
 
 FUNDER = "武汉市民政局 Wuhan Civil Affairs Bureau"
 
@@ -53,12 +58,12 @@ def _line(code: str, side: Side, amount: str, fund: uuid.UUID | None, restrictio
 def test_the_year_end_closing_changes_neither_statement(
     app: Flask, client: FlaskClient, world: DemoWorld
 ) -> None:
-    organisation = _known_year(client, world)
-    before = _figures(app, organisation, "2026-01-01", "2026-12-31")
-    before_next = _figures(app, organisation, "2027-01-01", "2027-12-31")
-    before_day = _figures(app, organisation, "2026-12-31", "2026-12-31")
+    organisation = known_year(client, world)
+    before = organisation_figures_between(app, organisation, "2026-01-01", "2026-12-31")
+    before_next = organisation_figures_between(app, organisation, "2027-01-01", "2027-12-31")
+    before_day = organisation_figures_between(app, organisation, "2026-12-31", "2026-12-31")
 
-    # The 2026 balances of the known year (see _known_year): unrestricted revenue 4101 2,000.00,
+    # The 2026 balances of the known year (see known_year): unrestricted revenue 4101 2,000.00,
     # 4401 19,500.00 (released), 4601 12.50 = 21,512.50; restricted 4401 19,500.00; expenses 5101
     # 18,000.00, 5201 2,000.00, 5301 25.00 = 20,025.00. Closed as the year-end service would, except
     # that the expenses and the restricted revenue close in one entry: Dr 3101 and Cr 3102 side
@@ -104,33 +109,33 @@ def test_the_year_end_closing_changes_neither_statement(
             )
         closing_ids = [entry.id for entry in closing]
 
-    after = _figures(app, organisation, "2026-01-01", "2026-12-31")
+    after = organisation_figures_between(app, organisation, "2026-01-01", "2026-12-31")
     for statement in ("balance_sheet", "activities", "cash_flows"):
         assert after[statement] == before[statement], statement
-    assert _figures(app, organisation, "2027-01-01", "2027-12-31") == before_next
-    assert _figures(app, organisation, "2026-12-31", "2026-12-31") == before_day
+    assert organisation_figures_between(app, organisation, "2027-01-01", "2027-12-31") == before_next
+    assert organisation_figures_between(app, organisation, "2026-12-31", "2026-12-31") == before_day
     # The same figures, by hand: 45 = revenue 21,512.50 / 19,500.00 − expenses 20,025.00 / 0.00.
-    assert _activity_text(after, 11) == ("21512.50", "19500.00", "41012.50")
-    assert _activity_text(after, 35) == ("20025.00", "0.00", "20025.00")
-    assert _activity_text(after, 40) == ("0.00", "0.00", "0.00")
-    assert _activity_text(after, 45) == ("1487.50", "19500.00", "20987.50")
+    assert activity_text(after, 11) == ("21512.50", "19500.00", "41012.50")
+    assert activity_text(after, 35) == ("20025.00", "0.00", "20025.00")
+    assert activity_text(after, 40) == ("0.00", "0.00", "0.00")
+    assert activity_text(after, 45) == ("1487.50", "19500.00", "20987.50")
     assert after["activities"]["other_net_asset_movements"] == {
         "unrestricted": "0.00",
         "restricted": "0.00",
         "total": "0.00",
     }
     # 101: 500.00 (2025 dues, not closed) + 21,512.50 − 20,025.00 = 1,987.50; 105: 19,500.00.
-    assert _text(after, "liabilities_and_net_assets", 101) == ("500.00", "1987.50")
-    assert _text(after, "liabilities_and_net_assets", 105) == ("0.00", "19500.00")
+    assert balance_sheet_text(after, "liabilities_and_net_assets", 101) == ("500.00", "1987.50")
+    assert balance_sheet_text(after, "liabilities_and_net_assets", 105) == ("0.00", "19500.00")
     assert after["balance_sheet"]["balanced"] is True
     # The day of the closing holds no activity at all.
-    day = _figures(app, organisation, "2026-12-31", "2026-12-31")
-    assert _activity_text(day, 11) == ("0.00", "0.00", "0.00")
-    assert _activity_text(day, 45) == ("0.00", "0.00", "0.00")
+    day = organisation_figures_between(app, organisation, "2026-12-31", "2026-12-31")
+    assert activity_text(day, 11) == ("0.00", "0.00", "0.00")
+    assert activity_text(day, 45) == ("0.00", "0.00", "0.00")
     # 2027 opens at 2026's close, with nothing of the closing in its activity.
-    following = _figures(app, organisation, "2027-01-01", "2027-12-31")
-    assert _text(following, "liabilities_and_net_assets", 101) == ("1987.50", "1987.50")
-    assert _text(following, "liabilities_and_net_assets", 105) == ("19500.00", "19500.00")
+    following = organisation_figures_between(app, organisation, "2027-01-01", "2027-12-31")
+    assert balance_sheet_text(following, "liabilities_and_net_assets", 101) == ("1987.50", "1987.50")
+    assert balance_sheet_text(following, "liabilities_and_net_assets", 105) == ("19500.00", "19500.00")
 
     # Reopening the year reverses the closing entries; that is no activity either.
     with app.app_context(), unit_of_work():
@@ -149,7 +154,7 @@ def test_the_year_end_closing_changes_neither_statement(
                 reverses=entry,
                 into_closed_period=True,
             )
-    reopened = _figures(app, organisation, "2026-01-01", "2026-12-31")
+    reopened = organisation_figures_between(app, organisation, "2026-01-01", "2026-12-31")
     for statement in ("balance_sheet", "activities", "cash_flows"):
         assert reopened[statement] == before[statement], statement
 
@@ -188,9 +193,9 @@ def test_a_statement_is_provisional_until_its_period_ends_and_its_months_close(
 ) -> None:
     organisation = world.member_organisation[MEMBER]
     for on in ("2025-11-10", "2025-12-10", "2026-02-10"):
-        _adjust(client, world, organisation, on, "捐赠 donation", [("1002", "debit", "100.00"), ("4101", "credit", "100.00")], cash_flow_line="donations_received")  # fmt: skip
-    fund = _grant(client, world, "1000.00")
-    _pay(client, world, fund, "2026-01-16")
+        post_adjustment(client, world, organisation, on, "捐赠 donation", [("1002", "debit", "100.00"), ("4101", "credit", "100.00")], cash_flow_line="donations_received")  # fmt: skip
+    fund = restricted_grant(client, world, "1000.00")
+    pay_first_tranche(client, world, fund, "2026-01-16")
 
     _today(monkeypatch, date(2026, 11, 28))
     # 2026 has not ended, and January (the payment) and February (the donation) are open.
@@ -254,7 +259,7 @@ def _pages(pdf: bytes) -> list[pypdf.PageObject]:
 
 
 def test_the_three_forms_in_their_official_layout(client: FlaskClient, world: DemoWorld) -> None:
-    organisation = _hand_built_books(client, world)
+    organisation = hand_built_books(client, world)
     url = f"/api/v1/organisations/{organisation}/statements/financial"
     response = client.post(url, json={"period": "2026-01..2026-12"}, headers=world.auth("finance1"))
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
@@ -289,13 +294,13 @@ def test_the_three_forms_in_their_official_layout(client: FlaskClient, world: De
     assert "未结账 · 临时报表 / Provisional: the books of this period are not closed" in texts[0]
 
     # The same books at the same checkpoint give the same bytes.
-    document = _attached(pdf)
+    document = attached_statement(pdf)
     assert document["figures"]["cash_flows"]["reconciled"] is True
     assert document["figures"]["provisional"] is True
     again = render_statement(
         "organisation.html",
         document["figures"],
-        _stamp(document),
+        checkpoint_stamp(document),
         title_zh="会计报表",
         title_en="Financial statements",
     )
@@ -320,4 +325,4 @@ def test_the_three_forms_in_their_official_layout(client: FlaskClient, world: De
         assert shown in english_text, shown
     assert "Head of organisation" in english_text
     assert "临时报表" not in english_text
-    assert _attached(english.data)["figures"]["provisional"] is False
+    assert attached_statement(english.data)["figures"]["provisional"] is False

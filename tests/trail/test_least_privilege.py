@@ -25,7 +25,10 @@ from tests.conftest import is_postgres, settings_for_tests
 
 GRANTS = Path(__file__).resolve().parents[2] / "deploy" / "postgres-app-role.sql"
 
-pytestmark = pytest.mark.skipif(not is_postgres(), reason="roles and grants are PostgreSQL's")
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.skipif(not is_postgres(), reason="roles and grants are PostgreSQL's"),
+]
 
 
 def _as_owner(database_url: str) -> psycopg.Connection[tuple[object, ...]]:

@@ -11,7 +11,7 @@ from ledger.extensions import db
 from ledger.models import AuditEntry
 from ledger.services.audit_verification import verify_database
 from tests.conftest import DemoWorld
-from tests.trail.conftest import tamper
+from tests.helpers import tamper
 
 
 def _baselines(world: DemoWorld) -> list[dict[str, object]]:

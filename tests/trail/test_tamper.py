@@ -25,7 +25,7 @@ from ledger.extensions import db
 from ledger.models import AuditEntry, AuditSigningKey
 from ledger.services.audit_verification import DatabaseVerification, verify_database
 from tests.conftest import DemoWorld
-from tests.trail.conftest import tamper, triggers_bypassed
+from tests.helpers import tamper, triggers_bypassed
 
 
 @pytest.fixture

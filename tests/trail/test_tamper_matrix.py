@@ -19,7 +19,7 @@ from ledger.audit.trail import sign_checkpoint_now
 from ledger.extensions import db
 from ledger.services.audit_verification import verify_database
 from tests.conftest import DemoWorld
-from tests.trail.conftest import tamper
+from tests.helpers import tamper
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from ledger.demo import DEMO_PASSWORD
-from tests.books.test_money_idempotency import ADJUSTMENT
+from tests.builders import ADJUSTMENT, fund_with_schedule, receipt_pdf
 from tests.conftest import DemoWorld
-from tests.funds.test_disbursements import _fund_with_schedule
-from tests.funds.test_expense_reports import receipt_pdf
 
 pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
 
@@ -58,7 +56,7 @@ def _add_line(
 def test_the_whole_journey(
     browser: Any, live_server: str, client: FlaskClient, world: DemoWorld, screenshots: Path, tmp_path: Path
 ) -> None:
-    fund = _fund_with_schedule(client, world)
+    fund = fund_with_schedule(client, world)
     receipts = []
     for n in range(3):
         path = tmp_path / f"发票-{n}.pdf"
@@ -171,7 +169,7 @@ def test_the_whole_journey(
 def test_a_member_cannot_open_another_organisations_report(
     browser: Any, live_server: str, client: FlaskClient, world: DemoWorld, screenshots: Path
 ) -> None:
-    fund = _fund_with_schedule(client, world)
+    fund = fund_with_schedule(client, world)
     report = client.post(
         f"/api/v1/funds/{fund['id']}/expense-reports",
         json={"title": "私有 private"},
@@ -193,7 +191,7 @@ def test_a_member_cannot_open_another_organisations_report(
 def test_a_form_without_its_csrf_token_is_refused(
     browser: Any, live_server: str, client: FlaskClient, world: DemoWorld, screenshots: Path
 ) -> None:
-    fund = _fund_with_schedule(client, world)
+    fund = fund_with_schedule(client, world)
     member = Person(browser, live_server, "member01", screenshots)
     member.go(f"/funds/{fund['id']}")
     before = client.get(
@@ -233,7 +231,7 @@ def test_the_language_switch(browser: Any, live_server: str, world: DemoWorld, s
 def test_a_budget_revision_and_a_month_closed_in_the_browser(
     browser: Any, live_server: str, client: FlaskClient, world: DemoWorld, screenshots: Path
 ) -> None:
-    fund = _fund_with_schedule(client, world)
+    fund = fund_with_schedule(client, world)
     member = Person(browser, live_server, "member01", screenshots)
     member.go(f"/funds/{fund['id']}")
     # 20,000.00 of a 100,000.00 award is over the 10% threshold: a finance officer must approve.

@@ -10,9 +10,7 @@ from flask import Flask
 
 from ledger.demo import DEMO_PASSWORD
 from tests.conftest import DemoWorld
-from tests.helpers import csrf_token_of as _csrf
-from tests.helpers import signed_in_client as _signed_in
-from tests.helpers import table_counts
+from tests.helpers import csrf_token_of, signed_in_client, table_counts
 
 PUBLIC = {"/login", "/language/<code>", "/static/<path:filename>"}
 
@@ -40,7 +38,7 @@ def test_every_page_needs_a_signed_in_person(app: Flask, world: DemoWorld) -> No
 
 
 def test_every_form_post_without_its_csrf_token_is_refused(app: Flask, world: DemoWorld) -> None:
-    admin = _signed_in(app, "admin")
+    admin = signed_in_client(app, "admin")
     before = table_counts(app)
     routes = _web_routes(app, "POST")
     assert "/logout" in routes
@@ -57,7 +55,7 @@ def test_every_form_post_without_its_csrf_token_is_refused(app: Flask, world: De
 
 @pytest.mark.parametrize("username", ["member01", "finance1", "auditor", "admin"])
 def test_every_form_on_every_main_page_carries_the_token(app: Flask, world: DemoWorld, username: str) -> None:
-    client = _signed_in(app, username)
+    client = signed_in_client(app, username)
     pages = ["/", "/coverage", "/queue", "/audit", "/audit/entries", "/admin"]
     home = client.get("/").get_data(as_text=True)
     pages += sorted(set(re.findall(r'href="(/funds/[0-9a-f-]{36})"', home)))
@@ -88,7 +86,8 @@ def test_headers_and_the_session_cookie(app: Flask, world: DemoWorld) -> None:
     assert page.headers["X-Frame-Options"] == "DENY"
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     response = client.post(
-        "/login", data={"username": "member01", "password": DEMO_PASSWORD, "csrf_token": _csrf(client)}
+        "/login",
+        data={"username": "member01", "password": DEMO_PASSWORD, "csrf_token": csrf_token_of(client)},
     )
     cookie = response.headers["Set-Cookie"]
     for flag in ("Secure", "HttpOnly", "SameSite=Lax"):
@@ -96,11 +95,11 @@ def test_headers_and_the_session_cookie(app: Flask, world: DemoWorld) -> None:
 
 
 def test_signing_out_ends_the_session_for_good(app: Flask, world: DemoWorld) -> None:
-    client = _signed_in(app, "member01")
+    client = signed_in_client(app, "member01")
     cookie = client.get_cookie("ledger_session")
     assert cookie is not None
     assert client.get("/").status_code == 200
-    client.post("/logout", data={"csrf_token": _csrf(client, "/")})
+    client.post("/logout", data={"csrf_token": csrf_token_of(client, "/")})
     assert client.get("/").status_code == 302
     # The old cookie, replayed, no longer signs anyone in: its token was revoked.
     replay = app.test_client()
@@ -113,13 +112,15 @@ def test_wrong_passwords_are_throttled_and_next_is_never_elsewhere(app: Flask, w
     statuses = []
     for _ in range(7):
         response = client.post(
-            "/login", data={"username": "member02", "password": "wrong", "csrf_token": _csrf(client)}
+            "/login",
+            data={"username": "member02", "password": "wrong", "csrf_token": csrf_token_of(client)},
         )
         statuses.append(response.status_code)
     assert statuses[:5] == [401] * 5
     assert statuses[-1] == 429
     assert "seconds" in client.post(
-        "/login", data={"username": "member02", "password": DEMO_PASSWORD, "csrf_token": _csrf(client)}
+        "/login",
+        data={"username": "member02", "password": DEMO_PASSWORD, "csrf_token": csrf_token_of(client)},
     ).get_data(as_text=True)
     other = app.test_client()
     response = other.post(
@@ -127,7 +128,7 @@ def test_wrong_passwords_are_throttled_and_next_is_never_elsewhere(app: Flask, w
         data={
             "username": "member03",
             "password": DEMO_PASSWORD,
-            "csrf_token": _csrf(other),
+            "csrf_token": csrf_token_of(other),
             "next": "https://evil.example/",
         },
     )
@@ -135,7 +136,7 @@ def test_wrong_passwords_are_throttled_and_next_is_never_elsewhere(app: Flask, w
 
 
 def test_error_pages_say_what_to_do_next(app: Flask, world: DemoWorld) -> None:
-    client = _signed_in(app, "member01")
+    client = signed_in_client(app, "member01")
     missing = client.get(f"/reports/{uuid.uuid4()}")
     assert missing.status_code == 404
     assert missing.mimetype == "text/html"
@@ -150,27 +151,30 @@ def test_error_pages_say_what_to_do_next(app: Flask, world: DemoWorld) -> None:
 
 def test_only_an_admin_rotates_the_signing_key(app: Flask, world: DemoWorld) -> None:
     for username in ("finance1", "auditor", "member01"):
-        client = _signed_in(app, username)
+        client = signed_in_client(app, username)
         before = table_counts(app)
-        response = client.post("/admin/signing-key/rotate", data={"csrf_token": _csrf(client, "/")})
+        response = client.post("/admin/signing-key/rotate", data={"csrf_token": csrf_token_of(client, "/")})
         assert response.status_code == 403, username
         assert table_counts(app) == before
-    admin = _signed_in(app, "admin")
+    admin = signed_in_client(app, "admin")
     keys_before = len(admin.get("/admin").get_data(as_text=True).split('class="hash"'))
-    assert admin.post("/admin/signing-key/rotate", data={"csrf_token": _csrf(admin, "/")}).status_code == 302
+    assert (
+        admin.post("/admin/signing-key/rotate", data={"csrf_token": csrf_token_of(admin, "/")}).status_code
+        == 302
+    )
     assert len(admin.get("/admin").get_data(as_text=True).split('class="hash"')) == keys_before + 1
 
 
 def test_an_admin_changes_a_role_and_disables_a_user(app: Flask, world: DemoWorld) -> None:
-    member = _signed_in(app, "member05")
+    member = signed_in_client(app, "member05")
     assert member.get("/").status_code == 200
-    admin = _signed_in(app, "admin")
+    admin = signed_in_client(app, "admin")
     user_id = next(
         u["id"]
         for u in admin.get("/api/v1/users", headers=world.auth("admin")).get_json()
         if u["username"] == "member05"
     )
-    token = _csrf(admin, "/")
+    token = csrf_token_of(admin, "/")
     assert (
         admin.post(f"/admin/users/{user_id}", data={"csrf_token": token, "is_active": "false"}).status_code
         == 302
@@ -201,12 +205,12 @@ def test_a_finance_officer_voids_an_approved_report_on_its_page(app: Flask, fund
         report = db.session.scalars(select(ExpenseReport).where(ExpenseReport.status == "approved")).first()
         assert report is not None
         report_id, version = report.id, report.version
-    officer = _signed_in(app, "finance2")
+    officer = signed_in_client(app, "finance2")
     page = officer.get(f"/reports/{report_id}").get_data(as_text=True)
     assert 'id="void"' in page
     before = table_counts(app)
     form = {
-        "csrf_token": _csrf(officer, f"/reports/{report_id}"),
+        "csrf_token": csrf_token_of(officer, f"/reports/{report_id}"),
         "version": str(version),
         "date": "2026-07-01",
     }
@@ -222,7 +226,7 @@ def test_a_finance_officer_voids_an_approved_report_on_its_page(app: Flask, fund
 def test_the_entries_page_shows_what_happened_and_counts_the_rows_carried(
     app: Flask, world: DemoWorld
 ) -> None:
-    client = _signed_in(app, "auditor")
+    client = signed_in_client(app, "auditor")
     html = client.get("/audit/entries?action=community.created").get_data(as_text=True)
     # What a person reads comes first; the table rows an entry carries for the replay are counted.
     assert "{&#34;state&#34;: {&#34;code&#34;" in html
@@ -242,7 +246,7 @@ def test_a_tampered_version_on_a_report_form_is_a_422_and_changes_nothing(
 
     with app.app_context():
         by_status = {r.status: str(r.id) for r in db.session.scalars(select(ExpenseReport))}
-    member, officer = _signed_in(app, "member01"), _signed_in(app, "finance1")
+    member, officer = signed_in_client(app, "member01"), signed_in_client(app, "finance1")
     forms = [
         (member, by_status["draft"], "lines/1/remove", {}),
         (member, by_status["draft"], "submit", {}),
@@ -263,7 +267,7 @@ def test_a_tampered_version_on_a_report_form_is_a_422_and_changes_nothing(
     ]
     before = table_counts(app)
     for client, report, action, fields in forms:
-        token = _csrf(client, f"/reports/{report}")
+        token = csrf_token_of(client, f"/reports/{report}")
         response = client.post(
             f"/reports/{report}/{action}", data={**fields, "version": version, "csrf_token": token}
         )
