@@ -571,6 +571,16 @@ def revision_decision_refusal(
     return None
 
 
+def get_budget_revision(actor: Actor, revision_id: uuid.UUID) -> BudgetRevision:
+    """A budget revision of a fund ``actor`` may read (a missing one and another's look alike)."""
+    revision = db.session.get(BudgetRevision, revision_id)
+    if revision is None:
+        authorize(actor, Permission.READ_FUNDS)
+        raise NotFound.thing("budget revision", revision_id)
+    get_fund(actor, revision.fund_id)
+    return revision
+
+
 def decide_budget_revision(
     actor: Actor, revision_id: uuid.UUID, *, approve: bool, note: str | None, expected_version: int | None
 ) -> BudgetRevision:

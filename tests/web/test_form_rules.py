@@ -362,3 +362,22 @@ def test_every_web_form_refuses_what_the_api_refuses_at_the_field(
             failures.append(f"{rule}: {missing} not shown at {row.field}")
     assert not failures, "\n".join(failures)
     assert table_counts(app) == before
+
+
+def test_a_refused_month_or_year_stays_on_the_books_page_at_its_row(
+    app: Flask, funded_world: DemoWorld
+) -> None:
+    """Reopening January 2026 (closed in the demo) without a reason: the books page again, not an error page."""
+    officer = signed_in_client(app, "finance1")
+    books = f"/organisations/{funded_world.member_organisation['member01']}/books"
+    token = csrf_token_of(officer, books)
+    before = table_counts(app)
+    page = officer.post(
+        f"{books.removesuffix('/books')}/periods/2026/1", data={"csrf_token": token, "action": "reopen"}
+    )
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert 'id="trial-balance"' in html  # the books page itself
+    assert 'id="error-reason"' in html  # beside the month's reason field
+    assert "2026-01 · <strong>reason</strong>" in html  # and in the summary at the top
+    assert table_counts(app) == before

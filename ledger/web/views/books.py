@@ -53,10 +53,16 @@ def propose_revision(fund_id: uuid.UUID) -> tuple[str, int] | Response:
 
 @blueprint.post("/revisions/<uuid:revision_id>/decide")
 @signed_in
-def decide_revision(revision_id: uuid.UUID) -> Response:
-    note = load_form(RevisionDecisionSchema())["note"]
+def decide_revision(revision_id: uuid.UUID) -> tuple[str, int] | Response:
+    actor = current_web_actor()
+    try:
+        note = load_form(RevisionDecisionSchema())["note"]
+    except ValidationFailed as error:
+        # Shown at the revision's own row on the fund page, as every other refused field is.
+        fund_id = funds.get_budget_revision(actor, revision_id).fund_id
+        return fund_page(fund_id, 422, decision={str(revision_id): error.errors})
     revision = funds.decide_budget_revision(
-        current_web_actor(),
+        actor,
         revision_id,
         approve=request.form.get("decision") == "approve",
         note=note,
@@ -68,6 +74,13 @@ def decide_revision(revision_id: uuid.UUID) -> Response:
 @blueprint.get("/organisations/<uuid:organisation_id>/books")
 @signed_in
 def organisation_books(organisation_id: uuid.UUID) -> str:
+    return _books_page(organisation_id)[0]
+
+
+def _books_page(
+    organisation_id: uuid.UUID, status: int = 200, problems: dict[str, dict[str, list[str]]] | None = None
+) -> tuple[str, int]:
+    """The books page; ``problems`` are a refused month's or year's fields, keyed ``2026-03`` or ``2026``."""
     actor = current_web_actor()
     try:
         as_of = date.fromisoformat(request.args.get("as_of", ""))
@@ -88,26 +101,30 @@ def organisation_books(organisation_id: uuid.UUID) -> str:
         # Whether to say why a month or a year cannot be closed: only to those who close them.
         keeps_books=may(actor, Permission.CLOSE_PERIODS, organisation_id),
         as_of=as_of.isoformat(),
-    )
+        problems=problems or {},
+    ), status
 
 
 @blueprint.post("/organisations/<uuid:organisation_id>/periods/<int:year>/<int:month>")
 @signed_in
-def change_period(organisation_id: uuid.UUID, year: int, month: int) -> Response:
+def change_period(organisation_id: uuid.UUID, year: int, month: int) -> tuple[str, int] | Response:
     """Close a month, or reopen it with the reason the form asks for."""
     closing = request.form.get("action") == "close"
-    data = load_form(PeriodCloseSchema() if closing else PeriodReopenSchema())
     status = PeriodStatus.CLOSED if closing else PeriodStatus.OPEN
-    periods.set_period_status(
-        current_web_actor(),
-        organisation_id,
-        year,
-        month,
-        status,
-        data.get("reason"),
-        None,
-        force=data.get("force", False),
-    )
+    try:
+        data = load_form(PeriodCloseSchema() if closing else PeriodReopenSchema())
+        periods.set_period_status(
+            current_web_actor(),
+            organisation_id,
+            year,
+            month,
+            status,
+            data.get("reason"),
+            None,
+            force=data.get("force", False),
+        )
+    except ValidationFailed as error:
+        return _books_page(organisation_id, 422, {f"{year}-{month:02d}": error.errors})
     return redirect(url_for("web.organisation_books", organisation_id=organisation_id))
 
 
@@ -149,9 +166,12 @@ def close_year(organisation_id: uuid.UUID, year: int) -> Response:
 
 @blueprint.post("/organisations/<uuid:organisation_id>/years/<int:year>/reopen")
 @signed_in
-def reopen_year(organisation_id: uuid.UUID, year: int) -> Response:
+def reopen_year(organisation_id: uuid.UUID, year: int) -> tuple[str, int] | Response:
     """Reopen a closed year by reversing its closing entries, with the reason the form asks for."""
-    reason = load_form(YearReopenSchema())["reason"]
-    year_end.reopen_year(current_web_actor(), organisation_id, year, reason)
+    try:
+        reason = load_form(YearReopenSchema())["reason"]
+        year_end.reopen_year(current_web_actor(), organisation_id, year, reason)
+    except ValidationFailed as error:
+        return _books_page(organisation_id, 422, {str(year): error.errors})
     flash(gettext("%(year)s is reopened: its closing entries are reversed.", year=year))
     return redirect(url_for("web.organisation_books", organisation_id=organisation_id, _anchor="years"))
