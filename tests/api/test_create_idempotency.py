@@ -7,7 +7,6 @@ a 409 naming the header; keys are per person; concurrent retries make exactly on
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import DemoWorld
-from tests.helpers import assert_problem, table_counts
+from tests.helpers import assert_problem, send_concurrently, table_counts
 
 
 @dataclass(frozen=True)
@@ -194,24 +193,9 @@ def test_concurrent_retries_make_one_organisation(app: Flask, client: FlaskClien
     """Eight retries at once, as a client that timed out might send them: one organisation, seven 200s."""
     create = _organisation(client, world)
     before = len(client.get("/api/v1/organisations?page_size=500", headers=world.auth("admin")).get_json())
-    start = threading.Barrier(8)
-    statuses: list[int] = []
-    ids: set[str] = set()
-    lock = threading.Lock()
-
-    def retry() -> None:
-        own = app.test_client()
-        start.wait()
-        response = _post(own, world, create, "same-key")
-        with lock:
-            statuses.append(response.status_code)
-            ids.add(response.get_json().get("id", ""))
-
-    threads = [threading.Thread(target=retry) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    responses = send_concurrently(app, lambda own: _post(own, world, create, "same-key"))
+    statuses = [response.status_code for response in responses]
+    ids = {response.get_json().get("id", "") for response in responses}
     assert sorted(statuses) == [200] * 7 + [201], statuses
     assert len(ids) == 1
     after = client.get("/api/v1/organisations?page_size=500", headers=world.auth("admin")).get_json()

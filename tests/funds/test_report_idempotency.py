@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import DemoWorld
-from tests.helpers import assert_problem, table_counts
+from tests.helpers import assert_problem, send_concurrently, table_counts
 
 
 def _active_fund(client: FlaskClient, world: DemoWorld) -> str:
@@ -61,24 +59,9 @@ def test_concurrent_retries_make_one_report(app: Flask, client: FlaskClient, fun
     """Eight retries at once, as a client that timed out might send them: one report, seven 200s."""
     fund = _active_fund(client, funded_world)
     before = len(_reports(client, funded_world, fund))
-    start = threading.Barrier(8)
-    statuses: list[int] = []
-    ids: set[str] = set()
-    lock = threading.Lock()
-
-    def retry() -> None:
-        own = app.test_client()
-        start.wait()
-        response = _create(own, funded_world, fund, "same-key")
-        with lock:
-            statuses.append(response.status_code)
-            ids.add(response.get_json().get("id", ""))
-
-    threads = [threading.Thread(target=retry) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    responses = send_concurrently(app, lambda own: _create(own, funded_world, fund, "same-key"))
+    statuses = [response.status_code for response in responses]
+    ids = {response.get_json().get("id", "") for response in responses}
     assert sorted(statuses) == [200] * 7 + [201], statuses
     assert len(ids) == 1
     assert len(_reports(client, funded_world, fund)) == before + 1
