@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -33,6 +33,7 @@ from ledger.services.division_files import DivisionRow
 from ledger.services.pagination import Page, PageRequest, fetch_page
 
 LEVEL_ORDER = tuple(DivisionLevel)
+PROGRESS_STEP = 1000
 VERSION_NAME = re.compile(r"[A-Za-z0-9._-]{1,32}")
 
 
@@ -144,9 +145,19 @@ def _check_header(version: str, year: int, name: str, source: str) -> None:
 
 
 def import_divisions(
-    actor: Actor, version: str, year: int, name: str, source: str, rows: Sequence[DivisionRow]
+    actor: Actor,
+    version: str,
+    year: int,
+    name: str,
+    source: str,
+    rows: Sequence[DivisionRow],
+    on_progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Load a division list under ``version``, all of it or nothing, in one audit entry."""
+    """Load a division list under ``version``, all of it or nothing, in one audit entry.
+
+    ``on_progress`` is told how many more rows were written, every ``PROGRESS_STEP`` rows: a
+    province's list has tens of thousands.
+    """
     authorize(actor, Permission.LOAD_REFERENCE_DATA)
     _check_header(version, year, name, source)
     problems = check_rows(rows)
@@ -169,7 +180,8 @@ def import_divisions(
     )
     db.session.flush()  # the divisions refer to the list
     # Parents before children, so that each row's parent exists when it is inserted.
-    for row in sorted(rows, key=lambda r: (LEVEL_ORDER.index(level_of(r.code)), r.code)):
+    ordered = sorted(rows, key=lambda r: (LEVEL_ORDER.index(level_of(r.code)), r.code))
+    for done, row in enumerate(ordered, start=1):
         db.session.add(
             Division(
                 list_version=version,
@@ -180,7 +192,10 @@ def import_divisions(
                 urban_rural_class=row.urban_rural_class or None,
             )
         )
-    db.session.flush()
+        if done % PROGRESS_STEP == 0 or done == len(ordered):
+            db.session.flush()
+            if on_progress is not None:
+                on_progress(done % PROGRESS_STEP or PROGRESS_STEP)
     record_event(
         actor,
         "reference_data.loaded",
