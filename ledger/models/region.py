@@ -56,7 +56,11 @@ def level_of(code: str) -> DivisionLevel:
 
 
 def parent_code_of(code: str) -> str | None:
-    """The code of the division one level up: the code's own prefix padded with zeros."""
+    """The code of the division above: the code's own prefix padded with zeros.
+
+    Where a level is missing in the published list the parent is the next one up that exists: a
+    township of a city without counties (东莞, 441900003000) has the city (441900000000) as parent.
+    """
     kept = {
         DivisionLevel.PROVINCE: 0,
         DivisionLevel.CITY: 2,

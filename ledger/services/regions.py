@@ -34,6 +34,7 @@ from ledger.services.pagination import Page, PageRequest, fetch_page
 
 LEVEL_ORDER = tuple(DivisionLevel)
 PROGRESS_STEP = 1000
+NAME_LENGTH = 200
 VERSION_NAME = re.compile(r"[A-Za-z0-9._-]{1,32}")
 
 
@@ -82,9 +83,14 @@ def _row_problems(row: DivisionRow, codes: dict[str, int]) -> list[RowProblem]:
 
     if not row.name:
         problem("name", "is blank")
+    elif len(row.name) > NAME_LENGTH:
+        problem("name", f"is longer than {NAME_LENGTH} characters")
     if not _is_code(row.code):
         problem("code", f"{row.code!r} is not 12 ASCII digits")
         return problems  # level and parent follow from the code; nothing more can be checked
+    if row.code.startswith("00"):
+        problem("code", f"{row.code} names no province (its first two digits are 00)")
+        return problems
     if codes[row.code] != row.row:
         problem("code", f"{row.code} is also on row {codes[row.code]}")
     level = level_of(row.code)

@@ -121,6 +121,8 @@ BAD_TABLES = {
         {(9, "urban_rural_class")},
     ),
     "duplicate code": (_with(["110105001001", "重", "110105001000", "111"]), {(9, "code")}),
+    "code of no province": (_with(["000000000000", "无省", "", ""]), {(9, "code")}),
+    "name too long": (_with(["110105001002", "长" * 201, "110105001000", "111"]), {(9, "name")}),
     "blank name": (_with(["110105001002", " ", "110105001000", "111"]), {(9, "name")}),
     "every problem at once": (
         _with(
@@ -187,3 +189,19 @@ def test_the_api_refuses_unknown_versions_and_bad_parents(client: FlaskClient, w
         client.get("/api/v1/regions/CFL-ILLUSTRATIVE-2024/divisions?parent=430000000000", headers=headers),
         404,
     )
+
+
+def test_a_city_without_counties_holds_its_streets_directly(
+    app: Flask, client: FlaskClient, world: DemoWorld
+) -> None:
+    dongguan = [
+        ["440000000000", "广东省", "", ""],
+        ["441900000000", "东莞市", "440000000000", ""],
+        ["441900003000", "东城街道", "441900000000", ""],
+        ["441900003001", "东城社区", "441900003000", "111"],
+    ]
+    assert load(app, read_csv(csv_bytes(dongguan)), "DONGGUAN")
+    streets = client.get(
+        "/api/v1/regions/DONGGUAN/divisions?parent=441900000000", headers=world.auth("admin")
+    )
+    assert [(d["code"], d["level"]) for d in streets.get_json()] == [("441900003000", "township")]
