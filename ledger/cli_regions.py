@@ -33,7 +33,10 @@ def import_command(file: Path, version: str, year: int, name: str, source: str) 
     click.echo(f"read {len(rows)} divisions from {file}")
     try:
         with (
-            click.progressbar(length=len(rows), label="loading", file=sys.stderr) as bar,
+            # Only a person at a terminal watches a bar; a script's log gets the summary alone.
+            click.progressbar(
+                length=len(rows), label="loading", file=sys.stderr, hidden=not sys.stderr.isatty()
+            ) as bar,
             unit_of_work(),
         ):
             report = import_divisions(
