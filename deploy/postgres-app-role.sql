@@ -23,7 +23,7 @@ GRANT SELECT, INSERT ON idempotent_create TO ledger_app;
 -- Only the stored file's digest changes, when a new upload replaces a damaged copy (recorded).
 GRANT UPDATE (stored_sha256) ON receipt TO ledger_app;
 GRANT SELECT ON chart_of_accounts, account, expense_category_list, expense_category, alembic_version TO ledger_app;
-GRANT SELECT, INSERT ON chart_of_accounts, account, expense_category_list, expense_category TO ledger_app;
+GRANT SELECT, INSERT ON chart_of_accounts, account, expense_category_list, expense_category, division_list, division TO ledger_app;
 
 -- The audit trail's machinery: the queue is consumed, the head row moves, keys are retired.
 GRANT SELECT, INSERT, DELETE ON audit_queue TO ledger_app;

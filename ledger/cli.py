@@ -21,6 +21,7 @@ from ledger.audit.trail import sign_checkpoint_now
 from ledger.cli_audit import audit_group
 from ledger.cli_books import books_group
 from ledger.cli_exports import export_group
+from ledger.cli_regions import regions_group
 from ledger.cli_statements import statement_group
 from ledger.config import current_settings, write_secret_key
 from ledger.database import unit_of_work
@@ -51,6 +52,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(statement_group)
     app.cli.add_command(export_group)
     app.cli.add_command(books_group)
+    app.cli.add_command(regions_group)
 
 
 def _fail(message: str) -> None:

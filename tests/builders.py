@@ -1,4 +1,4 @@
-"""Builders shared by the tests: funds, disbursements, receipts, expense reports and books,
+"""Builders shared by the tests: funds, disbursements, receipts, expense reports, books and division lists,
 made through the API as a person would make them.
 
 Tests import builders from here (and fixtures from ``tests.conftest``, helpers from
@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from flask.testing import FlaskClient
+from openpyxl import Workbook
 
 from tests.conftest import DemoWorld
 
@@ -434,3 +435,37 @@ def known_year(client: FlaskClient, world: DemoWorld) -> str:
     post_adjustment(client, world, other, "2026-05-01", "elsewhere", [("1002", "debit", "999.00"), ("4101", "credit", "999.00")])  # fmt: skip
     post_adjustment(client, world, organisation, "2026-05-01", "USD gift", [("1002", "debit", "100.00"), ("4101", "credit", "100.00")], currency="USD", cash_flow_line="donations_received")  # fmt: skip
     return organisation
+
+
+# --- Division lists ----------------------------------------------------------------------------
+
+# A small branch of the tree (Beijing, 朝阳区): a street with an urban community, a township with a village.
+DIVISION_HEADER = ["code", "name", "parent", "urban_rural_class"]
+DIVISION_TABLE = [
+    ["110000000000", "北京市", "", ""],
+    ["110100000000", "市辖区", "110000000000", ""],
+    ["110105000000", "朝阳区", "110100000000", ""],
+    ["110105001000", "建外街道", "110105000000", ""],
+    ["110105001001", "永安里社区", "110105001000", "111"],
+    ["110105400000", "金盏乡", "110105000000", ""],
+    ["110105400201", "金盏村", "110105400000", "220"],
+]
+
+
+def division_csv(table: list[list[str]], *, bom: bool = False) -> bytes:
+    """A division list as a UTF-8 CSV file, optionally with a byte-order mark."""
+    lines = [",".join(DIVISION_HEADER), *(",".join(row) for row in table)]
+    return ("\ufeff" if bom else "").encode("utf-8") + ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def division_xlsx(table: list[list[str]]) -> bytes:
+    """The same list as an XLSX workbook (blank cells left empty, as a spreadsheet leaves them)."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(DIVISION_HEADER)
+    for row in table:
+        sheet.append([cell or None for cell in row])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

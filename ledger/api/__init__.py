@@ -16,6 +16,7 @@ from ledger.api import (
     health,
     organisations,
     reference,
+    regions,
     statements,
     users,
 )
@@ -26,6 +27,7 @@ BLUEPRINTS = (
     organisations.blp,
     users.blp,
     reference.blp,
+    regions.blp,
     health.blp,
     audit.blp,
     books.blp,

@@ -31,6 +31,7 @@ from ledger.models.fund import BudgetEntry, BudgetRevision, Fund, FundKind, Fund
 from ledger.models.idempotency import IdempotentCreate
 from ledger.models.organisation import Organisation, RegistrationType
 from ledger.models.reference import Account, ChartOfAccounts, ExpenseCategory, ExpenseCategoryList
+from ledger.models.region import Division, DivisionLevel, DivisionList
 from ledger.models.user import ApiToken, Membership, Role, User
 from ledger.models.witness import WitnessCosignature
 
@@ -52,6 +53,9 @@ __all__ = [
     "Disbursement",
     "DisbursementKind",
     "DisbursementStatus",
+    "Division",
+    "DivisionLevel",
+    "DivisionList",
     "EntrySource",
     "ExpenseCategory",
     "ExpenseCategoryList",

@@ -30,6 +30,7 @@ class Permission(enum.StrEnum):
     READ_USERS = "read users"
     MANAGE_USERS = "manage users"
     READ_REFERENCE_DATA = "read reference data"
+    LOAD_REFERENCE_DATA = "load a new version of reference data"
     READ_AUDIT_TRAIL = "read the audit trail"
     READ_BOOKS = "read the books"
     POST_ADJUSTMENTS = "post or reverse journal entries"
@@ -58,6 +59,7 @@ POLICY: Final[dict[Permission, frozenset[Role]]] = {
     Permission.READ_USERS: frozenset({Role.ADMIN, Role.AUDITOR}),
     Permission.MANAGE_USERS: frozenset({Role.ADMIN}),
     Permission.READ_REFERENCE_DATA: _EVERYONE,
+    Permission.LOAD_REFERENCE_DATA: frozenset({Role.ADMIN}),
     Permission.READ_AUDIT_TRAIL: frozenset({Role.ADMIN, Role.AUDITOR}),
     Permission.READ_BOOKS: frozenset({Role.FINANCE_OFFICER, Role.AUDITOR, Role.ORG_MEMBER}),
     Permission.POST_ADJUSTMENTS: frozenset({Role.FINANCE_OFFICER}),

@@ -17,12 +17,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ledger.errors import NotFound
+from ledger.errors import Conflict, NotFound
 from ledger.extensions import db
 from ledger.models.reference import Account, ChartOfAccounts, ExpenseCategory, ExpenseCategoryList
 from ledger.services.access import Actor, Permission, authorize
 from ledger.services.audit_subjects import record_event
+from ledger.services.division_files import read_csv
 from ledger.services.pagination import Page, PageRequest, fetch_page
+from ledger.services.regions import import_divisions
 
 REFERENCE_PACKAGE = "ledger.reference"
 
@@ -63,8 +65,27 @@ def load_reference_data(actor: Actor) -> LoadReport:
                 )
             else:
                 report.unchanged.append(data["version"])
+    for version, loaded in _load_division_lists(actor):
+        (report.loaded if loaded else report.unchanged).append(version)
     db.session.flush()
     return report
+
+
+def _load_division_lists(actor: Actor) -> list[tuple[str, bool]]:
+    """Load each shipped division list: a JSON header naming its CSV file of divisions."""
+    root = resources.files(REFERENCE_PACKAGE).joinpath("regions")
+    results = []
+    for filename, content in _files("regions"):
+        header = json.loads(content)
+        rows = read_csv(root.joinpath(header["file"]).read_bytes())
+        try:
+            report = import_divisions(
+                actor, header["version"], header["year"], header["name"], header["source"], rows
+            )
+        except Conflict as error:
+            raise ReferenceDataConflict(f"{filename}: {error.detail}") from error
+        results.append((header["version"], report.loaded))
+    return results
 
 
 @dataclass(frozen=True)

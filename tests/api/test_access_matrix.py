@@ -163,6 +163,10 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/reference/expense-categories/<string:version>"): Case(
         _fixed("/api/v1/reference/expense-categories/CFL-EC-2026"), _everyone(200)
     ),
+    ("GET", "/api/v1/regions"): Case(_fixed("/api/v1/regions"), _everyone(200)),
+    ("GET", "/api/v1/regions/<string:version>/divisions"): Case(
+        _fixed("/api/v1/regions/CFL-ILLUSTRATIVE-2024/divisions?parent=420102000000"), _everyone(200)
+    ),
 }
 
 

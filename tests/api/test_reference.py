@@ -79,7 +79,7 @@ def test_loading_again_changes_nothing(app: Flask) -> None:
     with app.app_context(), unit_of_work():
         report = load_reference_data(Actor.operator())
     assert report.loaded == []
-    assert sorted(report.unchanged) == ["CFL-EC-2026", "NPO-2005"]
+    assert sorted(report.unchanged) == ["CFL-EC-2026", "CFL-ILLUSTRATIVE-2024", "NPO-2005"]
 
 
 def test_a_changed_version_is_refused(app: Flask) -> None:

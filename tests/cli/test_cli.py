@@ -21,6 +21,7 @@ def test_init_builds_an_instance_from_nothing(tmp_path: Path, empty_database_url
     result = app.test_cli_runner().invoke(args=["init"])
     assert result.exit_code == 0, result.output
     assert "loaded reference data NPO-2005" in result.output
+    assert "loaded reference data CFL-ILLUSTRATIVE-2024" in result.output
     assert (instance / "secret_key").is_file()
     again = app.test_cli_runner().invoke(args=["init"])
     assert again.exit_code == 0
