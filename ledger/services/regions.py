@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
+from ledger.messages import translatable
 from ledger.models.region import (
     CODE_LENGTH,
     URBAN_RURAL_CLASSES,
@@ -82,34 +83,61 @@ def _row_problems(row: DivisionRow, codes: dict[str, int]) -> list[RowProblem]:
         problems.append(RowProblem(row.row, column, message))
 
     if not row.name:
-        problem("name", "is blank")
+        problem("name", translatable("is blank"))
     elif len(row.name) > NAME_LENGTH:
-        problem("name", f"is longer than {NAME_LENGTH} characters")
+        problem("name", translatable("is longer than %(limit)s characters", limit=NAME_LENGTH))
     if not _is_code(row.code):
-        problem("code", f"{row.code!r} is not 12 ASCII digits")
+        problem("code", translatable("%(code)r is not 12 ASCII digits", code=row.code))
         return problems  # level and parent follow from the code; nothing more can be checked
     if row.code.startswith("00"):
-        problem("code", f"{row.code} names no province (its first two digits are 00)")
+        problem(
+            "code", translatable("%(code)s names no province (its first two digits are 00)", code=row.code)
+        )
         return problems
     if codes[row.code] != row.row:
-        problem("code", f"{row.code} is also on row {codes[row.code]}")
+        problem("code", translatable("%(code)s is also on row %(row)s", code=row.code, row=codes[row.code]))
     level = level_of(row.code)
     expected_parent = parent_code_of(row.code)
     if expected_parent is None:
         if row.parent:
-            problem("parent", f"{row.code} is a province and has no parent, not {row.parent!r}")
+            problem(
+                "parent",
+                translatable(
+                    "%(code)s is a province and has no parent, not %(parent)r",
+                    code=row.code,
+                    parent=row.parent,
+                ),
+            )
     elif row.parent != expected_parent:
-        problem("parent", f"the parent of {row.code} ({level}) is {expected_parent}, not {row.parent!r}")
+        problem(
+            "parent",
+            translatable(
+                "the parent of %(code)s (%(level)s) is %(expected)s, not %(parent)r",
+                code=row.code,
+                level=str(level),
+                expected=expected_parent,
+                parent=row.parent,
+            ),
+        )
     elif expected_parent not in codes:
-        problem("parent", f"{expected_parent} is not in the list")
+        problem("parent", translatable("%(code)s is not in the list", code=expected_parent))
     if level is DivisionLevel.COMMUNITY:
         if row.urban_rural_class not in URBAN_RURAL_CLASSES:
             problem(
                 "urban_rural_class",
-                f"{row.urban_rural_class!r} is not one of {', '.join(URBAN_RURAL_CLASSES)}",
+                translatable(
+                    "%(value)r is not one of %(choices)s",
+                    value=row.urban_rural_class,
+                    choices=", ".join(URBAN_RURAL_CLASSES),
+                ),
             )
     elif row.urban_rural_class:
-        problem("urban_rural_class", f"is given only for communities, and {row.code} is a {level}")
+        problem(
+            "urban_rural_class",
+            translatable(
+                "is given only for communities, and %(code)s is a %(level)s", code=row.code, level=str(level)
+            ),
+        )
     return problems
 
 
@@ -120,7 +148,7 @@ def check_rows(rows: Sequence[DivisionRow]) -> list[RowProblem]:
         codes.setdefault(row.code, row.row)  # the first row with a code owns it
     problems = [p for row in rows for p in _row_problems(row, codes)]
     if not rows:
-        problems.append(RowProblem(2, "code", "the list has no divisions"))
+        problems.append(RowProblem(2, "code", translatable("the list has no divisions")))
     return problems
 
 
@@ -228,7 +256,7 @@ def list_divisions(actor: Actor, version: str, parent: str | None, request: Page
         statement = statement.where(Division.parent_code.is_(None))
     else:
         if not _is_code(parent):
-            raise ValidationFailed.field("parent", "must be 12 ASCII digits")
+            raise ValidationFailed.field("parent", translatable("must be 12 ASCII digits"))
         if db.session.get(Division, (version, parent)) is None:
             raise NotFound.thing("division", repr(parent))
         statement = statement.where(Division.parent_code == parent)
