@@ -364,12 +364,26 @@ def _close_refusal(
         return Conflict(f"The year {year} is already closed.")
     open_months = _open_months(months, year)
     if open_months:
+        listed = ", ".join(open_months)
+        if len(open_months) == 1:
+            return Conflict(
+                translatable(
+                    "The year %(year)s cannot be closed while %(months)s is not closed: "
+                    "close every month of the year first.",
+                    year=year,
+                    months=listed,
+                )
+            )
         return Conflict(
-            f"The year {year} cannot be closed while {', '.join(open_months)} "
-            f"{'is' if len(open_months) == 1 else 'are'} not closed: close every month of the year first."
+            translatable(
+                "The year %(year)s cannot be closed while %(months)s are not closed: "
+                "close every month of the year first.",
+                year=year,
+                months=listed,
+            )
         )
     if not has_ended(date(year, 12, 31)):
-        return ValidationFailed.field("year", f"the year {year} has not ended")
+        return ValidationFailed.field("year", translatable("the year %(year)s has not ended", year=year))
     earlier = sorted(_years_with_balances(organisation_id, before=year) - closed_years)
     if earlier:
         return Conflict(

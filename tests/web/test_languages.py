@@ -144,3 +144,14 @@ def test_a_message_is_english_text_and_translated_with_its_parameters(app: Flask
         assert in_reader_language(nested) == "date：会计期间 2026-01 已结账"
     with app.test_request_context(headers={"Accept-Language": "en"}):
         assert in_reader_language(nested) == "date: the period 2026-01 is closed"
+
+
+def test_why_a_year_cannot_close_reads_in_the_pages_language(app: Flask, funded_world: DemoWorld) -> None:
+    """The demo's 2026 has open months: the books page says so in Chinese, and in English when chosen."""
+    officer = signed_in_client(app, "finance1", DEMO_PASSWORD)
+    books = f"/organisations/{funded_world.member_organisation['member01']}/books"
+    chinese = officer.get(books).get_data(as_text=True)
+    assert "尚未结账，2026 年不能结转：请先结清本年各月。" in chinese
+    assert "cannot be closed while" not in chinese
+    assert officer.get("/language/en").status_code == 302
+    assert "The year 2026 cannot be closed while" in officer.get(books).get_data(as_text=True)
