@@ -98,7 +98,8 @@ def demo_command() -> None:
         summary = create_demo()
     if summary.created:
         click.echo(
-            f"demo created: {summary.districts} districts, {summary.communities} communities, "
+            f"demo created: {summary.districts} districts, {summary.streets} streets, "
+            f"{summary.communities} communities, "
             f"{summary.organisations} organisations, {len(summary.logins)} users, 3 funds "
             "(a lottery grant, an incubation fund, a procurement contract) with budgets, "
             "payments and expense reports"
@@ -109,8 +110,8 @@ def demo_command() -> None:
     if checkpoint is not None:
         click.echo(f"audit log: {checkpoint.size} entries, latest checkpoint signed")
     click.echo(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
-    for username, role, organisation in summary.logins:
-        click.echo(f"  {username:<12} {role:<16} {organisation}")
+    for username, role, where in summary.logins:
+        click.echo(f"  {username:<19} {role:<16} {where}")
 
 
 @click.group("users", cls=AppGroup)

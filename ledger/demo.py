@@ -1,4 +1,8 @@
-"""A realistic demo: two districts of Wuhan, urban and rural communities, twelve organisations.
+"""A realistic demo: two districts of Wuhan, four streets, urban and rural communities, organisations.
+
+Staff hold their roles at nodes of the tree: the deployment's admin, finance officers and
+auditor see everything; the street hubs' finance officers, a district's admin and a district's
+civil-affairs supervisor see their own subtree only (the printed logins say which).
 
 Everything is created through the services, exactly as an admin would, so the demo exercises
 the same rules (and, later, leaves the same audit trail) as real use. Running it twice changes
@@ -14,95 +18,86 @@ from sqlalchemy import select
 
 from ledger.credit_code import check_character
 from ledger.extensions import db
-from ledger.models.community import CommunityKind
 from ledger.models.organisation import RegistrationType
 from ledger.models.user import Role, User
-from ledger.services import communities, organisations, users
+from ledger.services import communities, organisations, tree, users
 from ledger.services.access import Actor
 
 DEMO_PASSWORD = "ledger-demo-2026"  # noqa: S105 (published demo password)
 
-# (district, division code, community code, name, kind)
+# The demo's communities: leaves of the illustrative division list that ``ledger init`` loads
+# (ledger/reference/regions/wuhan.csv; codes below the districts are illustrative). Name and
+# kind come from the division: 1xx classes are urban (target 10), 2xx rural (target 5).
 COMMUNITIES = [
-    (
-        "江岸区 Jiang'an District",
-        "420102",
-        "420102-001",
-        "百步亭花园社区 Baibuting Garden",
-        CommunityKind.URBAN,
-    ),
-    ("江岸区 Jiang'an District", "420102", "420102-002", "丹水池社区 Danshuichi", CommunityKind.URBAN),
-    ("江岸区 Jiang'an District", "420102", "420102-003", "二七社区 Erqi", CommunityKind.URBAN),
-    (
-        "黄陂区 Huangpi District",
-        "420116",
-        "420116-101",
-        "前川街城关社区 Qianchuan Chengguan",
-        CommunityKind.URBAN,
-    ),
-    (
-        "黄陂区 Huangpi District",
-        "420116",
-        "420116-201",
-        "木兰乡双泉村 Shuangquan Village",
-        CommunityKind.RURAL,
-    ),
-    ("黄陂区 Huangpi District", "420116", "420116-202", "姚集街杜堂村 Dutang Village", CommunityKind.RURAL),
+    "420102012001",  # 江岸区 后湖街道 百步亭花园社区 (urban)
+    "420102012002",  # 江岸区 后湖街道 丹水池社区 (urban)
+    "420102001003",  # 江岸区 大智街道 二七社区 (urban)
+    "420116001001",  # 黄陂区 前川街道 城关社区 (urban)
+    "420116200201",  # 黄陂区 木兰乡 双泉村 (rural)
+    "420116200202",  # 黄陂区 木兰乡 杜堂村 (rural)
 ]
 
 # (community code, name, registration type)
 ORGANISATIONS = [
     (
-        "420102-001",
+        "420102012001",
         "百步亭社区为老服务中心 Baibuting Elderly Care Centre",
         RegistrationType.SOCIAL_SERVICE_ORGANISATION,
     ),
     (
-        "420102-001",
+        "420102012001",
         "百步亭邻里互助协会 Baibuting Neighbourhood Mutual Aid Association",
         RegistrationType.SOCIAL_GROUP,
     ),
     (
-        "420102-001",
+        "420102012001",
         "百步亭青少年成长服务社 Baibuting Youth Development Service",
         RegistrationType.SOCIAL_SERVICE_ORGANISATION,
     ),
     (
-        "420102-002",
+        "420102012002",
         "丹水池残障人士康复服务中心 Danshuichi Disability Rehabilitation Centre",
         RegistrationType.SOCIAL_SERVICE_ORGANISATION,
     ),
     (
-        "420102-002",
+        "420102012002",
         "丹水池社区文体协会 Danshuichi Culture and Sports Association",
         RegistrationType.SOCIAL_GROUP,
     ),
-    ("420102-003", "二七社区志愿者协会 Erqi Volunteers Association", RegistrationType.SOCIAL_GROUP),
-    ("420102-003", "江岸区社区公益基金会 Jiang'an Community Foundation", RegistrationType.FOUNDATION),
+    ("420102001003", "二七社区志愿者协会 Erqi Volunteers Association", RegistrationType.SOCIAL_GROUP),
+    ("420102001003", "江岸区社区公益基金会 Jiang'an Community Foundation", RegistrationType.FOUNDATION),
     (
-        "420116-101",
+        "420116001001",
         "城关社区四点半课堂服务中心 Chengguan After-School Centre",
         RegistrationType.SOCIAL_SERVICE_ORGANISATION,
     ),
-    ("420116-101", "城关社区调解协会 Chengguan Mediation Association", RegistrationType.SOCIAL_GROUP),
+    ("420116001001", "城关社区调解协会 Chengguan Mediation Association", RegistrationType.SOCIAL_GROUP),
     (
-        "420116-201",
+        "420116200201",
         "双泉村留守儿童关爱服务社 Shuangquan Left-behind Children Care",
         RegistrationType.SOCIAL_SERVICE_ORGANISATION,
     ),
-    ("420116-201", "双泉村老年协会 Shuangquan Elders Association", RegistrationType.SOCIAL_GROUP),
+    ("420116200201", "双泉村老年协会 Shuangquan Elders Association", RegistrationType.SOCIAL_GROUP),
     (
-        "420116-202",
+        "420116200202",
         "杜堂村农村互助养老服务社 Dutang Rural Mutual-aid Elderly Care",
         RegistrationType.SOCIAL_SERVICE_ORGANISATION,
     ),
 ]
 
+# (username, display name, role, the node the role is held at: None is the whole deployment)
 STAFF = [
-    ("admin", "系统管理员 Administrator", Role.ADMIN),
-    ("finance1", "财务专员甲 Finance Officer One", Role.FINANCE_OFFICER),
-    ("finance2", "财务专员乙 Finance Officer Two", Role.FINANCE_OFFICER),
-    ("auditor", "审计员 Auditor", Role.AUDITOR),
+    ("admin", "系统管理员 Administrator", Role.ADMIN, None),
+    ("finance1", "财务专员甲 Finance Officer One", Role.FINANCE_OFFICER, None),
+    ("finance2", "财务专员乙 Finance Officer Two", Role.FINANCE_OFFICER, None),
+    ("auditor", "审计员 Auditor", Role.AUDITOR, None),
+    # The street hubs' own finance officers: each reaches only the organisations of its street.
+    ("houhu.finance1", "后湖街道枢纽 财务甲 Houhu hub finance one", Role.FINANCE_OFFICER, "420102012000"),
+    ("houhu.finance2", "后湖街道枢纽 财务乙 Houhu hub finance two", Role.FINANCE_OFFICER, "420102012000"),
+    ("qianchuan.finance", "前川街道枢纽 财务 Qianchuan hub finance", Role.FINANCE_OFFICER, "420116001000"),
+    # Civil-affairs staff of 江岸区 read what their district does and change nothing.
+    ("jiangan.supervisor", "江岸区民政局 督导 Jiang'an civil affairs", Role.SUPERVISOR, "420102000000"),
+    ("huangpi.admin", "黄陂区 管理员 Huangpi administrator", Role.ADMIN, "420116000000"),
 ]
 
 _ENTITY_TYPE = {
@@ -117,6 +112,7 @@ _ENTITY_TYPE = {
 class DemoSummary:
     created: bool
     districts: int
+    streets: int
     communities: int
     organisations: int
     logins: list[tuple[str, str, str]]
@@ -134,6 +130,10 @@ def demo_credit_code(division: str, registration_type: RegistrationType, serial:
     return first17 + check_character(first17)
 
 
+def _scope_label(node: str | None, name: str) -> str:
+    return "全部 the whole deployment" if node is None else f"{name} {node}"
+
+
 def _member_username(index: int) -> str:
     return f"member{index:02d}"
 
@@ -145,13 +145,11 @@ def create_demo(*, with_funds: bool = True) -> DemoSummary:
     organisation_names: list[str] = []
     if not already:
         by_code = {}
-        for district, _division, code, name, kind in COMMUNITIES:
+        for code in COMMUNITIES:
             by_code[code] = communities.create_community(
-                operator,
-                communities.CommunityFields(code=code, name=name, kind=kind, district=district),
-                f"demo-community-{code}",
+                operator, communities.CommunityFields(code=code), f"demo-community-{code}"
             ).thing
-        divisions = {code: division for _d, division, code, _n, _k in COMMUNITIES}
+        divisions = {code: code[:6] for code in COMMUNITIES}
         created = []
         for serial, (community_code, name, registration_type) in enumerate(ORGANISATIONS, start=1):
             created.append(
@@ -168,9 +166,11 @@ def create_demo(*, with_funds: bool = True) -> DemoSummary:
                     f"demo-organisation-{serial}",
                 ).thing
             )
-        for username, display_name, role in STAFF:
+        for username, display_name, role, node in STAFF:
             users.create_user(
-                operator, users.NewUser(username, display_name, role, DEMO_PASSWORD), f"demo-user-{username}"
+                operator,
+                users.NewUser(username, display_name, role, DEMO_PASSWORD, scopes=(node,)),
+                f"demo-user-{username}",
             )
         member_organisations: dict[str, uuid.UUID] = {}
         for index, organisation in enumerate(created, start=1):
@@ -191,13 +191,15 @@ def create_demo(*, with_funds: bool = True) -> DemoSummary:
 
             create_demo_funds(member_organisations)
     organisation_names = [name for _c, name, _t in ORGANISATIONS]
-    logins = [(u, r.value, "") for u, _n, r in STAFF] + [
+    names = tree.node_names(node for *_, node in STAFF)
+    logins = [(u, r.value, _scope_label(node, names[node])) for u, _n, r, node in STAFF] + [
         (_member_username(i), Role.ORG_MEMBER.value, name)
         for i, name in enumerate(organisation_names, start=1)
     ]
     return DemoSummary(
         created=not already,
-        districts=len({d for d, *_ in COMMUNITIES}),
+        districts=len({code[:6] for code in COMMUNITIES}),
+        streets=len({code[:9] for code in COMMUNITIES}),
         communities=len(COMMUNITIES),
         organisations=len(ORGANISATIONS),
         logins=logins,

@@ -469,3 +469,9 @@ def division_xlsx(table: list[list[str]]) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def leaf(number: int) -> str:
+    """The code of spare test community ``number`` (1-999) of the test district (see conftest)."""
+    assert 1 <= number <= 999
+    return f"420199001{number:03d}"

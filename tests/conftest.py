@@ -33,10 +33,13 @@ from sqlalchemy.engine import make_url
 from ledger import create_app
 from ledger.audit.sequencer import stop_sequencer
 from ledger.database import unit_of_work
+from ledger.demo import COMMUNITIES as DEMO_COMMUNITIES
 from ledger.extensions import db
 from ledger.services.access import Actor
 from ledger.services.audit_keys import ensure_signing_key
+from ledger.services.division_files import DivisionRow
 from ledger.services.reference_data import load_reference_data
+from ledger.services.regions import import_divisions
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-the-check"
 _counter = itertools.count()
@@ -83,13 +86,32 @@ def postgres_database(name: str, template: str | None = None) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# A test district of leaves, loaded into every test database beside the illustrative list, so a
+# test can create as many communities as it needs: 湖北省 / 武汉市 / 测试区 420199 / 测试街道, with
+# communities 420199001001 ... 420199001999 (urban, class 111).
+TEST_LEAVES_VERSION = "TEST-LEAVES-2024"
+TEST_LEAVES = [
+    ["420000000000", "湖北省", "", ""],
+    ["420100000000", "武汉市", "420000000000", ""],
+    ["420199000000", "测试区", "420100000000", ""],
+    ["420199001000", "测试街道", "420199000000", ""],
+    *([f"420199001{n:03d}", f"测试社区{n}", "420199001000", "111"] for n in range(1, 1000)),
+]
+
+
 def migrate_and_load(database_url: str, instance_path: Path) -> None:
-    """What ``ledger init`` does: migrate to head, load reference data, create the signing key."""
+    """What ``ledger init`` does (migrate to head, load reference data, create the signing key),
+    and a test district of spare communities (``builders.leaf``)."""
     app = create_app(settings_for_tests(database_url, instance_path))
     with app.app_context():
         upgrade()
         with unit_of_work():
             load_reference_data(Actor.operator())
+        with unit_of_work():
+            rows = [DivisionRow(i, *r) for i, r in enumerate(TEST_LEAVES, start=2)]
+            import_divisions(
+                Actor.operator(), TEST_LEAVES_VERSION, 2024, "测试区 Test district", "tests", rows
+            )
         with unit_of_work():
             ensure_signing_key(Actor.operator())
         db.engine.dispose()
@@ -290,7 +312,9 @@ def build_demo_world(app: Flask) -> WorldFacts:
         organisation_ids = [
             str(o.id) for o in db.session.scalars(select(Organisation).order_by(Organisation.credit_code))
         ]
-        community_ids = [str(c.id) for c in db.session.scalars(select(Community).order_by(Community.code))]
+        # In the demo's order: the first is 百步亭花园社区, with three organisations.
+        by_code = {c.code: str(c.id) for c in db.session.scalars(select(Community))}
+        community_ids = [by_code[code] for code in DEMO_COMMUNITIES]
     return WorldFacts(headers, organisation_ids, community_ids, member_organisation)
 
 

@@ -28,7 +28,7 @@ from ledger.inputs.common import StrictSchema
 from ledger.inputs.communities import CommunityCreateSchema, CommunityUpdateSchema
 from ledger.models.community import Community, CommunityKind
 from ledger.services import communities as service
-from ledger.services import idempotency
+from ledger.services import idempotency, tree
 
 blp = Blueprint(
     "communities",
@@ -38,21 +38,53 @@ blp = Blueprint(
 )
 
 
+class DivisionRefSchema(ResponseSchema):
+    code = ma.fields.String(metadata={"example": "420102000000"})
+    name = ma.fields.String()
+    level = ma.fields.String()
+
+
 class CommunitySchema(ResponseSchema):
     id = ma.fields.UUID(dump_only=True)
-    code = ma.fields.String(metadata={"example": "420102-001"})
+    code = ma.fields.String(metadata={"example": "420102012001"})
+    division_list = ma.fields.String()
     name = ma.fields.String()
     kind = enum_value_field(CommunityKind)
-    district = ma.fields.String()
+    path = ma.fields.Method(
+        "dump_path",
+        metadata={
+            "description": "The divisions from the province down to the community itself",
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string"},
+                    "name": {"type": "string"},
+                    "level": {"type": "string"},
+                },
+                "required": ["code", "name", "level"],
+            },
+        },
+    )
+    former_code = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "The free-text code the community had before it was placed in the tree"},
+    )
     organisation_target = ma.fields.Integer(
         dump_only=True, metadata={"description": "10 for an urban community, 5 for a rural one"}
     )
     version = ma.fields.Integer(dump_only=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)
 
+    def dump_path(self, community: Community) -> list[dict[str, str]]:
+        return [DivisionRefSchema().dump(d) for d in tree.path_of(community.code, community.division_list)]
+
 
 class CommunityQuerySchema(StrictSchema):
-    district = ma.fields.String()
+    within = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=32),
+        metadata={"description": "Only communities under this division (a 12-digit code)"},
+    )
     kind = ma.fields.Enum(CommunityKind, by_value=True)
 
     class Meta:

@@ -56,6 +56,9 @@ class FundSchema(ResponseSchema):
     reference = ma.fields.String()
     funder_name = ma.fields.String()
     funder_credit_code = ma.fields.String(allow_none=True)
+    funding_division_code = ma.fields.String(
+        allow_none=True, metadata={"description": "The funding body's node; null: the whole deployment"}
+    )
     organisation_id = ma.fields.UUID()
     currency = ma.fields.String()
     award = ma.fields.Function(lambda f: str(Money(f.currency, f.award_minor)), metadata=MONEY)

@@ -25,7 +25,7 @@ from ledger.api.common import (
 )
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.inputs.common import StrictSchema
-from ledger.inputs.users import PasswordChangeSchema, UserCreateSchema, UserUpdateSchema
+from ledger.inputs.users import PasswordChangeSchema, UserCreateSchema, UserUpdateSchema, scope_list
 from ledger.models.user import Role, User
 from ledger.services import idempotency
 from ledger.services import users as service
@@ -41,6 +41,7 @@ class UserSchema(ResponseSchema):
     display_name = ma.fields.String()
     role = enum_value_field(Role)
     organisation_ids = ma.fields.List(ma.fields.UUID())
+    scopes = scope_list(attribute="scope_codes")
     is_active = ma.fields.Boolean()
     version = ma.fields.Integer(dump_only=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)
@@ -81,6 +82,7 @@ class Users(MethodView):
             role=data["role"],
             password=data["password"],
             organisation_ids=tuple(data["organisation_ids"]),
+            scopes=tuple(data["scopes"]),
         )
         return created_with_etag(service.create_user(current_actor(), new, idempotency_key()))
 
@@ -99,6 +101,8 @@ class UserById(MethodView):
         """Change a user's name, role, memberships or active flag (send If-Match)"""
         if "organisation_ids" in changes:
             changes["organisation_ids"] = tuple(changes["organisation_ids"])
+        if "scopes" in changes:
+            changes["scopes"] = tuple(changes["scopes"])
         user = service.update_user(current_actor(), user_id, if_match_version(), **changes)
         return with_etag(user)
 

@@ -32,6 +32,16 @@ class FundCreateSchema(StrictSchema):
         load_default=None, allow_none=True, validate=ma.validate.Length(max=64)
     )
     organisation_id = ma.fields.UUID(required=True)
+    funding_division_code = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(max=12),
+        metadata={
+            "description": "The funding body's node of the administrative tree (12-digit division code); "
+            "the fund goes only to organisations under it. The drafting admin's node when omitted.",
+            "example": "420102000000",
+        },
+    )
     currency = ma.fields.String(load_default="CNY", validate=ma.validate.Length(equal=3))
     award = ma.fields.String(required=True, metadata=MONEY)
     period_start = ma.fields.Date(required=True)

@@ -7,6 +7,32 @@ import marshmallow as ma
 from ledger.inputs.common import StrictSchema
 from ledger.models.user import Role
 
+WHOLE_DEPLOYMENT = "*"
+
+
+class ScopeField(ma.fields.String):
+    """A node of the administrative tree: a 12-digit division code, or "*" for the whole deployment."""
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> str | None:  # type: ignore[override]
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return None if text == WHOLE_DEPLOYMENT else text
+
+    def _serialize(self, value: str | None, attr: str | None, obj: object, **kwargs: object) -> str | None:
+        return WHOLE_DEPLOYMENT if value is None else super()._serialize(value, attr, obj, **kwargs)
+
+
+def scope_list(**kwargs: object) -> ma.fields.List[str | None]:
+    return ma.fields.List(
+        ScopeField(validate=ma.validate.Length(min=1, max=12)),  # type: ignore[arg-type]
+        validate=ma.validate.Length(max=50),
+        metadata={
+            "description": "Staff: the nodes of the administrative tree the role is held at (12-digit "
+            'division codes, or "*" for the whole deployment); the creating admin\'s when omitted',
+            "example": ["420102012000"],
+        },
+        **kwargs,  # type: ignore[arg-type]
+    )
+
 
 class UserCreateSchema(StrictSchema):
     username = ma.fields.String(required=True, validate=ma.validate.Length(min=2, max=64))
@@ -16,12 +42,14 @@ class UserCreateSchema(StrictSchema):
     organisation_ids = ma.fields.List(
         ma.fields.UUID(), load_default=list, validate=ma.validate.Length(max=100)
     )
+    scopes = scope_list(load_default=list)
 
 
 class UserUpdateSchema(StrictSchema):
     display_name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
     role = ma.fields.Enum(Role, by_value=True)
     organisation_ids = ma.fields.List(ma.fields.UUID(), validate=ma.validate.Length(max=100))
+    scopes = scope_list()
     is_active = ma.fields.Boolean()
 
 

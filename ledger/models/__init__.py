@@ -32,7 +32,7 @@ from ledger.models.idempotency import IdempotentCreate
 from ledger.models.organisation import Organisation, RegistrationType
 from ledger.models.reference import Account, ChartOfAccounts, ExpenseCategory, ExpenseCategoryList
 from ledger.models.region import Division, DivisionLevel, DivisionList
-from ledger.models.user import ApiToken, Membership, Role, User
+from ledger.models.user import ApiToken, Membership, Role, StaffScope, User
 from ledger.models.witness import WitnessCosignature
 
 __all__ = [
@@ -78,6 +78,7 @@ __all__ = [
     "RevisionStatus",
     "Role",
     "Side",
+    "StaffScope",
     "Tranche",
     "TrancheCondition",
     "User",

@@ -79,6 +79,10 @@ class Fund(UUIDPrimaryKey, Versioned, Base):
     reference: Mapped[str] = mapped_column(String(64), unique=True)
     funder_name: Mapped[str] = mapped_column(String(200))
     funder_credit_code: Mapped[str | None] = mapped_column(String(18))
+    # The node of the administrative tree whose funding body gives the fund (a district's
+    # lottery fund, a street's procurement budget): the fund goes only to organisations of its
+    # subtree. NULL: the whole deployment (funds entered before the tree).
+    funding_division_code: Mapped[str | None] = mapped_column(String(12))
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
     currency: Mapped[str] = mapped_column(String(3))
     award_minor: Mapped[int] = mapped_column(BigInteger)

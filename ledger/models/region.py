@@ -71,6 +71,29 @@ def parent_code_of(code: str) -> str | None:
     return code[:kept].ljust(CODE_LENGTH, "0") if kept else None
 
 
+_PREFIX_LENGTHS: Final[dict[DivisionLevel, int]] = {
+    DivisionLevel.PROVINCE: 2,
+    DivisionLevel.CITY: 4,
+    DivisionLevel.COUNTY: 6,
+    DivisionLevel.TOWNSHIP: 9,
+    DivisionLevel.COMMUNITY: 12,
+}
+
+
+def subtree_prefix(code: str) -> str:
+    """The prefix every code of ``code``'s subtree starts with (``420102`` for 江岸区).
+
+    Codes nest by prefix, so "is this community under that street?" is a string test that
+    needs no walk up the tree and holds across list versions.
+    """
+    return code[: _PREFIX_LENGTHS[level_of(code)]]
+
+
+def is_within(code: str, node: str | None) -> bool:
+    """Whether ``code`` lies in the subtree of ``node`` (None: the whole deployment)."""
+    return node is None or code.startswith(subtree_prefix(node))
+
+
 def community_kind_of(urban_rural_class: str | None) -> CommunityKind | None:
     """The community kind a 城乡分类代码 implies; the community's own kind may still differ."""
     if urban_rural_class is None:

@@ -1,7 +1,9 @@
 """People who use the service, what they may do, and the bearer tokens they hold.
 
-Each user has exactly one role. Organisation members also belong to one or more organisations
-and see only those organisations' data. Passwords are stored as Argon2id hashes and tokens as
+Each user has exactly one role. Staff (admins, finance officers, auditors, supervisors) hold
+it at one or more nodes of the administrative tree (``StaffScope``) and reach the organisations
+of those subtrees only; organisation members belong to one or more organisations
+(``Membership``) and see only those organisations' data. Passwords are stored as Argon2id hashes and tokens as
 SHA-256 digests: the database never holds anything that would let its reader sign in.
 """
 
@@ -11,7 +13,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ledger.models.base import Base, UTCDateTime, UUIDPrimaryKey, Versioned, utcnow
@@ -22,13 +24,19 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
     FINANCE_OFFICER = "finance_officer"
     AUDITOR = "auditor"
+    SUPERVISOR = "supervisor"  # civil-affairs staff: reads their area, changes nothing
     ORG_MEMBER = "org_member"
+
+
+STAFF_ROLES = frozenset({Role.ADMIN, Role.FINANCE_OFFICER, Role.AUDITOR, Role.SUPERVISOR})
 
 
 class User(UUIDPrimaryKey, Versioned, Base):
     __tablename__ = "app_user"
     __table_args__ = (
-        CheckConstraint("role IN ('admin', 'finance_officer', 'auditor', 'org_member')", name="role"),
+        CheckConstraint(
+            "role IN ('admin', 'finance_officer', 'auditor', 'supervisor', 'org_member')", name="role"
+        ),
     )
 
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -43,9 +51,35 @@ class User(UUIDPrimaryKey, Versioned, Base):
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
 
+    scopes: Mapped[list[StaffScope]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
     @property
     def organisation_ids(self) -> frozenset[uuid.UUID]:
         return frozenset(m.organisation_id for m in self.memberships)
+
+    @property
+    def scope_codes(self) -> tuple[str | None, ...]:
+        """The nodes a staff member's role is held at, in code order; None is the whole deployment."""
+        return tuple(sorted((s.division_code for s in self.scopes), key=lambda c: c or ""))
+
+
+class StaffScope(UUIDPrimaryKey, Base):
+    """A staff member's role held at one node of the administrative tree (and its subtree).
+
+    ``division_code`` is a 12-digit division code (a province, city, district, street or
+    community); NULL is the whole deployment, above every province.
+    """
+
+    __tablename__ = "staff_scope"
+    __table_args__ = (UniqueConstraint("user_id", "division_code"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    division_code: Mapped[str | None] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="scopes")
 
 
 class Membership(Base):

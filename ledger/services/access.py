@@ -1,8 +1,12 @@
 """Who may do what: the one authorization check every endpoint goes through.
 
 An ``Actor`` is the person (or the operator at the command line) on whose behalf a service
-runs. ``may`` answers whether a permission is the actor's, by their role and, for roles scoped
-to organisations, by the organisation the action touches; ``authorize`` raises when it is not.
+runs. ``may`` answers whether a permission is the actor's, by their role and by the
+organisation the action touches; ``authorize`` raises when it is not. An organisation member
+reaches the organisations they belong to; staff reach the organisations of the subtrees of the
+administrative tree their role is held at (``scopes``), or every organisation when it is held at
+the top. ``may_at`` asks the same of a node of the tree (a community created, a scope granted, a
+fund's funding body).
 Services call ``authorize`` first, so the API, the web pages and the CLI obey the same rules, and
 the pages ask ``may`` (through ``services/actions.py``) which buttons to show. Separation of
 duties (the one who prepares does not approve) is checked by the services that own those
@@ -19,7 +23,9 @@ from typing import Final
 
 from ledger.errors import Forbidden
 from ledger.messages import translatable
+from ledger.models.region import is_within
 from ledger.models.user import Role, User
+from ledger.services.tree import organisation_ids_within
 
 
 class Permission(enum.StrEnum):
@@ -50,18 +56,20 @@ class Permission(enum.StrEnum):
 
 
 _EVERYONE: Final = frozenset(Role)
+# Supervisors (civil-affairs staff) read what their area does; they change nothing.
+_READERS: Final = frozenset({Role.ADMIN, Role.AUDITOR, Role.SUPERVISOR})
 
 POLICY: Final[dict[Permission, frozenset[Role]]] = {
     Permission.READ_COMMUNITIES: _EVERYONE,
     Permission.MANAGE_COMMUNITIES: frozenset({Role.ADMIN}),
     Permission.READ_ORGANISATIONS: _EVERYONE,
     Permission.MANAGE_ORGANISATIONS: frozenset({Role.ADMIN}),
-    Permission.READ_USERS: frozenset({Role.ADMIN, Role.AUDITOR}),
+    Permission.READ_USERS: _READERS,
     Permission.MANAGE_USERS: frozenset({Role.ADMIN}),
     Permission.READ_REFERENCE_DATA: _EVERYONE,
     Permission.LOAD_REFERENCE_DATA: frozenset({Role.ADMIN}),
-    Permission.READ_AUDIT_TRAIL: frozenset({Role.ADMIN, Role.AUDITOR}),
-    Permission.READ_BOOKS: frozenset({Role.FINANCE_OFFICER, Role.AUDITOR, Role.ORG_MEMBER}),
+    Permission.READ_AUDIT_TRAIL: _READERS,
+    Permission.READ_BOOKS: frozenset({Role.FINANCE_OFFICER, Role.AUDITOR, Role.SUPERVISOR, Role.ORG_MEMBER}),
     Permission.POST_ADJUSTMENTS: frozenset({Role.FINANCE_OFFICER}),
     Permission.CLOSE_PERIODS: frozenset({Role.FINANCE_OFFICER}),
     # The one period action an admin takes: closing months out of order, with a recorded reason.
@@ -80,31 +88,52 @@ POLICY: Final[dict[Permission, frozenset[Role]]] = {
     Permission.MANAGE_SIGNING_KEYS: frozenset({Role.ADMIN}),
 }
 
-# Roles whose reach ends at the organisations they belong to.
-ORGANISATION_SCOPED_ROLES: Final = frozenset({Role.ORG_MEMBER})
-
 
 @dataclass(frozen=True)
 class Actor:
-    """On whose behalf a service runs."""
+    """On whose behalf a service runs.
+
+    ``organisation_ids`` are the organisations the actor reaches when that is not all of them:
+    an organisation member's own, or those in a scoped staff member's subtrees. ``scopes`` are the
+    nodes a staff role is held at (None: the whole deployment); an organisation member has none.
+    """
 
     user_id: uuid.UUID | None
     username: str
     role: Role
     organisation_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    scopes: tuple[str | None, ...] = (None,)
 
     @classmethod
     def of(cls, user: User) -> Actor:
-        return cls(user.id, user.username, Role(user.role), user.organisation_ids)
+        role = Role(user.role)
+        if role is Role.ORG_MEMBER:
+            return cls(user.id, user.username, role, user.organisation_ids, scopes=())
+        scopes = user.scope_codes
+        reached = frozenset() if None in scopes else organisation_ids_within(scopes)
+        return cls(user.id, user.username, role, reached, scopes=scopes)
 
     @classmethod
     def operator(cls) -> Actor:
-        """The person at the server's command line (``ledger ...``): acts as an admin."""
+        """The person at the server's command line (``ledger ...``): acts as an admin of everything."""
         return cls(None, "operator", Role.ADMIN)
 
     @property
+    def reaches_everything(self) -> bool:
+        """Staff whose role is held at the top of the tree: no organisation is outside their reach."""
+        return self.role is not Role.ORG_MEMBER and None in self.scopes
+
+    @property
     def is_organisation_scoped(self) -> bool:
-        return self.role in ORGANISATION_SCOPED_ROLES
+        return not self.reaches_everything
+
+    def covers(self, division_code: str | None) -> bool:
+        """Whether the node ``division_code`` (None: the whole deployment) is in the actor's subtrees."""
+        if self.reaches_everything:
+            return True
+        if division_code is None:
+            return False
+        return any(scope is not None and is_within(division_code, scope) for scope in self.scopes)
 
     @property
     def audit_identity(self) -> dict[str, str]:
@@ -122,20 +151,48 @@ def may(actor: Actor, permission: Permission, organisation_id: uuid.UUID | None 
     )
 
 
+def may_at(actor: Actor, permission: Permission, division_code: str | None) -> bool:
+    """Whether ``actor`` may do ``permission`` at the node ``division_code`` of the tree (None: the top)."""
+    return (
+        actor.role in POLICY[permission] and actor.role is not Role.ORG_MEMBER and actor.covers(division_code)
+    )
+
+
+def _role_refusal(actor: Actor, permission: Permission) -> Forbidden:
+    return Forbidden(
+        translatable(
+            "The %(role)s role may not %(permission)s.",
+            role=actor.role.value,
+            permission=permission.value,
+        ),
+        code="access.role_not_permitted",
+    )
+
+
+def _outside_refusal(actor: Actor) -> Forbidden:
+    if actor.role is Role.ORG_MEMBER:
+        return Forbidden(
+            translatable("You are not a member of that organisation."), code="access.not_a_member"
+        )
+    return Forbidden(translatable("That is outside the area you work in."), code="access.outside_scope")
+
+
 def authorize(actor: Actor, permission: Permission, organisation_id: uuid.UUID | None = None) -> None:
     """Raise ``Forbidden`` unless ``actor`` may do ``permission`` (on ``organisation_id``)."""
     if may(actor, permission, organisation_id):
         return
     if actor.role not in POLICY[permission]:
-        raise Forbidden(
-            translatable(
-                "The %(role)s role may not %(permission)s.",
-                role=actor.role.value,
-                permission=permission.value,
-            ),
-            code="access.role_not_permitted",
-        )
-    raise Forbidden(translatable("You are not a member of that organisation."), code="access.not_a_member")
+        raise _role_refusal(actor, permission)
+    raise _outside_refusal(actor)
+
+
+def authorize_at(actor: Actor, permission: Permission, division_code: str | None) -> None:
+    """Raise ``Forbidden`` unless ``actor`` may do ``permission`` at the node ``division_code``."""
+    if may_at(actor, permission, division_code):
+        return
+    if actor.role not in POLICY[permission]:
+        raise _role_refusal(actor, permission)
+    raise _outside_refusal(actor)
 
 
 def visible_organisation_ids(actor: Actor) -> frozenset[uuid.UUID] | None:

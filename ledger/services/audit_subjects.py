@@ -33,7 +33,7 @@ def community_state(community: Community) -> State:
         "code": community.code,
         "name": community.name,
         "kind": community.kind,
-        "district": community.district,
+        "division_list": community.division_list,
         "version": community.version,
     }
 
@@ -55,6 +55,7 @@ def user_state(user: User) -> State:
         "role": user.role,
         "is_active": user.is_active,
         "organisation_ids": sorted(str(i) for i in user.organisation_ids),
+        "scopes": [code or "*" for code in user.scope_codes],
         "version": user.version,
     }
 

@@ -1,4 +1,10 @@
-"""Communities, and how well each is covered by community social organisations."""
+"""Communities, the leaves of the administrative tree, and how well each is covered by organisations.
+
+A community is created from a community-level division of a loaded list: its name and kind
+default from the division (the kind from its urban-rural class) and both may be changed. Moving
+a community to another code (a community placed in the tree by the migration, or a code that
+changed in a newer list) keeps its organisations and history.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +13,31 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
 from ledger.messages import translatable
 from ledger.models.community import ORGANISATION_TARGETS, Community, CommunityKind
 from ledger.models.organisation import Organisation
-from ledger.services.access import Actor, Permission, authorize
+from ledger.models.user import Role
+from ledger.services import tree
+from ledger.services.access import Actor, Permission, authorize, authorize_at
 from ledger.services.audit_subjects import record_state
 from ledger.services.concurrency import check_version
 from ledger.services.idempotency import Created, claim_create, reserve_key
 from ledger.services.pagination import Page, PageRequest, fetch_page
+from ledger.services.tree import find_community_division
 
 
 @dataclass(frozen=True)
 class CommunityFields:
+    """What a client sends: the code, and optionally the list, name and kind (else the division's)."""
+
     code: str
-    name: str
-    kind: CommunityKind
-    district: str
+    name: str | None = None
+    kind: CommunityKind | None = None
+    division_list: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,34 +60,41 @@ def _check_code_free(code: str, community_id: uuid.UUID | None = None) -> None:
         raise Conflict(f"A community with code {code!r} exists.", errors={"code": [translatable("is taken")]})
 
 
-def _clean(fields: CommunityFields) -> CommunityFields:
-    cleaned = CommunityFields(
-        code=fields.code.strip(),
-        name=fields.name.strip(),
-        kind=fields.kind,
-        district=fields.district.strip(),
-    )
-    for name in ("code", "name", "district"):
-        if not getattr(cleaned, name):
-            raise ValidationFailed.field(name, translatable("must not be blank"))
-    return cleaned
+@dataclass(frozen=True)
+class _Placed:
+    """A community's fields once its division is found and the defaults are filled in."""
+
+    code: str
+    division_list: str
+    name: str
+    kind: CommunityKind
+
+
+def _placed(actor: Actor, fields: CommunityFields) -> _Placed:
+    division = find_community_division("code", fields.code.strip(), fields.division_list)
+    authorize_at(actor, Permission.MANAGE_COMMUNITIES, division.code)
+    name = division.name if fields.name is None else fields.name.strip()
+    if not name:
+        raise ValidationFailed.field("name", translatable("must not be blank"))
+    kind = fields.kind or division.community_kind or CommunityKind.URBAN
+    return _Placed(division.code, division.list_version, name, kind)
 
 
 def create_community(actor: Actor, fields: CommunityFields, key: str | None) -> Created[Community]:
-    """Create a community (admins); idempotent by ``key`` (Idempotency-Key)."""
+    """Create a community at a leaf of the tree (admins of a node above it); idempotent by ``key``."""
     authorize(actor, Permission.MANAGE_COMMUNITIES)
     claim = claim_create(key, "community", vars(fields))
     reservation = reserve_key(actor.audit_identity["id"], claim, "community", Community)
     if reservation.earlier is not None:
         return Created(reservation.earlier, created=False)
-    fields = _clean(fields)
-    _check_code_free(fields.code)
+    placed = _placed(actor, fields)
+    _check_code_free(placed.code)
     community = Community(
         id=reservation.id,
-        code=fields.code,
-        name=fields.name,
-        kind=fields.kind.value,
-        district=fields.district,
+        code=placed.code,
+        division_list=placed.division_list,
+        name=placed.name,
+        kind=placed.kind.value,
     )
     db.session.add(community)
     db.session.flush()
@@ -87,18 +105,27 @@ def create_community(actor: Actor, fields: CommunityFields, key: str | None) -> 
 def get_community(actor: Actor, community_id: uuid.UUID) -> Community:
     authorize(actor, Permission.READ_COMMUNITIES)
     community = db.session.get(Community, community_id)
-    if community is None:
+    if community is None or not _visible(actor, community):
         raise NotFound.thing("community", community_id)
     return community
 
 
+def _visible(actor: Actor, community: Community) -> bool:
+    """Staff see the communities of their area; a member sees every community (they are public)."""
+    return actor.role is Role.ORG_MEMBER or actor.covers(community.code)
+
+
 def list_communities(
-    actor: Actor, request: PageRequest, *, district: str | None = None, kind: CommunityKind | None = None
+    actor: Actor, request: PageRequest, *, within: str | None = None, kind: CommunityKind | None = None
 ) -> Page[Community]:
+    """Communities in code order (so a street's sit together), in the actor's area, under ``within``."""
     authorize(actor, Permission.READ_COMMUNITIES)
-    statement = select(Community).order_by(Community.district, Community.code)
-    if district is not None:
-        statement = statement.where(Community.district == district)
+    statement = select(Community).order_by(Community.code)
+    if actor.role is not Role.ORG_MEMBER:
+        statement = statement.where(tree.within(Community.code, actor.scopes))
+    if within is not None:
+        tree.find_node("within", within)
+        statement = statement.where(tree.within(Community.code, [within]))
     if kind is not None:
         statement = statement.where(Community.kind == kind.value)
     return fetch_page(statement, request)
@@ -109,19 +136,21 @@ def update_community(
 ) -> Community:
     authorize(actor, Permission.MANAGE_COMMUNITIES)
     community = get_community(actor, community_id)
+    authorize_at(actor, Permission.MANAGE_COMMUNITIES, community.code)
     check_version(community, expected_version)
+    moved = "code" in changes or "division_list" in changes
     current = CommunityFields(
         code=community.code,
         name=community.name,
         kind=CommunityKind(community.kind),
-        district=community.district,
+        division_list=None if moved else community.division_list,
     )
-    fields = _clean(replace(current, **changes))
-    _check_code_free(fields.code, community.id)
-    community.code = fields.code
-    community.name = fields.name
-    community.kind = fields.kind.value
-    community.district = fields.district
+    placed = _placed(actor, replace(current, **changes))
+    _check_code_free(placed.code, community.id)
+    community.code = placed.code
+    community.division_list = placed.division_list
+    community.name = placed.name
+    community.kind = placed.kind.value
     db.session.flush()
     record_state(actor, "community.updated", "community", community)
     return community
@@ -130,6 +159,7 @@ def update_community(
 def delete_community(actor: Actor, community_id: uuid.UUID, expected_version: int | None) -> None:
     authorize(actor, Permission.MANAGE_COMMUNITIES)
     community = get_community(actor, community_id)
+    authorize_at(actor, Permission.MANAGE_COMMUNITIES, community.code)
     check_version(community, expected_version)
     in_use = db.session.scalar(
         select(func.count()).select_from(Organisation).where(Organisation.community_id == community.id)
@@ -152,8 +182,9 @@ def community_coverage(actor: Actor, request: PageRequest) -> Page[CommunityCove
     statement = (
         select(Community, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.community_id == Community.id)
-        .order_by(Community.district, Community.code)
+        .where(tree.within(Community.code, actor.scopes) if actor.role is not Role.ORG_MEMBER else true())
+        .order_by(Community.code)
     )
-    total = db.session.scalar(select(func.count()).select_from(Community)) or 0
+    total = db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     rows = db.session.execute(statement.limit(request.page_size).offset(request.offset)).all()
     return Page(items=[CommunityCoverage(c, int(n)) for c, n in rows], total=total)

@@ -37,12 +37,15 @@ from ledger.models.fund import (
 )
 from ledger.models.organisation import Organisation
 from ledger.models.reference import ExpenseCategory
+from ledger.models.region import is_within
 from ledger.money import Money, MoneyError
+from ledger.services import tree
 from ledger.services.access import (
     Actor,
     Permission,
     authorize,
     different_person_refusal,
+    may,
     visible_organisation_ids,
 )
 from ledger.services.audit_subjects import record_event, record_state
@@ -78,6 +81,8 @@ class FundTerms:
     disclosure_deadline: date | None = None
     label_required: bool | None = None
     category_list_version: str = DEFAULT_CATEGORY_LIST
+    # The funding body's node; the drafting admin's own node when omitted (see _funding_node).
+    funding_division_code: str | None = None
 
 
 @dataclass
@@ -103,13 +108,45 @@ def categories_of(list_version: str) -> dict[str, ExpenseCategory]:
     }
 
 
-def _checked_terms(terms: FundTerms, fund_id: uuid.UUID | None = None) -> FundTerms:
+def _funding_node(actor: Actor, code: str | None) -> str | None:
+    """The funding body's node: one the admin works at or below, the admin's own when only one."""
+    if code is None:
+        held = [scope for scope in actor.scopes if scope is not None]
+        if actor.reaches_everything or len(held) != 1:
+            if actor.reaches_everything:
+                return None
+            raise ValidationFailed.field(
+                "funding_division_code",
+                translatable("name the node of the funding body (you work at several)"),
+            )
+        return held[0]
+    node = tree.find_node("funding_division_code", code)
+    if not actor.covers(node.code):
+        raise ValidationFailed.field(
+            "funding_division_code",
+            translatable("%(code)s is outside the area you work in", code=code),
+            code="access.grant_outside_scope",
+        )
+    return node.code
+
+
+def _checked_terms(actor: Actor, terms: FundTerms, fund_id: uuid.UUID | None = None) -> FundTerms:
     problems = _Problems()
     for name in ("title", "reference", "funder_name"):
         if not str(getattr(terms, name)).strip():
             problems.add(name, translatable("must not be blank"))
-    if db.session.get(Organisation, terms.organisation_id) is None:
+    funding_node = _funding_node(actor, terms.funding_division_code)
+    organisation = db.session.get(Organisation, terms.organisation_id)
+    if organisation is None or not may(actor, Permission.READ_ORGANISATIONS, organisation.id):
         problems.add("organisation_id", f"there is no organisation {terms.organisation_id}")
+    elif not is_within(organisation.community.code, funding_node):
+        problems.add(
+            "organisation_id",
+            translatable(
+                "the organisation's community is outside the funding body's area (%(code)s)",
+                code=funding_node or "",
+            ),
+        )
     if not terms.award.is_positive:
         problems.add("award", translatable("must be more than zero"))
     if terms.period_end < terms.period_start:
@@ -170,6 +207,7 @@ def _checked_terms(terms: FundTerms, fund_id: uuid.UUID | None = None) -> FundTe
         funder_name=terms.funder_name.strip(),
         funder_credit_code=code,
         label_required=bool(label_required),
+        funding_division_code=funding_node,
     )
 
 
@@ -195,6 +233,7 @@ def _apply_terms(fund: Fund, terms: FundTerms) -> None:
     fund.milestones = [dict(m) for m in terms.milestones]
     fund.disclosure_deadline = terms.disclosure_deadline
     fund.label_required = bool(terms.label_required)
+    fund.funding_division_code = terms.funding_division_code
 
 
 def terms_of(fund: Fund) -> FundTerms:
@@ -219,6 +258,7 @@ def terms_of(fund: Fund) -> FundTerms:
         disclosure_deadline=fund.disclosure_deadline,
         label_required=fund.label_required,
         category_list_version=fund.category_list_version,
+        funding_division_code=fund.funding_division_code,
     )
 
 
@@ -229,7 +269,7 @@ def create_fund(actor: Actor, terms: FundTerms, key: str | None) -> Created[Fund
     reservation = reserve_key(actor.audit_identity["id"], claim, "fund", Fund)
     if reservation.earlier is not None:
         return Created(reservation.earlier, created=False)
-    terms = _checked_terms(terms)
+    terms = _checked_terms(actor, terms)
     fund = Fund(id=reservation.id, status=FundStatus.DRAFT.value)
     _apply_terms(fund, terms)
     db.session.add(fund)
@@ -278,7 +318,7 @@ def update_fund(
     check_version(fund, expected_version)
     if fund.status != FundStatus.DRAFT.value:
         raise Conflict("Only a draft fund's terms change; an active fund's budget changes by revision.")
-    terms = _checked_terms(replace(terms_of(fund), **changes), fund.id)
+    terms = _checked_terms(actor, replace(terms_of(fund), **changes), fund.id)
     budget_total = sum(a.minor for a in budget_of(fund).values())
     if terms.award.currency != fund.currency and budget_total:
         raise ValidationFailed.field(

@@ -1,4 +1,9 @@
-"""Users, their role and organisation memberships, and their passwords."""
+"""Users, their role, where they hold it (organisations or nodes of the tree), and their passwords.
+
+Staff hold their role at one or more nodes of the administrative tree; an admin grants only
+nodes inside their own area and manages only the people whose every node (or organisation) is
+inside it, so a street's admin can neither reach the district nor hand out what they lack.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,16 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
-from ledger.errors import Conflict, NotFound, ValidationFailed
+from ledger.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ledger.extensions import db
 from ledger.messages import translatable
 from ledger.models.base import utcnow
 from ledger.models.organisation import Organisation
-from ledger.models.user import Membership, Role, User
-from ledger.services.access import Actor, Permission, authorize
+from ledger.models.user import STAFF_ROLES, Membership, Role, StaffScope, User
+from ledger.services import tree
+from ledger.services.access import Actor, Permission, authorize, may
 from ledger.services.audit_subjects import record_event, record_state
 from ledger.services.concurrency import check_version
 from ledger.services.idempotency import (
@@ -39,6 +45,8 @@ class NewUser:
     role: Role
     password: str
     organisation_ids: tuple[uuid.UUID, ...] = ()
+    # Staff: the nodes the role is held at (None: the whole deployment); the creator's when empty.
+    scopes: tuple[str | None, ...] = ()
 
 
 def _organisations(ids: Iterable[uuid.UUID]) -> list[Organisation]:
@@ -50,7 +58,7 @@ def _organisations(ids: Iterable[uuid.UUID]) -> list[Organisation]:
     return [found[i] for i in wanted]
 
 
-def _check_memberships(role: Role, organisation_ids: tuple[uuid.UUID, ...]) -> None:
+def _check_memberships(actor: Actor, role: Role, organisation_ids: tuple[uuid.UUID, ...]) -> None:
     if role is Role.ORG_MEMBER and not organisation_ids:
         raise ValidationFailed.field(
             "organisation_ids", translatable("an org_member must belong to an organisation")
@@ -59,6 +67,49 @@ def _check_memberships(role: Role, organisation_ids: tuple[uuid.UUID, ...]) -> N
         raise ValidationFailed.field(
             "organisation_ids", translatable("only org_member users belong to organisations")
         )
+    outside = [str(i) for i in organisation_ids if not may(actor, Permission.MANAGE_USERS, i)]
+    if outside:
+        raise ValidationFailed.field(
+            "organisation_ids",
+            translatable("outside the area you work in: %(ids)s", ids=", ".join(outside)),
+            code="access.grant_outside_scope",
+        )
+
+
+def _checked_scopes(actor: Actor, role: Role, scopes: tuple[str | None, ...]) -> tuple[str | None, ...]:
+    """The nodes a staff role is held at: known divisions inside the granter's area."""
+    if role not in STAFF_ROLES:
+        if scopes:
+            raise ValidationFailed.field(
+                "scopes",
+                translatable(
+                    "only staff hold their role at nodes of the tree; members belong to organisations"
+                ),
+            )
+        return ()
+    if not scopes:
+        return actor.scopes  # the new staff member works in the creator's area
+    checked = []
+    for code in dict.fromkeys(scopes):
+        if code is not None:
+            tree.find_node("scopes", code)
+        if not actor.covers(code):
+            raise ValidationFailed.field(
+                "scopes",
+                translatable("%(code)s is outside the area you work in", code=code or "*"),
+                code="access.grant_outside_scope",
+            )
+        checked.append(code)
+    return tuple(checked)
+
+
+def _manages(actor: Actor, user: User) -> bool:
+    """Whether every node and organisation of ``user`` is inside ``actor``'s area."""
+    if actor.reaches_everything:
+        return True
+    if Role(user.role) is Role.ORG_MEMBER:
+        return bool(user.organisation_ids) and user.organisation_ids <= actor.organisation_ids
+    return all(actor.covers(code) for code in user.scope_codes)
 
 
 def create_user(actor: Actor, new: NewUser, key: str | None) -> Created[User]:
@@ -79,7 +130,8 @@ def create_user(actor: Actor, new: NewUser, key: str | None) -> Created[User]:
             "username", translatable("2-64 characters: lower-case letters, digits, '.', '_' or '-'")
         )
     check_password_rules(new.password)
-    _check_memberships(new.role, new.organisation_ids)
+    _check_memberships(actor, new.role, new.organisation_ids)
+    scopes = _checked_scopes(actor, new.role, new.scopes)
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(
             f"The username {username!r} is taken.", errors={"username": [translatable("is taken")]}
@@ -92,6 +144,7 @@ def create_user(actor: Actor, new: NewUser, key: str | None) -> Created[User]:
         password_hash=hash_password(new.password),
     )
     user.memberships = [Membership(organisation=o) for o in _organisations(new.organisation_ids)]
+    user.scopes = [StaffScope(division_code=code) for code in scopes]
     db.session.add(user)
     db.session.flush()
     record_state(actor, "user.created", "user", user)
@@ -112,9 +165,18 @@ def get_user(actor: Actor, user_id: uuid.UUID) -> User:
     if actor.user_id != user_id:
         authorize(actor, Permission.READ_USERS)
     user = db.session.get(User, user_id)
-    if user is None:
+    if user is None or (actor.user_id != user_id and not _sees(actor, user)):
         raise NotFound.thing("user", user_id)
     return user
+
+
+def _sees(actor: Actor, user: User) -> bool:
+    """Staff see the people who work or belong somewhere in their area."""
+    if actor.reaches_everything:
+        return True
+    return bool(user.organisation_ids & actor.organisation_ids) or any(
+        code is not None and actor.covers(code) for code in user.scope_codes
+    )
 
 
 def find_user(username: str) -> User:
@@ -127,6 +189,12 @@ def find_user(username: str) -> User:
 def list_users(actor: Actor, request: PageRequest, role: Role | None = None) -> Page[User]:
     authorize(actor, Permission.READ_USERS)
     statement = select(User).order_by(User.username)
+    if not actor.reaches_everything:
+        working_here = select(StaffScope.user_id).where(tree.within(StaffScope.division_code, actor.scopes))
+        belonging_here = select(Membership.user_id).where(
+            Membership.organisation_id.in_(actor.organisation_ids)
+        )
+        statement = statement.where(or_(User.id.in_(working_here), User.id.in_(belonging_here)))
     if role is not None:
         statement = statement.where(User.role == role.value)
     return fetch_page(statement, request)
@@ -140,28 +208,45 @@ def update_user(
     display_name: str | None = None,
     role: Role | None = None,
     organisation_ids: tuple[uuid.UUID, ...] | None = None,
+    scopes: tuple[str | None, ...] | None = None,
     is_active: bool | None = None,
 ) -> User:
     authorize(actor, Permission.MANAGE_USERS)
     user = get_user(actor, user_id)
+    if not _manages(actor, user):
+        raise Forbidden(
+            translatable("That person also works outside the area you work in."),
+            code="access.outside_scope",
+        )
     check_version(user, expected_version)
-    if actor.user_id == user.id and (role is not None or is_active is False):
+    if actor.user_id == user.id and (role is not None or is_active is False or scopes is not None):
         raise Conflict("You may not change your own role or disable yourself.")
     new_role = role if role is not None else Role(user.role)
     new_orgs = organisation_ids if organisation_ids is not None else tuple(user.organisation_ids)
     if role is not None and role is not Role.ORG_MEMBER and organisation_ids is None:
         new_orgs = ()
-    _check_memberships(new_role, new_orgs)
+    _check_memberships(actor, new_role, new_orgs)
+    if scopes is None:
+        kept = user.scope_codes if new_role in STAFF_ROLES else ()
+        new_scopes = kept or _checked_scopes(actor, new_role, ())
+    else:
+        new_scopes = _checked_scopes(actor, new_role, scopes)
     if display_name is not None:
         user.display_name = display_name.strip() or user.username
     user.role = new_role.value
     if set(new_orgs) != set(user.organisation_ids):
         user.memberships = [Membership(organisation=o) for o in _organisations(new_orgs)]
+    scopes_changed = set(new_scopes) != set(user.scope_codes)
+    if scopes_changed:
+        # Keep the rows of nodes still held (the pair is unique), drop and add only the difference.
+        kept_rows = [s for s in user.scopes if s.division_code in new_scopes]
+        held = {s.division_code for s in kept_rows}
+        user.scopes = kept_rows + [StaffScope(division_code=c) for c in new_scopes if c not in held]
     revoke_tokens = False
     if is_active is not None and is_active != user.is_active:
         user.is_active = is_active
         revoke_tokens = not is_active
-    if role is not None:
+    if role is not None or scopes_changed:
         # A token carries the powers of the role it was issued under; make the holder sign in again.
         revoke_tokens = True
     db.session.flush()

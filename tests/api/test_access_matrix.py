@@ -48,7 +48,7 @@ def _fixed(path: str) -> Callable[[FlaskClient, DemoWorld], str]:
 
 
 def _empty_community(client: FlaskClient, world: DemoWorld) -> str:
-    body = {"code": "matrix-empty", "name": "空社区", "kind": "rural", "district": "d"}
+    body = {"code": "420199001201", "name": "空社区", "kind": "rural"}
     created = client.post("/api/v1/communities", json=body, headers=world.keyed("admin")).get_json()
     return f"/api/v1/communities/{created['id']}"
 
@@ -99,7 +99,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/communities"): Case(
         _fixed("/api/v1/communities"),
         _admin_only(201),
-        body=lambda world: {"code": "m-1", "name": "n", "kind": "urban", "district": "d"},
+        body=lambda world: {"code": "420199001202", "name": "n", "kind": "urban"},
         idempotency_key=True,
     ),
     ("GET", "/api/v1/communities/coverage"): Case(_fixed("/api/v1/communities/coverage"), _everyone(200)),

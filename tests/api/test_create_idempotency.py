@@ -30,7 +30,7 @@ class Create:
 
 
 def _community(client: FlaskClient, world: DemoWorld) -> Create:
-    body = {"code": "420102-077", "name": "重试社区", "kind": "rural", "district": "江岸区"}
+    body = {"code": "420199001203", "name": "重试社区", "kind": "rural"}
     return Create("admin", "/api/v1/communities", body, {**body, "name": "另一个社区"})
 
 

@@ -60,20 +60,20 @@ def test_malformed_json_is_a_400(client: FlaskClient, world: DemoWorld) -> None:
 
 HOSTILE_BODIES = {
     "a lone surrogate": (
-        b'{"code": "X\\ud800", "name": "n", "kind": "urban", "district": "d"}',
+        b'{"code": "X\\ud800", "name": "n", "kind": "urban"}',
         "lone UTF-16 surrogate",
     ),
     "a key twice": (
-        b'{"code": "X", "code": "Y", "name": "n", "kind": "urban", "district": "d"}',
+        b'{"code": "X", "code": "Y", "name": "n", "kind": "urban"}',
         'the key "code" appears twice',
     ),
     "a 5,000-digit integer": (
-        b'{"code": 1' + b"0" * 5000 + b', "name": "n", "kind": "urban", "district": "d"}',
+        b'{"code": 1' + b"0" * 5000 + b', "name": "n", "kind": "urban"}',
         "5001 digits",
     ),
-    "NaN": (b'{"code": NaN, "name": "n", "kind": "urban", "district": "d"}', "NaN is not JSON"),
+    "NaN": (b'{"code": NaN, "name": "n", "kind": "urban"}', "NaN is not JSON"),
     "bytes that are not UTF-8": (
-        b'{"code": "\xff", "name": "n", "kind": "urban", "district": "d"}',
+        b'{"code": "\xff", "name": "n", "kind": "urban"}',
         "not UTF-8",
     ),
 }
@@ -121,7 +121,7 @@ def test_a_json_array_instead_of_an_object_is_refused(client: FlaskClient, world
 
 def test_an_oversized_body_is_a_413(app: Flask, client: FlaskClient, world: DemoWorld) -> None:
     limit = app.config["MAX_CONTENT_LENGTH"]
-    payload = json.dumps({"code": "x", "name": "y" * limit, "kind": "urban", "district": "d"})
+    payload = json.dumps({"code": "x", "name": "y" * limit, "kind": "urban"})
     before = table_counts(world.app)
     response = client.post(
         "/api/v1/communities", data=payload, content_type="application/json", headers=world.keyed("admin")

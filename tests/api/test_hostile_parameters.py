@@ -41,8 +41,8 @@ def test_no_server_error(client: FlaskClient, world: DemoWorld, url: str) -> Non
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"code": "N-1", "name": "bad\u0000name", "kind": "urban", "district": "d"}, "name"),
-        ({"code": "N-1", "name": "n", "kind": "urban", "district": "d", "x\u0000": 1}, "x\u0000"),
+        ({"code": "420199001210", "name": "bad\u0000name", "kind": "urban"}, "name"),
+        ({"code": "420199001210", "name": "n", "kind": "urban", "x\u0000": 1}, "x\u0000"),
     ],
 )
 def test_nul_characters_are_refused_by_field(

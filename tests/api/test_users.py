@@ -120,7 +120,7 @@ def test_admins_cannot_demote_or_disable_themselves(client: FlaskClient, world: 
 
 def test_auditors_read_users_but_cannot_change_them(client: FlaskClient, world: DemoWorld) -> None:
     users = client.get("/api/v1/users?page_size=100", headers=world.auth("auditor")).get_json()
-    assert len(users) == 16
+    assert len(users) == 21  # the demo's 9 staff and 12 members
     target = users[0]["id"]
     assert_problem(
         client.patch(

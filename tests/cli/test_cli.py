@@ -35,14 +35,19 @@ def test_init_builds_an_instance_from_nothing(tmp_path: Path, empty_database_url
 def test_demo_creates_the_documented_world(runner: FlaskCliRunner, client: FlaskClient) -> None:
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
-    assert "2 districts, 6 communities, 12 organisations" in result.output
+    assert "2 districts, 4 streets, 6 communities, 12 organisations" in result.output
     for username in ("admin", "finance1", "finance2", "auditor", "member01", "member12"):
         assert re.search(rf"^\s+{username}\s", result.output, re.M), username
+    # Each person's scope is printed beside the login.
+    assert re.search(r"^\s+houhu\.finance1\s+finance_officer\s+后湖街道 420102012000$", result.output, re.M)
+    assert re.search(r"^\s+jiangan\.supervisor\s+supervisor\s+江岸区 420102000000$", result.output, re.M)
+    assert re.search(r"^\s+admin\s+admin\s+全部 the whole deployment$", result.output, re.M)
     token = runner.invoke(args=["users", "token", "admin"]).output.strip()
     headers = {"Authorization": f"Bearer {token}"}
     communities = client.get("/api/v1/communities", headers=headers).get_json()
     assert {c["kind"] for c in communities} == {"urban", "rural"}
-    assert len({c["district"] for c in communities}) == 2
+    assert {c["path"][2]["name"] for c in communities} == {"江岸区", "黄陂区"}
+    assert len({c["path"][3]["code"] for c in communities}) == 4
     organisations = client.get("/api/v1/organisations", headers=headers).get_json()
     assert len(organisations) == 12
     assert all(is_valid_credit_code(o["credit_code"]) for o in organisations)

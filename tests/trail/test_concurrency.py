@@ -24,6 +24,7 @@ from ledger.models import AuditEntry, AuditQueueItem, CommunityKind
 from ledger.services import communities
 from ledger.services.access import Actor
 from ledger.services.audit_verification import verify_database
+from tests.builders import leaf
 from tests.conftest import is_postgres, settings_for_tests
 
 WRITERS, APPENDS = (16, 250) if is_postgres() else (4, 100)
@@ -46,13 +47,16 @@ def _run_writers(app: Flask) -> None:
     def writer(number: int) -> None:
         with app.app_context():
             start.wait()
-            for i in range(APPENDS):
-                # As a request does: change, record, commit; the one commit path of the app.
-                communities.create_community(
-                    Actor.operator(),
-                    communities.CommunityFields(f"W{number}-{i}", "并发社区", CommunityKind.URBAN, "d"),
-                    f"W{number}-{i}",
-                )
+            # As a request does: change, record, commit; the one commit path of the app. Each
+            # writer creates its own community, then renames it: every change is one entry.
+            community = communities.create_community(
+                Actor.operator(),
+                communities.CommunityFields(leaf(number + 1), "并发社区", CommunityKind.URBAN),
+                f"W{number}",
+            ).thing
+            commit()
+            for i in range(1, APPENDS):
+                communities.update_community(Actor.operator(), community.id, {"name": f"并发社区 {i}"}, None)
                 commit()
             db.session.remove()
 
@@ -71,10 +75,14 @@ def test_concurrent_writers_make_one_gapless_verifiable_chain(writers_app: Flask
         assert db.session.scalar(select(func.count()).select_from(AuditQueueItem)) == 0
         seqs = list(db.session.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq)))
         assert seqs == list(range(1, before + WRITERS * APPENDS + 1))
-        created = db.session.scalar(
-            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "community.created")
+        actions = dict(
+            db.session.execute(
+                select(AuditEntry.action, func.count())
+                .where(AuditEntry.action.like("community.%"))
+                .group_by(AuditEntry.action)
+            ).all()
         )
-        assert created == WRITERS * APPENDS
+        assert actions == {"community.created": WRITERS, "community.updated": WRITERS * (APPENDS - 1)}
         result = verify_database()
         assert result.ok, result.lines()
 
@@ -95,14 +103,14 @@ def test_an_idle_background_sequencer_signs_a_checkpoint_due_by_time(app: Flask,
             with unit_of_work():  # an entry no checkpoint covers yet, so the next one is signed now
                 communities.create_community(
                     Actor.operator(),
-                    communities.CommunityFields("IDLE-0", "安静社区", CommunityKind.RURAL, "d"),
+                    communities.CommunityFields(leaf(998), "安静社区", CommunityKind.RURAL),
                     "IDLE-0",
                 )
             latest = sign_checkpoint_now().size  # type: ignore[union-attr]
             signed = time.monotonic()
             communities.create_community(
                 Actor.operator(),
-                communities.CommunityFields("IDLE-1", "安静社区", CommunityKind.RURAL, "d"),
+                communities.CommunityFields(leaf(999), "安静社区", CommunityKind.RURAL),
                 "IDLE-1",
             )
             commit()

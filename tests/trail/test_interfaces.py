@@ -78,7 +78,7 @@ def test_consistency_proofs_link_every_pair_of_checkpoints(
     first = client.get("/api/v1/audit/checkpoint", headers=world.auth("auditor")).get_data(as_text=True)
     client.post(
         "/api/v1/communities",
-        json={"code": "C-9", "name": "n", "kind": "urban", "district": "d"},
+        json={"code": "420199001206", "name": "n", "kind": "urban"},
         headers=world.keyed("admin"),
     )
     _sign_now(app)
@@ -202,7 +202,7 @@ def test_key_rotation_keeps_old_checkpoints_verifiable(
     assert rotated.exit_code == 0, rotated.output
     client.post(
         "/api/v1/communities",
-        json={"code": "R-1", "name": "n", "kind": "urban", "district": "d"},
+        json={"code": "420199001207", "name": "n", "kind": "urban"},
         headers=world.keyed("admin"),
     )
     _sign_now(world.app)
@@ -237,7 +237,7 @@ def test_the_exported_proofs_are_the_ones_the_api_serves(
     runner.invoke(args=["audit", "checkpoint"])
     client.post(
         "/api/v1/communities",
-        json={"code": "P-1", "name": "n", "kind": "urban", "district": "d"},
+        json={"code": "420199001208", "name": "n", "kind": "urban"},
         headers=world.keyed("admin"),
     )
     runner.invoke(args=["audit", "checkpoint"])

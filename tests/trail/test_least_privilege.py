@@ -21,6 +21,7 @@ from ledger.money import Money
 from ledger.services import books, communities, organisations, periods, trial_balance
 from ledger.services.access import Actor
 from ledger.services.audit_verification import verify_database
+from tests.builders import leaf
 from tests.conftest import is_postgres, settings_for_tests
 
 GRANTS = Path(__file__).resolve().parents[2] / "deploy" / "postgres-app-role.sql"
@@ -55,7 +56,7 @@ def test_the_app_works_as_the_restricted_role(app_as_ledger_app: Flask) -> None:
         with unit_of_work():
             community = communities.create_community(
                 Actor.operator(),
-                communities.CommunityFields("LP-1", "最小权限社区", CommunityKind.RURAL, "d"),
+                communities.CommunityFields(leaf(1), "最小权限社区", CommunityKind.RURAL),
                 "LP-1",
             )
             organisation = organisations.create_organisation(

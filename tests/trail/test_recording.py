@@ -17,6 +17,7 @@ from ledger.extensions import db
 from ledger.models import AuditEntry, AuditQueueItem, Community, CommunityKind
 from ledger.services import communities
 from ledger.services.access import Actor
+from tests.builders import leaf
 from tests.conftest import DemoWorld
 
 
@@ -34,7 +35,7 @@ def _size(app: Flask) -> int:
 
 def test_each_change_is_recorded_with_actor_subject_and_state(client: FlaskClient, world: DemoWorld) -> None:
     before = _size(world.app)
-    body = {"code": "T-1", "name": "测试社区", "kind": "rural", "district": "d"}
+    body = {"code": "420199001204", "name": "测试社区", "kind": "rural"}
     created = client.post("/api/v1/communities", json=body, headers=world.keyed("admin")).get_json()
     client.patch(
         f"/api/v1/communities/{created['id']}",
@@ -98,9 +99,9 @@ def test_tokens_and_logins_are_recorded_without_secrets(client: FlaskClient, wor
 
 def test_refused_requests_record_nothing(client: FlaskClient, world: DemoWorld) -> None:
     before = _size(world.app)
-    bad = {"code": "x", "name": "y", "kind": "suburban", "district": "d"}
+    bad = {"code": "420199001205", "name": "y", "kind": "suburban"}
     assert client.post("/api/v1/communities", json=bad, headers=world.keyed("admin")).status_code == 422
-    good = {"code": "x", "name": "y", "kind": "urban", "district": "d"}
+    good = {"code": "420199001205", "name": "y", "kind": "urban"}
     assert client.post("/api/v1/communities", json=good, headers=world.keyed("finance1")).status_code == 403
     url = f"/api/v1/communities/{world.community_ids[0]}"
     assert client.delete(url, headers={**world.auth("admin"), "If-Match": "*"}).status_code == 409
@@ -116,7 +117,7 @@ def test_a_failure_after_the_entry_is_written_leaves_neither(app: Flask) -> None
         with pytest.raises(RuntimeError, match="injected"), unit_of_work():
             communities.create_community(
                 Actor.operator(),
-                communities.CommunityFields("ATOM-1", "原子社区", CommunityKind.URBAN, "d"),
+                communities.CommunityFields(leaf(301), "原子社区", CommunityKind.URBAN),
                 "ATOM-1",
             )
             assert db.session.scalar(select(func.count()).select_from(AuditQueueItem)) == 1
@@ -138,7 +139,7 @@ def test_an_entry_that_cannot_be_recorded_undoes_the_change(app: Flask) -> None:
         with pytest.raises(NonCanonicalValue), unit_of_work():
             communities.create_community(
                 Actor.operator(),
-                communities.CommunityFields("ATOM-2", "原子社区", CommunityKind.URBAN, "d"),
+                communities.CommunityFields(leaf(302), "原子社区", CommunityKind.URBAN),
                 "ATOM-2",
             )
             record({"id": "operator", "role": "admin"}, "test.float", "community", "x", {"amount": 0.1})
@@ -156,7 +157,7 @@ def test_a_stranded_queue_is_sequenced_later(app: Flask) -> None:
     with app.app_context():
         communities.create_community(
             Actor.operator(),
-            communities.CommunityFields("Q-1", "排队社区", CommunityKind.URBAN, "d"),
+            communities.CommunityFields(leaf(303), "排队社区", CommunityKind.URBAN),
             "Q-1",
         )
         db.session.commit()  # commit without the sequencer, as if the process died here
@@ -181,7 +182,7 @@ def test_signing_a_checkpoint_refuses_a_transaction_that_changed_something(world
         before = _size(world.app)
         communities.create_community(
             Actor.operator(),
-            communities.CommunityFields("CK-1", "n", CommunityKind.URBAN, "d"),
+            communities.CommunityFields(leaf(304), "n", CommunityKind.URBAN),
             "CK-1",
         )
         with pytest.raises(RuntimeError, match="before changing anything"):

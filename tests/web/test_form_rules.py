@@ -71,10 +71,10 @@ ROWS: dict[str, Row] = {
     "/admin/communities": Row(
         "admin",
         lambda ids: "/admin/communities",
-        lambda ids: {"code": "rules-1", "name": LONG, "kind": "urban", "district": "d"},
+        lambda ids: {"code": "420199001211", "name": LONG, "kind": "urban"},
         "name",
         lambda ids: "/api/v1/communities",
-        lambda ids: {"code": "rules-1", "name": LONG, "kind": "urban", "district": "d"},
+        lambda ids: {"code": "420199001211", "name": LONG, "kind": "urban"},
     ),
     "/admin/organisations": Row(
         "admin",

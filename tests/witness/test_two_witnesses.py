@@ -40,6 +40,7 @@ from ledger.models.witness import WitnessCosignature
 from ledger.services import communities
 from ledger.services.access import Actor
 from ledger.witness.cli import witness_group
+from tests.builders import leaf
 from tests.conftest import DemoWorld, settings_for_tests
 
 from .conftest import RunningWitness, log_origin
@@ -51,7 +52,7 @@ def _write_and_checkpoint(app: Flask, code: str) -> int:
         with unit_of_work():
             communities.create_community(
                 Actor.operator(),
-                communities.CommunityFields(code, f"见证社区 {code}", CommunityKind.RURAL, "d"),
+                communities.CommunityFields(code, f"见证社区 {code}", CommunityKind.RURAL),
                 code,
             )
         checkpoint = sign_checkpoint_now()
@@ -80,7 +81,7 @@ def test_two_witnesses_cosign_and_the_verifiers_count_them(
 ) -> None:
     app = world.app
     w1, w2 = witnesses
-    size = _write_and_checkpoint(app, "W-1")
+    size = _write_and_checkpoint(app, leaf(101))
 
     # The API serves the checkpoint with both cosignatures appended: still one valid signed note.
     note = client.get("/api/v1/audit/checkpoint", headers=world.auth("auditor")).get_data(as_text=True)
@@ -112,7 +113,7 @@ def test_two_witnesses_cosign_and_the_verifiers_count_them(
     # One witness goes down: writes go on, with a warning; the next checkpoint has one cosignature.
     w2.stop()
     with caplog.at_level(logging.WARNING, logger="ledger.services.witnessing"):
-        newer = _write_and_checkpoint(app, "W-2")
+        newer = _write_and_checkpoint(app, leaf(102))
     assert newer > size
     assert any(f"witness w2 did not cosign checkpoint {newer}" in r.getMessage() for r in caplog.records)
     pushed = runner.invoke(args=["audit", "witness"])
@@ -145,7 +146,7 @@ def _post(url: str, body: str) -> tuple[int, str, str]:
 
 def test_a_witness_refuses_a_fork_of_what_it_cosigned(app: Flask, witnesses: list[RunningWitness]) -> None:
     w1 = witnesses[0]
-    size = _write_and_checkpoint(app, "F-1")
+    size = _write_and_checkpoint(app, leaf(103))
     assert split_note(_witness_checkpoint(w1))[0].splitlines()[1] == str(size)
 
     # Whoever holds the log's key signs another history, longer, with a proof valid within it.
@@ -163,7 +164,7 @@ def test_a_witness_refuses_a_fork_of_what_it_cosigned(app: Flask, witnesses: lis
     assert _post(w1.url, f"old 0\n\n{forked}") == (409, "text/x.tlog.size", f"{size}\n")
     # Nothing of the fork was cosigned; the real log goes on being cosigned.
     assert split_note(_witness_checkpoint(w1))[0].splitlines()[1] == str(size)
-    newer = _write_and_checkpoint(app, "F-2")
+    newer = _write_and_checkpoint(app, leaf(104))
     assert split_note(_witness_checkpoint(w1))[0].splitlines()[1] == str(newer)
     with app.app_context():
         latest = store.latest_checkpoint()
@@ -187,7 +188,7 @@ def test_background_sequencing_pushes_from_its_own_thread(
     config["LEDGER_WITNESSES"] = ",".join(witness.setting for witness in witnesses)
     app = create_app(config)
     try:
-        size = _write_and_checkpoint(app, "B-1")
+        size = _write_and_checkpoint(app, leaf(105))
         deadline = time.monotonic() + 15
         kept = 0
         while time.monotonic() < deadline:
