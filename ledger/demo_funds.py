@@ -160,6 +160,7 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
         admin_cost_cap_percent=Decimal("10"),
         banned_categories=("FUNDRAISING",),
         disclosure_deadline=date(2027, 6, 30),
+        funding_division_code="420100000000",  # 武汉市: the city's lottery fund
     )
     pay_tranche(elders, 1, date(2026, 1, 16), "demo-elders-1")
     approved = file_report(
@@ -227,6 +228,7 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
         [("50000.00", date(2026, 3, 1), TrancheCondition.NONE)],
         restriction_purpose="课后托管 after-school care",
         admin_cost_cap_percent=Decimal("10"),
+        funding_division_code="420116000000",  # 黄陂区: the district's incubation centre
     )
     pay_tranche(after_school, 1, None, "demo-after-school-1")  # approved, not yet paid
     # More than 10 % of the award moved between lines: waits for a finance officer's decision.
@@ -254,6 +256,7 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
         ],
         restricted=False,
         revenue_account="4301",
+        funding_division_code="420102000000",  # 江岸区: the district bureau's procurement budget
         milestones=(
             {"name": "合同签订 contract signed", "due_date": "2026-02-01", "amount": "150000.00"},
             {"name": "中期评估 interim assessment", "due_date": "2026-07-01", "amount": "90000.00"},
