@@ -98,6 +98,13 @@ def places_of(actor: Actor) -> list[Place]:
     return [Place(names.get(code) or code) for code in actor.scopes]
 
 
+def place_of_node(code: str | None) -> Place:
+    """A node as a place (None: the whole deployment), named as the latest list holding it."""
+    if code is None:
+        return Place(None)
+    return Place(tree.node_names([code]).get(code) or code)
+
+
 def places_of_user(user: User) -> list[Place]:
     """Where ``user`` works (their nodes) or belongs (their organisations), as ``places_of``."""
     if Role(user.role) is Role.ORG_MEMBER:

@@ -167,3 +167,52 @@ def test_an_admin_grants_scopes_inside_their_area_only(app: Flask, world: DemoWo
     assert status == 422
     assert 'id="error-scopes"' in html
     assert table_counts(app) == before
+
+
+def test_a_district_admin_drafts_a_fund_at_their_node_and_the_fund_page_names_it(
+    app: Flask, funded_world: DemoWorld
+) -> None:
+    client = signed_in_client(app, "huangpi.admin")
+    page = client.get("/admin").get_data(as_text=True)
+    node = re.search(r'<select id="f-node" name="funding_division_code">(.*?)</select>', page, re.S)
+    assert node
+    assert re.findall(r'<option value="([^"]*)"', node.group(1)) == [
+        "420116000000",
+        "420116001000",
+        "420116200000",
+    ]
+    assert '<option value="420116000000" selected>黄陂区</option>' in node.group(1)
+    organisation = funded_world.member_organisation["member08"]
+    terms = {
+        "kind": "incubation_fund",
+        "title": "前川孵化",
+        "reference": "HP-2026-1",
+        "funder_name": "黄陂区民政局",
+        "organisation_id": organisation,
+        "award": "1000.00",
+        "period_start": "2026-01-01",
+        "period_end": "2026-12-31",
+        "restriction_purpose": "社区服务",
+        "restricted": "on",
+        "idempotency_key": "f-hp-1",
+    }
+    status, _ = _post(client, "/admin/funds", funding_division_code="420116001000", **terms)
+    assert status == 302
+    funds = (
+        app.test_client().get("/api/v1/funds?page_size=500", headers=funded_world.auth("admin")).get_json()
+    )
+    made = next(f for f in funds if f["reference"] == "HP-2026-1")
+    assert made["funding_division_code"] == "420116001000"
+    fund_page = client.get(f"/funds/{made['id']}").get_data(as_text=True)
+    assert "资助方所在区划：前川街道" in fund_page
+    # Another district's node is refused at the field, writing nothing.
+    before = table_counts(app)
+    status, html = _post(
+        client,
+        "/admin/funds",
+        funding_division_code="420102000000",
+        **{**terms, "reference": "HP-2026-2", "idempotency_key": "f-hp-2"},
+    )
+    assert status == 422
+    assert 'id="error-funding_division_code"' in html
+    assert table_counts(app) == before

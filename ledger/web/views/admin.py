@@ -54,6 +54,8 @@ def _admin_page(status: int = 200, **context: Any) -> tuple[str, int]:
         user_places={user.id: in_words(areas.places_of_user(user)) for user in listed_users},
         nodes=areas.grantable_nodes(actor, held),
         grants_everywhere=actor.reaches_everything,
+        # A new fund's funding body: the admin's own node when they work at one.
+        own_node=actor.scopes[0] if len(actor.scopes) == 1 else None,
         funds=funds.list_funds(actor, PageRequest(1, 500)).items,
         community_kinds=[k.value for k in CommunityKind],
         registration_types=[t.value for t in RegistrationType],
