@@ -58,6 +58,10 @@ class Action(enum.StrEnum):
     AUDIT = "audit"
     ADMIN = "admin"
     BOOKS = "books"
+    FUNDS = "funds"
+    COVERAGE = "coverage"
+    # On the audit trail's page: verify it now and issue the signed attestation.
+    ATTEST = "attest"
 
 
 Actions = frozenset[Action]
@@ -78,7 +82,7 @@ def _actions_of(thing: Any, actor: Actor) -> Actions:
 def _fund(fund: Fund, actor: Actor) -> Actions:
     organisation = fund.organisation_id
     offered: set[Action] = set()
-    if may(actor, Permission.MANAGE_FUNDS):
+    if may(actor, Permission.MANAGE_FUNDS, organisation):
         offered |= {
             Action(action)
             for action in funds.TRANSITIONS
@@ -185,12 +189,17 @@ def _year(state: YearState, actor: Actor) -> Actions:
 _NAVIGATION = {
     Action.QUEUE: Permission.REVIEW_EXPENSE_REPORTS,
     Action.AUDIT: Permission.READ_AUDIT_TRAIL,
+    Action.ATTEST: Permission.ATTEST_AUDIT_TRAIL,
     # The administration page lists and creates organisations, users and funds.
     Action.ADMIN: Permission.MANAGE_ORGANISATIONS,
     Action.BOOKS: Permission.READ_BOOKS,
+    # The funds of the person's area (the home page's cards) and the communities' coverage.
+    Action.FUNDS: Permission.READ_FUNDS,
+    Action.COVERAGE: Permission.READ_COMMUNITIES,
 }
 
 
 def navigation(actor: Actor) -> Actions:
-    """The places ``actor`` may go: the review queue, the audit trail, administration, the books."""
+    """The places ``actor`` may go: the review queue, the audit trail (and attesting it),
+    administration, the books, the funds and the communities' coverage."""
     return frozenset(place for place, permission in _NAVIGATION.items() if may(actor, permission))

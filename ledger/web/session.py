@@ -6,15 +6,18 @@ a password change or ``ledger users disable`` revokes it, and signing out revoke
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import Response, g, has_request_context, redirect, request, session, url_for
+from flask_babel import gettext
 
 from ledger.services.access import Actor
 from ledger.services.actions import Actions, navigation
+from ledger.services.areas import Place, places_of
 from ledger.services.tokens import user_for_token
+from ledger.web.i18n import language
 
 API_PREFIX = "/api/"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,6 +46,18 @@ def load_web_actor() -> None:
         else:
             user, token = found
             g.web_actor, g.web_token, g.web_user = Actor.of(user), token, user
+            g.web_place = place_in_words(g.web_actor)
+
+
+def place_in_words(actor: Actor) -> str:
+    """Where ``actor`` works, for the header: "后湖街道", "江岸区、黄陂区", "全部", or a member's organisations."""
+    return in_words(places_of(actor))
+
+
+def in_words(places: Iterable[Place]) -> str:
+    """Places joined as the page's language joins a list; the whole deployment is "all areas"."""
+    separator = "、" if language() == "zh" else ", "
+    return separator.join(place.name or gettext("all areas") for place in places)
 
 
 def web_actor() -> Actor | None:

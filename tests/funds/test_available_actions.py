@@ -40,7 +40,20 @@ from ledger.statements.period import StatementPeriod
 from tests.conftest import DemoWorld
 from tests.helpers import add_decisions_to_the_demo
 
-PEOPLE = ["admin", "finance1", "finance2", "auditor", "member01", "member04", "member08"]
+PEOPLE = [
+    "admin",
+    "finance1",
+    "finance2",
+    "auditor",
+    "member01",
+    "member04",
+    "member08",
+    # Staff holding their role at nodes of the tree: a street's finance officer, a district's
+    # supervisor (reads, writes nothing) and a district's admin.
+    "houhu.finance1",
+    "jiangan.supervisor",
+    "huangpi.admin",
+]
 TODAY = date.today()
 
 

@@ -38,6 +38,7 @@ class Row:
     api_body: Callable[[Ids], dict[str, Any]]
     api_field: str = ""  # as the API names it, when the form names it otherwise
     api_method: str = "POST"
+    api_headers: Callable[[Ids], dict[str, str]] = field(default=lambda ids: {})
     shown_on: Callable[[Ids], str] = field(default=lambda ids: "/")  # the page the form is on (CSRF)
 
 
@@ -68,13 +69,24 @@ def _line(**changes: str) -> dict[str, str]:
 
 
 ROWS: dict[str, Row] = {
+    # A street (后湖街道) is a node of the tree, not a community: refused at the code.
     "/admin/communities": Row(
-        "admin",
+        "huangpi.admin",
         lambda ids: "/admin/communities",
-        lambda ids: {"code": "420199001211", "name": LONG, "kind": "urban"},
-        "name",
+        lambda ids: {"code": "420102012000", "name": "", "kind": "", "idempotency_key": "rules-community"},
+        "code",
         lambda ids: "/api/v1/communities",
-        lambda ids: {"code": "420199001211", "name": LONG, "kind": "urban"},
+        lambda ids: {"code": "420102012000"},
+    ),
+    "/admin/communities/<uuid:community_id>": Row(
+        "admin",
+        lambda ids: f"/admin/communities/{ids['community']}",
+        lambda ids: {"code": "420102012000", "version": ids["community_version"]},
+        "code",
+        lambda ids: f"/api/v1/communities/{ids['community']}",
+        lambda ids: {"code": "420102012000"},
+        api_method="PATCH",
+        api_headers=lambda ids: {"If-Match": f'"{ids["community_version"]}"'},
     ),
     "/admin/organisations": Row(
         "admin",
@@ -298,6 +310,8 @@ def _ids(client: FlaskClient, world: DemoWorld) -> Ids:
     ids: Ids = {"member01_org": world.member_organisation["member01"], "community": world.community_ids[0]}
     users = client.get("/api/v1/users?page_size=500", headers=admin).get_json()
     ids["member05"] = next(u["id"] for u in users if u["username"] == "member05")
+    community = client.get(f"/api/v1/communities/{ids['community']}", headers=admin).get_json()
+    ids["community_version"] = str(community["version"])
     draft = client.post(
         "/api/v1/funds", json=_fund_terms(ids, reference="R-draft"), headers=world.keyed("admin")
     )
@@ -344,6 +358,7 @@ def test_every_web_form_refuses_what_the_api_refuses_at_the_field(
     failures = []
     for rule, row in sorted(ROWS.items()):
         headers = {} if row.user == "anonymous" else funded_world.keyed(row.user)
+        headers = {**headers, **row.api_headers(ids)}
         answer = api.open(row.api_path(ids), method=row.api_method, json=row.api_body(ids), headers=headers)
         problem = answer.get_json() or {}
         api_field = row.api_field or row.field

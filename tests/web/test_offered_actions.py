@@ -27,7 +27,20 @@ from ledger.services.actions import Action, available_actions, navigation
 from tests.conftest import DemoWorld
 from tests.helpers import add_decisions_to_the_demo, csrf_token_of, signed_in_client, table_counts
 
-PEOPLE = ["admin", "finance1", "finance2", "auditor", "member01", "member04", "member08"]
+PEOPLE = [
+    "admin",
+    "finance1",
+    "finance2",
+    "auditor",
+    "member01",
+    "member04",
+    "member08",
+    # Staff holding their role at nodes of the tree: a street's finance officer, a district's
+    # supervisor (reads, writes nothing) and a district's admin.
+    "houhu.finance1",
+    "jiangan.supervisor",
+    "huangpi.admin",
+]
 TEMPLATES = Path(__file__).resolve().parents[2] / "ledger" / "templates" / "web"
 
 Offer = tuple[str, str | None]  # where a form posts, and the value of the button pressed (if named)
@@ -165,11 +178,38 @@ def test_the_navigation_offers_the_places_a_person_may_go(
     home = client.get("/").get_data(as_text=True)
     nav = re.search(r"<nav.*?</nav>", home, re.S)
     assert nav
-    for place in (Action.QUEUE, Action.AUDIT, Action.ADMIN):
+    for place in (Action.QUEUE, Action.AUDIT, Action.ADMIN, Action.COVERAGE):
         assert (f'href="/{place.value}"' in nav.group(0)) == (place in places), place
+    assert ('href="/#funds"' in nav.group(0)) == (Action.FUNDS in places)
     # The audit trail and administration answer those who are offered them, and only those.
     assert (client.get("/audit").status_code == 200) == (Action.AUDIT in places)
     assert (client.get("/admin").status_code == 200) == (Action.ADMIN in places)
+
+
+def test_a_supervisor_reads_their_area_and_is_offered_nothing_to_write(
+    app: Flask, funded_world: DemoWorld
+) -> None:
+    """江岸区's supervisor: funds, reports, books, the audit trail and coverage; no form on any of them."""
+    add_decisions_to_the_demo(funded_world)
+    client = signed_in_client(app, "jiangan.supervisor")
+    with app.app_context():
+        places = navigation(actor_named("jiangan.supervisor"))
+    assert {Action.FUNDS, Action.BOOKS, Action.AUDIT, Action.COVERAGE} <= places
+    assert not places & {Action.QUEUE, Action.ADMIN, Action.ATTEST}
+    home = client.get("/").get_data(as_text=True)
+    funds = sorted(set(re.findall(r'href="(/funds/[0-9a-f-]{36})"', home)))
+    assert funds, "the supervisor sees the funds of 江岸区"
+    pages = ["/", "/queue", "/audit", "/audit/entries", "/coverage", *funds]
+    for fund in funds:
+        page = client.get(fund).get_data(as_text=True)
+        pages += re.findall(r'href="(/organisations/[0-9a-f-]{36}/books)"', page)
+        pages += re.findall(r'href="(/reports/[0-9a-f-]{36})"', page)
+    assert any(page.endswith("/books") for page in pages)
+    for path in sorted(set(pages)):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert _forms(response.get_data(as_text=True)) == set(), path
+    assert client.get("/admin").status_code == 403
 
 
 def test_the_preparer_is_not_offered_approval_and_is_refused_it(app: Flask, funded_world: DemoWorld) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from ledger.errors import ValidationFailed
-from ledger.inputs.communities import CommunityCreateSchema
+from ledger.errors import Conflict, ValidationFailed
+from ledger.inputs.communities import CommunityCreateSchema, CommunityUpdateSchema
 from ledger.inputs.disbursements import ScheduleSetSchema, TrancheCreateSchema
 from ledger.inputs.funds import BudgetSetSchema, FundCreateSchema, fund_terms_changes
 from ledger.inputs.organisations import OrganisationCreateSchema
@@ -19,12 +19,21 @@ from ledger.models.community import CommunityKind
 from ledger.models.fund import FundKind
 from ledger.models.organisation import RegistrationType
 from ledger.models.user import Role
-from ledger.services import audit_keys, audit_log, communities, disbursements, funds, organisations, users
+from ledger.services import (
+    areas,
+    audit_keys,
+    audit_log,
+    communities,
+    disbursements,
+    funds,
+    organisations,
+    users,
+)
 from ledger.services.access import Permission, authorize
 from ledger.services.amounts import parse_amount
 from ledger.services.pagination import PageRequest
-from ledger.web.forms import load_form, row_numbers
-from ledger.web.session import current_web_actor, signed_in
+from ledger.web.forms import form_version, load_form, row_numbers
+from ledger.web.session import current_web_actor, in_words, signed_in
 from ledger.web.views import blueprint
 from ledger.web.views.funds import fund_page
 
@@ -32,11 +41,21 @@ from ledger.web.views.funds import fund_page
 def _admin_page(status: int = 200, **context: Any) -> tuple[str, int]:
     actor = current_web_actor()
     authorize(actor, Permission.MANAGE_ORGANISATIONS)
+    listed_communities = communities.list_communities(actor, PageRequest(1, 500)).items
+    listed_users = users.list_users(actor, PageRequest(1, 500)).items
+    held = {code for user in listed_users for code in user.scope_codes}
     page = render_template(
         "web/admin.html",
-        communities=communities.list_communities(actor, PageRequest(1, 500)).items,
+        communities=listed_communities,
+        community_places=areas.community_places(listed_communities),
+        free_communities=areas.free_communities(actor),
         organisations=organisations.list_organisations(actor, PageRequest(1, 500)).items,
-        users=users.list_users(actor, PageRequest(1, 500)).items,
+        users=listed_users,
+        user_places={user.id: in_words(areas.places_of_user(user)) for user in listed_users},
+        nodes=areas.grantable_nodes(actor, held),
+        grants_everywhere=actor.reaches_everything,
+        # A new fund's funding body: the admin's own node when they work at one.
+        own_node=actor.scopes[0] if len(actor.scopes) == 1 else None,
         funds=funds.list_funds(actor, PageRequest(1, 500)).items,
         community_kinds=[k.value for k in CommunityKind],
         registration_types=[t.value for t in RegistrationType],
@@ -65,8 +84,24 @@ def create_community() -> tuple[str, int] | Response:
         communities.create_community(
             current_web_actor(), communities.CommunityFields(**data), request.form.get("idempotency_key")
         )
-    except ValidationFailed as error:
-        return _admin_page(422, problems={"community": error.errors}, form=request.form.to_dict())
+    except (ValidationFailed, Conflict) as error:
+        # A code already taken is a conflict (409), shown at the field like a refusal.
+        problems = error.errors or {"code": [error.detail]}
+        return _admin_page(error.status, problems={"community": problems}, form=request.form.to_dict())
+    return redirect(url_for("web.admin", _anchor="communities"))
+
+
+@blueprint.post("/admin/communities/<uuid:community_id>")
+@signed_in
+def change_community(community_id: uuid.UUID) -> tuple[str, int] | Response:
+    """Move a community to another code (its organisations and history stay), or rename it."""
+    try:
+        changes = load_form(CommunityUpdateSchema(partial=True))
+        communities.update_community(current_web_actor(), community_id, changes, form_version("code"))
+    except (ValidationFailed, Conflict) as error:
+        problems = error.errors or {"code": [error.detail]}
+        form = {**request.form.to_dict(), "community_id": str(community_id)}
+        return _admin_page(error.status, problems={"community": problems}, form=form)
     return redirect(url_for("web.admin", _anchor="communities"))
 
 
@@ -96,6 +131,7 @@ def create_user() -> tuple[str, int] | Response:
                 data["role"],
                 data["password"],
                 tuple(data["organisation_ids"]),
+                tuple(data["scopes"]),
             ),
             request.form.get("idempotency_key"),
         )
@@ -179,8 +215,9 @@ def change_user(user_id: uuid.UUID) -> tuple[str, int] | Response:
     """Change a user's role, or disable or enable them (their sessions end either way)."""
     try:
         changes = load_form(UserUpdateSchema())
-        if "organisation_ids" in changes:
-            changes["organisation_ids"] = tuple(changes["organisation_ids"])
+        for name in ("organisation_ids", "scopes"):
+            if name in changes:
+                changes[name] = tuple(changes[name])
         users.update_user(current_web_actor(), user_id, None, **changes)
     except ValidationFailed as error:
         problems = error.errors or {"role": [error.detail]}

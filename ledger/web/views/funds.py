@@ -13,14 +13,14 @@ from ledger.errors import ValidationFailed
 from ledger.inputs.disbursements import DisbursementCreateSchema, PaySchema
 from ledger.inputs.expense_reports import ReportCreateSchema
 from ledger.inputs.statements import StatementCreateSchema
-from ledger.services import disbursements, expense_reports, fund_reports, funds, statements
+from ledger.services import areas, disbursements, expense_reports, fund_reports, funds, statements
 from ledger.services.actions import available_actions
 from ledger.services.amounts import parse_amount
 from ledger.services.pagination import PageRequest
 from ledger.statements.http import pdf_response
 from ledger.statements.period import StatementPeriod
 from ledger.web.forms import load_form
-from ledger.web.session import current_web_actor, signed_in
+from ledger.web.session import current_web_actor, in_words, signed_in
 from ledger.web.views import blueprint
 
 
@@ -37,6 +37,7 @@ def fund_page(fund_id: uuid.UUID, status: int = 200, **problems: Any) -> tuple[s
     page = render_template(
         "web/fund.html",
         fund=fund,
+        funding_area=in_words([areas.place_of_node(fund.funding_division_code)]),
         actions=available_actions(actor, fund),
         summary=summary,
         categories=categories,

@@ -8,7 +8,6 @@ from flask import render_template, request
 
 from ledger.errors import NotFound
 from ledger.models.expense_report import ReportStatus
-from ledger.models.user import Role
 from ledger.services import communities, fund_reports, funds
 from ledger.services.actions import Action, navigation
 from ledger.services.audit_log import latest_checkpoint
@@ -34,7 +33,7 @@ def home() -> str:
     actor = current_web_actor()
     places = navigation(actor)
     context: dict[str, Any] = {}
-    if actor.role in (Role.ORG_MEMBER, Role.FINANCE_OFFICER):
+    if Action.FUNDS in places:
         context["cards"] = fund_cards()
     if Action.QUEUE in places:
         context["waiting"] = list_reports(actor, PageRequest(1, 10), status=ReportStatus.SUBMITTED)
