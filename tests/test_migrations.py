@@ -42,7 +42,7 @@ def test_upgrading_an_empty_database_builds_the_whole_schema(tmp_path: Path, emp
 
 
 # SQLite cannot add a constraint to an existing table without rebuilding it (and its triggers), so
-# migration 0007 gives it equivalents: unique indexes for two unique constraints and a trigger for
+# migrations 0007 and 0015 give it equivalents: unique indexes for two unique constraints and a trigger for
 # the postings' (fund, organisation) foreign key. tests/books/test_books_constraints.py shows they hold.
 SQLITE_EQUIVALENTS = {
     ("add_constraint", "uq_fund_id_organisation_id"),
@@ -50,6 +50,9 @@ SQLITE_EQUIVALENTS = {
     ("add_constraint", "uq_journal_entry_created_by_idempotency_key"),
     ("remove_index", "uq_journal_entry_created_by_idempotency_key"),
     ("add_fk", "fk_posting_fund_id_fund"),
+    # Migration 0015: the filing number, unique per office (organisation is rewritten in place there).
+    ("add_constraint", "uq_organisation_filing_office_code_filing_number"),
+    ("remove_index", "uq_organisation_filing_office_code_filing_number"),
 }
 
 

@@ -33,8 +33,7 @@ from ledger.inputs.organisations import (
     RegistrationSchema,
 )
 from ledger.models.organisation import FilingCategory, Organisation, OrganisationStatus, RegistrationType
-from ledger.services import idempotency
-from ledger.services import organisation_status
+from ledger.services import idempotency, organisation_status
 from ledger.services import organisations as service
 
 blp = Blueprint(
