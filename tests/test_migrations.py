@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import date
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from ledger import create_app
 from ledger.extensions import db
+from ledger.models import Organisation
 from tests.conftest import settings_for_tests
 
 EXPECTED_TABLES = {
@@ -85,3 +88,58 @@ def test_constraint_names_follow_the_convention(app: Flask) -> None:
         assert inspector.get_pk_constraint("organisation")["name"] in ("pk_organisation", None)
         uniques = {u["name"] for u in inspector.get_unique_constraints("organisation")}
         assert "uq_organisation_credit_code" in uniques
+
+
+def test_an_existing_organisation_becomes_registered_with_one_history_row(
+    tmp_path: Path, empty_database_url: str
+) -> None:
+    """0015 on a database holding an organisation (and a member of it: the table is not rebuilt)."""
+    app = _empty_app(tmp_path, empty_database_url)
+    community, organisation, user = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    with app.app_context():
+        upgrade(revision="0014_divisions")
+        ids = {"c": community, "o": organisation, "u": user}
+        if db.engine.dialect.name == "sqlite":
+            ids = {k: v.hex for k, v in ids.items()}  # how SQLite stores a Uuid
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO community (id, code, name, kind, district, created_at, version) "
+                    "VALUES (:c, 'M-1', '迁移社区', 'urban', '江岸区', '2025-06-30 17:30:00', 1)"
+                ),
+                ids,
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO organisation (id, name, credit_code, registration_type, community_id, created_at, version) "
+                    "VALUES (:o, '迁移前的组织', '51420000MJH200395N', 'social_group', :c, '2025-06-30 17:30:00', 1)"
+                ),
+                ids,
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO app_user (id, username, display_name, role, password_hash, is_active, created_at, "
+                    "password_changed_at, version) "
+                    "VALUES (:u, 'm', 'M', 'org_member', 'x', :t, '2025-06-30 17:30:00', '2025-06-30 17:30:00', 1)"
+                ),
+                {**ids, "t": True},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO membership (user_id, organisation_id, created_at) VALUES (:u, :o, '2025-06-30 17:30:00')"
+                ),
+                ids,
+            )
+        upgrade()
+        migrated = db.session.get(Organisation, organisation)
+        assert migrated is not None
+        assert (migrated.status, migrated.credit_code, migrated.filing_number) == (
+            "registered",
+            "51420000MJH200395N",
+            None,
+        )
+        assert [(c.status, c.effective_on, c.credit_code, c.reason) for c in migrated.status_history] == [
+            ("registered", date(2025, 6, 30), "51420000MJH200395N", "recorded before status history")
+        ]
+        db.session.remove()
+        db.engine.dispose()

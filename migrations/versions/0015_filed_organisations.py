@@ -207,9 +207,10 @@ def upgrade():
         }
         for row in existing
     ]
+    # The triggers first: PostgreSQL refuses to alter a table with foreign-key checks pending.
+    make_history_append_only('organisation_status_change')
     if rows:
         op.bulk_insert(history, rows)
-    make_history_append_only('organisation_status_change')
 
 
 def _utc(moment):
