@@ -16,7 +16,6 @@ from openpyxl import Workbook
 
 from tests.conftest import DemoWorld
 
-
 # --- Organisations ------------------------------------------------------------------------------
 
 # A street (街道) in the shipped division list (CFL-ILLUSTRATIVE-2024): filed organisations' office.

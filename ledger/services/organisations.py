@@ -341,3 +341,22 @@ def find_organisation_by_credit_code(credit_code: str) -> Organisation:
     if organisation is None:
         raise NotFound.thing("organisation with credit code", code)
     return organisation
+
+
+def filing_figures(organisation: Organisation) -> dict[str, str | None]:
+    """How statements and exports name an organisation that has no credit code: by its filing
+    (备案编号, the street office or township it is filed with, and that office's name)."""
+    office_name = None
+    if organisation.filing_office_code is not None:
+        office_name = db.session.scalar(
+            select(Division.name)
+            .where(Division.code == organisation.filing_office_code)
+            .order_by(Division.list_version.desc())
+            .limit(1)
+        )
+    return {
+        "filing_number": organisation.filing_number,
+        "filing_office_code": organisation.filing_office_code,
+        "filing_office": office_name,
+        "filed_on": organisation.filed_on.isoformat() if organisation.filed_on else None,
+    }

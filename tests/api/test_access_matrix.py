@@ -15,8 +15,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ledger.demo import DEMO_PASSWORD
 from ledger.business_dates import business_today
+from ledger.demo import DEMO_PASSWORD
 from tests.builders import filed_organisation_body, receipt_pdf
 from tests.conftest import DemoWorld
 from tests.helpers import keyed
