@@ -35,7 +35,8 @@ class AccountLine:
 @dataclass(frozen=True)
 class OrganisationBooks:
     name: str
-    credit_code: str
+    credit_code: str | None  # None for a filed (备案) organisation, named by its filing instead
+    filing_number: str | None
     accounts: list[AccountLine]
     totals: list[tuple[str, str, str, str]]
     """(currency, debit, credit, balance) per currency."""
@@ -56,7 +57,12 @@ class RebuiltBooks:
             f"{self.as_of.isoformat()} (the last day booked)"
         ]
         for books in self.organisations:
-            lines.append(f"organisation {books.name} (credit code {books.credit_code})")
+            named = (
+                f"credit code {books.credit_code}"
+                if books.credit_code
+                else f"filing number {books.filing_number}"
+            )
+            lines.append(f"organisation {books.name} ({named})")
             if not books.accounts:
                 lines.append("  no postings")
                 continue
@@ -107,13 +113,14 @@ def rebuilt_books(directory: Path, progress: Callable[[int], None] | None = None
         organisations = []
         if as_of is not None:
             for organisation in db.session.scalars(
-                select(Organisation).order_by(Organisation.credit_code, Organisation.id)
+                select(Organisation).order_by(Organisation.credit_code.nulls_last(), Organisation.id)
             ):
                 balance = trial_balance(auditor, organisation.id, as_of)
                 organisations.append(
                     OrganisationBooks(
                         organisation.name,
                         organisation.credit_code,
+                        organisation.filing_number,
                         [
                             AccountLine(
                                 row.account_code,

@@ -334,7 +334,8 @@ def _subject(kind: str, figures: Mapping[str, Any], entry: Mapping[str, Any]) ->
     if kind == "organisation":
         organisation = figures.get("organisation") or {}
         return (
-            f"organisation {organisation.get('name')} ({organisation.get('credit_code')}), "
+            f"organisation {organisation.get('name')} "
+            f"({organisation.get('credit_code') or (organisation.get('filing') or {}).get('filing_number')}), "
             f"period {data.get('period')}"
         )
     if kind == "lottery_disclosure":

@@ -16,6 +16,37 @@ from openpyxl import Workbook
 
 from tests.conftest import DemoWorld
 
+# --- Organisations ------------------------------------------------------------------------------
+
+# A street (街道) in the shipped division list (CFL-ILLUSTRATIVE-2024): filed organisations' office.
+FILING_OFFICE = "420102001000"  # 大智街道
+
+
+def filed_organisation_body(world: DemoWorld, **changes: Any) -> dict[str, Any]:
+    """A filed (备案) organisation's input: filed with 大智街道 on 2025-03-01, in the demo's first community."""
+    body: dict[str, Any] = {
+        "status": "filed",
+        "name": "三德里社区文体队",
+        "filing_number": "大智备字2025第001号",
+        "filing_office_code": FILING_OFFICE,
+        "filed_on": "2025-03-01",
+        "filing_category": "culture_sports",
+        "community_id": world.community_ids[0],
+    }
+    body.update(changes)
+    return body
+
+
+def filed_organisation(client: FlaskClient, world: DemoWorld, **changes: Any) -> dict[str, Any]:
+    """A filed organisation made through the API (as the admin); its body as the API returns it."""
+    response = client.post(
+        "/api/v1/organisations", json=filed_organisation_body(world, **changes), headers=world.keyed("admin")
+    )
+    assert response.status_code == 201, response.get_json()
+    created: dict[str, Any] = response.get_json()
+    return created
+
+
 # --- Funds -------------------------------------------------------------------------------------
 
 

@@ -136,6 +136,7 @@ APPEND_ONLY = (
     "posting",
     "budget_entry",
     "period_balance",
+    "organisation_status_change",
 )
 
 

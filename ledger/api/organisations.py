@@ -25,9 +25,15 @@ from ledger.api.common import (
 )
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.inputs.common import StrictSchema
-from ledger.inputs.organisations import OrganisationCreateSchema, OrganisationUpdateSchema
-from ledger.models.organisation import Organisation, RegistrationType
-from ledger.services import idempotency
+from ledger.inputs.organisations import (
+    CREDIT_CODE,
+    DeregistrationSchema,
+    OrganisationCreateSchema,
+    OrganisationUpdateSchema,
+    RegistrationSchema,
+)
+from ledger.models.organisation import FilingCategory, Organisation, OrganisationStatus, RegistrationType
+from ledger.services import idempotency, organisation_status
 from ledger.services import organisations as service
 
 blp = Blueprint(
@@ -38,23 +44,37 @@ blp = Blueprint(
 )
 
 
+class StatusChangeSchema(ResponseSchema):
+    status = enum_value_field(OrganisationStatus)
+    effective_on = ma.fields.Date(metadata={"description": "the business date the change took effect on"})
+    credit_code = ma.fields.String(
+        allow_none=True, metadata={"description": "the credit code gained on registration"}
+    )
+    reason = ma.fields.String(allow_none=True)
+
+
 class OrganisationSchema(ResponseSchema):
     id = ma.fields.UUID(dump_only=True)
     name = ma.fields.String()
-    credit_code = ma.fields.String(
-        metadata={
-            "description": "Unified Social Credit Code (GB 32100-2015)",
-            "example": "51420000MJH200395N",
-        }
-    )
+    status = enum_value_field(OrganisationStatus)
+    credit_code = ma.fields.String(allow_none=True, metadata=CREDIT_CODE)
     registration_type = enum_value_field(RegistrationType)
     community_id = ma.fields.UUID()
+    filing_number = ma.fields.String(allow_none=True, metadata={"description": "备案编号, unique per office"})
+    filing_office_code = ma.fields.String(
+        allow_none=True, metadata={"description": "12-digit code of the street office or township filed with"}
+    )
+    filed_on = ma.fields.Date(allow_none=True)
+    filing_category = enum_value_field(FilingCategory, allow_none=True)
+    money_held_by = ma.fields.String(allow_none=True)
+    status_history = ma.fields.List(ma.fields.Nested(StatusChangeSchema), dump_only=True)
     version = ma.fields.Integer(dump_only=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)
 
 
 class OrganisationQuerySchema(StrictSchema):
     community_id = ma.fields.UUID()
+    status = ma.fields.Enum(OrganisationStatus, by_value=True)
 
     class Meta:
         unknown = ma.EXCLUDE  # page and page_size are read by the pager
@@ -104,7 +124,7 @@ class Organisations(MethodView):
         ),
     )
     def post(self, data: dict[str, Any]) -> Any:
-        """Register an organisation (admins; Idempotency-Key required)"""
+        """Enter an organisation, registered (credit code) or filed (filing number) (admins; Idempotency-Key required)"""
         fields = service.OrganisationFields(**data)
         return created_with_etag(service.create_organisation(current_actor(), fields, idempotency_key()))
 
@@ -131,3 +151,34 @@ class OrganisationById(MethodView):
     def delete(self, organisation_id: uuid.UUID) -> None:
         """Remove an organisation that has no members (send If-Match)"""
         service.delete_organisation(current_actor(), organisation_id, if_match_version())
+
+
+@blp.route("/<uuid:organisation_id>/registration")
+class OrganisationRegistration(MethodView):
+    @blp.arguments(RegistrationSchema)
+    @blp.response(200, OrganisationSchema)
+    @requires_if_match
+    def post(self, data: dict[str, Any], organisation_id: uuid.UUID) -> Any:
+        """Register a filed organisation: it gains its credit code (admins; send If-Match)"""
+        organisation = organisation_status.register_organisation(
+            current_actor(),
+            organisation_id,
+            data["credit_code"],
+            data["registered_on"],
+            if_match_version(),
+            registration_type=data["registration_type"],
+        )
+        return with_etag(organisation)
+
+
+@blp.route("/<uuid:organisation_id>/deregistration")
+class OrganisationDeregistration(MethodView):
+    @blp.arguments(DeregistrationSchema)
+    @blp.response(200, OrganisationSchema)
+    @requires_if_match
+    def post(self, data: dict[str, Any], organisation_id: uuid.UUID) -> Any:
+        """Deregister an organisation (or withdraw its filing): inactive from that date (admins; send If-Match)"""
+        organisation = organisation_status.deregister_organisation(
+            current_actor(), organisation_id, data["deregistered_on"], data["reason"], if_match_version()
+        )
+        return with_etag(organisation)

@@ -141,7 +141,8 @@ def _export_organisation(
     progress: Callable[[int], None] | None,
 ) -> tuple[Path, int, int]:
     """Write one organisation's file and receipts; (file, transactions, document directives)."""
-    name = safe_name(organisation.credit_code)
+    # A filed (备案) organisation has no credit code: its file is named by its id.
+    name = safe_name(organisation.credit_code or f"filed-{organisation.id}")
     books = _books(organisation.id)
     documents = _write_receipts(organisation.id, directory, name, books.accounts, read_receipt, categories_of)
     path = directory / f"{name}.beancount"

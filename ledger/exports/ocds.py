@@ -44,11 +44,21 @@ def _moment(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def party_id(name: str, credit_code: str | None) -> str:
-    """``CN-USCI-<code>`` when the code is known; otherwise a stable id under the ``XI-CFL`` prefix."""
+def party_id(name: str, credit_code: str | None, local_key: str | None = None) -> str:
+    """``CN-USCI-<code>`` when the code is known; otherwise a stable id under the ``XI-CFL`` prefix
+    (a digest of ``local_key`` when there is one, else of the name)."""
     if credit_code:
         return f"CN-USCI-{credit_code}"
-    return "XI-CFL-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
+    return "XI-CFL-" + hashlib.sha256((local_key or name).encode("utf-8")).hexdigest()[:12]
+
+
+def organisation_party_id(organisation: Organisation) -> str:
+    """An organisation's party id: by its credit code; a filed (备案) one has none and is named
+    by its filing (office and number, unique together), which survives a change of name."""
+    filing = None
+    if organisation.filing_number is not None:
+        filing = f"filing:{organisation.filing_office_code}:{organisation.filing_number}"
+    return party_id(organisation.name, organisation.credit_code, filing)
 
 
 def identifier_part(reference: str) -> str:
@@ -64,7 +74,7 @@ def _parties(
     fund: Fund, organisation: Organisation
 ) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
     buyer_id = party_id(fund.funder_name, fund.funder_credit_code)
-    supplier_id = party_id(organisation.name, organisation.credit_code)
+    supplier_id = organisation_party_id(organisation)
     buyer: dict[str, Any] = {
         "id": buyer_id,
         "name": fund.funder_name,
@@ -76,12 +86,13 @@ def _parties(
             "id": fund.funder_credit_code,
             "legalName": fund.funder_name,
         }
-    supplier = {
-        "id": supplier_id,
-        "name": organisation.name,
-        "identifier": {"scheme": "CN-USCI", "id": organisation.credit_code, "legalName": organisation.name},
-        "roles": ["supplier", "payee"],
-    }
+    supplier: dict[str, Any] = {"id": supplier_id, "name": organisation.name, "roles": ["supplier", "payee"]}
+    if organisation.credit_code:
+        supplier["identifier"] = {
+            "scheme": "CN-USCI",
+            "id": organisation.credit_code,
+            "legalName": organisation.name,
+        }
     return (
         {"id": buyer_id, "name": fund.funder_name},
         {"id": supplier_id, "name": organisation.name},

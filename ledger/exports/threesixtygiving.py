@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ledger.config import Settings
-from ledger.exports.ocds import identifier_part, party_id
+from ledger.exports.ocds import identifier_part, organisation_party_id, party_id
 from ledger.exports.published import PublishedGrant
 from ledger.extensions import db
 from ledger.models.fund import BudgetEntry
@@ -66,9 +66,7 @@ def grant(settings: Settings, published: PublishedGrant) -> dict[str, Any]:
                 "duration": _months(fund.period_start, fund.period_end),
             }
         ],
-        "recipientOrganization": [
-            {"id": party_id(organisation.name, organisation.credit_code), "name": organisation.name}
-        ],
+        "recipientOrganization": [{"id": organisation_party_id(organisation), "name": organisation.name}],
         "fundingOrganization": [
             {"id": party_id(fund.funder_name, fund.funder_credit_code), "name": fund.funder_name}
         ],

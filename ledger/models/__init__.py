@@ -29,7 +29,13 @@ from ledger.models.disbursement import (
 from ledger.models.expense_report import ExpenseLine, ExpenseReport, Receipt, ReportStatus
 from ledger.models.fund import BudgetEntry, BudgetRevision, Fund, FundKind, FundStatus, RevisionStatus
 from ledger.models.idempotency import IdempotentCreate
-from ledger.models.organisation import Organisation, RegistrationType
+from ledger.models.organisation import (
+    FilingCategory,
+    Organisation,
+    OrganisationStatus,
+    OrganisationStatusChange,
+    RegistrationType,
+)
 from ledger.models.reference import Account, ChartOfAccounts, ExpenseCategory, ExpenseCategoryList
 from ledger.models.region import Division, DivisionLevel, DivisionList
 from ledger.models.user import ApiToken, Membership, Role, StaffScope, User
@@ -61,6 +67,7 @@ __all__ = [
     "ExpenseCategoryList",
     "ExpenseLine",
     "ExpenseReport",
+    "FilingCategory",
     "Fund",
     "FundKind",
     "FundStatus",
@@ -69,6 +76,8 @@ __all__ = [
     "Membership",
     "MerkleNode",
     "Organisation",
+    "OrganisationStatus",
+    "OrganisationStatusChange",
     "PeriodBalance",
     "PeriodStatus",
     "Posting",

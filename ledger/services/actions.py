@@ -20,7 +20,8 @@ from ledger.models.books import AccountingPeriod, PeriodStatus
 from ledger.models.disbursement import Disbursement
 from ledger.models.expense_report import ExpenseReport
 from ledger.models.fund import BudgetRevision, Fund
-from ledger.services import disbursements, expense_reports, funds, periods
+from ledger.models.organisation import Organisation
+from ledger.services import disbursements, expense_reports, funds, organisation_status, periods
 from ledger.services.access import Actor, Permission, may
 from ledger.services.year_end import YearState
 
@@ -53,6 +54,9 @@ class Action(enum.StrEnum):
     VOID = "void"
     # A month or a year of the books.
     REOPEN = "reopen"
+    # An organisation: a filed one registers; any active one is deregistered.
+    REGISTER = "register"
+    DEREGISTER = "deregister"
     # Where a person may go (``navigation``); ``books`` is also a fund's organisation's books.
     QUEUE = "queue"
     AUDIT = "audit"
@@ -69,7 +73,8 @@ Actions = frozenset[Action]
 
 def available_actions(actor: Actor, thing: object) -> Actions:
     """The actions ``actor`` may take now on ``thing``: a fund, a disbursement, an expense report,
-    a budget revision, an accounting period or a year's state (``year_end.YearState``)."""
+    a budget revision, an accounting period, a year's state (``year_end.YearState``) or an
+    organisation."""
     return _actions_of(thing, actor)
 
 
@@ -183,6 +188,18 @@ def _year(state: YearState, actor: Actor) -> Actions:
     offered = {Action.CLOSE} if state.can_close else set()
     if state.can_reopen:
         offered.add(Action.REOPEN)
+    return frozenset(offered)
+
+
+@_actions_of.register
+def _organisation(organisation: Organisation, actor: Actor) -> Actions:
+    if not may(actor, Permission.MANAGE_ORGANISATIONS, organisation.id):
+        return frozenset()
+    offered: set[Action] = set()
+    if organisation_status.registration_refusal(organisation) is None:
+        offered.add(Action.REGISTER)
+    if organisation_status.deregistration_refusal(organisation) is None:
+        offered.add(Action.DEREGISTER)
     return frozenset(offered)
 
 

@@ -44,6 +44,12 @@ def organisation_state(organisation: Organisation) -> State:
         "credit_code": organisation.credit_code,
         "registration_type": organisation.registration_type,
         "community_id": str(organisation.community_id),
+        "status": organisation.status,
+        "filing_number": organisation.filing_number,
+        "filing_office_code": organisation.filing_office_code,
+        "filed_on": organisation.filed_on.isoformat() if organisation.filed_on else None,
+        "filing_category": organisation.filing_category,
+        "money_held_by": organisation.money_held_by,
         "version": organisation.version,
     }
 

@@ -44,7 +44,7 @@ def _organisations(actor: Actor, organisation_id: uuid.UUID | None) -> list[Orga
         if organisation is None:
             raise NotFound.thing("organisation", organisation_id)
         return [organisation]
-    statement = select(Organisation).order_by(Organisation.credit_code)
+    statement = select(Organisation).order_by(Organisation.credit_code.nulls_last(), Organisation.id)
     visible = visible_organisation_ids(actor)
     if visible is not None:
         statement = statement.where(Organisation.id.in_(visible))

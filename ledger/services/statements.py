@@ -216,7 +216,7 @@ def issue_organisation_statements(
         lambda today: organisation_report(actor, organisation_id, period, today),
         subject_type="organisation",
         subject_id=organisation.id,
-        filename=f"statements-{organisation.credit_code}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf",
+        filename=f"statements-{organisation.credit_code or organisation.id}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf",
         lang=lang,
         extra={"period": f"{period.start}..{period.end}"},
     )

@@ -15,8 +15,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from ledger.business_dates import business_today
 from ledger.demo import DEMO_PASSWORD
-from tests.builders import receipt_pdf
+from tests.builders import filed_organisation_body, receipt_pdf
 from tests.conftest import DemoWorld
 from tests.helpers import keyed
 
@@ -60,6 +61,12 @@ def _memberless_organisation(client: FlaskClient, world: DemoWorld) -> str:
         "registration_type": "foundation",
         "community_id": world.community_ids[0],
     }
+    created = client.post("/api/v1/organisations", json=body, headers=world.keyed("admin")).get_json()
+    return f"/api/v1/organisations/{created['id']}"
+
+
+def _filed_organisation(client: FlaskClient, world: DemoWorld) -> str:
+    body = filed_organisation_body(world, filing_number=f"matrix-{uuid.uuid4().hex}")
     created = client.post("/api/v1/organisations", json=body, headers=world.keyed("admin")).get_json()
     return f"/api/v1/organisations/{created['id']}"
 
@@ -130,6 +137,18 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("DELETE", "/api/v1/organisations/<uuid:organisation_id>"): Case(
         _memberless_organisation, _admin_only(204), if_match=True
+    ),
+    ("POST", "/api/v1/organisations/<uuid:organisation_id>/registration"): Case(
+        lambda client, world: f"{_filed_organisation(client, world)}/registration",
+        _admin_only(200),
+        body=lambda world: {"credit_code": "51420000MJH200395N", "registered_on": "2025-09-01"},
+        if_match=True,
+    ),
+    ("POST", "/api/v1/organisations/<uuid:organisation_id>/deregistration"): Case(
+        lambda client, world: f"{_memberless_organisation(client, world)}/deregistration",
+        _admin_only(200),
+        body=lambda world: {"deregistered_on": business_today().isoformat(), "reason": "矩阵"},
+        if_match=True,
     ),
     ("GET", "/api/v1/users"): Case(
         _fixed("/api/v1/users"),

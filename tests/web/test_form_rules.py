@@ -19,6 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
 
+from tests.builders import filed_organisation
 from tests.conftest import DemoWorld
 from tests.helpers import csrf_token_of, signed_in_client, table_counts
 
@@ -105,6 +106,22 @@ ROWS: dict[str, Row] = {
             "registration_type": "club",
             "community_id": ids["community"],
         },
+    ),
+    "/admin/organisations/<uuid:organisation_id>/registration": Row(
+        "admin",
+        lambda ids: f"/admin/organisations/{ids['filed_org']}/registration",
+        lambda ids: {"credit_code": "53420000MJH2448303", "registered_on": "1900-01-01", "version": "1"},
+        "registered_on",
+        lambda ids: f"/api/v1/organisations/{ids['filed_org']}/registration",
+        lambda ids: {"credit_code": "53420000MJH2448303", "registered_on": "1900-01-01"},
+    ),
+    "/admin/organisations/<uuid:organisation_id>/deregistration": Row(
+        "admin",
+        lambda ids: f"/admin/organisations/{ids['member01_org']}/deregistration",
+        lambda ids: {"deregistered_on": "2026-01-01", "reason": LONG, "version": "1"},
+        "reason",
+        lambda ids: f"/api/v1/organisations/{ids['member01_org']}/deregistration",
+        lambda ids: {"deregistered_on": "2026-01-01", "reason": LONG},
     ),
     "/admin/users": Row(
         "admin",
@@ -317,6 +334,7 @@ def _ids(client: FlaskClient, world: DemoWorld) -> Ids:
     )
     assert draft.status_code == 201, draft.get_json()
     ids["draft_fund"] = draft.get_json()["id"]
+    ids["filed_org"] = filed_organisation(client, world)["id"]
     funds = client.get("/api/v1/funds?page_size=500", headers=admin).get_json()
     ids["member01_fund"] = next(
         f["id"] for f in funds if f["organisation_id"] == ids["member01_org"] and f["status"] == "active"

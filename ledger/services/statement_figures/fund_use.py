@@ -37,6 +37,7 @@ from ledger.services.fund_figures import (
     within_admin_cap,
 )
 from ledger.services.funds import budget_in_force, categories_of
+from ledger.services.organisations import filing_figures
 from ledger.statements.period import StatementPeriod
 
 
@@ -64,6 +65,7 @@ def fund_use_figures(fund: Fund, period: StatementPeriod) -> dict[str, Any]:
             "funder_credit_code": fund.funder_credit_code,
             "recipient": organisation.name,
             "recipient_credit_code": organisation.credit_code,
+            **({} if organisation.credit_code else {"recipient_filing": filing_figures(organisation)}),
             "period_start": fund.period_start.isoformat(),
             "period_end": fund.period_end.isoformat(),
             "restricted": fund.restricted,

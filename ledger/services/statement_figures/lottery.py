@@ -25,6 +25,7 @@ from ledger.models.organisation import Organisation
 from ledger.money import Money, percent
 from ledger.services.fund_figures import fund_figures
 from ledger.services.funds import categories_of
+from ledger.services.organisations import filing_figures
 from ledger.statements.period import StatementPeriod
 
 LABEL = "彩票公益金资助"
@@ -82,6 +83,7 @@ def lottery_disclosure_figures(funder: str, year: int) -> dict[str, Any]:
                 "title": fund.title,
                 "recipient": organisation.name,
                 "recipient_credit_code": organisation.credit_code,
+                **({} if organisation.credit_code else {"recipient_filing": filing_figures(organisation)}),
                 "purpose": fund.restriction_purpose,
                 "period_start": fund.period_start.isoformat(),
                 "period_end": fund.period_end.isoformat(),
@@ -108,7 +110,7 @@ def lottery_disclosure_figures(funder: str, year: int) -> dict[str, Any]:
         "currency": currency,
         "scale": {
             "projects": len(projects),
-            "organisations": len({p["recipient_credit_code"] for p in projects}),
+            "organisations": len({fund.organisation_id for fund in funds}),
             "awarded": money(totals["award"]),
             "paid_in_year": money(totals["paid_year"]),
             "paid_to_date": money(totals["paid_total"]),

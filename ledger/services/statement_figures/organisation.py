@@ -63,6 +63,7 @@ from ledger.models.books import Posting, Side
 from ledger.models.organisation import Organisation
 from ledger.money import Money, MoneyError, currency_exponent
 from ledger.services.books import RESTRICTED_NET_ASSETS, UNRESTRICTED_NET_ASSETS
+from ledger.services.organisations import filing_figures
 from ledger.services.posting_events import is_year_end_closing, with_events
 from ledger.services.statement_figures.cash_flow import cash_flow_statement
 
@@ -603,6 +604,8 @@ def organisation_statement_figures(
             "id": str(organisation.id),
             "name": organisation.name,
             "credit_code": organisation.credit_code,
+            # Only an organisation without a credit code (filed, 备案) is named by its filing.
+            **({} if organisation.credit_code else {"filing": filing_figures(organisation)}),
         },
         "currency": currency,
         "period": {"start": period_start.isoformat(), "end": period_end.isoformat()},

@@ -1,4 +1,4 @@
-"""Administration: communities, organisations (with the credit-code check), users, funds."""
+"""Administration: communities, organisations (registered or filed; registration, deregistration), users, funds."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from ledger.errors import Conflict, ValidationFailed
 from ledger.inputs.communities import CommunityCreateSchema, CommunityUpdateSchema
 from ledger.inputs.disbursements import ScheduleSetSchema, TrancheCreateSchema
 from ledger.inputs.funds import BudgetSetSchema, FundCreateSchema, fund_terms_changes
-from ledger.inputs.organisations import OrganisationCreateSchema
+from ledger.inputs.organisations import DeregistrationSchema, OrganisationCreateSchema, RegistrationSchema
 from ledger.inputs.users import UserCreateSchema, UserUpdateSchema
 from ledger.messages import translatable
 from ledger.models.community import CommunityKind
 from ledger.models.fund import FundKind
-from ledger.models.organisation import RegistrationType
+from ledger.models.organisation import FilingCategory, RegistrationType
 from ledger.models.user import Role
 from ledger.services import (
     areas,
@@ -26,10 +26,12 @@ from ledger.services import (
     communities,
     disbursements,
     funds,
+    organisation_status,
     organisations,
     users,
 )
 from ledger.services.access import Permission, authorize
+from ledger.services.actions import available_actions
 from ledger.services.amounts import parse_amount
 from ledger.services.pagination import PageRequest
 from ledger.web.forms import form_version, load_form, row_numbers
@@ -42,6 +44,7 @@ def _admin_page(status: int = 200, **context: Any) -> tuple[str, int]:
     actor = current_web_actor()
     authorize(actor, Permission.MANAGE_ORGANISATIONS)
     listed_communities = communities.list_communities(actor, PageRequest(1, 500)).items
+    listed_organisations = organisations.list_organisations(actor, PageRequest(1, 500)).items
     listed_users = users.list_users(actor, PageRequest(1, 500)).items
     held = {code for user in listed_users for code in user.scope_codes}
     page = render_template(
@@ -49,7 +52,9 @@ def _admin_page(status: int = 200, **context: Any) -> tuple[str, int]:
         communities=listed_communities,
         community_places=areas.community_places(listed_communities),
         free_communities=areas.free_communities(actor),
-        organisations=organisations.list_organisations(actor, PageRequest(1, 500)).items,
+        organisations=listed_organisations,
+        organisation_actions={o.id: available_actions(actor, o) for o in listed_organisations},
+        filing_categories=[c.value for c in FilingCategory],
         users=listed_users,
         user_places={user.id: in_words(areas.places_of_user(user)) for user in listed_users},
         nodes=areas.grantable_nodes(actor, held),
@@ -114,7 +119,48 @@ def create_organisation() -> tuple[str, int] | Response:
             current_web_actor(), organisations.OrganisationFields(**data), request.form.get("idempotency_key")
         )
     except ValidationFailed as error:
-        return _admin_page(422, problems={"organisation": error.errors}, form=request.form.to_dict())
+        # Each kind has its own form on the page: the refusal is shown on the one that was sent.
+        shown_on = "filed_organisation" if request.form.get("status") == "filed" else "organisation"
+        return _admin_page(422, problems={shown_on: error.errors}, form=request.form.to_dict())
+    return redirect(url_for("web.admin", _anchor="organisations"))
+
+
+@blueprint.post("/admin/organisations/<uuid:organisation_id>/registration")
+@signed_in
+def register_organisation(organisation_id: uuid.UUID) -> tuple[str, int] | Response:
+    """A filed organisation registers: its credit code and registration date."""
+    try:
+        data = load_form(RegistrationSchema())
+        organisation_status.register_organisation(
+            current_web_actor(),
+            organisation_id,
+            data["credit_code"],
+            data["registered_on"],
+            form_version("registered_on"),
+            registration_type=data["registration_type"],
+        )
+    except ValidationFailed as error:
+        problems = {"registration": error.errors, "organisation_id": organisation_id}
+        return _admin_page(422, problems=problems, form=request.form.to_dict())
+    return redirect(url_for("web.admin", _anchor="organisations"))
+
+
+@blueprint.post("/admin/organisations/<uuid:organisation_id>/deregistration")
+@signed_in
+def deregister_organisation(organisation_id: uuid.UUID) -> tuple[str, int] | Response:
+    """An organisation is deregistered (or its filing withdrawn) on a date, with a reason."""
+    try:
+        data = load_form(DeregistrationSchema())
+        organisation_status.deregister_organisation(
+            current_web_actor(),
+            organisation_id,
+            data["deregistered_on"],
+            data["reason"],
+            form_version("deregistered_on"),
+        )
+    except ValidationFailed as error:
+        problems = {"deregistration": error.errors, "organisation_id": organisation_id}
+        return _admin_page(422, problems=problems, form=request.form.to_dict())
     return redirect(url_for("web.admin", _anchor="organisations"))
 
 
