@@ -8,6 +8,8 @@ FH-HP-2026-003 (member08, 黄陂区) and JA-ZFCG-2026-0088 (member04).
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -107,3 +109,27 @@ def test_a_finance_officer_cannot_prepare_outside_the_street(client: FlaskClient
     refused = prepare_disbursement(client, world, fund, body, "scoped-2", user="qianchuan.finance")
     assert (refused.status_code, refused.get_json()["code"]) == (403, "access.outside_scope")
     assert table_counts(world.app) == before
+
+
+LOTTERY_FUNDER = "武汉市民政局（福彩公益金）Wuhan Civil Affairs Bureau, welfare lottery fund"
+
+
+def test_a_lottery_disclosure_covers_the_reader_s_area(client: FlaskClient, funded_world: DemoWorld) -> None:
+    """The funder's one lottery grant is FC-WH-2026-017, to member01's organisation in 后湖街道."""
+    world = funded_world
+    url = f"/api/v1/statements/lottery-disclosure?funder={LOTTERY_FUNDER}&year=2026"
+    for reader in ("houhu.finance1", "jiangan.supervisor", "finance1"):
+        response = client.get(url, headers=world.auth(reader))
+        assert response.status_code == 200, (reader, response.get_json())
+    outside = client.get(url, headers=world.auth("qianchuan.finance"))
+    assert outside.status_code == 422
+    assert outside.get_json()["errors"].keys() == {"funder"}
+    issued = client.post(
+        "/api/v1/statements/lottery-disclosure",
+        json={"funder": LOTTERY_FUNDER, "year": 2026},
+        headers=world.auth("houhu.finance1"),
+    )
+    assert issued.status_code == 200
+    entries = client.get("/api/v1/audit/entries?after=0&limit=1000", headers=world.auth("auditor")).get_json()
+    last = json.loads(base64.b64decode(entries["entries"][-1]["canonical"]))
+    assert (last["action"], last["data"]["area"]) == ("statement.issued", ["420102012000"])
