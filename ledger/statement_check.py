@@ -364,7 +364,8 @@ def _statement_function(kind: str, entry: Mapping[str, Any], today: date) -> Cal
             return lambda: service.organisation_report(operator, organisation_id, period, today)
         if kind == "lottery_disclosure":
             funder, year = str(subject["id"]), int(data["year"])
-            return lambda: service.lottery_disclosure_report(operator, funder, year, today)
+            area = [str(code) for code in data["area"]] if "area" in data else None
+            return lambda: service.lottery_disclosure_report(operator, funder, year, today, area=area)
     except (KeyError, ValueError, TypeError, LedgerError) as error:
         raise CheckFailed(
             f"FAIL seq={entry['seq']}: {ISSUED} does not say which {kind} statement it is ({error})"

@@ -14,21 +14,28 @@ from typing import Any
 from flask.testing import FlaskClient
 from openpyxl import Workbook
 
+from ledger.extensions import db
+from ledger.models import Community
 from tests.conftest import DemoWorld
 
 # --- Organisations ------------------------------------------------------------------------------
 
 # A street (街道) in the shipped division list (CFL-ILLUSTRATIVE-2024): filed organisations' office.
-FILING_OFFICE = "420102001000"  # 大智街道
+FILING_OFFICE = "420102012000"  # 后湖街道, the street of the demo's first community
 
 
 def filed_organisation_body(world: DemoWorld, **changes: Any) -> dict[str, Any]:
-    """A filed (备案) organisation's input: filed with 大智街道 on 2025-03-01, in the demo's first community."""
+    """A filed (备案) organisation's input: filed on 2025-03-01 in the demo's first community, with the
+    office of the street it lies in (后湖街道 for 百步亭花园社区)."""
+    with world.app.app_context():
+        community = db.session.get(Community, uuid.UUID(world.community_ids[0]))
+        assert community is not None
+        office = community.code[:9] + "000"
     body: dict[str, Any] = {
         "status": "filed",
-        "name": "三德里社区文体队",
-        "filing_number": "大智备字2025第001号",
-        "filing_office_code": FILING_OFFICE,
+        "name": "百步亭社区文体队",
+        "filing_number": "后湖备字2025第001号",
+        "filing_office_code": office,
         "filed_on": "2025-03-01",
         "filing_category": "culture_sports",
         "community_id": world.community_ids[0],

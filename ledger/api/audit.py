@@ -88,11 +88,15 @@ class Entries(MethodView):
     @blp.arguments(EntryQuerySchema, location="query")
     @blp.response(200, EntryPageSchema)
     def get(self, query: dict[str, int]) -> dict[str, Any]:
-        """A page of entries after a seq, each with its leaf hash and canonical bytes"""
-        entries = service.read_entries(current_actor(), query["after"], query["limit"])
+        """A page of entries after a seq, each with its leaf hash and canonical bytes
+
+        A reader whose role is held at a node of the tree gets the entries about their area;
+        ``next_after`` then is where the search stopped, which may be past the last entry given.
+        """
+        page = service.read_entry_page(current_actor(), query["after"], query["limit"])
         size = log_size()
-        last = entries[-1].seq if entries else query["after"]
-        return {"entries": entries, "tree_size": size, "next_after": last if last < size else None}
+        last = page.scanned_to
+        return {"entries": page.entries, "tree_size": size, "next_after": last if last < size else None}
 
 
 COSIGNED_NOTE = (

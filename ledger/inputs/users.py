@@ -11,10 +11,13 @@ WHOLE_DEPLOYMENT = "*"
 
 
 class ScopeField(ma.fields.String):
-    """A node of the administrative tree: a 12-digit division code, or "*" for the whole deployment."""
+    """A node of the administrative tree: a 12-digit division code, or "*" for the whole deployment.
+
+    The length is checked here, before "*" becomes None (a validator would be given the None).
+    """
 
     def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> str | None:  # type: ignore[override]
-        text = super()._deserialize(value, attr, data, **kwargs)
+        text = ma.validate.Length(min=1, max=12)(super()._deserialize(value, attr, data, **kwargs))
         return None if text == WHOLE_DEPLOYMENT else text
 
     def _serialize(self, value: str | None, attr: str | None, obj: object, **kwargs: object) -> str | None:
@@ -23,7 +26,7 @@ class ScopeField(ma.fields.String):
 
 def scope_list(**kwargs: object) -> ma.fields.List[str | None]:
     return ma.fields.List(
-        ScopeField(validate=ma.validate.Length(min=1, max=12)),  # type: ignore[arg-type]
+        ScopeField(metadata={"minLength": 1, "maxLength": 12}),  # type: ignore[arg-type]
         validate=ma.validate.Length(max=50),
         metadata={
             "description": "Staff: the nodes of the administrative tree the role is held at (12-digit "

@@ -11,6 +11,24 @@ Services call ``authorize`` first, so the API, the web pages and the CLI obey th
 the pages ask ``may`` (through ``services/actions.py``) which buttons to show. Separation of
 duties (the one who prepares does not approve) is checked by the services that own those
 actions, with ``require_different_person`` (``is_different_person`` asks without raising).
+
+What a scoped staff member reaches is decided here once: ``may``/``authorize`` refuse a thing of
+an organisation outside their subtrees (403 ``access.outside_scope``, as an organisation member is
+refused another organisation's thing), ``visible_organisation_ids`` is what every list and every
+aggregate over organisations (open data, a lottery disclosure, closing a year for all) filters by.
+Separation of duties holds inside the area: a second finance officer must reach the organisation
+too, so one at another street cannot approve.
+
+The supervisor (civil-affairs staff at a node) reads and never writes, deliberately per permission:
+
+- reads: communities, organisations, users, reference data, funds (with budgets, revisions,
+  disbursements, reports and receipts), the books, statement and disclosure figures
+  (``READ_STATEMENTS``, ``READ_DISCLOSURES``), and the audit trail's entries about their area
+  (``READ_AUDIT_TRAIL``; checkpoints, keys and proofs are global, they reveal no one's business);
+- does not: anything that records an audit entry, which includes issuing a statement or a
+  disclosure (``ISSUE_*``: issuing is recorded), and attesting the trail (``ATTEST_AUDIT_TRAIL``:
+  an attestation speaks for the whole trail). The audit export (every entry) is for readers who
+  reach everything (``services/audit_export.py``).
 """
 
 from __future__ import annotations
@@ -49,7 +67,9 @@ class Permission(enum.StrEnum):
     MANAGE_DISBURSEMENTS = "prepare, approve, pay or cancel disbursements"
     FILE_EXPENSE_REPORTS = "file expense reports and upload receipts"
     REVIEW_EXPENSE_REPORTS = "approve, return or reject expense reports"
+    READ_STATEMENTS = "read the figures of fund-use and organisation statements"
     ISSUE_STATEMENTS = "issue fund-use and organisation statements"
+    READ_DISCLOSURES = "read the figures of a funder's lottery-fund disclosure"
     ISSUE_DISCLOSURES = "issue a funder's lottery-fund disclosure"
     ATTEST_AUDIT_TRAIL = "issue an audit attestation"
     MANAGE_SIGNING_KEYS = "rotate the audit trail's signing key"
@@ -81,8 +101,10 @@ POLICY: Final[dict[Permission, frozenset[Role]]] = {
     Permission.MANAGE_DISBURSEMENTS: frozenset({Role.FINANCE_OFFICER}),
     Permission.FILE_EXPENSE_REPORTS: frozenset({Role.ORG_MEMBER}),
     Permission.REVIEW_EXPENSE_REPORTS: frozenset({Role.FINANCE_OFFICER}),
+    Permission.READ_STATEMENTS: _EVERYONE,
     Permission.ISSUE_STATEMENTS: frozenset({Role.FINANCE_OFFICER, Role.AUDITOR, Role.ORG_MEMBER, Role.ADMIN}),
     # A disclosure covers many organisations' grants: not for one organisation's members.
+    Permission.READ_DISCLOSURES: frozenset({Role.FINANCE_OFFICER, Role.AUDITOR, Role.ADMIN, Role.SUPERVISOR}),
     Permission.ISSUE_DISCLOSURES: frozenset({Role.FINANCE_OFFICER, Role.AUDITOR, Role.ADMIN}),
     Permission.ATTEST_AUDIT_TRAIL: frozenset({Role.AUDITOR, Role.ADMIN}),
     Permission.MANAGE_SIGNING_KEYS: frozenset({Role.ADMIN}),

@@ -17,16 +17,28 @@ from pathlib import Path
 from ledger.audit import store
 from ledger.audit.bundle import Manifest, write_bundle
 from ledger.config import current_settings
-from ledger.errors import Conflict
+from ledger.errors import Conflict, Forbidden
+from ledger.messages import translatable
 from ledger.services.access import Actor, Permission, authorize
 from ledger.services.witnessing import cosigned_checkpoint_notes
 
 ARCHIVE_FORMATS = ("zip", "tar.gz")
 
 
+def _authorize_export(actor: Actor) -> None:
+    """The bundle holds every entry: for readers whose area is the whole deployment. A reader of a
+    part of the tree reads the entries about it (``services/audit_log.read_entries``) instead."""
+    authorize(actor, Permission.READ_AUDIT_TRAIL)
+    if not actor.reaches_everything:
+        raise Forbidden(
+            translatable("The audit export holds every entry; it is for staff of the whole deployment."),
+            code="access.outside_scope",
+        )
+
+
 def export_bundle(actor: Actor, directory: Path, progress: Callable[[int], None] | None = None) -> Manifest:
     """Write the bundle into ``directory`` (which must be empty or not exist)."""
-    authorize(actor, Permission.READ_AUDIT_TRAIL)
+    _authorize_export(actor)
     if directory.exists() and any(directory.iterdir()):
         raise Conflict(f"{directory} is not empty; export into a new folder.")
     directory.mkdir(parents=True, exist_ok=True)
@@ -58,7 +70,7 @@ def _proofs_to_the_newest(sizes: list[int]) -> dict[tuple[int, int], list[bytes]
 
 def export_archive(actor: Actor, archive_format: str) -> Path:
     """The bundle as one ``.zip`` or ``.tar.gz`` file in a temporary folder (the caller removes it)."""
-    authorize(actor, Permission.READ_AUDIT_TRAIL)
+    _authorize_export(actor)
     workspace = Path(tempfile.mkdtemp(prefix="ledger-audit-export-"))
     bundle = workspace / "audit-bundle"
     export_bundle(actor, bundle)

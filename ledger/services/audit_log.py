@@ -1,16 +1,63 @@
-"""The audit trail as auditors and admins read it; organisation members never do."""
+"""The audit trail as auditors, admins and supervisors read it; organisation members never do.
+
+A reader whose role is held at a node reads the entries about their subtree
+(``services/audit_reach.py``); checkpoints, keys and proofs are the same for every reader.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from ledger.audit import store
 from ledger.errors import NotFound, ValidationFailed
 from ledger.models.audit import AuditCheckpoint, AuditEntry
 from ledger.services.access import Actor, Permission, authorize
+from ledger.services.audit_reach import AuditArea
+
+# How many entries a scoped read looks at per query while it fills a page.
+SCAN_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    """Entries after a seq, and the seq the log was read up to (continue with ``after=scanned_to``)."""
+
+    entries: list[AuditEntry]
+    scanned_to: int
+    at_end: bool
+
+
+def read_entry_page(actor: Actor, after: int, limit: int, scan_limit: int | None = None) -> EntryPage:
+    """Up to ``limit`` entries after ``after`` that ``actor`` may read.
+
+    A scoped reader's entries are searched forward in batches until ``limit`` match or the log
+    ends (or ``scan_limit`` entries were looked at, when given); ``scanned_to`` is where to go on.
+    """
+    authorize(actor, Permission.READ_AUDIT_TRAIL)
+    if actor.reaches_everything:
+        entries = store.entries_after(after, limit)
+        return EntryPage(entries, entries[-1].seq if entries else after, len(entries) < limit)
+    area = AuditArea.of(actor)
+    found: list[AuditEntry] = []
+    position, looked_at = after, 0
+    while True:
+        batch = store.entries_after(position, SCAN_BATCH)
+        for entry in batch:
+            looked_at += 1
+            position = entry.seq
+            if area.holds(entry):
+                found.append(entry)
+                if len(found) == limit:
+                    return EntryPage(found, position, False)
+            if scan_limit is not None and looked_at >= scan_limit:
+                return EntryPage(found, position, False)
+        if len(batch) < SCAN_BATCH:
+            return EntryPage(found, position, True)
 
 
 def read_entries(actor: Actor, after: int, limit: int) -> list[AuditEntry]:
-    authorize(actor, Permission.READ_AUDIT_TRAIL)
-    return store.entries_after(after, limit)
+    """Up to ``limit`` entries after ``after`` that ``actor`` may read."""
+    return read_entry_page(actor, after, limit).entries
 
 
 def latest_checkpoint(actor: Actor) -> AuditCheckpoint:

@@ -29,7 +29,7 @@ from ledger.models.organisation import (
     OrganisationStatusChange,
     RegistrationType,
 )
-from ledger.models.region import Division, DivisionLevel
+from ledger.models.region import Division, DivisionLevel, is_within
 from ledger.models.user import Membership
 from ledger.services.access import Actor, Permission, authorize, visible_organisation_ids
 from ledger.services.audit_subjects import record_state
@@ -66,12 +66,14 @@ def _checked_name(name: str) -> str:
     return name
 
 
-def _checked_community(community_id: uuid.UUID | None) -> uuid.UUID:
+def _checked_community(actor: Actor, community_id: uuid.UUID | None) -> Community:
+    """The organisation's community: one of the admin's area (another area's is as good as none)."""
     if community_id is None:
         raise ValidationFailed.field("community_id", translatable("is required"))
-    if db.session.get(Community, community_id) is None:
+    community = db.session.get(Community, community_id)
+    if community is None or not actor.covers(community.code):
         raise ValidationFailed.field("community_id", f"there is no community {community_id}")
-    return community_id
+    return community
 
 
 def _held_by(text: str | None) -> str | None:
@@ -102,8 +104,8 @@ def checked_credit_code(credit_code: str | None, organisation_id: uuid.UUID | No
     return code
 
 
-def _checked_office(code: str) -> str:
-    """A township-level division (街道 / 乡镇) in any loaded division list."""
+def _checked_office(code: str, community: Community) -> str:
+    """A township-level division (街道 / 乡镇) in any loaded division list, above the community."""
     code = code.strip()
     if not OFFICE_CODE.fullmatch(code):
         raise ValidationFailed.field("filing_office_code", translatable("must be 12 ASCII digits"))
@@ -117,6 +119,12 @@ def _checked_office(code: str) -> str:
             "filing_office_code",
             translatable("is not a street or township (街道/乡镇) in any loaded division list"),
             code="organisation.filing_office_unknown",
+        )
+    if not is_within(community.code, code):
+        raise ValidationFailed.field(
+            "filing_office_code",
+            translatable("the organisation's community is not in this office's area"),
+            code="organisation.filing_office_elsewhere",
         )
     return code
 
@@ -152,12 +160,13 @@ def _refuse_given(fields: OrganisationFields, names: tuple[str, ...], message: s
             raise ValidationFailed.field(name, translatable(message))
 
 
-def _new_organisation(fields: OrganisationFields, organisation_id: uuid.UUID) -> Organisation:
+def _new_organisation(actor: Actor, fields: OrganisationFields, organisation_id: uuid.UUID) -> Organisation:
     """The checked organisation, not yet added; refusals name the field (422) or the taken value (409)."""
+    community = _checked_community(actor, fields.community_id)
     organisation = Organisation(
         id=organisation_id,
         name=_checked_name(fields.name),
-        community_id=_checked_community(fields.community_id),
+        community_id=community.id,
         money_held_by=_held_by(fields.money_held_by),
         status=fields.status.value,
     )
@@ -167,7 +176,9 @@ def _new_organisation(fields: OrganisationFields, organisation_id: uuid.UUID) ->
             ("credit_code", "registered_on"),
             "a filed organisation has none; register it to add one",
         )
-        office = _checked_office(_required_for_filed(fields.filing_office_code, "filing_office_code"))
+        office = _checked_office(
+            _required_for_filed(fields.filing_office_code, "filing_office_code"), community
+        )
         organisation.filing_office_code = office
         organisation.filing_number = _checked_filing_number(fields.filing_number, office, None)
         organisation.filed_on = not_in_future(_required_for_filed(fields.filed_on, "filed_on"), "filed_on")
@@ -214,7 +225,7 @@ def create_organisation(actor: Actor, fields: OrganisationFields, key: str | Non
     reservation = reserve_key(actor.audit_identity["id"], claim, "organisation", Organisation)
     if reservation.earlier is not None:
         return Created(reservation.earlier, created=False)
-    organisation = _new_organisation(fields, reservation.id)
+    organisation = _new_organisation(actor, fields, reservation.id)
     if fields.status is OrganisationStatus.FILED:
         assert organisation.filed_on is not None  # checked above
         effective_on = organisation.filed_on
@@ -275,7 +286,7 @@ def update_organisation(
     if "name" in changes:
         organisation.name = _checked_name(changes["name"])
     if "community_id" in changes:
-        organisation.community_id = _checked_community(changes["community_id"])
+        organisation.community_id = _checked_community(actor, changes["community_id"]).id
     if "registration_type" in changes:
         organisation.registration_type = RegistrationType(changes["registration_type"]).value
     if "money_held_by" in changes:
@@ -298,7 +309,8 @@ def update_organisation(
             )
         if "filing_office_code" in filing:
             organisation.filing_office_code = _checked_office(
-                _required_for_filed(filing["filing_office_code"], "filing_office_code")
+                _required_for_filed(filing["filing_office_code"], "filing_office_code"),
+                _checked_community(actor, organisation.community_id),
             )
         assert organisation.filing_office_code is not None
         organisation.filing_number = _checked_filing_number(

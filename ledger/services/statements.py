@@ -24,7 +24,7 @@ fund-use statement, the organisation statements and the lottery disclosure carry
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -39,13 +39,14 @@ from ledger.extensions import db
 from ledger.models.books import AccountingPeriod, PeriodStatus
 from ledger.models.fund import Fund, FundKind, FundStatus
 from ledger.models.organisation import Organisation
-from ledger.services.access import Actor, Permission, authorize
+from ledger.services.access import Actor, Permission, authorize, visible_organisation_ids
 from ledger.services.audit_subjects import record_event
 from ledger.services.audit_verification import verify_database
 from ledger.services.funds import get_fund
 from ledger.services.statement_figures.fund_use import fund_use_figures
 from ledger.services.statement_figures.lottery import lottery_disclosure_figures
 from ledger.services.statement_figures.organisation import organisation_statement_figures
+from ledger.services.tree import organisation_ids_within
 from ledger.statements.attestation import attestation_figures
 from ledger.statements.period import StatementPeriod
 from ledger.statements.render import CheckpointStamp, render_statement
@@ -164,7 +165,7 @@ def fund_use_report(
 ) -> dict[str, Any]:
     """The fund-use statement's figures (an organisation member: their own funds only)."""
     fund = get_fund(actor, fund_id)
-    authorize(actor, Permission.ISSUE_STATEMENTS, fund.organisation_id)
+    authorize(actor, Permission.READ_STATEMENTS, fund.organisation_id)
     figures = fund_use_figures(fund, period)
     return {**figures, **provisional_marking([fund.organisation_id], period, today)}
 
@@ -187,12 +188,12 @@ def issue_fund_use_statement(
     )
 
 
-def _organisation(actor: Actor, organisation_id: uuid.UUID) -> Organisation:
+def _organisation(actor: Actor, organisation_id: uuid.UUID, permission: Permission) -> Organisation:
     organisation = db.session.get(Organisation, organisation_id)
     if organisation is None:
-        authorize(actor, Permission.ISSUE_STATEMENTS)
+        authorize(actor, permission)
         raise NotFound.thing("organisation", organisation_id)
-    authorize(actor, Permission.ISSUE_STATEMENTS, organisation.id)
+    authorize(actor, permission, organisation.id)
     return organisation
 
 
@@ -200,7 +201,7 @@ def organisation_report(
     actor: Actor, organisation_id: uuid.UUID, period: StatementPeriod, today: date | None = None
 ) -> dict[str, Any]:
     """The figures of 会民非01/02/03 (members: their own organisation)."""
-    organisation = _organisation(actor, organisation_id)
+    organisation = _organisation(actor, organisation_id, Permission.READ_STATEMENTS)
     figures = organisation_statement_figures(organisation.id, period.start, period.end)
     return {**figures, **provisional_marking([organisation.id], period, today)}
 
@@ -209,7 +210,7 @@ def issue_organisation_statements(
     actor: Actor, organisation_id: uuid.UUID, period: StatementPeriod, lang: str = "zh"
 ) -> IssuedStatement:
     """Render 会民非01表, 02表 and 03表 for the period as one PDF, drawn from a signed checkpoint."""
-    organisation = _organisation(actor, organisation_id)
+    organisation = _organisation(actor, organisation_id, Permission.ISSUE_STATEMENTS)
     return _issue(
         actor,
         ORGANISATION,
@@ -223,38 +224,59 @@ def issue_organisation_statements(
 
 
 def lottery_disclosure_report(
-    actor: Actor, funder: str, year: int, today: date | None = None
+    actor: Actor, funder: str, year: int, today: date | None = None, *, area: Sequence[str] | None = None
 ) -> dict[str, Any]:
-    """A funder's welfare-lottery usage disclosure for a year (finance officers, auditors, admins)."""
-    authorize(actor, Permission.ISSUE_DISCLOSURES)
-    figures = lottery_disclosure_figures(funder, year)
+    """A funder's welfare-lottery usage disclosure for a year (finance officers, auditors, admins,
+    supervisors): of the grants to organisations in the reader's area, or in ``area`` (the nodes
+    an issued disclosure was drawn for, when ``ledger statement check`` recomputes it)."""
+    authorize(actor, Permission.READ_DISCLOSURES)
+    organisations = _disclosed_organisations(actor, area)
+    figures = lottery_disclosure_figures(funder, year, organisations)
     return {
         **figures,
-        **provisional_marking(_lottery_organisations(funder, year), StatementPeriod.year(year), today),
+        **provisional_marking(
+            _lottery_organisations(funder, year, organisations), StatementPeriod.year(year), today
+        ),
     }
 
 
-def _lottery_organisations(funder: str, year: int) -> set[uuid.UUID]:
+def _disclosed_organisations(actor: Actor, area: Sequence[str] | None) -> frozenset[uuid.UUID] | None:
+    """The organisations a disclosure may draw on: None for every one."""
+    if area is not None:
+        return organisation_ids_within(area)
+    return visible_organisation_ids(actor)
+
+
+def disclosure_area(actor: Actor) -> list[str] | None:
+    """The nodes a disclosure ``actor`` issues is drawn for: None when they reach everything."""
+    if actor.reaches_everything:
+        return None
+    return [scope for scope in actor.scopes if scope is not None]
+
+
+def _lottery_organisations(
+    funder: str, year: int, organisations: frozenset[uuid.UUID] | None = None
+) -> set[uuid.UUID]:
     """The recipients of ``funder``'s lottery grants running in ``year``: whose books it draws on.
 
     The same funds as ``lottery_disclosure_figures`` reports.
     """
     period = StatementPeriod.year(year)
-    return set(
-        db.session.scalars(
-            select(Fund.organisation_id).where(
-                Fund.kind == FundKind.LOTTERY_GRANT.value,
-                Fund.funder_name == funder,
-                Fund.period_start <= period.end,
-                Fund.period_end >= period.start,
-                Fund.status != FundStatus.DRAFT.value,
-            )
-        )
+    statement = select(Fund.organisation_id).where(
+        Fund.kind == FundKind.LOTTERY_GRANT.value,
+        Fund.funder_name == funder,
+        Fund.period_start <= period.end,
+        Fund.period_end >= period.start,
+        Fund.status != FundStatus.DRAFT.value,
     )
+    if organisations is not None:
+        statement = statement.where(Fund.organisation_id.in_(organisations))
+    return set(db.session.scalars(statement))
 
 
 def issue_lottery_disclosure(actor: Actor, funder: str, year: int, lang: str = "zh") -> IssuedStatement:
     authorize(actor, Permission.ISSUE_DISCLOSURES)
+    area = disclosure_area(actor)
     return _issue(
         actor,
         LOTTERY_DISCLOSURE,
@@ -263,7 +285,7 @@ def issue_lottery_disclosure(actor: Actor, funder: str, year: int, lang: str = "
         subject_id=funder,
         filename=f"lottery-disclosure-{year}.pdf",
         lang=lang,
-        extra={"year": year},
+        extra={"year": year} if area is None else {"year": year, "area": area},
     )
 
 

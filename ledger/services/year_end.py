@@ -43,7 +43,7 @@ from ledger.models.base import utcnow
 from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, PeriodStatus, Posting, Side
 from ledger.models.organisation import Organisation
 from ledger.money import Money
-from ledger.services.access import Actor, Permission, authorize
+from ledger.services.access import Actor, Permission, authorize, visible_organisation_ids
 from ledger.services.audit_subjects import record_event, record_state
 from ledger.services.books import (
     BOOKS_CHART_VERSION,
@@ -559,7 +559,8 @@ def year_state(actor: Actor, organisation_id: uuid.UUID, year: int) -> YearState
 
 
 def close_year_for_all(actor: Actor, year: int) -> AllYearsClosed:
-    """Close ``year`` for every organisation that can close it; the others are reported, not closed.
+    """Close ``year`` for every organisation of ``actor``'s area that can close it; the others are
+    reported, not closed.
 
     An organisation is skipped when a month of the year is not closed, the year is closed already,
     an earlier year is not, or there is nothing to close. Each organisation is closed in its own
@@ -568,7 +569,10 @@ def close_year_for_all(actor: Actor, year: int) -> AllYearsClosed:
     authorize(actor, Permission.CLOSE_PERIODS)
     _check_year(year)
     result = AllYearsClosed(year)
-    for organisation in db.session.scalars(select(Organisation).order_by(Organisation.name, Organisation.id)):
+    statement = select(Organisation).order_by(Organisation.name, Organisation.id)
+    if (visible := visible_organisation_ids(actor)) is not None:
+        statement = statement.where(Organisation.id.in_(visible))
+    for organisation in db.session.scalars(statement):
         try:
             with db.session.begin_nested():
                 closed = close_year(actor, organisation.id, year)

@@ -232,6 +232,8 @@ def downgrade():
         op.alter_column('community', 'district', nullable=False)
     with op.batch_alter_table('fund', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('funding_division_code')
+    # Before the tree there were no supervisors: the nearest read-only role is the auditor's.
+    connection.execute(sa.text("UPDATE app_user SET role = 'auditor' WHERE role = 'supervisor'"))
     _replace_check('app_user', 'ck_app_user_role', ROLE_AFTER, ROLE_BEFORE)
     op.drop_index(op.f('ix_staff_scope_user_id'), table_name='staff_scope')
     op.drop_table('staff_scope')

@@ -51,7 +51,7 @@ def test_a_filed_organisation_is_entered_without_a_credit_code(client: FlaskClie
     assert created["status"] == "filed"
     assert created["credit_code"] is None
     assert created["registration_type"] == "other"
-    assert created["filing_number"] == "大智备字2025第001号"
+    assert created["filing_number"] == "后湖备字2025第001号"
     assert created["filing_office_code"] == FILING_OFFICE
     assert created["filed_on"] == "2025-03-01"
     assert created["filing_category"] == "culture_sports"
@@ -154,8 +154,31 @@ def test_a_filing_number_is_filed_once_per_office(app: Flask, client: FlaskClien
     assert assert_problem(again, 409, "filing_number")["code"] == "organisation.filing_number_taken"
     assert table_counts(app) == before
     # The same number from another street is another filing.
-    other_street = filed_organisation(client, world, filing_office_code="420102012000", name="后湖文体队")
-    assert other_street["filing_number"] == "大智备字2025第001号"
+    other_street = filed_organisation(
+        client,
+        world,
+        filing_office_code="420102001000",
+        community_id=world.community_ids[2],
+        name="二七文体队",
+    )
+    assert other_street["filing_number"] == "后湖备字2025第001号"
+
+
+def test_the_filing_office_is_the_street_of_the_organisation_s_community(
+    app: Flask, client: FlaskClient, world: DemoWorld
+) -> None:
+    before = table_counts(app)
+    # 大智街道 did not file an organisation of 百步亭花园社区 (后湖街道); nor may 黄陂区's admin enter one there.
+    elsewhere = filed_organisation_body(world, filing_office_code="420102001000")
+    refused = client.post("/api/v1/organisations", json=elsewhere, headers=world.keyed("admin"))
+    assert (
+        assert_problem(refused, 422, "filing_office_code")["code"] == "organisation.filing_office_elsewhere"
+    )
+    outside = client.post(
+        "/api/v1/organisations", json=filed_organisation_body(world), headers=world.keyed("huangpi.admin")
+    )
+    assert_problem(outside, 422, "community_id")
+    assert table_counts(app) == before
 
 
 def test_a_filed_organisation_registers_later_and_keeps_its_history(
@@ -169,7 +192,7 @@ def test_a_filed_organisation_registers_later_and_keeps_its_history(
     assert registered["status"] == "registered"
     assert registered["credit_code"] == CODE
     # The filing stays: it is where the organisation came from.
-    assert registered["filing_number"] == "大智备字2025第001号"
+    assert registered["filing_number"] == "后湖备字2025第001号"
     assert registered["filed_on"] == "2025-03-01"
     assert _history(registered) == [
         ("filed", "2025-03-01", None, None),
@@ -260,12 +283,12 @@ def test_corrections_keep_to_what_the_organisation_has(client: FlaskClient, worl
     )
     fixed = client.patch(
         url,
-        json={"filing_number": "大智备字2025第002号", "money_held_by": "大智街道社会组织服务中心"},
+        json={"filing_number": "后湖备字2025第002号", "money_held_by": "后湖街道社会组织服务中心"},
         headers={**admin, "If-Match": '"1"'},
     )
     assert fixed.status_code == 200, fixed.get_json()
-    assert fixed.get_json()["filing_number"] == "大智备字2025第002号"
-    assert fixed.get_json()["money_held_by"] == "大智街道社会组织服务中心"
+    assert fixed.get_json()["filing_number"] == "后湖备字2025第002号"
+    assert fixed.get_json()["money_held_by"] == "后湖街道社会组织服务中心"
     registered = world.organisation_ids[0]
     assert_problem(
         client.patch(

@@ -101,9 +101,9 @@ def test_a_filed_organisation_is_funded_reports_and_its_statements_show_its_fili
     figures = client.get(f"{books}?period=2026-01..2026-03", headers=officer).get_json()
     assert figures["organisation"]["credit_code"] is None
     assert figures["organisation"]["filing"] == {
-        "filing_number": "大智备字2025第001号",
-        "filing_office_code": "420102001000",
-        "filing_office": "大智街道",
+        "filing_number": "后湖备字2025第001号",
+        "filing_office_code": "420102012000",
+        "filing_office": "后湖街道",
         "filed_on": "2025-03-01",
     }
     assert figures["balance_sheet"]["balanced"] is True
@@ -112,8 +112,8 @@ def test_a_filed_organisation_is_funded_reports_and_its_statements_show_its_fili
     assert f"statements-{organisation['id']}-20260101-20260331.pdf" in pdf.headers["Content-Disposition"]
     text = _text(pdf.data)
     assert "备案编号" in text
-    assert "大智备字2025第001号" in text
-    assert "大智街道" in text
+    assert "后湖备字2025第001号" in text
+    assert "后湖街道" in text
 
     use = client.post(
         f"/api/v1/funds/{fund['id']}/statements/fund-use",
@@ -122,7 +122,7 @@ def test_a_filed_organisation_is_funded_reports_and_its_statements_show_its_fili
     )
     assert use.status_code == 200
     text = _text(use.data)
-    assert "大智备字2025第001号" in text
+    assert "后湖备字2025第001号" in text
     assert "None" not in text
 
 
@@ -159,5 +159,5 @@ def test_a_filed_organisations_books_export_to_beancount(
         exported = export_beancount(Actor.of(officer), tmp_path / "books", uuid.UUID(organisation["id"]))
     assert [p.name for p in exported.files] == [f"filed-{organisation['id']}.beancount"]
     text = exported.files[0].read_text(encoding="utf-8")
-    assert "三德里社区文体队" in text
+    assert "百步亭社区文体队" in text
     assert "1200.00" in text

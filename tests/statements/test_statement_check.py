@@ -50,6 +50,7 @@ from ledger.models.fund import Fund
 from ledger.models.organisation import Organisation
 from ledger.services.access import Actor
 from ledger.services.audit_subjects import record_event
+from tests.builders import activated_fund
 from tests.conftest import DemoWorld
 
 PERIOD = "2026-01..2026-12"
@@ -150,6 +151,36 @@ def test_genuine_statements_of_every_kind_pass(
         assert f"figures equal the bundle's (recomputed from entries 1..{size} alone)" in result.stdout
     # Every statement is drawn from the prefix before its own record.
     assert _attached(organisation_pdf)["checkpoint"]["tree_size"] == issued_seqs[1] - 1
+
+
+def test_a_disclosure_of_a_street_s_area_is_checked_for_that_area(
+    issued: Issued, funded_world: DemoWorld, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    """A finance officer at 后湖街道 issues the disclosure of their area: the check recomputes it
+    for the nodes recorded with it, not for the whole deployment."""
+    client = issued.app.test_client()
+    huangpi_grant = activated_fund(
+        client,
+        funded_world,
+        reference="FC-HP-2026-001",
+        funder_name=LOTTERY_FUNDER,
+        organisation_id=funded_world.member_organisation["member08"],
+    )
+    assert huangpi_grant["status"] == "active"
+    response = client.post(
+        "/api/v1/statements/lottery-disclosure",
+        json={"funder": LOTTERY_FUNDER, "year": 2026},
+        headers=funded_world.auth("houhu.finance1"),
+    )
+    assert response.status_code == 200
+    pdf = tmp_path / "houhu-lottery.pdf"
+    pdf.write_bytes(response.get_data())
+    bundle = _export(runner, tmp_path / "houhu-bundle")
+    result = _check(runner, pdf, bundle, issued.vkey)
+    assert result.exit_code == 0, result.output
+    assert "figures equal the bundle's" in result.stdout
+    projects = _attached(pdf)["figures"]["projects"]
+    assert [p["reference"] for p in projects] == ["FC-WH-2026-017"]
 
 
 def test_the_check_needs_no_database_nor_configuration(issued: Issued, tmp_path: Path) -> None:

@@ -10,7 +10,9 @@ against the year it is booked in).
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
@@ -31,22 +33,21 @@ from ledger.statements.period import StatementPeriod
 LABEL = "彩票公益金资助"
 
 
-def lottery_disclosure_figures(funder: str, year: int) -> dict[str, Any]:
-    """The disclosure of ``funder``'s lottery grants for ``year``."""
+def lottery_disclosure_figures(
+    funder: str, year: int, organisations: Collection[uuid.UUID] | None = None
+) -> dict[str, Any]:
+    """The disclosure of ``funder``'s lottery grants for ``year`` (to ``organisations`` only, if given)."""
     period = StatementPeriod.year(year)
-    funds = list(
-        db.session.scalars(
-            select(Fund)
-            .where(
-                Fund.kind == FundKind.LOTTERY_GRANT.value,
-                Fund.funder_name == funder,
-                Fund.period_start <= period.end,
-                Fund.period_end >= period.start,
-                Fund.status != "draft",
-            )
-            .order_by(Fund.reference)
-        )
+    statement = select(Fund).where(
+        Fund.kind == FundKind.LOTTERY_GRANT.value,
+        Fund.funder_name == funder,
+        Fund.period_start <= period.end,
+        Fund.period_end >= period.start,
+        Fund.status != "draft",
     )
+    if organisations is not None:
+        statement = statement.where(Fund.organisation_id.in_(organisations))
+    funds = list(db.session.scalars(statement.order_by(Fund.reference)))
     if not funds:
         raise ValidationFailed.field("funder", f"{funder} has no welfare-lottery grants running in {year}")
     currencies = {fund.currency for fund in funds}

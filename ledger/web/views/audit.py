@@ -95,7 +95,8 @@ def audit_entries() -> str:
     action = request.args.get("action", "").strip()
     subject_type = request.args.get("subject_type", "").strip()
     # Filters apply to a window of the log so that a page always moves forward through it.
-    window = audit_log.read_entries(actor, after, 1000)
+    page = audit_log.read_entry_page(actor, after, 1000, scan_limit=1000)
+    window = page.entries
     rows = []
     for entry in window:
         if action and not entry.action.startswith(action):
@@ -116,8 +117,8 @@ def audit_entries() -> str:
         )
         if len(rows) == PAGE:
             break
-    last_seen = rows[-1]["seq"] if len(rows) == PAGE else (window[-1].seq if window else after)
-    more = len(window) == 1000 or len(rows) == PAGE
+    last_seen = rows[-1]["seq"] if len(rows) == PAGE else page.scanned_to
+    more = not page.at_end or len(rows) == PAGE
     return render_template(
         "web/audit_entries.html",
         rows=rows,
