@@ -103,6 +103,8 @@ CASES: dict[tuple[str, str], Case] = {
         idempotency_key=True,
     ),
     ("GET", "/api/v1/communities/coverage"): Case(_fixed("/api/v1/communities/coverage"), _everyone(200)),
+    ("GET", "/api/v1/coverage"): Case(_fixed("/api/v1/coverage?node=420100000000"), _everyone(200)),
+    ("GET", "/api/v1/coverage.xlsx"): Case(_fixed("/api/v1/coverage.xlsx?node=420100000000"), _everyone(200)),
     ("GET", "/api/v1/communities/<uuid:community_id>"): Case(
         lambda client, world: f"/api/v1/communities/{world.community_ids[0]}", _everyone(200)
     ),
