@@ -28,8 +28,7 @@ from ledger.inputs.common import StrictSchema
 from ledger.inputs.communities import CommunityCreateSchema, CommunityUpdateSchema
 from ledger.models.community import Community, CommunityKind
 from ledger.services import communities as service
-from ledger.services import coverage
-from ledger.services import idempotency, tree
+from ledger.services import coverage, idempotency, tree
 
 blp = Blueprint(
     "communities",

@@ -58,8 +58,12 @@ class NodeFiguresSchema(ResponseSchema):
         as_string=True,
         metadata={"description": "organisations / communities, 2 places, half up", "example": "2.67"},
     )
-    registered = ma.fields.Integer(metadata={"description": "organisations registered with civil affairs (登记)"})
-    filed = ma.fields.Integer(metadata={"description": "organisations filed with the street or township (备案)"})
+    registered = ma.fields.Integer(
+        metadata={"description": "organisations registered with civil affairs (登记)"}
+    )
+    filed = ma.fields.Integer(
+        metadata={"description": "organisations filed with the street or township (备案)"}
+    )
     by_kind = _counts("organisations by kind")
 
 

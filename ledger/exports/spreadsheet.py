@@ -52,7 +52,7 @@ def _cell_value(value: object) -> object:
 def workbook_bytes(tables: Sequence[Table]) -> bytes:
     """The tables as one XLSX workbook, a sheet each."""
     book = Workbook()
-    book.remove(book.active)  # type: ignore[arg-type]
+    book.remove(book.active)
     for table in tables:
         sheet = book.create_sheet(table.sheet_name[:31])
         sheet.cell(row=1, column=1, value=table.title).font = Font(bold=True, size=13)

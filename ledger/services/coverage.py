@@ -54,7 +54,7 @@ PER_COMMUNITY_PLACES: Final = Decimal("0.01")
 _CHUNK: Final = 500
 
 
-def counted_organisations(as_of: date) -> Select[tuple[uuid.UUID, uuid.UUID, str, str]]:
+def counted_organisations(as_of: date) -> Select[uuid.UUID, uuid.UUID, str, str]:
     """The organisations counted on ``as_of``: the one definition every coverage figure counts from.
 
     Columns ``organisation_id``, ``community_id``, ``standing`` ('registered' or 'filed') and
@@ -89,7 +89,9 @@ def per_community(organisations: int, communities: int) -> Decimal:
     """Organisations per community, two places, half up (0.00 when there are no communities)."""
     if communities == 0:
         return Decimal("0.00")
-    return (Decimal(organisations) / Decimal(communities)).quantize(PER_COMMUNITY_PLACES, rounding=ROUND_HALF_UP)
+    return (Decimal(organisations) / Decimal(communities)).quantize(
+        PER_COMMUNITY_PLACES, rounding=ROUND_HALF_UP
+    )
 
 
 @dataclass
@@ -240,7 +242,7 @@ def _tops(actor: Actor) -> list[str | None]:
     """The nodes the actor's view starts at: [None] for the whole deployment, else their scopes."""
     if actor.role is Role.ORG_MEMBER or actor.reaches_everything:
         return [None]  # communities and their coverage are public to organisation members
-    return sorted(scope for scope in actor.scopes if scope is not None)
+    return [scope for scope in sorted(s for s in actor.scopes if s is not None)]
 
 
 def coverage(actor: Actor, node: str | None, as_of: date | None) -> Coverage:
@@ -406,7 +408,9 @@ class CommunityCoverage:
         return self.organisation_count >= self.target
 
 
-def community_coverage(actor: Actor, request: PageRequest, as_of: date | None = None) -> Page[CommunityCoverage]:
+def community_coverage(
+    actor: Actor, request: PageRequest, as_of: date | None = None
+) -> Page[CommunityCoverage]:
     """Each community of the actor's area with its organisations counted on ``as_of`` (today), a page."""
     authorize(actor, Permission.READ_COMMUNITIES)
     counted = counted_organisations(checked_as_of(as_of)).subquery()
@@ -452,7 +456,8 @@ def coverage_table(figures: Coverage) -> Table:
     name = figures.node.name or WHOLE_AREA
     title = f"{name} 社区社会组织覆盖情况（截至 {figures.as_of.isoformat()}）"
     sheet = f"{LEVEL_NAMES.get(figures.children_level, figures.children_level)} {figures.as_of.isoformat()}"
-    if figures.communities or figures.children_level == DivisionLevel.COMMUNITY.value:
+    rows: list[list[object]]
+    if figures.children_level == DivisionLevel.COMMUNITY.value:
         columns = [
             Column("名称", TEXT, 22),
             Column("区划代码", TEXT, 15),

@@ -125,7 +125,12 @@ def test_a_community_reaching_its_target_rolls_up(client: FlaskClient, world: De
         "by_kind": {"social_group": 3, "social_service_organisation": 1, "foundation": 1, "other": 0},
         "met": True,
     }
-    assert (dutang["name"], dutang["organisations"], dutang["target"], dutang["met"]) == ("杜堂村", 1, 5, False)
+    assert (dutang["name"], dutang["organisations"], dutang["target"], dutang["met"]) == (
+        "杜堂村",
+        1,
+        5,
+        False,
+    )
 
 
 def test_before_the_organisations_existed_everything_is_zero(client: FlaskClient, world: DemoWorld) -> None:
@@ -159,7 +164,9 @@ def test_a_street_hub_sees_its_street(client: FlaskClient, world: DemoWorld) -> 
         ("丹水池社区", 2, 10),
     ]
     for outside in ("420102000000", "420116000000", "420102001000"):
-        assert_problem(client.get(f"/api/v1/coverage?node={outside}", headers=world.auth("houhu.finance1")), 403)
+        assert_problem(
+            client.get(f"/api/v1/coverage?node={outside}", headers=world.auth("houhu.finance1")), 403
+        )
 
 
 def test_a_district_supervisor_sees_the_district(client: FlaskClient, world: DemoWorld) -> None:
@@ -200,7 +207,17 @@ def test_the_spreadsheet_holds_the_same_figures(client: FlaskClient, world: Demo
     assert sheet["A1"].value == f"黄陂区 社区社会组织覆盖情况（截至 {today}）"
     assert sheet.freeze_panes == "A3"
     headers = [cell.value for cell in sheet[2]]
-    assert headers[:9] == ["名称", "区划代码", "社区数", "达标社区数", "达标率", "组织数", "每社区组织数", "登记", "备案"]
+    assert headers[:9] == [
+        "名称",
+        "区划代码",
+        "社区数",
+        "达标社区数",
+        "达标率",
+        "组织数",
+        "每社区组织数",
+        "登记",
+        "备案",
+    ]
     assert headers[9:] == ["社会团体", "社会服务机构", "基金会", "其他"]
     assert (sheet["E3"].number_format, sheet["G3"].number_format) == ("0.0%", "0.00")
     rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=3)]
