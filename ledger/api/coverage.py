@@ -34,6 +34,19 @@ def _counts(description: str) -> ma.fields.Dict:
     )
 
 
+def _decimal(name: str, description: str, example: str) -> ma.fields.Function:
+    """A Decimal figure dumped as a decimal string, never a JSON number."""
+    return ma.fields.Function(
+        lambda row: str(getattr(row, name)),
+        metadata={
+            "type": "string",
+            "pattern": r"^[0-9]+\.[0-9]+$",
+            "description": description,
+            "example": example,
+        },
+    )
+
+
 class CrumbSchema(ResponseSchema):
     code = ma.fields.String(allow_none=True, metadata={"description": "null: the whole of your area"})
     name = ma.fields.String(metadata={"description": "empty for the whole of your area"})
@@ -46,17 +59,11 @@ class NodeFiguresSchema(ResponseSchema):
     level = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(_LEVELS))
     communities = ma.fields.Integer(metadata={"description": "communities in the ledger under the node"})
     communities_met = ma.fields.Integer(metadata={"description": "of them, those meeting their target"})
-    share_met = ma.fields.Decimal(
-        as_string=True,
-        metadata={"description": "communities_met / communities, 3 places, half up", "example": "0.167"},
-    )
-    percent_met = ma.fields.Decimal(
-        as_string=True, metadata={"description": "share_met as a percentage (1 place)", "example": "16.7"}
-    )
+    share_met = _decimal("share_met", "communities_met / communities, 3 places, half up", "0.167")
+    percent_met = _decimal("percent_met", "share_met as a percentage (1 place)", "16.7")
     organisations = ma.fields.Integer(metadata={"description": "organisations counted on as_of"})
-    organisations_per_community = ma.fields.Decimal(
-        as_string=True,
-        metadata={"description": "organisations / communities, 2 places, half up", "example": "2.67"},
+    organisations_per_community = _decimal(
+        "organisations_per_community", "organisations / communities, 2 places, half up", "2.67"
     )
     registered = ma.fields.Integer(
         metadata={"description": "organisations registered with civil affairs (登记)"}
