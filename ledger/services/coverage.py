@@ -242,7 +242,7 @@ def _tops(actor: Actor) -> list[str | None]:
     """The nodes the actor's view starts at: [None] for the whole deployment, else their scopes."""
     if actor.role is Role.ORG_MEMBER or actor.reaches_everything:
         return [None]  # communities and their coverage are public to organisation members
-    return [scope for scope in sorted(s for s in actor.scopes if s is not None)]
+    return list(sorted(scope for scope in actor.scopes if scope is not None))
 
 
 def coverage(actor: Actor, node: str | None, as_of: date | None) -> Coverage:
@@ -259,13 +259,13 @@ def coverage(actor: Actor, node: str | None, as_of: date | None) -> Coverage:
             authorize_at(actor, Permission.READ_COMMUNITIES, node)
     area: list[str | None] = [node] if node is not None else tops
     communities = _communities_within(area, day)
-    parents = _divisions_above(communities)
     crumbs = _path(tops, division)
     top = NodeFigures(node, crumbs[-1].name, crumbs[-1].level)
     rows_are_communities = node is not None and level_of(node) in (
         DivisionLevel.TOWNSHIP,
         DivisionLevel.COMMUNITY,
     )
+    parents = {} if rows_are_communities else _divisions_above(communities)
     children: dict[str, NodeFigures] = {}
     for placed in communities:
         top.add(placed.figures)
