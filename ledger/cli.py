@@ -100,7 +100,7 @@ def demo_command() -> None:
         click.echo(
             f"demo created: {summary.districts} districts, {summary.streets} streets, "
             f"{summary.communities} communities, "
-            f"{summary.organisations} organisations, {len(summary.logins)} users, 3 funds "
+            f"{summary.organisations} organisations ({summary.filed} filed), {len(summary.logins)} users, 3 funds "
             "(a lottery grant, an incubation fund, a procurement contract) with budgets, "
             "payments and expense reports"
         )

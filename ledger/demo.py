@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from ledger.credit_code import check_character
 from ledger.extensions import db
-from ledger.models.organisation import RegistrationType
+from ledger.models.organisation import FilingCategory, OrganisationStatus, RegistrationType
 from ledger.models.user import Role, User
 from ledger.services import communities, organisations, tree, users
 from ledger.services.access import Actor
@@ -86,6 +87,26 @@ ORGANISATIONS = [
 ]
 
 # (username, display name, role, the node the role is held at: None is the whole deployment)
+# Filed (备案) organisations of 双泉村, filed with 木兰乡: (name, category, filed on, who holds
+# their money). They have no credit code and, like most, no bank account: the township's hub
+# holds the money of one of them (代管). With them 双泉村 reaches its rural target of five.
+FILED_ORGANISATIONS = [
+    ("双泉村广场舞队 Shuangquan Square Dance Team", FilingCategory.CULTURE_SPORTS, date(2025, 4, 10), None),
+    (
+        "双泉村邻里调解小组 Shuangquan Neighbour Mediation Group",
+        FilingCategory.MEDIATION,
+        date(2025, 6, 18),
+        None,
+    ),
+    (
+        "双泉村助老志愿服务队 Shuangquan Elder-care Volunteers",
+        FilingCategory.LIFE_SERVICES,
+        date(2025, 9, 5),
+        "木兰乡社区社会组织服务中心 Mulan township hub",
+    ),
+]
+FILED_COMMUNITY, FILING_OFFICE = "420116200201", "420116200000"  # 双泉村, 木兰乡
+
 STAFF = [
     ("admin", "系统管理员 Administrator", Role.ADMIN, None),
     ("finance1", "财务专员甲 Finance Officer One", Role.FINANCE_OFFICER, None),
@@ -115,6 +136,7 @@ class DemoSummary:
     streets: int
     communities: int
     organisations: int
+    filed: int
     logins: list[tuple[str, str, str]]
 
 
@@ -162,9 +184,26 @@ def create_demo(*, with_funds: bool = True) -> DemoSummary:
                         ),
                         registration_type=registration_type,
                         community_id=by_code[community_code].id,
+                        # Registered over 2023-2024, so coverage on a date shows progress.
+                        registered_on=date(2023, 1, 16) + timedelta(days=61 * serial),
                     ),
                     f"demo-organisation-{serial}",
                 ).thing
+            )
+        for number, (name, category, filed_on, held_by) in enumerate(FILED_ORGANISATIONS, start=1):
+            organisations.create_organisation(
+                operator,
+                organisations.OrganisationFields(
+                    name=name,
+                    community_id=by_code[FILED_COMMUNITY].id,
+                    status=OrganisationStatus.FILED,
+                    filing_number=f"木兰备字〔{filed_on.year}〕第{number:03d}号",
+                    filing_office_code=FILING_OFFICE,
+                    filed_on=filed_on,
+                    filing_category=category,
+                    money_held_by=held_by,
+                ),
+                f"demo-filed-organisation-{number}",
             )
         for username, display_name, role, node in STAFF:
             users.create_user(
@@ -201,6 +240,7 @@ def create_demo(*, with_funds: bool = True) -> DemoSummary:
         districts=len({code[:6] for code in COMMUNITIES}),
         streets=len({code[:9] for code in COMMUNITIES}),
         communities=len(COMMUNITIES),
-        organisations=len(ORGANISATIONS),
+        organisations=len(ORGANISATIONS) + len(FILED_ORGANISATIONS),
+        filed=len(FILED_ORGANISATIONS),
         logins=logins,
     )

@@ -14,8 +14,10 @@ from typing import Any
 from flask.testing import FlaskClient
 from openpyxl import Workbook
 
+from ledger.demo import demo_credit_code
 from ledger.extensions import db
 from ledger.models import Community
+from ledger.models.organisation import RegistrationType
 from tests.conftest import DemoWorld
 
 # --- Organisations ------------------------------------------------------------------------------
@@ -513,3 +515,21 @@ def leaf(number: int) -> str:
     """The code of spare test community ``number`` (1-999) of the test district (see conftest)."""
     assert 1 <= number <= 999
     return f"420199001{number:03d}"
+
+
+# --- Organisations counted towards coverage ----------------------------------------------------
+
+
+def added_organisation(
+    client: FlaskClient, world: DemoWorld, community_id: str, registration_type: str, serial: int
+) -> dict[str, Any]:
+    """A new organisation (registered by admin through the API) in the community ``community_id``."""
+    body = {
+        "name": f"新组织 New organisation {serial}",
+        "credit_code": demo_credit_code("420199", RegistrationType(registration_type), 800000 + serial),
+        "registration_type": registration_type,
+        "community_id": community_id,
+    }
+    response = client.post("/api/v1/organisations", json=body, headers=world.keyed("admin"))
+    assert response.status_code == 201, response.get_json()
+    return dict(response.get_json())

@@ -9,6 +9,7 @@ from ledger.api import (
     auth,
     books,
     communities,
+    coverage,
     disbursements,
     expense_reports,
     exports,
@@ -24,6 +25,7 @@ from ledger.api import (
 BLUEPRINTS = (
     auth.blp,
     communities.blp,
+    coverage.blp,
     organisations.blp,
     users.blp,
     reference.blp,

@@ -28,7 +28,7 @@ from ledger.inputs.common import StrictSchema
 from ledger.inputs.communities import CommunityCreateSchema, CommunityUpdateSchema
 from ledger.models.community import Community, CommunityKind
 from ledger.services import communities as service
-from ledger.services import idempotency, tree
+from ledger.services import coverage, idempotency, tree
 
 blp = Blueprint(
     "communities",
@@ -91,7 +91,7 @@ class CommunityQuerySchema(StrictSchema):
         unknown = ma.EXCLUDE  # page and page_size are read by the pager
 
 
-class CoverageSchema(ResponseSchema):
+class CommunityCoverageSchema(ResponseSchema):
     community = ma.fields.Nested(CommunitySchema)
     organisation_count = ma.fields.Integer()
     target = ma.fields.Integer()
@@ -153,11 +153,12 @@ class CommunityById(MethodView):
 
 
 @blp.route("/coverage")
-class Coverage(MethodView):
-    @blp.response(200, CoverageSchema(many=True))
+class CommunityCoverage(MethodView):
+    @blp.response(200, CommunityCoverageSchema(many=True))
     @blp.paginate(page_size=50, max_page_size=500)
-    def get(self, pagination_parameters: PaginationParameters) -> list[service.CommunityCoverage]:
-        """Each community's organisations against its target (10 urban, 5 rural)"""
-        page = service.community_coverage(current_actor(), page_request(pagination_parameters))
+    @blp.doc(deprecated=True)
+    def get(self, pagination_parameters: PaginationParameters) -> list[coverage.CommunityCoverage]:
+        """Each community's organisations today against its target (10 urban, 5 rural); see /coverage"""
+        page = coverage.community_coverage(current_actor(), page_request(pagination_parameters))
         pagination_parameters.item_count = page.total
         return page.items

@@ -1,4 +1,4 @@
-"""Communities, the leaves of the administrative tree, and how well each is covered by organisations.
+"""Communities, the leaves of the administrative tree (their coverage by organisations: ``coverage.py``).
 
 A community is created from a community-level division of a loaded list: its name and kind
 default from the division (the kind from its urban-rural class) and both may be changed. Moving
@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import func, select, true
+from sqlalchemy import func, select
 
 from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
 from ledger.messages import translatable
-from ledger.models.community import ORGANISATION_TARGETS, Community, CommunityKind
+from ledger.models.community import Community, CommunityKind
 from ledger.models.organisation import Organisation
 from ledger.models.user import Role
 from ledger.services import tree
@@ -38,20 +38,6 @@ class CommunityFields:
     name: str | None = None
     kind: CommunityKind | None = None
     division_list: str | None = None
-
-
-@dataclass(frozen=True)
-class CommunityCoverage:
-    community: Community
-    organisation_count: int
-
-    @property
-    def target(self) -> int:
-        return ORGANISATION_TARGETS[CommunityKind(self.community.kind)]
-
-    @property
-    def meets_target(self) -> bool:
-        return self.organisation_count >= self.target
 
 
 def _check_code_free(code: str, community_id: uuid.UUID | None = None) -> None:
@@ -169,22 +155,3 @@ def delete_community(actor: Actor, community_id: uuid.UUID, expected_version: in
     db.session.delete(community)
     db.session.flush()
     record_state(actor, "community.deleted", "community", community, removed=True)
-
-
-def community_coverage(actor: Actor, request: PageRequest) -> Page[CommunityCoverage]:
-    """Each community with its number of organisations, against its 10 (urban) / 5 (rural) target."""
-    authorize(actor, Permission.READ_COMMUNITIES)
-    counts = (
-        select(Organisation.community_id, func.count().label("n"))
-        .group_by(Organisation.community_id)
-        .subquery()
-    )
-    statement = (
-        select(Community, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.community_id == Community.id)
-        .where(tree.within(Community.code, actor.scopes) if actor.role is not Role.ORG_MEMBER else true())
-        .order_by(Community.code)
-    )
-    total = db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    rows = db.session.execute(statement.limit(request.page_size).offset(request.offset)).all()
-    return Page(items=[CommunityCoverage(c, int(n)) for c, n in rows], total=total)

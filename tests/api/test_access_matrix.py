@@ -128,6 +128,8 @@ CASES: dict[tuple[str, str], Case] = {
         idempotency_key=True,
     ),
     ("GET", "/api/v1/communities/coverage"): Case(_fixed("/api/v1/communities/coverage"), _everyone(200)),
+    ("GET", "/api/v1/coverage"): Case(_fixed("/api/v1/coverage?node=420100000000"), _everyone(200)),
+    ("GET", "/api/v1/coverage.xlsx"): Case(_fixed("/api/v1/coverage.xlsx?node=420100000000"), _everyone(200)),
     ("GET", "/api/v1/communities/<uuid:community_id>"): Case(
         lambda client, world: f"/api/v1/communities/{world.community_ids[0]}", _everyone(200)
     ),
@@ -714,6 +716,8 @@ SUPERVISOR_ANSWERS: dict[tuple[str, str], int] = {
     ("GET", "/api/v1/communities"): 200,
     ("GET", "/api/v1/communities/<uuid:community_id>"): 200,
     ("GET", "/api/v1/communities/coverage"): 200,
+    ("GET", "/api/v1/coverage"): 403,  # 武汉市 is above their node
+    ("GET", "/api/v1/coverage.xlsx"): 403,
     ("GET", "/api/v1/disbursements/<uuid:disbursement_id>"): 200,
     ("GET", "/api/v1/expense-reports"): 200,
     ("GET", "/api/v1/expense-reports/<uuid:report_id>"): 200,
@@ -816,6 +820,8 @@ ABROAD_ANSWERS: dict[tuple[str, str], int] = {
     ("GET", "/api/v1/communities"): 200,
     ("GET", "/api/v1/communities/<uuid:community_id>"): 404,
     ("GET", "/api/v1/communities/coverage"): 200,
+    ("GET", "/api/v1/coverage"): 403,  # 武汉市 is above their node
+    ("GET", "/api/v1/coverage.xlsx"): 403,
     ("GET", "/api/v1/disbursements/<uuid:disbursement_id>"): 403,
     ("GET", "/api/v1/expense-reports"): 200,
     ("GET", "/api/v1/expense-reports/<uuid:report_id>"): 403,

@@ -345,9 +345,10 @@ def test_active_on_a_date_follows_the_history(app: Flask, client: FlaskClient, w
         assert organisation in _active_on(app, day), day
     for day in ("2026-02-01", "2026-11-01"):
         assert organisation not in _active_on(app, day), day
-    # The demo's twelve were entered (registered) when the tests began, after January 2026.
-    assert len(_active_on(app, (business_today() + timedelta(days=365)).isoformat())) == 12
-    assert len(_active_on(app, "2026-01-31")) == 1
+    # The demo's twelve registered (2023-03-18 ... 2025-01-17) and three filed (2025) stay active.
+    assert len(_active_on(app, (business_today() + timedelta(days=365)).isoformat())) == 15
+    assert len(_active_on(app, "2026-01-31")) == 16
+    assert len(_active_on(app, "2023-03-17")) == 0
     with app.app_context():
         status = statuses_on(date(2025, 12, 31))
         assert db.session.execute(
@@ -372,4 +373,5 @@ def test_active_on_counts_per_community_in_one_query(
                 .group_by(Organisation.community_id)
             ).all()
         )
-    assert counts == {uuid.UUID(first): 1, uuid.UUID(second): 1}
+    # The demo's 3 (百步亭) and 2 (丹水池) registered in 2023, and the test's filings active then.
+    assert {c: counts[uuid.UUID(c)] for c in (first, second)} == {first: 4, second: 3}

@@ -35,7 +35,7 @@ def test_init_builds_an_instance_from_nothing(tmp_path: Path, empty_database_url
 def test_demo_creates_the_documented_world(runner: FlaskCliRunner, client: FlaskClient) -> None:
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
-    assert "2 districts, 4 streets, 6 communities, 12 organisations" in result.output
+    assert "2 districts, 4 streets, 6 communities, 15 organisations (3 filed)" in result.output
     for username in ("admin", "finance1", "finance2", "auditor", "member01", "member12"):
         assert re.search(rf"^\s+{username}\s", result.output, re.M), username
     # Each person's scope is printed beside the login.
@@ -49,8 +49,12 @@ def test_demo_creates_the_documented_world(runner: FlaskCliRunner, client: Flask
     assert {c["path"][2]["name"] for c in communities} == {"江岸区", "黄陂区"}
     assert len({c["path"][3]["code"] for c in communities}) == 4
     organisations = client.get("/api/v1/organisations", headers=headers).get_json()
-    assert len(organisations) == 12
-    assert all(is_valid_credit_code(o["credit_code"]) for o in organisations)
+    registered = [o for o in organisations if o["status"] == "registered"]
+    filed = [o for o in organisations if o["status"] == "filed"]
+    assert (len(registered), len(filed)) == (12, 3)
+    assert all(is_valid_credit_code(o["credit_code"]) for o in registered)
+    assert {(o["filing_office_code"], o["credit_code"]) for o in filed} == {("420116200000", None)}
+    assert sum(1 for o in filed if o["money_held_by"]) == 1  # one's money held by the township's hub
     funds = client.get("/api/v1/funds", headers=headers).get_json()
     assert sorted(f["kind"] for f in funds) == ["incubation_fund", "lottery_grant", "procurement_contract"]
     assert {f["status"] for f in funds} == {"active"}

@@ -181,8 +181,8 @@ def _ledger_balances(app: Flask, organisation: uuid.UUID, as_of: date) -> dict[t
 
 def test_bean_check_accepts_every_file(app: Flask, books: dict[str, Any], tmp_path: Path) -> None:
     result = _export(app, tmp_path / "books")
-    assert result.organisations == 12
-    assert len(result.files) == 12
+    assert result.organisations == 15  # the demo's 12 registered and 3 filed
+    assert len(result.files) == 15
     assert result.transactions == 5
     assert result.documents == 2
     for path in result.files:
@@ -366,9 +366,9 @@ def test_the_export_is_deterministic_and_refuses_a_non_empty_folder(
         return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
     assert contents(tmp_path / "first") == contents(tmp_path / "second")
-    assert len(contents(tmp_path / "first")) == 12 + 2
+    assert len(contents(tmp_path / "first")) == 15 + 2
     assert first == BeancountExport(
-        [tmp_path / "first" / p.name for p in second.files], 12, second.transactions, second.documents
+        [tmp_path / "first" / p.name for p in second.files], 15, second.transactions, second.documents
     )
 
     before = contents(tmp_path / "first")
@@ -376,7 +376,7 @@ def test_the_export_is_deterministic_and_refuses_a_non_empty_folder(
         _export(app, tmp_path / "first")
     assert contents(tmp_path / "first") == before
     (tmp_path / "empty").mkdir()
-    assert _export(app, tmp_path / "empty").organisations == 12
+    assert _export(app, tmp_path / "empty").organisations == 15
 
     monkeypatch.setattr(beancount_export, "PROGRESS_EVERY", 2)
     reported: list[int] = []

@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from ledger.demo import DEMO_PASSWORD
-from tests.builders import ADJUSTMENT, fund_with_schedule, receipt_pdf
+from tests.builders import ADJUSTMENT, added_organisation, fund_with_schedule, receipt_pdf
 from tests.conftest import DemoWorld
 
 pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
@@ -303,4 +303,40 @@ def test_an_admin_sets_up_a_fund_in_the_browser(
     made = [f for f in funds if f["reference"] == "WEB-2026-001"]
     assert len(made) == 1
     assert made[0]["status"] == "active"
+    admin.close()
+
+
+def test_coverage_drilled_down_in_the_browser(
+    browser: Any, live_server: str, client: FlaskClient, world: DemoWorld, screenshots: Path
+) -> None:
+    # 双泉村 (rural, target 5) reaches its target: 木兰乡 1 of 2, 黄陂区 1 of 3.
+    for serial, kind in enumerate(("social_group", "social_group", "foundation"), start=1):
+        added_organisation(client, world, world.community_ids[4], kind, serial)
+    admin = Person(browser, live_server, "admin", screenshots)
+    page = admin.go("/coverage?node=420100000000")
+    assert page.locator("svg.coverage-chart rect.filled").count() == 2
+    admin.shot("coverage-city-zh")
+    page.get_by_role("link", name="黄陂区", exact=True).first.click()
+    page.wait_for_url(re.compile(r"node=420116000000"))
+    assert "33.3%" in page.content()
+    page.locator("table.coverage").get_by_role("link", name="木兰乡").click()
+    page.wait_for_url(re.compile(r"node=420116200000"))
+    assert page.locator("svg.coverage-chart line.target").count() == 2
+    assert "✓" in page.locator("table.coverage").inner_text()
+    admin.shot("coverage-township-zh")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="下载 XLSX").click()
+    assert download.value.suggested_filename.startswith("coverage-420116200000-")
+    page.set_viewport_size({"width": 390, "height": 844})
+    admin.shot("coverage-township-zh-phone")
+    page.get_by_role("link", name="English").click()
+    page.set_viewport_size({"width": 1366, "height": 900})
+    assert "Community coverage" in page.content()
+    admin.shot("coverage-township-en")
+    page.set_viewport_size({"width": 390, "height": 844})
+    admin.shot("coverage-township-en-phone")
+    admin.go("/coverage?node=420100000000")
+    admin.shot("coverage-city-en-phone")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    admin.shot("coverage-city-en")
     admin.close()

@@ -1,14 +1,14 @@
-"""The home page: each role's starting point, and the community coverage chart."""
+"""The home page: each role's starting point."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, request
+from flask import render_template
 
 from ledger.errors import NotFound
 from ledger.models.expense_report import ReportStatus
-from ledger.services import communities, fund_reports, funds
+from ledger.services import fund_reports, funds
 from ledger.services.actions import Action, navigation
 from ledger.services.audit_log import latest_checkpoint
 from ledger.services.expense_reports import list_reports
@@ -43,11 +43,3 @@ def home() -> str:
         except NotFound:
             context["checkpoint"] = None
     return render_template("web/home.html", **context)
-
-
-@blueprint.get("/coverage")
-@signed_in
-def coverage() -> str:
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    rows = communities.community_coverage(current_web_actor(), PageRequest(page, 100))
-    return render_template("web/coverage.html", rows=rows.items, total=rows.total, page=page)
