@@ -311,7 +311,9 @@ def build_demo_world(app: Flask) -> WorldFacts:
                     member_organisation[user.username] = str(organisation_id)
         # The registered ones by credit code, then the filed ones (no code) by name.
         registered_first = (Organisation.credit_code.is_(None), Organisation.credit_code, Organisation.name)
-        organisation_ids = [str(o.id) for o in db.session.scalars(select(Organisation).order_by(*registered_first))]
+        organisation_ids = [
+            str(o.id) for o in db.session.scalars(select(Organisation).order_by(*registered_first))
+        ]
         # In the demo's order: the first is 百步亭花园社区, with three organisations.
         by_code = {c.code: str(c.id) for c in db.session.scalars(select(Community))}
         community_ids = [by_code[code] for code in DEMO_COMMUNITIES]

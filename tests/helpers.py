@@ -238,3 +238,21 @@ def add_decisions_to_the_demo(world: DemoWorld) -> None:
             "财务提出的调整 proposed by a finance officer",
             "test-revision",
         )
+
+
+# Demo people whose offered actions the tests compare with what the services accept: each staff
+# role, members of three organisations, and staff holding their role at nodes of the tree (a
+# street's finance officer, a district's supervisor, who reads and writes nothing, and a
+# district's admin).
+DEMO_PEOPLE = [
+    "admin",
+    "finance1",
+    "finance2",
+    "auditor",
+    "member01",
+    "member04",
+    "member08",
+    "houhu.finance1",
+    "jiangan.supervisor",
+    "huangpi.admin",
+]

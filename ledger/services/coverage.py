@@ -145,19 +145,10 @@ class Tally:
         return self.by_standing.get("filed", 0)
 
 
-@dataclass(frozen=True)
-class CommunityFigures:
-    """One community on the date: its counted organisations against its target."""
+class _Counted:
+    """What a community and a node both show of their ``tally``."""
 
-    id: uuid.UUID
-    code: str
-    name: str
-    kind: str
     tally: Tally
-
-    @property
-    def target(self) -> int:
-        return ORGANISATION_TARGETS[CommunityKind(self.kind)]
 
     @property
     def organisations(self) -> int:
@@ -175,13 +166,28 @@ class CommunityFigures:
     def by_kind(self) -> dict[str, int]:
         return self.tally.by_kind
 
+
+@dataclass(frozen=True)
+class CommunityFigures(_Counted):
+    """One community on the date: its counted organisations against its target."""
+
+    id: uuid.UUID
+    code: str
+    name: str
+    kind: str
+    tally: Tally
+
+    @property
+    def target(self) -> int:
+        return ORGANISATION_TARGETS[CommunityKind(self.kind)]
+
     @property
     def met(self) -> bool:
         return self.organisations >= self.target
 
 
 @dataclass
-class NodeFigures:
+class NodeFigures(_Counted):
     """A node of the tree (None: the whole of the reader's area) rolled up from its communities."""
 
     code: str | None
@@ -205,24 +211,8 @@ class NodeFigures:
         return percentage(self.share_met)
 
     @property
-    def organisations(self) -> int:
-        return self.tally.organisations
-
-    @property
     def organisations_per_community(self) -> Decimal:
         return per_community(self.organisations, self.communities)
-
-    @property
-    def registered(self) -> int:
-        return self.tally.registered
-
-    @property
-    def filed(self) -> int:
-        return self.tally.filed
-
-    @property
-    def by_kind(self) -> dict[str, int]:
-        return self.tally.by_kind
 
 
 @dataclass(frozen=True)

@@ -176,7 +176,9 @@ def test_months_closed_before_the_upgrade_get_their_balances(
     _period(client, world, "2026-02", "close")
     # Before 0016 every organisation had a credit code: the demo's filed ones go first.
     admin = {**world.auth("admin"), "If-Match": "*"}
-    for organisation in client.get("/api/v1/organisations?status=filed", headers=world.auth("admin")).get_json():
+    for organisation in client.get(
+        "/api/v1/organisations?status=filed", headers=world.auth("admin")
+    ).get_json():
         assert client.delete(f"/api/v1/organisations/{organisation['id']}", headers=admin).status_code == 204
     with app.app_context():
         downgrade(revision="0006_expense_reports")

@@ -36,22 +36,9 @@ from ledger.services import (
 from ledger.services.access import Actor, Permission, authorize
 from ledger.services.actions import Action, available_actions
 from tests.conftest import DemoWorld
+from tests.helpers import DEMO_PEOPLE as PEOPLE
 from tests.helpers import add_decisions_to_the_demo
 
-PEOPLE = [
-    "admin",
-    "finance1",
-    "finance2",
-    "auditor",
-    "member01",
-    "member04",
-    "member08",
-    # Staff holding their role at nodes of the tree: a street's finance officer, a district's
-    # supervisor (reads, writes nothing) and a district's admin.
-    "houhu.finance1",
-    "jiangan.supervisor",
-    "huangpi.admin",
-]
 TODAY = date.today()
 
 
@@ -95,7 +82,9 @@ def _fund_attempts(fund: Fund) -> dict[Action, Callable[[Actor], object]]:
         ),
         # Issuing renders a PDF (tests/statements issue them); its service's own check comes first
         # and is this one. Reading the figures is open to more people (supervisors) than issuing.
-        Action.ISSUE_STATEMENTS: lambda actor: authorize(actor, Permission.ISSUE_STATEMENTS, fund.organisation_id),
+        Action.ISSUE_STATEMENTS: lambda actor: authorize(
+            actor, Permission.ISSUE_STATEMENTS, fund.organisation_id
+        ),
         Action.BOOKS: lambda actor: trial_balance.trial_balance(actor, fund.organisation_id, TODAY),
     }
     return attempts

@@ -25,22 +25,9 @@ from ledger.models.fund import BudgetRevision, Fund
 from ledger.services import year_end
 from ledger.services.actions import Action, available_actions, navigation
 from tests.conftest import DemoWorld
+from tests.helpers import DEMO_PEOPLE as PEOPLE
 from tests.helpers import add_decisions_to_the_demo, csrf_token_of, signed_in_client, table_counts
 
-PEOPLE = [
-    "admin",
-    "finance1",
-    "finance2",
-    "auditor",
-    "member01",
-    "member04",
-    "member08",
-    # Staff holding their role at nodes of the tree: a street's finance officer, a district's
-    # supervisor (reads, writes nothing) and a district's admin.
-    "houhu.finance1",
-    "jiangan.supervisor",
-    "huangpi.admin",
-]
 TEMPLATES = Path(__file__).resolve().parents[2] / "ledger" / "templates" / "web"
 
 Offer = tuple[str, str | None]  # where a form posts, and the value of the button pressed (if named)
