@@ -31,10 +31,13 @@ def test_drilling_down_from_the_top_to_a_township(app: Flask, client: FlaskClien
     assert "黄陂区 3 1 33.3% 8 2.67 5 3" in _text(city)
     assert 'href="/coverage.xlsx?node=420100000000"' in city
     township = browser.get("/coverage?node=420116200000").get_data(as_text=True)
-    # Organisations, then by kind (3 registration types, 4 filing categories, other), registered,
-    # filed, target, met: 双泉村's two registered and three filed meet its rural target of 5.
-    assert "双泉村 420116200201 农村社区 5 1 1 0 1 0 1 1 0 2 3 5 ✓ 达标" in _text(township)
-    assert "杜堂村 420116200202 农村社区 1 0 1 0 0 0 0 0 0 1 0 5 ✗ 未达标" in _text(township)
+    # Organisations, the kinds it has, registered, filed, target, met: 双泉村's two registered and
+    # three filed meet its rural target of 5.
+    assert (
+        "双泉村 420116200201 农村社区 5 社会团体 1 社会服务机构 1 生活服务类（备案） 1 "
+        "文体活动类（备案） 1 专业调处类（备案） 1 2 3 5 ✓ 达标"
+    ) in _text(township)
+    assert "杜堂村 420116200202 农村社区 1 社会服务机构 1 1 0 5 ✗ 未达标" in _text(township)
     assert township.count('<line class="target"') == 2
     english = browser.get("/language/en?next=/coverage?node=420116200000")
     assert english.status_code == 302

@@ -146,7 +146,12 @@ def coverage() -> str:
             for crumb in figures.path
         ],
         children_title=names.get(figures.children_level, figures.children_level),
-        kinds=list(_kind_names().items()),
+        # Each community's organisations by kind, the kinds it has only: nine columns of mostly
+        # zeros would not fit a page.
+        kinds_of={
+            c.id: [(label, c.by_kind[kind]) for kind, label in _kind_names().items() if c.by_kind.get(kind)]
+            for c in figures.communities
+        },
         chart={
             "bars": bars,
             "kind": "communities" if at_communities else "areas",
