@@ -156,9 +156,10 @@ def test_the_whole_journey(
         auditor.page.get_by_role("button", name=re.compile("资金使用情况表")).click()
     statement = Path(download.value.path()).read_bytes()
     assert statement.startswith(b"%PDF-")
-    auditor.go("/audit/entries?action=expense_report.")
-    assert "expense_report.approved" in auditor.page.content()
+    auditor.go("/audit/entries?kind=expense_report")
+    assert "审核通过了报销单" in auditor.page.content()
     auditor.shot("auditor-entries")
+    auditor.page.locator("details.raw summary").first.click()
     auditor.page.get_by_role("link", name=re.compile("包含证明|Inclusion proof")).first.click()
     assert auditor.page.locator("ol.hashes li").count() >= 1
 

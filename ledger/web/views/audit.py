@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from typing import Any
 
-from flask import render_template, request, send_file
+from flask import render_template, request, send_file, url_for
 from werkzeug.wrappers import Response
 
 from ledger.audit.trail import log_size
 from ledger.errors import NotFound, ValidationFailed
+from ledger.inputs.audit import AuditEntriesQuerySchema
 from ledger.inputs.statements import AttestationCreateSchema
-from ledger.messages import translatable
-from ledger.services import audit_log, statements
+from ledger.messages import Message, translatable
+from ledger.replay.tables import replayed_tables
+from ledger.services import audit_browse, audit_log, statements
 from ledger.services.access import Permission, authorize
 from ledger.services.audit_export import export_archive
 from ledger.statements.http import pdf_response
 from ledger.web.forms import load_form
 from ledger.web.session import current_web_actor, signed_in
 from ledger.web.views import blueprint
-
-PAGE = 50
 
 
 def _status() -> dict[str, Any]:
@@ -44,7 +43,48 @@ def audit() -> str:
 @signed_in
 def verify_now() -> str:
     result = statements.attestation_report(current_web_actor())
-    return render_template("web/audit.html", **_status(), result=result, proof=None, proof_errors={})
+    return render_template(
+        "web/audit.html",
+        **_status(),
+        result=result,
+        checked=_what_was_checked(result),
+        proof=None,
+        proof_errors={},
+    )
+
+
+def _what_was_checked(result: dict[str, Any]) -> list[Message]:
+    """What the verification checked, as sentences the page shows in the reader's language."""
+    log, checkpoints = result["log"], result["checkpoints"]
+    said = [
+        translatable(
+            "%(count)s entries checked: each in canonical form, numbered without gaps, each linked to the one before by its hash",
+            count=log["entries_checked"],
+        )
+    ]
+    if checkpoints["latest_size"] is not None:
+        said.append(
+            translatable(
+                "%(count)s signed checkpoints verified; the latest covers %(size)s entries, signed with key %(keys)s",
+                count=checkpoints["checked"],
+                size=checkpoints["latest_size"],
+                keys=", ".join(checkpoints["key_ids"]),
+            )
+        )
+    else:
+        said.append(translatable("no signed checkpoint yet: the log is only internally consistent"))
+    said.append(
+        translatable(
+            "the log head and the Merkle tree nodes that proofs are served from agree with the entries"
+        )
+    )
+    said.append(
+        translatable(
+            "%(count)s tables rebuilt from the trail alone equal the tables the ledger keeps",
+            count=len(replayed_tables()),
+        )
+    )
+    return said
 
 
 @blueprint.get("/audit/proof")
@@ -78,55 +118,41 @@ def inclusion_proof() -> tuple[str, int]:
     return render_template("web/audit.html", **status, result=None, proof=shown, proof_errors={}), 200
 
 
-def _readable_data(data: dict[str, object]) -> dict[str, object]:
-    """What the entry says, for a person, and how many table rows it carries (not the rows)."""
-    rows = data.pop("rows", None) if isinstance(data, dict) else None
-    return {
-        "data": json.dumps(data, ensure_ascii=False)[:300],
-        "rows": len(rows) if isinstance(rows, list) else 0,
-    }
-
-
 @blueprint.get("/audit/entries")
 @signed_in
-def audit_entries() -> str:
+def audit_entries() -> tuple[str, int]:
     actor = current_web_actor()
-    after = max(0, request.args.get("after", 0, type=int) or 0)
-    action = request.args.get("action", "").strip()
-    subject_type = request.args.get("subject_type", "").strip()
-    # Filters apply to a window of the log so that a page always moves forward through it.
-    page = audit_log.read_entry_page(actor, after, 1000, scan_limit=1000)
-    window = page.entries
-    rows = []
-    for entry in window:
-        if action and not entry.action.startswith(action):
-            continue
-        if subject_type and entry.subject_type != subject_type:
-            continue
-        rows.append(
-            {
-                "seq": entry.seq,
-                "ts": entry.ts,
-                "actor": entry.actor_id,
-                "action": entry.action,
-                "subject_type": entry.subject_type,
-                "subject_id": entry.subject_id,
-                **_readable_data(json.loads(bytes(entry.canonical))["data"]),
-                "leaf_hash": bytes(entry.leaf_hash).hex(),
-            }
-        )
-        if len(rows) == PAGE:
-            break
-    last_seen = rows[-1]["seq"] if len(rows) == PAGE else page.scanned_to
-    more = not page.at_end or len(rows) == PAGE
+    problems: dict[str, list[str]] = {}
+    try:
+        chosen = load_form(AuditEntriesQuerySchema(), form=request.args)
+    except ValidationFailed as refused:
+        problems, chosen = {k: list(v) for k, v in refused.errors.items()}, {}
+    filters = audit_browse.EntryFilters(
+        organisation_id=chosen.get("organisation"),
+        fund_id=chosen.get("fund"),
+        kind=chosen.get("kind"),
+        date_from=chosen.get("date_from"),
+        date_to=chosen.get("date_to"),
+    )
+    page = audit_browse.browse(actor, chosen.get("after", 0), filters)
+    shown: dict[str, Any] = {
+        k: request.args.get(k, "") for k in ("organisation", "fund", "kind", "date_from", "date_to")
+    }
+    choices = audit_browse.filter_choices(actor)
+    shown["after"] = request.args.get("after", "")
     return render_template(
         "web/audit_entries.html",
-        rows=rows,
-        after=after,
-        next_after=last_seen if more else None,
-        action=action,
-        subject_type=subject_type,
-    )
+        entries=page.entries,
+        next_href=url_for("web.audit_entries", after=page.next_after, **{k: v for k, v in shown.items() if v})
+        if page.next_after is not None and not problems
+        else None,
+        first_href=url_for("web.audit_entries", **{k: v for k, v in shown.items() if v}),
+        shown=shown,
+        problems=problems,
+        kinds=audit_browse.KIND_NAMES,
+        organisations=choices.organisations,
+        funds=choices.funds,
+    ), (422 if problems else 200)
 
 
 @blueprint.get("/audit/export.zip")
