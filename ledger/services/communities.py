@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
@@ -102,9 +102,17 @@ def _visible(actor: Actor, community: Community) -> bool:
 
 
 def list_communities(
-    actor: Actor, request: PageRequest, *, within: str | None = None, kind: CommunityKind | None = None
+    actor: Actor,
+    request: PageRequest,
+    *,
+    within: str | None = None,
+    kind: CommunityKind | None = None,
+    search: str | None = None,
 ) -> Page[Community]:
-    """Communities in code order (so a street's sit together), in the actor's area, under ``within``."""
+    """Communities in code order (so a street's sit together), in the actor's area, under ``within``.
+
+    ``search`` keeps those whose name contains it or whose code starts with it.
+    """
     authorize(actor, Permission.READ_COMMUNITIES)
     statement = select(Community).order_by(Community.code)
     if actor.role is not Role.ORG_MEMBER:
@@ -114,6 +122,13 @@ def list_communities(
         statement = statement.where(tree.within(Community.code, [within]))
     if kind is not None:
         statement = statement.where(Community.kind == kind.value)
+    if search:
+        statement = statement.where(
+            or_(
+                Community.name.icontains(search, autoescape=True),
+                Community.code.startswith(search, autoescape=True),
+            )
+        )
     return fetch_page(statement, request)
 
 

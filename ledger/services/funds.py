@@ -294,7 +294,9 @@ def list_funds(
     organisation_id: uuid.UUID | None = None,
     kind: FundKind | None = None,
     status: FundStatus | None = None,
+    search: str | None = None,
 ) -> Page[Fund]:
+    """Funds, newest first; ``search`` keeps those whose reference, title or funder contains it."""
     authorize(actor, Permission.READ_FUNDS)
     statement = select(Fund).order_by(Fund.period_start.desc(), Fund.reference)
     visible = visible_organisation_ids(actor)
@@ -306,6 +308,14 @@ def list_funds(
         statement = statement.where(Fund.kind == kind.value)
     if status is not None:
         statement = statement.where(Fund.status == status.value)
+    if search:
+        statement = statement.where(
+            or_(
+                Fund.reference.icontains(search, autoescape=True),
+                Fund.title.icontains(search, autoescape=True),
+                Fund.funder_name.icontains(search, autoescape=True),
+            )
+        )
     return fetch_page(statement, request)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from ledger.business_dates import business_today
 from ledger.credit_code import credit_code_problem, normalise
@@ -259,7 +259,9 @@ def list_organisations(
     *,
     community_id: uuid.UUID | None = None,
     status: OrganisationStatus | None = None,
+    search: str | None = None,
 ) -> Page[Organisation]:
+    """Organisations by name; ``search`` keeps those whose name, credit code or filing number contains it."""
     authorize(actor, Permission.READ_ORGANISATIONS)
     statement = select(Organisation).order_by(Organisation.name, Organisation.id)
     visible = visible_organisation_ids(actor)
@@ -269,6 +271,14 @@ def list_organisations(
         statement = statement.where(Organisation.community_id == community_id)
     if status is not None:
         statement = statement.where(Organisation.status == status.value)
+    if search:
+        statement = statement.where(
+            or_(
+                Organisation.name.icontains(search, autoescape=True),
+                Organisation.credit_code.icontains(search, autoescape=True),
+                Organisation.filing_number.icontains(search, autoescape=True),
+            )
+        )
     return fetch_page(statement, request)
 
 

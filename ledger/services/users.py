@@ -186,7 +186,10 @@ def find_user(username: str) -> User:
     return user
 
 
-def list_users(actor: Actor, request: PageRequest, role: Role | None = None) -> Page[User]:
+def list_users(
+    actor: Actor, request: PageRequest, role: Role | None = None, *, search: str | None = None
+) -> Page[User]:
+    """Users by username; ``search`` keeps those whose username or name contains it."""
     authorize(actor, Permission.READ_USERS)
     statement = select(User).order_by(User.username)
     if not actor.reaches_everything:
@@ -197,6 +200,13 @@ def list_users(actor: Actor, request: PageRequest, role: Role | None = None) -> 
         statement = statement.where(or_(User.id.in_(working_here), User.id.in_(belonging_here)))
     if role is not None:
         statement = statement.where(User.role == role.value)
+    if search:
+        statement = statement.where(
+            or_(
+                User.username.icontains(search, autoescape=True),
+                User.display_name.icontains(search, autoescape=True),
+            )
+        )
     return fetch_page(statement, request)
 
 

@@ -271,7 +271,7 @@ def test_an_admin_sets_up_a_fund_in_the_browser(
     browser: Any, live_server: str, client: FlaskClient, world: DemoWorld, screenshots: Path
 ) -> None:
     admin = Person(browser, live_server, "admin", screenshots)
-    page = admin.go("/admin")
+    page = admin.go("/admin/funds")
     page.select_option("#f-kind", "incubation_fund")
     page.fill("#f-title", "社区公益创投 Community venture fund")
     page.fill("#f-reference", "WEB-2026-001")
@@ -294,10 +294,10 @@ def test_an_admin_sets_up_a_fund_in_the_browser(
     page.get_by_role("button", name=re.compile("^(启用|Activate)$")).click()
     assert "执行中" in page.content()
     # A wrong credit code is named, at its field, with the character that is wrong.
-    page = admin.go("/admin")
+    page = admin.go("/admin/organisations")
     page.fill("#o-name", "测试组织 Test organisation")
     page.fill("#o-code", "51420000MJH200395X")
-    page.get_by_role("button", name=re.compile("^(创建|Create)$")).nth(1).click()
+    page.get_by_role("button", name=re.compile("^(创建|Create)$")).first.click()
     assert page.locator("#error-credit_code").is_visible()
     admin.shot("admin-credit-code-error")
     funds = client.get("/api/v1/funds?page_size=100", headers=world.auth("admin")).get_json()

@@ -32,7 +32,7 @@ def _post_organisation(client: FlaskClient, world: DemoWorld) -> str:
             "registration_type": "social_group",
             "community_id": world.community_ids[0],
             "idempotency_key": uuid.uuid4().hex,
-            "csrf_token": csrf_token_of(client, "/admin"),
+            "csrf_token": csrf_token_of(client, "/admin/organisations"),
         },
     )
     assert response.status_code == 422

@@ -170,7 +170,7 @@ def test_the_navigation_offers_the_places_a_person_may_go(
     assert ('href="/#funds"' in nav.group(0)) == (Action.FUNDS in places)
     # The audit trail and administration answer those who are offered them, and only those.
     assert (client.get("/audit").status_code == 200) == (Action.AUDIT in places)
-    assert (client.get("/admin").status_code == 200) == (Action.ADMIN in places)
+    assert (client.get("/admin/communities").status_code == 200) == (Action.ADMIN in places)
 
 
 def test_a_supervisor_reads_their_area_and_is_offered_nothing_to_write(
@@ -196,7 +196,7 @@ def test_a_supervisor_reads_their_area_and_is_offered_nothing_to_write(
         response = client.get(path)
         assert response.status_code == 200, path
         assert _forms(response.get_data(as_text=True)) == set(), path
-    assert client.get("/admin").status_code == 403
+    assert client.get("/admin/communities").status_code == 403
 
 
 def test_the_preparer_is_not_offered_approval_and_is_refused_it(app: Flask, funded_world: DemoWorld) -> None:

@@ -11,7 +11,7 @@ from tests.helpers import csrf_token_of, signed_in_client
 
 
 def _post(admin: FlaskClient, path: str, form: dict[str, str]) -> tuple[int, str]:
-    page = admin.post(path, data={**form, "csrf_token": csrf_token_of(admin, "/admin")})
+    page = admin.post(path, data={**form, "csrf_token": csrf_token_of(admin, "/admin/organisations")})
     return page.status_code, page.get_data(as_text=True)
 
 
@@ -39,7 +39,7 @@ def test_a_filed_organisation_through_the_page(app: Flask, client: FlaskClient, 
     assert 'id="error-credit_code"' in html
     status, _html = _post(admin, "/admin/organisations", filed)
     assert status == 302
-    html = admin.get("/admin").get_data(as_text=True)
+    html = admin.get("/admin/organisations?q=黄石路").get_data(as_text=True)
     assert "大智备字2025第009号" in html
     assert "专业调处类" in html or "mediation" in html
     organisation = _organisation(client, world, "黄石路社区调解队")
@@ -70,6 +70,7 @@ def test_a_filed_organisation_through_the_page(app: Flask, client: FlaskClient, 
     assert organisation["status"] == "deregistered"
     assert [c["status"] for c in organisation["status_history"]] == ["filed", "registered", "deregistered"]
     # Nothing more is offered for a deregistered organisation.
-    html = admin.get("/admin").get_data(as_text=True)
+    html = admin.get("/admin/organisations?q=黄石路").get_data(as_text=True)
+    assert "黄石路社区调解队" in html
     assert f"{url}/registration" not in html
     assert f"{url}/deregistration" not in html

@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 
 from ledger.demo import DEMO_PASSWORD
+from ledger.web.views.admin import SECTIONS as ADMIN_PAGES
 from tests.conftest import DemoWorld
 from tests.helpers import csrf_token_of, signed_in_client, table_counts
 
@@ -56,7 +57,7 @@ def test_every_form_post_without_its_csrf_token_is_refused(app: Flask, world: De
 @pytest.mark.parametrize("username", ["member01", "finance1", "auditor", "admin"])
 def test_every_form_on_every_main_page_carries_the_token(app: Flask, world: DemoWorld, username: str) -> None:
     client = signed_in_client(app, username)
-    pages = ["/", "/coverage", "/queue", "/audit", "/audit/entries", "/admin"]
+    pages = ["/", "/coverage", "/queue", "/audit", "/audit/entries"] + [f"/admin/{s}" for s in ADMIN_PAGES]
     home = client.get("/").get_data(as_text=True)
     pages += sorted(set(re.findall(r'href="(/funds/[0-9a-f-]{36})"', home)))
     checked = 0
@@ -157,12 +158,12 @@ def test_only_an_admin_rotates_the_signing_key(app: Flask, world: DemoWorld) -> 
         assert response.status_code == 403, username
         assert table_counts(app) == before
     admin = signed_in_client(app, "admin")
-    keys_before = len(admin.get("/admin").get_data(as_text=True).split('class="hash"'))
+    keys_before = len(admin.get("/admin/keys").get_data(as_text=True).split('class="hash"'))
     assert (
         admin.post("/admin/signing-key/rotate", data={"csrf_token": csrf_token_of(admin, "/")}).status_code
         == 302
     )
-    assert len(admin.get("/admin").get_data(as_text=True).split('class="hash"')) == keys_before + 1
+    assert len(admin.get("/admin/keys").get_data(as_text=True).split('class="hash"')) == keys_before + 1
 
 
 def test_an_admin_changes_a_role_and_disables_a_user(app: Flask, world: DemoWorld) -> None:

@@ -58,17 +58,18 @@ def _section(html: str, name: str) -> str:
 
 def test_a_district_admin_sees_and_offers_only_their_district(app: Flask, world: DemoWorld) -> None:
     client = signed_in_client(app, "huangpi.admin")
-    page = client.get("/admin").get_data(as_text=True)
+    page = client.get("/admin/communities").get_data(as_text=True)
     communities = _section(page, "communities")
     listed = re.findall(r"<tr><td><code>(\d{12})</code>", communities)
     assert listed == ["420116001001", "420116200201", "420116200202"]
     # Each row names its street and district, from the path.
     assert "<td>城关社区</td><td>城市社区</td><td>前川街道</td><td>黄陂区</td>" in communities
     # The create form offers the one community division of 黄陂区 without a community, under its street.
-    select = re.search(r'<select id="c-code" name="code".*?</select>', communities, re.S)
+    select = re.search(r'<select id="c-code" name="code".*?</select>', page, re.S)
     assert select
     assert re.findall(r'<option value="(\d{12})"', select.group(0)) == ["420116001002"]
     assert '<optgroup label="前川街道">' in select.group(0)
+    page = client.get("/admin/users").get_data(as_text=True)
     users = _section(page, "users")
     usernames = set(re.findall(r"<tr><td>([a-z0-9.]+)</td>", users))
     assert usernames == {
@@ -81,7 +82,7 @@ def test_a_district_admin_sees_and_offers_only_their_district(app: Flask, world:
         "member12",
     }
     # The nodes they may grant: their district and its streets, and not the whole deployment.
-    scopes = re.search(r'<select id="u-scopes" name="scopes" multiple[^>]*>(.*?)</select>', users, re.S)
+    scopes = re.search(r'<select id="u-scopes" name="scopes" multiple[^>]*>(.*?)</select>', page, re.S)
     assert scopes
     assert re.findall(r'<option value="([^"]+)"', scopes.group(1)) == [
         "420116000000",
@@ -91,18 +92,20 @@ def test_a_district_admin_sees_and_offers_only_their_district(app: Flask, world:
 
 
 def test_the_whole_deployment_admin_may_grant_everywhere(app: Flask, world: DemoWorld) -> None:
-    page = signed_in_client(app, "admin").get("/admin").get_data(as_text=True)
+    client = signed_in_client(app, "admin")
+    page = client.get("/admin/users").get_data(as_text=True)
     scopes = re.search(r'<select id="u-scopes" name="scopes" multiple[^>]*>(.*?)</select>', page, re.S)
     assert scopes
     options = re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', scopes.group(1))
     assert options[0] == ("*", "全部")
     assert ("420102012000", "\u3000\u3000\u3000后湖街道") in options
     # More community divisions than a list holds (the test district's 999): the code is typed.
+    page = client.get("/admin/communities").get_data(as_text=True)
     assert '<input id="c-code" name="code"' in page
 
 
 def _post(client: FlaskClient, path: str, **form: str | list[str]) -> tuple[int, str]:
-    response = client.post(path, data={"csrf_token": csrf_token_of(client, "/admin"), **form})
+    response = client.post(path, data={"csrf_token": csrf_token_of(client, "/admin/keys"), **form})
     return response.status_code, response.get_data(as_text=True)
 
 
@@ -153,7 +156,7 @@ def test_an_admin_grants_scopes_inside_their_area_only(app: Flask, world: DemoWo
     assert status == 302
     users = app.test_client().get("/api/v1/users?role=supervisor", headers=world.auth("admin")).get_json()
     assert {u["username"]: u["scopes"] for u in users}["mulan.supervisor"] == ["420116200000"]
-    page = client.get("/admin").get_data(as_text=True)
+    page = client.get("/admin/users?q=mulan").get_data(as_text=True)
     assert re.search(r"<td>mulan.supervisor</td><td>木兰督导</td>\s*<td>木兰乡</td>", page)
     before = table_counts(app)
     status, html = _post(
@@ -173,7 +176,7 @@ def test_a_district_admin_drafts_a_fund_at_their_node_and_the_fund_page_names_it
     app: Flask, funded_world: DemoWorld
 ) -> None:
     client = signed_in_client(app, "huangpi.admin")
-    page = client.get("/admin").get_data(as_text=True)
+    page = client.get("/admin/funds").get_data(as_text=True)
     node = re.search(r'<select id="f-node" name="funding_division_code">(.*?)</select>', page, re.S)
     assert node
     assert re.findall(r'<option value="([^"]*)"', node.group(1)) == [

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from flask import redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from ledger.errors import Conflict, ValidationFailed
@@ -30,55 +33,228 @@ from ledger.services import (
     organisations,
     users,
 )
-from ledger.services.access import Permission, authorize
+from ledger.services.access import Actor, Permission, authorize
 from ledger.services.actions import available_actions
 from ledger.services.amounts import parse_amount
-from ledger.services.pagination import PageRequest
+from ledger.services.pagination import Page, PageRequest
 from ledger.web.forms import form_version, load_form, row_numbers
 from ledger.web.session import current_web_actor, in_words, signed_in
 from ledger.web.views import blueprint
 from ledger.web.views.funds import fund_page
 
+SECTIONS = ("communities", "organisations", "users", "funds", "keys")
+"""The administration pages, in the order of their nav."""
 
-def _admin_page(status: int = 200, **context: Any) -> tuple[str, int]:
+PAGE_SIZE = 20
+"""Rows on one page of an administration list."""
+
+ALL_AT_ONCE = PageRequest(1, 500)
+"""For a form's choices (the organisations a user may belong to, a fund's organisation)."""
+
+FIELD_NAMES = {
+    "code": translatable("Division code"),
+    "name": translatable("Name"),
+    "kind": translatable("Kind"),
+    "division_list": translatable("Division code"),
+    "credit_code": translatable("Unified Social Credit Code"),
+    "registration_type": translatable("type"),
+    "registered_on": translatable("Registered on"),
+    "community_id": translatable("Communities"),
+    "money_held_by": translatable("Money held by"),
+    "filing_number": translatable("Filing number"),
+    "filing_office_code": translatable("Filed with (street or township code)"),
+    "filed_on": translatable("Filed on"),
+    "filing_category": translatable("Category"),
+    "deregistered_on": translatable("Deregistered on"),
+    "reason": translatable("Reason"),
+    "username": translatable("Username"),
+    "display_name": translatable("Name"),
+    "role": translatable("Role"),
+    "organisation_ids": translatable("Organisation (members)"),
+    "scopes": translatable("Area (nodes of the tree)"),
+    "password": translatable("Password"),
+    "title": translatable("Title"),
+    "reference": translatable("Contract or grant no."),
+    "funder_name": translatable("Funder"),
+    "funder_credit_code": translatable("Funder's credit code"),
+    "funding_division_code": translatable("Funding body's area"),
+    "organisation_id": translatable("Organisation"),
+    "award": translatable("Award"),
+    "period_start": translatable("Starts"),
+    "period_end": translatable("Ends"),
+    "admin_cost_cap_percent": translatable("Admin-cost cap"),
+    "restriction_purpose": translatable("Restriction purpose"),
+}
+"""What the summary at the top of a page calls each field it names."""
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of an administration list: what was searched, the rows, and the way to the others."""
+
+    search: str
+    items: list[Any]
+    total: int
+    page: int
+    pages: int
+    previous_url: str | None
+    next_url: str | None
+
+
+def _listing(section: str, fetch: Callable[[PageRequest, str | None], Page[Any]]) -> Listing:
+    search = request.args.get("q", "").strip()[:100]
+    asked = request.args.get("page", "1")
+    number = int(asked) if asked.isascii() and asked.isdigit() and 0 < len(asked) < 6 else 1
+    found = fetch(PageRequest(max(number, 1), PAGE_SIZE), search or None)
+    pages = max(1, -(-found.total // PAGE_SIZE))
+    if number > pages:
+        number = pages
+        found = fetch(PageRequest(number, PAGE_SIZE), search or None)
+
+    def url(to: int) -> str:
+        return url_for(f"web.admin_{section}", q=search or None, page=to if to > 1 else None)
+
+    return Listing(
+        search=search,
+        items=found.items,
+        total=found.total,
+        page=number,
+        pages=pages,
+        previous_url=url(number - 1) if number > 1 else None,
+        next_url=url(number + 1) if number < pages else None,
+    )
+
+
+def _summary(problems: Mapping[str, Any]) -> list[tuple[Any, Any, str]]:
+    """Every problem on the page, for the summary at its top: (field's name, message, anchor)."""
+    found = []
+    for form_problems in problems.values():
+        if not isinstance(form_problems, Mapping):
+            continue
+        for field, messages in form_problems.items():
+            for message in messages:
+                anchor = "error-" + field.replace(".", "-")
+                found.append((FIELD_NAMES.get(field.split(".")[0]), message, anchor))
+    return found
+
+
+def _section_page(section: str, status: int = 200, **context: Any) -> tuple[str, int]:
     actor = current_web_actor()
     authorize(actor, Permission.MANAGE_ORGANISATIONS)
-    listed_communities = communities.list_communities(actor, PageRequest(1, 500)).items
-    listed_organisations = organisations.list_organisations(actor, PageRequest(1, 500)).items
-    listed_users = users.list_users(actor, PageRequest(1, 500)).items
-    held = {code for user in listed_users for code in user.scope_codes}
+    problems = context.pop("problems", {})
     page = render_template(
-        "web/admin.html",
-        communities=listed_communities,
-        community_places=areas.community_places(listed_communities),
-        free_communities=areas.free_communities(actor),
-        organisations=listed_organisations,
-        organisation_actions={o.id: available_actions(actor, o) for o in listed_organisations},
-        filing_categories=[c.value for c in FilingCategory],
-        users=listed_users,
-        user_places={user.id: in_words(areas.places_of_user(user)) for user in listed_users},
-        nodes=areas.grantable_nodes(actor, held),
-        grants_everywhere=actor.reaches_everything,
-        # A new fund's funding body: the admin's own node when they work at one.
-        own_node=actor.scopes[0] if len(actor.scopes) == 1 else None,
-        funds=funds.list_funds(actor, PageRequest(1, 500)).items,
-        community_kinds=[k.value for k in CommunityKind],
-        registration_types=[t.value for t in RegistrationType],
-        roles=[r.value for r in Role],
-        fund_kinds=[k.value for k in FundKind],
-        verifier_keys=audit_log.verifier_keys(actor),
-        new_key=uuid.uuid4().hex,  # each form's own Idempotency-Key: a second click creates nothing more
-        problems=context.pop("problems", {}),
+        f"web/admin/{section}.html",
+        section=section,
+        sections=SECTIONS,
+        problems=problems,
+        summary=_summary(problems),
         form=context.pop("form", {}),
+        new_key=uuid.uuid4().hex,  # each form's own Idempotency-Key: a second click creates nothing more
+        **_SECTION_CONTEXT[section](actor),
         **context,
     )
     return page, status
 
 
+def _communities(actor: Actor) -> dict[str, Any]:
+    listing = _listing(
+        "communities", lambda page, search: communities.list_communities(actor, page, search=search)
+    )
+    return {
+        "listing": listing,
+        "community_places": areas.community_places(listing.items),
+        "free_communities": areas.free_communities(actor),
+        "community_kinds": [k.value for k in CommunityKind],
+    }
+
+
+def _organisations(actor: Actor) -> dict[str, Any]:
+    listing = _listing(
+        "organisations", lambda page, search: organisations.list_organisations(actor, page, search=search)
+    )
+    return {
+        "listing": listing,
+        "organisation_actions": {o.id: available_actions(actor, o) for o in listing.items},
+        "communities": communities.list_communities(actor, ALL_AT_ONCE).items,
+        "filing_categories": [c.value for c in FilingCategory],
+        "registration_types": [t.value for t in RegistrationType],
+    }
+
+
+def _users(actor: Actor) -> dict[str, Any]:
+    listing = _listing("users", lambda page, search: users.list_users(actor, page, search=search))
+    held = {code for user in listing.items for code in user.scope_codes}
+    return {
+        "listing": listing,
+        "user_places": {user.id: in_words(areas.places_of_user(user)) for user in listing.items},
+        "nodes": areas.grantable_nodes(actor, held),
+        "grants_everywhere": actor.reaches_everything,
+        "organisations": organisations.list_organisations(actor, ALL_AT_ONCE).items,
+        "roles": [r.value for r in Role],
+    }
+
+
+def _funds(actor: Actor) -> dict[str, Any]:
+    listing = _listing("funds", lambda page, search: funds.list_funds(actor, page, search=search))
+    return {
+        "listing": listing,
+        "nodes": areas.grantable_nodes(actor),
+        "grants_everywhere": actor.reaches_everything,
+        # A new fund's funding body: the admin's own node when they work at one.
+        "own_node": actor.scopes[0] if len(actor.scopes) == 1 else None,
+        "organisations": organisations.list_organisations(actor, ALL_AT_ONCE).items,
+        "fund_kinds": [k.value for k in FundKind],
+    }
+
+
+def _keys(actor: Actor) -> dict[str, Any]:
+    return {"verifier_keys": audit_log.verifier_keys(actor)}
+
+
+_SECTION_CONTEXT: dict[str, Callable[[Actor], dict[str, Any]]] = {
+    "communities": _communities,
+    "organisations": _organisations,
+    "users": _users,
+    "funds": _funds,
+    "keys": _keys,
+}
+
+
 @blueprint.get("/admin")
 @signed_in
-def admin() -> tuple[str, int]:
-    return _admin_page()
+def admin() -> Response:
+    authorize(current_web_actor(), Permission.MANAGE_ORGANISATIONS)
+    return redirect(url_for("web.admin_communities"))
+
+
+@blueprint.get("/admin/communities")
+@signed_in
+def admin_communities() -> tuple[str, int]:
+    return _section_page("communities")
+
+
+@blueprint.get("/admin/organisations")
+@signed_in
+def admin_organisations() -> tuple[str, int]:
+    return _section_page("organisations")
+
+
+@blueprint.get("/admin/users")
+@signed_in
+def admin_users() -> tuple[str, int]:
+    return _section_page("users")
+
+
+@blueprint.get("/admin/funds")
+@signed_in
+def admin_funds() -> tuple[str, int]:
+    return _section_page("funds")
+
+
+@blueprint.get("/admin/keys")
+@signed_in
+def admin_keys() -> tuple[str, int]:
+    return _section_page("keys")
 
 
 @blueprint.post("/admin/communities")
@@ -86,14 +262,17 @@ def admin() -> tuple[str, int]:
 def create_community() -> tuple[str, int] | Response:
     try:
         data = load_form(CommunityCreateSchema())
-        communities.create_community(
+        made = communities.create_community(
             current_web_actor(), communities.CommunityFields(**data), request.form.get("idempotency_key")
         )
     except (ValidationFailed, Conflict) as error:
         # A code already taken is a conflict (409), shown at the field like a refusal.
         problems = error.errors or {"code": [error.detail]}
-        return _admin_page(error.status, problems={"community": problems}, form=request.form.to_dict())
-    return redirect(url_for("web.admin", _anchor="communities"))
+        return _section_page(
+            "communities", error.status, problems={"community": problems}, form=request.form.to_dict()
+        )
+    flash(gettext("Community %(name)s added.", name=made.thing.name))
+    return redirect(url_for("web.admin_communities"))
 
 
 @blueprint.post("/admin/communities/<uuid:community_id>")
@@ -102,12 +281,13 @@ def change_community(community_id: uuid.UUID) -> tuple[str, int] | Response:
     """Move a community to another code (its organisations and history stay), or rename it."""
     try:
         changes = load_form(CommunityUpdateSchema(partial=True))
-        communities.update_community(current_web_actor(), community_id, changes, form_version("code"))
+        moved = communities.update_community(current_web_actor(), community_id, changes, form_version("code"))
     except (ValidationFailed, Conflict) as error:
         problems = error.errors or {"code": [error.detail]}
         form = {**request.form.to_dict(), "community_id": str(community_id)}
-        return _admin_page(error.status, problems={"community": problems}, form=form)
-    return redirect(url_for("web.admin", _anchor="communities"))
+        return _section_page("communities", error.status, problems={"community": problems}, form=form)
+    flash(gettext("%(name)s now has division code %(code)s.", name=moved.name, code=moved.code))
+    return redirect(url_for("web.admin_communities"))
 
 
 @blueprint.post("/admin/organisations")
@@ -115,14 +295,17 @@ def change_community(community_id: uuid.UUID) -> tuple[str, int] | Response:
 def create_organisation() -> tuple[str, int] | Response:
     try:
         data = load_form(OrganisationCreateSchema())
-        organisations.create_organisation(
+        made = organisations.create_organisation(
             current_web_actor(), organisations.OrganisationFields(**data), request.form.get("idempotency_key")
         )
     except ValidationFailed as error:
         # Each kind has its own form on the page: the refusal is shown on the one that was sent.
         shown_on = "filed_organisation" if request.form.get("status") == "filed" else "organisation"
-        return _admin_page(422, problems={shown_on: error.errors}, form=request.form.to_dict())
-    return redirect(url_for("web.admin", _anchor="organisations"))
+        return _section_page(
+            "organisations", 422, problems={shown_on: error.errors}, form=request.form.to_dict()
+        )
+    flash(gettext("Organisation %(name)s added.", name=made.thing.name))
+    return redirect(url_for("web.admin_organisations"))
 
 
 @blueprint.post("/admin/organisations/<uuid:organisation_id>/registration")
@@ -131,7 +314,7 @@ def register_organisation(organisation_id: uuid.UUID) -> tuple[str, int] | Respo
     """A filed organisation registers: its credit code and registration date."""
     try:
         data = load_form(RegistrationSchema())
-        organisation_status.register_organisation(
+        registered = organisation_status.register_organisation(
             current_web_actor(),
             organisation_id,
             data["credit_code"],
@@ -141,8 +324,9 @@ def register_organisation(organisation_id: uuid.UUID) -> tuple[str, int] | Respo
         )
     except ValidationFailed as error:
         problems = {"registration": error.errors, "organisation_id": organisation_id}
-        return _admin_page(422, problems=problems, form=request.form.to_dict())
-    return redirect(url_for("web.admin", _anchor="organisations"))
+        return _section_page("organisations", 422, problems=problems, form=request.form.to_dict())
+    flash(gettext("%(name)s is registered.", name=registered.name))
+    return redirect(url_for("web.admin_organisations"))
 
 
 @blueprint.post("/admin/organisations/<uuid:organisation_id>/deregistration")
@@ -151,7 +335,7 @@ def deregister_organisation(organisation_id: uuid.UUID) -> tuple[str, int] | Res
     """An organisation is deregistered (or its filing withdrawn) on a date, with a reason."""
     try:
         data = load_form(DeregistrationSchema())
-        organisation_status.deregister_organisation(
+        deregistered = organisation_status.deregister_organisation(
             current_web_actor(),
             organisation_id,
             data["deregistered_on"],
@@ -160,8 +344,9 @@ def deregister_organisation(organisation_id: uuid.UUID) -> tuple[str, int] | Res
         )
     except ValidationFailed as error:
         problems = {"deregistration": error.errors, "organisation_id": organisation_id}
-        return _admin_page(422, problems=problems, form=request.form.to_dict())
-    return redirect(url_for("web.admin", _anchor="organisations"))
+        return _section_page("organisations", 422, problems=problems, form=request.form.to_dict())
+    flash(gettext("%(name)s is deregistered.", name=deregistered.name))
+    return redirect(url_for("web.admin_organisations"))
 
 
 @blueprint.post("/admin/users")
@@ -169,7 +354,7 @@ def deregister_organisation(organisation_id: uuid.UUID) -> tuple[str, int] | Res
 def create_user() -> tuple[str, int] | Response:
     try:
         data = load_form(UserCreateSchema())
-        users.create_user(
+        made = users.create_user(
             current_web_actor(),
             users.NewUser(
                 data["username"],
@@ -182,8 +367,9 @@ def create_user() -> tuple[str, int] | Response:
             request.form.get("idempotency_key"),
         )
     except ValidationFailed as error:
-        return _admin_page(422, problems={"user": error.errors}, form=request.form.to_dict())
-    return redirect(url_for("web.admin", _anchor="users"))
+        return _section_page("users", 422, problems={"user": error.errors}, form=request.form.to_dict())
+    flash(gettext("User %(name)s added.", name=made.thing.username))
+    return redirect(url_for("web.admin_users"))
 
 
 @blueprint.post("/admin/funds")
@@ -193,9 +379,14 @@ def create_fund() -> tuple[str, int] | Response:
         data = load_form(FundCreateSchema(), checkboxes=("restricted",))
         terms = funds.FundTerms(**fund_terms_changes(data, data["currency"]))
         made = funds.create_fund(current_web_actor(), terms, request.form.get("idempotency_key"))
+        flash(
+            gettext(
+                "Fund %(reference)s drafted: set its budget and tranches.", reference=made.thing.reference
+            )
+        )
     except ValidationFailed as error:
         problems = error.errors or {"title": [error.detail]}
-        return _admin_page(422, problems={"fund": problems}, form=request.form.to_dict())
+        return _section_page("funds", 422, problems={"fund": problems}, form=request.form.to_dict())
     return redirect(url_for("web.fund", fund_id=made.thing.id, _anchor="setup"))
 
 
@@ -252,7 +443,8 @@ def change_fund_status(fund_id: uuid.UUID) -> Response:
 @signed_in
 def rotate_signing_key() -> Response:
     audit_keys.rotate_signing_key(current_web_actor())
-    return redirect(url_for("web.admin", _anchor="keys"))
+    flash(gettext("The signing key is rotated: publish the new verifier key."))
+    return redirect(url_for("web.admin_keys"))
 
 
 @blueprint.post("/admin/users/<uuid:user_id>")
@@ -264,8 +456,14 @@ def change_user(user_id: uuid.UUID) -> tuple[str, int] | Response:
         for name in ("organisation_ids", "scopes"):
             if name in changes:
                 changes[name] = tuple(changes[name])
-        users.update_user(current_web_actor(), user_id, None, **changes)
+        changed = users.update_user(current_web_actor(), user_id, None, **changes)
     except ValidationFailed as error:
         problems = error.errors or {"role": [error.detail]}
-        return _admin_page(422, problems={"user": problems}, form=request.form.to_dict())
-    return redirect(url_for("web.admin", _anchor="users"))
+        return _section_page("users", 422, problems={"user": problems}, form=request.form.to_dict())
+    if "is_active" not in changes:
+        flash(gettext("%(name)s is saved.", name=changed.username))
+    elif changed.is_active:
+        flash(gettext("%(name)s is enabled.", name=changed.username))
+    else:
+        flash(gettext("%(name)s is disabled: their sessions have ended.", name=changed.username))
+    return redirect(url_for("web.admin_users"))
