@@ -163,6 +163,39 @@ def get_report(actor: Actor, report_id: uuid.UUID) -> ExpenseReport:
     return report
 
 
+@dataclass(frozen=True)
+class MemberWork:
+    """What waits for a person who files reports: counts by status, and the reports sent back."""
+
+    counts: dict[str, int]
+    returned: list[tuple[ExpenseReport, str]]
+    """Each returned report with the officer's comment that returned it, newest first."""
+
+
+def member_work(actor: Actor, limit: int = 20) -> MemberWork:
+    """The reports of the actor's organisations by status, and those returned for changes."""
+    authorize(actor, Permission.READ_FUNDS)
+    visible = visible_organisation_ids(actor)
+    counting = select(ExpenseReport.status, func.count()).group_by(ExpenseReport.status)
+    listing = select(ExpenseReport).where(ExpenseReport.status == ReportStatus.RETURNED.value)
+    if visible is not None:
+        counting = counting.where(ExpenseReport.organisation_id.in_(visible))
+        listing = listing.where(ExpenseReport.organisation_id.in_(visible))
+    counts = {status.value: 0 for status in ReportStatus}
+    counts.update({status: count for status, count in db.session.execute(counting)})
+    returned = db.session.scalars(
+        listing.order_by(ExpenseReport.created_at.desc(), ExpenseReport.id.desc()).limit(limit)
+    ).all()
+    return MemberWork(counts, [(report, _return_comment(report)) for report in returned])
+
+
+def _return_comment(report: ExpenseReport) -> str:
+    for comment in reversed(report.comments):
+        if comment.get("status") == ReportStatus.RETURNED.value:
+            return str(comment.get("comment", ""))
+    return ""
+
+
 def list_reports(
     actor: Actor,
     request: PageRequest,

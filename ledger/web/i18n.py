@@ -54,11 +54,21 @@ def in_language(zh: str, en: str) -> str:
     return zh if language() == "zh" else en
 
 
+SIGNS = {"CNY": "¥", "USD": "US$", "EUR": "€", "GBP": "£"}
+"""Currencies shown by their sign; the others by their code (``"HKD 12.00"``)."""
+
+
 def money(amount: object, currency: str = "CNY") -> str:
-    """``"1234567.5", "CNY"`` -> ``"CNY 1,234,567.50"``."""
+    """``"1234567.5", "CNY"`` -> ``"¥1,234,567.50"``; ``"-3", "CNY"`` -> ``"-¥3.00"``.
+
+    The one way pages show an amount (right-aligned in tables: ``td.n``).
+    """
     from ledger.statements.render import money as with_separators
 
-    return f"{currency} {with_separators(str(amount))}"
+    text = str(amount)
+    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+    shown = with_separators(digits)
+    return f"{sign}{SIGNS[currency]}{shown}" if currency in SIGNS else f"{sign}{currency} {shown}"
 
 
 def money_minor(minor: int, currency: str) -> str:

@@ -533,7 +533,7 @@ def test_a_finance_officer_closes_the_year_on_the_books_page(
     assert confirm.status_code == 200
     html = confirm.get_data(as_text=True)
     assert "3102" in html
-    assert "CNY 700.00" in html
+    assert "¥700.00" in html
     token = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert token
     done = officer.post(

@@ -137,8 +137,8 @@ def test_the_whole_journey(
 
     # The member's dashboard shows the money received and the budget used.
     member.go("/")
-    assert "CNY 40,000.00" in page.content()
-    assert "CNY 3,200.00" in page.content()
+    assert "¥40,000.00" in page.content()
+    assert "¥3,200.00" in page.content()
     member.shot("member-home-after")
 
     # The auditor verifies the trail and downloads the attestation and a statement.

@@ -9,9 +9,10 @@ from flask import render_template
 from ledger.errors import NotFound
 from ledger.models.expense_report import ReportStatus
 from ledger.services import fund_reports, funds
+from ledger.services.access import Permission, may
 from ledger.services.actions import Action, navigation
 from ledger.services.audit_log import latest_checkpoint
-from ledger.services.expense_reports import list_reports
+from ledger.services.expense_reports import list_reports, member_work
 from ledger.services.pagination import PageRequest
 from ledger.web.session import current_web_actor, signed_in
 from ledger.web.views import blueprint
@@ -35,6 +36,8 @@ def home() -> str:
     context: dict[str, Any] = {}
     if Action.FUNDS in places:
         context["cards"] = fund_cards()
+    if may(actor, Permission.FILE_EXPENSE_REPORTS):
+        context["work"] = member_work(actor)
     if Action.QUEUE in places:
         context["waiting"] = list_reports(actor, PageRequest(1, 10), status=ReportStatus.SUBMITTED)
     if Action.AUDIT in places:

@@ -6,9 +6,11 @@ import uuid
 from datetime import date
 from typing import Any
 
-from flask import redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
+from ledger.database import persist_even_if_request_fails
 from ledger.errors import LedgerError, ValidationFailed
 from ledger.inputs.common import DatedReasonSchema
 from ledger.inputs.expense_reports import CommentSchema, LineCreateSchema
@@ -20,6 +22,7 @@ from ledger.services.amounts import parse_amount
 from ledger.services.expense_reports import LineInput
 from ledger.services.pagination import PageRequest
 from ledger.web.forms import form_version, load_form
+from ledger.web.i18n import money_minor
 from ledger.web.session import current_web_actor, signed_in
 from ledger.web.views import blueprint
 
@@ -40,6 +43,51 @@ def _line_inputs(report: ExpenseReport, currency: str) -> list[LineInput]:
     ]
 
 
+def _field_labels() -> dict[str, str]:
+    """The name a person sees for each field a problem may be about, in the reader's language."""
+    return {
+        "category_code": gettext("Category"),
+        "amount": gettext("Amount"),
+        "incurred_on": gettext("Date incurred"),
+        "payee": gettext("Payee"),
+        "description": gettext("Description"),
+        "receipt": gettext("Receipt"),
+        "receipt_sha256": gettext("Receipt"),
+        "comment": gettext("Comment"),
+        "reason": gettext("Why it is voided"),
+        "date": gettext("Date of the reversal"),
+    }
+
+
+def _problem_summary(problems: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """Every problem once, for the list at the top: where it is (line and field), what, and a link."""
+    labels = _field_labels()
+    summary = []
+    for key, messages in problems.items():
+        parts = key.split(".")
+        if parts[0] == "lines" and len(parts) >= 2 and parts[1].isdigit():
+            where = gettext("Line %(number)s", number=int(parts[1]) + 1)
+            field = labels.get(parts[2]) if len(parts) > 2 else None
+            label, anchor = (f"{where} · {field}" if field else where), "lines"
+        else:
+            label = labels.get(key)
+            anchor = key if key in labels else "lines"
+        summary += [{"label": label, "message": message, "anchor": anchor} for message in messages]
+    return summary
+
+
+def _line_problems(problems: dict[str, list[str]]) -> dict[int, list[dict[str, Any]]]:
+    """Problems of the saved lines, by the line's index, each with its field's name."""
+    labels = _field_labels()
+    by_line: dict[int, list[dict[str, Any]]] = {}
+    for key, messages in problems.items():
+        parts = key.split(".")
+        if parts[0] == "lines" and len(parts) > 2 and parts[1].isdigit():
+            label = labels.get(parts[2], "")
+            by_line.setdefault(int(parts[1]), []).extend({"label": label, "message": m} for m in messages)
+    return by_line
+
+
 def _report_page(report_id: uuid.UUID, status: int = 200, **context: Any) -> tuple[str, int]:
     actor = current_web_actor()
     report = expense_reports.get_report(actor, report_id)
@@ -47,9 +95,12 @@ def _report_page(report_id: uuid.UUID, status: int = 200, **context: Any) -> tup
     categories = funds.categories_of(fund.category_list_version)
     budgeted = funds.budget_of(fund)
     problems: dict[str, list[str]] = context.pop("problems", {})
+    heading = context.pop("heading", None)
     if status == 200 and report.status in ("draft", "returned", "submitted") and report.lines:
         # What would stop the report at submission (or approval), shown where the button would be.
         problems = expense_reports.report_problems(report, fund)
+        heading = gettext("Before this report can be approved, these need fixing:")
+    form = context.pop("form", {})
     page = render_template(
         "web/report.html",
         report=report,
@@ -58,14 +109,11 @@ def _report_page(report_id: uuid.UUID, status: int = 200, **context: Any) -> tup
         categories=[categories[code] for code in sorted(budgeted) if code in categories],
         category_names={code: c for code, c in categories.items()},
         problems=problems,
-        # Problems not shown at a line of the table: about the report, or the new line's fields.
-        general_problems=[
-            message
-            for key, messages in problems.items()
-            if not key.startswith("lines.") or key.count(".") < 2
-            for message in messages
-        ],
-        form=context.pop("form", {}),
+        summary=_problem_summary(problems),
+        summary_heading=heading,
+        line_problems=_line_problems(problems) if not form else {},
+        total=money_minor(sum(line.amount_minor for line in report.lines), fund.currency),
+        form=form,
         receipt_types=receipts.media_types(
             actor, [line.receipt_sha256 for line in report.lines if line.receipt_sha256]
         ),
@@ -89,6 +137,7 @@ def add_line(report_id: uuid.UUID) -> tuple[str, int] | Response:
     report = expense_reports.get_report(actor, report_id)
     fund = funds.get_fund(actor, report.fund_id)
     form = request.form.to_dict()
+    form["receipt_name"] = form.get("receipt_name", "")[:200]
     errors: dict[str, list[str]] = {}
     data: dict[str, Any] = {}
     try:
@@ -96,16 +145,21 @@ def add_line(report_id: uuid.UUID) -> tuple[str, int] | Response:
     except ValidationFailed as error:
         errors.update(error.errors)
     try:
-        # The receipt arrives as a file, not as its SHA-256: that field is filled from the upload.
-        data = load_form(LineCreateSchema(exclude=("receipt_sha256",)))
+        # A receipt uploaded with an earlier, refused try comes back as its SHA-256 (hidden field).
+        data = load_form(LineCreateSchema())
         data["amount"] = parse_amount(data["amount"], fund.currency, "amount")
     except ValidationFailed as error:
         errors.update(error.errors)
     upload = request.files.get("receipt")
-    sha256 = None
-    if upload is not None and upload.filename and not errors:
+    uploaded = False
+    if upload is not None and upload.filename:
+        # Kept even if the line is refused, so that the person need not attach it again.
         try:
-            sha256 = receipts.upload_receipt(actor, report.organisation_id, upload.read()).sha256
+            form["receipt_sha256"] = receipts.upload_receipt(
+                actor, report.organisation_id, upload.read()
+            ).sha256
+            form["receipt_name"] = upload.filename[:200]
+            uploaded = True
         except LedgerError as error:
             if error.status >= 500:
                 raise
@@ -113,16 +167,30 @@ def add_line(report_id: uuid.UUID) -> tuple[str, int] | Response:
         finally:
             upload.close()
     if errors:
-        return _report_page(report_id, 422, problems=errors, form=form)
-    line = LineInput(**data, receipt_sha256=sha256)
+        return _refused_line(report_id, errors, form, uploaded)
+    data["receipt_sha256"] = form.get("receipt_sha256") or None
+    line = LineInput(**data)
+    number = len(report.lines) + 1
     try:
         expense_reports.set_lines(actor, report_id, [*_line_inputs(report, fund.currency), line], version)
     except ValidationFailed as error:
         # The service names the new line as lines.N.field: show it against the form's field.
         index = f"lines.{len(report.lines)}."
         named = {k.removeprefix(index): v for k, v in error.errors.items()}
-        return _report_page(report_id, 422, problems=named or {"lines": [error.detail]}, form=form)
+        return _refused_line(report_id, named or {"lines": [error.detail]}, form, uploaded)
+    flash(gettext("Line %(number)s is saved.", number=number))
     return redirect(url_for("web.report", report_id=report_id, _anchor="lines"))
+
+
+def _refused_line(
+    report_id: uuid.UUID, problems: dict[str, list[str]], form: dict[str, str], uploaded: bool
+) -> tuple[str, int]:
+    """The page again with everything typed and the receipt attached, and what to fix."""
+    if uploaded:
+        # The receipt is stored (and recorded) although the line is not: the form refers to it.
+        persist_even_if_request_fails()
+    heading = gettext("The line is not saved yet. Please fix:")
+    return _report_page(report_id, 422, problems=problems, form=form, heading=heading)
 
 
 @blueprint.post("/reports/<uuid:report_id>/lines/<int:number>/remove")
@@ -146,7 +214,11 @@ def submit_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
     try:
         expense_reports.submit_report(current_web_actor(), report_id, form_version("report"))
     except ValidationFailed as error:
-        return _report_page(report_id, 422, problems=error.errors or {"report": [error.detail]})
+        heading = gettext("The report is not submitted. Please fix these first:")
+        return _report_page(
+            report_id, 422, problems=error.errors or {"report": [error.detail]}, heading=heading
+        )
+    flash(gettext("The report is submitted. A finance officer will review it; the decision will show here."))
     return redirect(url_for("web.report", report_id=report_id))
 
 
