@@ -96,6 +96,14 @@ class Money:
         whole, fraction = divmod(abs(self.minor), 10**exponent)
         return f"{sign}{whole}.{fraction:0{exponent}d}" if exponent else f"{sign}{whole}"
 
+    def shown(self) -> str:
+        """As people read it: ``"¥60,000.00"`` for yuan, ``"USD 1,250.50"`` for other currencies."""
+        text = str(self)
+        sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+        whole, dot, fraction = digits.partition(".")
+        grouped = f"{int(whole):,}{dot}{fraction}"
+        return f"{sign}¥{grouped}" if self.currency == "CNY" else f"{sign}{self.currency} {grouped}"
+
     def _same_currency(self, other: Money) -> None:
         if other.currency != self.currency:
             raise MoneyError(f"cannot combine {self.currency} and {other.currency}")

@@ -215,7 +215,12 @@ def prepare_disbursement(
 
 def _paying_refusal(fund: Fund) -> Conflict | None:
     if fund.status != FundStatus.ACTIVE.value:
-        return Conflict(f"Nothing is paid from a {fund.status} fund.")
+        return Conflict(
+            translatable(
+                "Nothing is paid from a fund that is not active (it is %(status)s).", status=fund.status
+            ),
+            code="disbursement.fund_not_active",
+        )
     return None
 
 
@@ -227,7 +232,10 @@ def preparation_refusal(fund: Fund) -> Conflict | None:
     if (refusal := _paying_refusal(fund)) is not None:
         return refusal
     if _committed_total(fund) >= fund.award_minor:
-        return Conflict("The whole award is already paid or being paid: nothing is left to prepare.")
+        return Conflict(
+            translatable("The whole award is already paid or being paid: nothing is left to prepare."),
+            code="disbursement.award_committed",
+        )
     return None
 
 
@@ -257,12 +265,21 @@ def _check_request(fund: Fund, request: DisbursementRequest) -> None:
                 )
             )
             if taken is not None:
-                raise Conflict(f"Tranche {tranche.number} is already being paid.")
+                raise Conflict(
+                    translatable("Tranche %(number)s is already being paid.", number=tranche.number),
+                    code="disbursement.tranche_taken",
+                )
             if (
                 tranche.condition == TrancheCondition.APPROVED_INTERIM_REPORT.value
                 and not _has_approved_report(fund)
             ):
-                raise Conflict(f"Tranche {tranche.number} is paid after an approved interim expense report.")
+                raise Conflict(
+                    translatable(
+                        "Tranche %(number)s is paid after an approved interim expense report.",
+                        number=tranche.number,
+                    ),
+                    code="disbursement.tranche_condition",
+                )
     elif request.tranche_id is not None:
         errors["tranche_id"] = [translatable("only a tranche advance names a tranche")]
     if errors:
@@ -272,9 +289,8 @@ def _check_request(fund: Fund, request: DisbursementRequest) -> None:
         left = Money(fund.currency, fund.award_minor - committed)
         raise Conflict(
             translatable(
-                "That is more than is left of the award (%(left)s %(currency)s).",
-                left=str(left),
-                currency=fund.currency,
+                "That is more than is left of the award: %(left)s is left.",
+                left=left.shown(),
             ),
             code="disbursement.over_award",
         )

@@ -157,7 +157,11 @@ def set_period_status(
 def _not_ended_refusal(year: int, month: int) -> ValidationFailed | None:
     if not has_ended(month_range(year, month)[1]):
         return ValidationFailed.field(
-            "period", f"the month {year}-{month:02d} has not ended; it can be closed from its next day on"
+            "period",
+            translatable(
+                "the month %(month)s has not ended; it can be closed from its next day on",
+                month=f"{year}-{month:02d}",
+            ),
         )
     return None
 
@@ -207,8 +211,13 @@ def period_change_refusal(
     open_before = _open_before(period)
     if open_before and not force:
         return Conflict(
-            f"Months close in order: close {open_before[0]} first "
-            f"(open before {year}-{month:02d}: {', '.join(open_before)})."
+            translatable(
+                "Months close in order: close %(first)s first (open before %(month)s: %(open)s).",
+                first=open_before[0],
+                month=f"{year}-{month:02d}",
+                open=", ".join(open_before),
+            ),
+            code="period.out_of_order",
         )
     return None
 

@@ -13,13 +13,20 @@ from datetime import date, timedelta
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
+from ledger.errors import NotFound
 from ledger.extensions import db
 from ledger.models.books import AccountingPeriod, PeriodBalance, PeriodStatus, Posting
 from ledger.models.reference import Account
 from ledger.money import Money
 from ledger.services.access import Actor, Permission, authorize
 from ledger.services.books import BOOKS_CHART_VERSION
-from ledger.services.periods import CREDITS, DEBITS, existing_organisation, month_range
+from ledger.services.periods import (
+    CREDITS,
+    DEBITS,
+    existing_organisation,
+    month_range,
+    period_change_refusal,
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,16 @@ class TrialBalanceRow:
     def balance(self) -> Money:
         return self.debit - self.credit
 
+    @property
+    def debit_balance(self) -> Money | None:
+        """The balance when it is on the debit side (借方余额), else None."""
+        return self.balance if self.balance.is_positive else None
+
+    @property
+    def credit_balance(self) -> Money | None:
+        """The balance when it is on the credit side (贷方余额), as a positive amount, else None."""
+        return -self.balance if (-self.balance).is_positive else None
+
 
 @dataclass(frozen=True)
 class TrialBalance:
@@ -47,6 +64,17 @@ class TrialBalance:
         for row in self.rows:
             debit, credit = sums.get(row.currency, (Money.zero(row.currency), Money.zero(row.currency)))
             sums[row.currency] = (debit + row.debit, credit + row.credit)
+        return sums
+
+    def balance_totals(self) -> dict[str, tuple[Money, Money]]:
+        """Per currency: the debit balances' total and the credit balances' total (equal when balanced)."""
+        sums: dict[str, tuple[Money, Money]] = {}
+        for row in self.rows:
+            debit, credit = sums.get(row.currency, (Money.zero(row.currency), Money.zero(row.currency)))
+            sums[row.currency] = (
+                debit + (row.debit_balance or Money.zero(row.currency)),
+                credit + (row.credit_balance or Money.zero(row.currency)),
+            )
         return sums
 
 
@@ -152,3 +180,64 @@ def trial_balance(actor: Actor, organisation_id: uuid.UUID, as_of: date) -> Tria
             for (code, currency), (debits, credits) in sorted(totals.items())
         ],
     )
+
+
+@dataclass(frozen=True)
+class MonthToClose:
+    """What closing a month would close: the month, its movements per account, and the balance after it."""
+
+    year: int
+    month: int
+    movements: TrialBalance
+    at_month_end: TrialBalance
+
+
+def month_to_close(actor: Actor, organisation_id: uuid.UUID, year: int, month: int) -> MonthToClose:
+    """The confirmation before a month is closed; refused as closing it would be (ended, in order).
+
+    Reads only: the month must already be in the books (the books page lists those).
+    """
+    authorize(actor, Permission.CLOSE_PERIODS, organisation_id)
+    existing_organisation(organisation_id)
+    period = db.session.scalar(
+        select(AccountingPeriod).where(
+            AccountingPeriod.organisation_id == organisation_id,
+            AccountingPeriod.year == year,
+            AccountingPeriod.month == month,
+        )
+    )
+    if period is None:
+        raise NotFound.thing("accounting period", f"{year}-{month:02d}")
+    if (refusal := period_change_refusal(period, PeriodStatus.CLOSED)) is not None:
+        raise refusal
+    first, last = month_range(year, month)
+    names = {
+        a.code: a
+        for a in db.session.scalars(select(Account).where(Account.chart_version == BOOKS_CHART_VERSION))
+    }
+    moved = db.session.execute(
+        select(Posting.account_code, Posting.currency, DEBITS, CREDITS)
+        .where(
+            Posting.organisation_id == organisation_id,
+            Posting.entry_date >= first,
+            Posting.entry_date <= last,
+        )
+        .group_by(Posting.account_code, Posting.currency)
+        .order_by(Posting.account_code, Posting.currency)
+    ).all()
+    movements = TrialBalance(
+        organisation_id,
+        last,
+        [
+            TrialBalanceRow(
+                code,
+                names[code].name_zh,
+                names[code].name_en,
+                currency,
+                Money(currency, int(debits or 0)),
+                Money(currency, int(credits or 0)),
+            )
+            for code, currency, debits, credits in moved
+        ],
+    )
+    return MonthToClose(year, month, movements, trial_balance(actor, organisation_id, last))

@@ -290,3 +290,21 @@ def change_password(actor: Actor, user: User, current_password: str | None, new_
     db.session.flush()
     record_state(actor, "user.password_changed", "user", user)
     _revoke_tokens(actor, user, "password changed")
+
+
+def names_of(identities: Iterable[str | None]) -> dict[str, str]:
+    """Each recorded identity (``Actor.audit_identity["id"]``: a user's id) with the person's name.
+
+    For pages that show who prepared, filed or decided something: names, never ids. An identity
+    that is not a user (the operator at the command line) is left out; the page says who it was.
+    """
+    ids = set()
+    for identity in identities:
+        try:
+            ids.add(uuid.UUID(identity or ""))
+        except ValueError:
+            continue
+    if not ids:
+        return {}
+    found = db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+    return {str(user_id): name for user_id, name in found}

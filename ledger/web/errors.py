@@ -15,7 +15,7 @@ NEXT_STEPS = {
     403: translatable("This page is not yours to see. Ask an administrator if you need it."),
     404: translatable("There is nothing here. Check the address, or start again from the home page."),
     409: translatable(
-        "Someone changed this first, or its state does not allow that. Reload to see where it stands."
+        "This cannot be done in the state it is in now. Reload the page to see where it stands."
     ),
     412: translatable("Someone changed this first. Reload the page and try again."),
     413: translatable("The upload is larger than the service accepts."),

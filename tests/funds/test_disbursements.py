@@ -95,7 +95,7 @@ def test_never_more_than_the_award_never_twice_a_tranche(client: FlaskClient, wo
     big = {"kind": "reimbursement", "amount": "60000.01", "memo": "too much"}
     over = assert_problem(prepare_disbursement(client, world, fund, big, "c"), 409)
     assert over["code"] == "disbursement.over_award"
-    assert over["detail"] == "That is more than is left of the award (60000.00 CNY)."
+    assert over["detail"] == "That is more than is left of the award: ¥60,000.00 is left."
     fits = {"kind": "reimbursement", "amount": "60000.00", "memo": "the rest"}
     assert prepare_disbursement(client, world, fund, fits, "d").status_code == 201
     assert_problem(prepare_disbursement(client, world, fund, {**fits, "amount": "0.01"}, "e"), 409)

@@ -82,8 +82,8 @@ def _active_fund_id(app: Flask, world: DemoWorld) -> str:
 @pytest.mark.parametrize(
     ("english", "expected", "absent"),
     [
-        (False, ["超出资助余额", "与当前状态冲突"], "more than is left"),
-        (True, ["more than is left of the award"], "超出"),
+        (False, ["超出资助余额", "剩余 ¥", "far too much"], "more than is left"),
+        (True, ["more than is left of the award", "is left", "far too much"], "超出"),
     ],
 )
 def test_a_domain_refusal_in_the_readers_language(

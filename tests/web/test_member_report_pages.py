@@ -74,7 +74,8 @@ def test_a_refused_line_keeps_what_was_typed_and_the_receipt_then_saves_with_a_c
     assert saved.status_code == 200
     html = saved.get_data(as_text=True)
     assert "第1行已保存。" in html
-    assert html.count("¥1,250.50") == 2  # the line and the 合计 row
+    # The line, the 合计 row, the report's total beside the organisation, and the category's share of it.
+    assert html.count("¥1,250.50") == 4
     assert "合计" in html
     assert f"/receipts/{sha.group(1)}" in html
 

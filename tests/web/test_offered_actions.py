@@ -105,14 +105,15 @@ def _books_offers(username: str, organisation_id: uuid.UUID) -> tuple[set[Offer]
     actor = actor_named(username)
     at = f"/organisations/{organisation_id}"
     offers: set[Offer] = set()
+    closing_links = set()
     for period in db.session.scalars(
         select(AccountingPeriod).where(AccountingPeriod.organisation_id == organisation_id)
     ):
-        offers |= {
-            (f"{at}/periods/{period.year}/{period.month}", action.value)
-            for action in available_actions(actor, period)
-        }
-    closing_links = set()
+        for action in available_actions(actor, period):
+            if action is Action.CLOSE:  # closing a month is confirmed on its own page first
+                closing_links.add(f"{at}/periods/{period.year}/{period.month}/close")
+            else:
+                offers.add((f"{at}/periods/{period.year}/{period.month}", action.value))
     for state in year_end.year_states(actor, organisation_id):
         actions = available_actions(actor, state)
         if Action.REOPEN in actions:
@@ -145,7 +146,8 @@ def test_each_page_offers_exactly_the_available_actions(
                 page = client.get(f"/organisations/{fund.organisation_id}/books").get_data(as_text=True)
                 expected, closing_links = _books_offers(username, fund.organisation_id)
                 assert _forms(page) == expected
-                assert set(re.findall(r'href="([^"]+/years/\d+/close)"', page)) == closing_links
+                linked = re.findall(r'href="([^"]+/(?:years/\d+|periods/\d+/\d+)/close)"', page)
+                assert set(linked) == closing_links
         for report in db.session.scalars(select(ExpenseReport)):
             response = client.get(f"/reports/{report.id}")
             if response.status_code == 403:
@@ -261,11 +263,16 @@ def test_offered_month_closings_work_and_the_others_are_refused(app: Flask, fund
     organisation = funded_world.member_organisation["member01"]
     books = f"/organisations/{organisation}/books"
     officer = signed_in_client(app, "finance1")
-    closings = sorted(
-        (path for path, value in _forms(officer.get(books).get_data(as_text=True)) if value == "close"),
-        key=lambda path: [int(part) for part in path.rsplit("/", 2)[1:]],
+    confirm_links = re.findall(
+        r'href="([^"]+/periods/\d+/\d+/close)"', officer.get(books).get_data(as_text=True)
     )
-    assert len(closings) == 1, closings
+    assert len(confirm_links) == 1, confirm_links
+    assert _forms(officer.get(books).get_data(as_text=True)) & {(confirm_links[0], "close")} == set()
+    # The confirmation shows the month and posts the close.
+    confirmation = officer.get(confirm_links[0])
+    assert confirmation.status_code == 200
+    closings = [path for path, value in _forms(confirmation.get_data(as_text=True)) if value == "close"]
+    assert closings == [confirm_links[0].removesuffix("/close")]
     with app.app_context():
         open_months = [
             f"{books.removesuffix('/books')}/periods/{p.year}/{p.month}"
@@ -282,7 +289,8 @@ def test_offered_month_closings_work_and_the_others_are_refused(app: Flask, fund
     token = csrf_token_of(officer, books)
     before = table_counts(app)
     for later in open_months[1:]:
-        assert officer.post(later, data={"csrf_token": token, "action": "close"}).status_code == 409
+        assert officer.post(later, data={"csrf_token": token, "action": "close"}).status_code in (409, 422)
+        assert officer.get(f"{later}/close").status_code in (409, 422)
     assert table_counts(app) == before
     assert officer.post(closings[0], data={"csrf_token": token, "action": "close"}).status_code == 302
     # A member reads the books and is offered nothing on them.

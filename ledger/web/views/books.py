@@ -92,7 +92,9 @@ def _books_page(
     return render_template(
         "web/books.html",
         organisation_id=organisation_id,
+        organisation_name=periods.existing_organisation(organisation_id).name,
         trial=trial,
+        balance_totals=trial.balance_totals(),
         periods=months,
         period_actions={p.id: available_actions(actor, p) for p in months},
         years=years,
@@ -126,6 +128,23 @@ def change_period(organisation_id: uuid.UUID, year: int, month: int) -> tuple[st
     except ValidationFailed as error:
         return _books_page(organisation_id, 422, {f"{year}-{month:02d}": error.errors})
     return redirect(url_for("web.organisation_books", organisation_id=organisation_id))
+
+
+@blueprint.get("/organisations/<uuid:organisation_id>/periods/<int:year>/<int:month>/close")
+@signed_in
+def confirm_period_close(organisation_id: uuid.UUID, year: int, month: int) -> str:
+    """The confirmation step: the month to be closed and its figures, before closing it."""
+    actor = current_web_actor()
+    preview = trial_balance.month_to_close(actor, organisation_id, year, month)
+    return render_template(
+        "web/period_close.html",
+        organisation_id=organisation_id,
+        organisation_name=periods.existing_organisation(organisation_id).name,
+        preview=preview,
+        month_label=f"{year}-{month:02d}",
+        movement_totals=preview.movements.totals(),
+        balance_totals=preview.at_month_end.balance_totals(),
+    )
 
 
 @blueprint.get("/organisations/<uuid:organisation_id>/years/<int:year>/close")

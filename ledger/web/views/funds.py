@@ -9,11 +9,11 @@ from typing import Any
 from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from ledger.errors import ValidationFailed
+from ledger.errors import Conflict, ValidationFailed
 from ledger.inputs.disbursements import DisbursementCreateSchema, PaySchema
 from ledger.inputs.expense_reports import ReportCreateSchema
 from ledger.inputs.statements import StatementCreateSchema
-from ledger.services import areas, disbursements, expense_reports, fund_reports, funds, statements
+from ledger.services import areas, disbursements, expense_reports, fund_reports, funds, statements, users
 from ledger.services.actions import available_actions
 from ledger.services.amounts import parse_amount
 from ledger.services.pagination import PageRequest
@@ -23,8 +23,17 @@ from ledger.web.forms import load_form
 from ledger.web.session import current_web_actor, in_words, signed_in
 from ledger.web.views import blueprint
 
+# Where on the disbursement form a refusal of the service belongs; others are the form's as a whole.
+DISBURSEMENT_CONFLICT_FIELDS = {
+    "disbursement.over_award": "amount",
+    "disbursement.tranche_taken": "tranche_id",
+    "disbursement.tranche_condition": "tranche_id",
+}
 
-def fund_page(fund_id: uuid.UUID, status: int = 200, **problems: Any) -> tuple[str, int]:
+
+def fund_page(
+    fund_id: uuid.UUID, status: int = 200, kept: dict[str, str] | None = None, **problems: Any
+) -> tuple[str, int]:
     actor = current_web_actor()
     fund = funds.get_fund(actor, fund_id)
     summary = fund_reports.fund_summary(actor, fund.id)
@@ -44,6 +53,9 @@ def fund_page(fund_id: uuid.UUID, status: int = 200, **problems: Any) -> tuple[s
         budget_lines={c.category_code: c.revised_budget for c in categories},
         reports=reports.items,
         disbursements=paid_out.items,
+        people=users.names_of(
+            identity for d in paid_out.items for identity in (d.prepared_by, d.approved_by, d.paid_by)
+        ),
         disbursement_actions={d.id: available_actions(actor, d) for d in paid_out.items},
         tranches=tranches,
         revisions=revisions,
@@ -53,6 +65,14 @@ def fund_page(fund_id: uuid.UUID, status: int = 200, **problems: Any) -> tuple[s
         today=date.today().isoformat(),
         new_key=uuid.uuid4().hex,
         problems=problems,
+        problem_summary=[
+            message
+            for found in problems.values()
+            for messages in found.values()
+            if isinstance(messages, list)
+            for message in messages
+        ],
+        kept=kept or {},
     )
     return page, status
 
@@ -94,7 +114,11 @@ def prepare_disbursement(fund_id: uuid.UUID) -> tuple[str, int] | Response:
         )
         disbursements.prepare_disbursement(actor, fund_id, order, request.form.get("idempotency_key"))
     except ValidationFailed as error:
-        return fund_page(fund_id, 422, disbursement=error.errors or {"amount": [error.detail]})
+        kept = request.form.to_dict()
+        return fund_page(fund_id, 422, kept, disbursement=error.errors or {"amount": [error.detail]})
+    except Conflict as refused:  # over the award, a tranche taken: the form again, as it was typed
+        field = DISBURSEMENT_CONFLICT_FIELDS.get(refused.code, "fund")
+        return fund_page(fund_id, 409, request.form.to_dict(), disbursement={field: [refused.detail]})
     return redirect(url_for("web.fund", fund_id=fund_id, _anchor="disbursements"))
 
 

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from werkzeug.wrappers import Response
 
 from ledger.database import persist_even_if_request_fails
@@ -16,7 +16,7 @@ from ledger.inputs.common import DatedReasonSchema
 from ledger.inputs.expense_reports import CommentSchema, LineCreateSchema
 from ledger.messages import translatable
 from ledger.models.expense_report import ExpenseReport, ReportStatus
-from ledger.services import expense_reports, funds, receipts
+from ledger.services import expense_reports, fund_reports, funds, organisations, receipts, users
 from ledger.services.actions import Action, available_actions, navigation
 from ledger.services.amounts import parse_amount
 from ledger.services.expense_reports import LineInput
@@ -101,9 +101,26 @@ def _report_page(report_id: uuid.UUID, status: int = 200, **context: Any) -> tup
         problems = expense_reports.report_problems(report, fund)
         heading = gettext("Before this report can be approved, these need fixing:")
     form = context.pop("form", {})
+    _fund, executions = fund_reports.budget_vs_actual(actor, fund.id)
+    in_report: dict[str, int] = {}
+    for line in report.lines:
+        in_report[line.category_code] = in_report.get(line.category_code, 0) + line.amount_minor
     page = render_template(
         "web/report.html",
         report=report,
+        organisation_name=organisations.get_organisation(actor, report.organisation_id).name,
+        filed_by=users.names_of([report.filed_by]).get(report.filed_by, report.filed_by),
+        category_budget=[
+            {
+                "name_zh": c.name_zh,
+                "name_en": c.name_en,
+                "in_report": in_report[c.category_code],
+                "left": c.remaining.minor,
+                "pending": c.pending.minor,
+            }
+            for c in executions
+            if c.category_code in in_report
+        ],
         actions=available_actions(actor, report),
         fund=fund,
         categories=[categories[code] for code in sorted(budgeted) if code in categories],
@@ -291,14 +308,30 @@ def queue() -> str:
     )
     all_funds = funds.list_funds(actor, PageRequest(1, 200)).items
     by_id = {f.id: f for f in all_funds}
+    organisation_names = {
+        organisation_id: organisations.get_organisation(actor, organisation_id).name
+        for organisation_id in {r.organisation_id for r in waiting.items}
+    }
+    today = date.today()
     return render_template(
         "web/queue.html",
         reports=waiting.items,
+        organisation_names=organisation_names,
+        ages={r.id: _age(today, r.submitted_at.date()) if r.submitted_at else "" for r in waiting.items},
+        totals={r.id: sum(line.amount_minor for line in r.lines) for r in waiting.items},
         total=waiting.total,
         funds=all_funds,
         by_id=by_id,
         fund_filter=fund_filter or "",
     )
+
+
+def _age(today: date, day: date) -> str:
+    """How long ago, in words: "today", "3 days ago"."""
+    days = (today - day).days
+    if days <= 0:
+        return str(gettext("today"))
+    return str(ngettext("%(num)s day ago", "%(num)s days ago", days))
 
 
 def _is_uuid(text: str) -> bool:
