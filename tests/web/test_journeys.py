@@ -82,7 +82,7 @@ def test_the_whole_journey(
     page.fill("#amount", "300.00")
     page.set_input_files("#receipt", str(receipts[1]))
     page.get_by_role("button", name=re.compile("^(添加明细|Add a line)$")).click()
-    assert page.locator("table >> text=3,200.00").count() == 1
+    assert page.locator("#lines table >> text=3,200.00").count() == 1
     member.shot("member-report-draft")
     page.get_by_role("button", name=re.compile("提交审核|Submit for approval")).click()
     assert "待审核" in page.content()
@@ -107,7 +107,7 @@ def test_the_whole_journey(
 
     # The officer approves it.
     officer.page.goto(report_url)
-    officer.page.get_by_role("button", name=re.compile("^(批准|Approve)$")).click()
+    officer.page.get_by_role("button", name=re.compile("^(审核通过|Approve)$")).click()
     officer.page.wait_for_url(re.compile("/queue"))
     page.goto(report_url)
     assert "已批准" in page.content()
@@ -259,7 +259,10 @@ def test_a_budget_revision_and_a_month_closed_in_the_browser(
     )
     assert posted.status_code == 201
     officer.go(f"/organisations/{organisation}/books?as_of=2026-12-31")
-    officer.page.get_by_role("button", name=re.compile("^(结账|Close)$")).first.click()
+    # Closing asks first, showing the month's figures, then closes.
+    officer.page.get_by_role("link", name=re.compile("^(结账|Close)…$")).first.click()
+    officer.shot("finance-month-close-confirm")
+    officer.page.get_by_role("button", name=re.compile("^(结账|Close) ")).click()
     assert "已结账" in officer.page.content()
     assert "借贷平衡" in officer.page.content()
     officer.shot("finance-books")
