@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from sqlalchemy import select
@@ -140,10 +141,23 @@ FIELD_NAMES: dict[str, Message] = {
     "prepared_by": translatable("Prepared by"),
     "filed_by": translatable("Filed by"),
     "cancel_reason": translatable("Reason for cancelling"),
+    "media_type": translatable("File type"),
+    "size": translatable("Size (bytes)"),
 }
 
-# Fields not worth a row: they change on every write or only link rows together.
-_UNSHOWN = {"version", "journal_entry_id"}
+# Fields not worth a row: they change on every write, or only link rows together (the entry
+# already names its organisation, fund or report), or are digests a reader cannot compare by eye.
+_UNSHOWN = {
+    "version",
+    "journal_entry_id",
+    "organisation_id",
+    "fund_id",
+    "community_id",
+    "tranche_id",
+    "revision_id",
+    "receipt_sha256",
+    "stored_sha256",
+}
 _PEOPLE_FIELDS = {
     "decided_by",
     "approved_by",
@@ -355,15 +369,31 @@ def _changes(
     for name in [*after, *(k for k in before if k not in after)]:
         if name in _UNSHOWN or before.get(name) == after.get(name):
             continue
-        changes.append(
-            Change(
-                name,
-                FIELD_NAMES.get(name, name),
-                _shown(name, before.get(name), people),
-                _shown(name, after.get(name), people),
-            )
-        )
+        was, now = _shown(name, before.get(name), people), _shown(name, after.get(name), people)
+        if was != now:  # an empty list where there was nothing is no change to a reader
+            changes.append(Change(name, FIELD_NAMES.get(name, name), was, now))
     return changes
+
+
+def _line_words(line: Mapping[str, Any]) -> str:
+    """A report line as a reader says it: category, amount, payee, date."""
+    amount = line.get("amount")
+    try:
+        shown = f"{Decimal(str(amount)):,.2f}"
+    except (InvalidOperation, ValueError):
+        shown = str(amount)
+    parts = [
+        str(line.get("category", "")),
+        shown,
+        str(line.get("payee", "")),
+        str(line.get("incurred_on", "")),
+    ]
+    return " ".join(part for part in parts if part)
+
+
+def _comment_words(comment: Mapping[str, Any], people: Mapping[str, str]) -> str:
+    who = people.get(str(comment.get("by"))) or _short(str(comment.get("by", "")))
+    return f"{who}: {comment.get('comment', '')}".strip()
 
 
 def _shown(name: str, value: Any, people: Mapping[str, str]) -> str:
@@ -371,6 +401,10 @@ def _shown(name: str, value: Any, people: Mapping[str, str]) -> str:
         return ""
     if name in _PEOPLE_FIELDS and isinstance(value, str):
         return people.get(value) or _short(value)
+    if name == "lines" and isinstance(value, list) and all(isinstance(v, Mapping) for v in value):
+        return "\n".join(_line_words(line) for line in value)
+    if name == "comments" and isinstance(value, list) and all(isinstance(v, Mapping) for v in value):
+        return "\n".join(_comment_words(comment, people) for comment in value)
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -386,6 +420,9 @@ def _people_in_states(kept: list[tuple[AuditEntry, dict[str, Any]]]) -> set[str]
         state = data.get("state") if isinstance(data, Mapping) else None
         if isinstance(state, Mapping):
             found |= {str(state[k]) for k in _PEOPLE_FIELDS if state.get(k)}
+            comments = state.get("comments")
+            if isinstance(comments, list):
+                found |= {str(c["by"]) for c in comments if isinstance(c, Mapping) and c.get("by")}
     return found
 
 

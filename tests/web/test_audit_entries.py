@@ -87,3 +87,16 @@ def test_a_scoped_reader_sees_their_area_only(app: Flask, world: DemoWorld) -> N
     assert "城关社区" in everyone
     assert "百步亭花园社区" in scoped
     assert "城关社区" not in scoped
+
+
+def test_report_lines_and_comments_read_as_a_reader_says_them(app: Flask, funded_world: DemoWorld) -> None:
+    client = signed_in_client(app, "auditor")
+    html = client.get("/audit/entries?kind=expense_report").get_data(as_text=True)
+    shown = re.sub(r"<details.*?</details>", "", html, flags=re.S)
+    # The demo's Q1 report of the elders' fund: its first line, and the comment of the report the
+    # officer returned, with the officer's name (ledger/demo_funds.py).
+    assert "ACTIVITY 3,200.00 武汉康乐家政服务有限公司 2026-03-12" in shown
+    assert "财务专员甲 Finance Officer One: 请补充签到表 please attach the sign-in sheet" in shown
+    # Links between rows and digests are not rows of the change table; the raw entry keeps them.
+    for field in ("organisation_id", "fund_id", "receipt_sha256", "stored_sha256", '"amount"'):
+        assert field not in shown, field
