@@ -42,6 +42,11 @@ URBAN_RURAL_CLASSES: Final[dict[str, str]] = {
 CODE_LENGTH: Final = 12
 
 
+def is_division_code(value: str) -> bool:
+    """Whether ``value`` is written as a division code: 12 ASCII digits."""
+    return len(value) == CODE_LENGTH and value.isascii() and value.isdigit()
+
+
 def level_of(code: str) -> DivisionLevel:
     """The level a 12-digit code names: the trailing zeros say where the code stops."""
     if code[2:] == "0" * 10:

@@ -7,7 +7,6 @@ one definition of an active organisation are in ``services/organisation_status.p
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from ledger.models.organisation import (
     OrganisationStatusChange,
     RegistrationType,
 )
-from ledger.models.region import Division, DivisionLevel, is_within
+from ledger.models.region import Division, DivisionLevel, is_division_code, is_within
 from ledger.models.user import Membership
 from ledger.services.access import Actor, Permission, authorize, visible_organisation_ids
 from ledger.services.audit_subjects import record_state
@@ -38,7 +37,6 @@ from ledger.services.idempotency import Created, claim_create, reserve_key
 from ledger.services.pagination import Page, PageRequest, fetch_page
 
 FILING_FIELDS = ("filing_number", "filing_office_code", "filed_on", "filing_category")
-OFFICE_CODE = re.compile(r"[0-9]{12}")
 
 
 @dataclass(frozen=True)
@@ -107,7 +105,7 @@ def checked_credit_code(credit_code: str | None, organisation_id: uuid.UUID | No
 def _checked_office(code: str, community: Community) -> str:
     """A township-level division (街道 / 乡镇) in any loaded division list, above the community."""
     code = code.strip()
-    if not OFFICE_CODE.fullmatch(code):
+    if not is_division_code(code):
         raise ValidationFailed.field("filing_office_code", translatable("must be 12 ASCII digits"))
     township = db.session.scalar(
         select(Division.code)

@@ -20,11 +20,11 @@ from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.extensions import db
 from ledger.messages import translatable
 from ledger.models.region import (
-    CODE_LENGTH,
     URBAN_RURAL_CLASSES,
     Division,
     DivisionLevel,
     DivisionList,
+    is_division_code,
     level_of,
     parent_code_of,
 )
@@ -72,10 +72,6 @@ class ImportReport:
     levels: dict[str, int]
 
 
-def _is_code(value: str) -> bool:
-    return len(value) == CODE_LENGTH and value.isascii() and value.isdigit()
-
-
 def _row_problems(row: DivisionRow, codes: dict[str, int]) -> list[RowProblem]:
     problems = []
 
@@ -86,7 +82,7 @@ def _row_problems(row: DivisionRow, codes: dict[str, int]) -> list[RowProblem]:
         problem("name", translatable("is blank"))
     elif len(row.name) > NAME_LENGTH:
         problem("name", translatable("is longer than %(limit)s characters", limit=NAME_LENGTH))
-    if not _is_code(row.code):
+    if not is_division_code(row.code):
         problem("code", translatable("%(code)r is not 12 ASCII digits", code=row.code))
         return problems  # level and parent follow from the code; nothing more can be checked
     if row.code.startswith("00"):
@@ -255,7 +251,7 @@ def list_divisions(actor: Actor, version: str, parent: str | None, request: Page
     if parent is None:
         statement = statement.where(Division.parent_code.is_(None))
     else:
-        if not _is_code(parent):
+        if not is_division_code(parent):
             raise ValidationFailed.field("parent", translatable("must be 12 ASCII digits"))
         if db.session.get(Division, (version, parent)) is None:
             raise NotFound.thing("division", repr(parent))

@@ -20,7 +20,7 @@ from ledger.extensions import db
 from ledger.messages import translatable
 from ledger.models.community import Community
 from ledger.models.organisation import Organisation
-from ledger.models.region import CODE_LENGTH, Division, DivisionLevel, DivisionList, subtree_prefix
+from ledger.models.region import Division, DivisionLevel, DivisionList, is_division_code, subtree_prefix
 
 
 def within(
@@ -41,20 +41,9 @@ def organisation_ids_within(nodes: Iterable[str | None]) -> frozenset[uuid.UUID]
     return frozenset(db.session.scalars(statement.where(within(Community.code, nodes))))
 
 
-def current_division_list() -> str | None:
-    """The version new communities and nodes are read from: the latest year's list."""
-    return db.session.scalar(
-        select(DivisionList.version).order_by(DivisionList.year.desc(), DivisionList.version.desc()).limit(1)
-    )
-
-
-def _is_code(value: str) -> bool:
-    return len(value) == CODE_LENGTH and value.isascii() and value.isdigit()
-
-
 def find_node(field: str, code: str, version: str | None = None) -> Division:
     """The division ``code`` names (in ``version``, else the latest list holding it), or a 422 at ``field``."""
-    if not _is_code(code):
+    if not is_division_code(code):
         raise ValidationFailed.field(
             field, translatable("must be 12 ASCII digits"), code="region.code_malformed"
         )
