@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 # The message catalogs; their compiled .mo files are build output, made here and ignored by git.
 CATALOGS := $(wildcard ledger/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
+# axe-core, which the browser tests inject into every page to check accessibility (package.json).
+AXE := node_modules/axe-core/axe.min.js
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
@@ -23,7 +25,11 @@ $(STAMP): pyproject.toml scripts/install-system-packages.sh
 %.mo: %.po $(STAMP)
 	$(BIN)/pybabel compile --statistics --input-file $< --output-file $@
 
-setup: $(STAMP) $(COMPILED)
+$(AXE): package.json package-lock.json $(STAMP)
+	npm ci --no-audit --no-fund --silent
+	touch $(AXE)
+
+setup: $(STAMP) $(COMPILED) $(AXE)
 
 # After changing strings: extract them and merge into both catalogs, then translate what is new.
 messages: setup
@@ -58,4 +64,4 @@ openapi: setup
 	$(BIN)/ledger openapi --output schemas/openapi.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

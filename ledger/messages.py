@@ -39,3 +39,18 @@ class Message(str):
 def translatable(msgid: str, /, **params: object) -> Message:
     """Mark ``msgid`` (English, with ``%(name)s`` placeholders) for the catalog and fill it in."""
     return Message(msgid, params)
+
+
+class Bilingual(str):
+    """Text that comes in both languages from data, not from the catalog (a category's names,
+    an account's): the ``str`` is the English, ``zh`` the Chinese. Pages show the reader's one."""
+
+    zh: str
+
+    def __new__(cls, zh: str, en: str) -> Bilingual:
+        made = super().__new__(cls, en)
+        made.zh = zh
+        return made
+
+    def __reduce__(self) -> tuple[type[Bilingual], tuple[str, str]]:
+        return (Bilingual, (self.zh, str(self)))

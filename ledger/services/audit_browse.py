@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from sqlalchemy import select
@@ -31,6 +30,7 @@ from ledger.models.user import User
 from ledger.replay.compare import rows_of
 from ledger.services import audit_log
 from ledger.services.access import Actor, Permission, authorize, visible_organisation_ids
+from ledger.services.audit_changes import PEOPLE_FIELDS, Change, ValueWords, short
 from ledger.services.audit_reach import entry_reach
 
 # Each action the services record, in words (the subject is named beside it).
@@ -117,57 +117,6 @@ KIND_NAMES: dict[str, Message] = {
     "other": translatable("Other"),
 }
 
-# Field names a change table shows, in words; others are shown as the trail spells them.
-FIELD_NAMES: dict[str, Message] = {
-    "status": translatable("Status"),
-    "title": translatable("Title"),
-    "name": translatable("Name"),
-    "amount": translatable("Amount"),
-    "award": translatable("Award"),
-    "lines": translatable("Lines"),
-    "comments": translatable("Comments"),
-    "memo": translatable("Memo"),
-    "reason": translatable("Reason"),
-    "role": translatable("Role"),
-    "is_active": translatable("Active"),
-    "display_name": translatable("Display name"),
-    "scopes": translatable("Areas"),
-    "period": translatable("Period"),
-    "paid_on": translatable("Paid on"),
-    "bank_reference": translatable("Bank reference"),
-    "decided_by": translatable("Decided by"),
-    "approved_by": translatable("Approved by"),
-    "paid_by": translatable("Paid by"),
-    "prepared_by": translatable("Prepared by"),
-    "filed_by": translatable("Filed by"),
-    "cancel_reason": translatable("Reason for cancelling"),
-    "media_type": translatable("File type"),
-    "size": translatable("Size (bytes)"),
-}
-
-# Fields not worth a row: they change on every write, or only link rows together (the entry
-# already names its organisation, fund or report), or are digests a reader cannot compare by eye.
-_UNSHOWN = {
-    "version",
-    "journal_entry_id",
-    "organisation_id",
-    "fund_id",
-    "community_id",
-    "tranche_id",
-    "revision_id",
-    "receipt_sha256",
-    "stored_sha256",
-}
-_PEOPLE_FIELDS = {
-    "decided_by",
-    "approved_by",
-    "paid_by",
-    "prepared_by",
-    "filed_by",
-    "proposed_by",
-    "voided_by",
-}
-
 
 def kind_of(action: str) -> str:
     return _KIND_OF_FAMILY.get(action.partition(".")[0], "other")
@@ -188,14 +137,6 @@ class EntryFilters:
     kind: str | None = None
     date_from: date | None = None
     date_to: date | None = None
-
-
-@dataclass(frozen=True)
-class Change:
-    field: str
-    label: Message | str
-    before: str
-    after: str
 
 
 @dataclass
@@ -315,6 +256,7 @@ def _uuid(text: str) -> uuid.UUID | None:
 
 def _readable(kept: list[tuple[AuditEntry, dict[str, Any]]]) -> list[ReadableEntry]:
     people = _people({e.actor_id for e, _ in kept} | _people_in_states(kept))
+    values = ValueWords(people)
     names = _SubjectNames()
     out = []
     for entry, decoded in kept:
@@ -327,12 +269,12 @@ def _readable(kept: list[tuple[AuditEntry, dict[str, Any]]]) -> list[ReadableEnt
             ReadableEntry(
                 seq=entry.seq,
                 ts=entry.ts[:19].replace("T", " "),
-                actor=people.get(entry.actor_id) or _short(entry.actor_id),
+                actor=people.get(entry.actor_id) or short(entry.actor_id),
                 words=action_words(entry.action),
                 kind=kind_of(entry.action),
                 subject_type=entry.subject_type,
                 subject=names.name(entry.subject_type, entry.subject_id, subject_state),
-                changes=_changes(before, after, people),
+                changes=values.changes(before, after),
                 created=has_state and before is None and after is not None,
                 removed=has_state and after is None,
                 raw=json.dumps(decoded, ensure_ascii=False, indent=1),
@@ -361,65 +303,13 @@ def _state_before(entry: AuditEntry) -> dict[str, Any] | None:
     return None
 
 
-def _changes(
-    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, people: Mapping[str, str]
-) -> list[Change]:
-    before, after = before or {}, after or {}
-    changes = []
-    for name in [*after, *(k for k in before if k not in after)]:
-        if name in _UNSHOWN or before.get(name) == after.get(name):
-            continue
-        was, now = _shown(name, before.get(name), people), _shown(name, after.get(name), people)
-        if was != now:  # an empty list where there was nothing is no change to a reader
-            changes.append(Change(name, FIELD_NAMES.get(name, name), was, now))
-    return changes
-
-
-def _line_words(line: Mapping[str, Any]) -> str:
-    """A report line as a reader says it: category, amount, payee, date."""
-    amount = line.get("amount")
-    try:
-        shown = f"{Decimal(str(amount)):,.2f}"
-    except (InvalidOperation, ValueError):
-        shown = str(amount)
-    parts = [
-        str(line.get("category", "")),
-        shown,
-        str(line.get("payee", "")),
-        str(line.get("incurred_on", "")),
-    ]
-    return " ".join(part for part in parts if part)
-
-
-def _comment_words(comment: Mapping[str, Any], people: Mapping[str, str]) -> str:
-    who = people.get(str(comment.get("by"))) or _short(str(comment.get("by", "")))
-    return f"{who}: {comment.get('comment', '')}".strip()
-
-
-def _shown(name: str, value: Any, people: Mapping[str, str]) -> str:
-    if value is None or value == [] or value == "":
-        return ""
-    if name in _PEOPLE_FIELDS and isinstance(value, str):
-        return people.get(value) or _short(value)
-    if name == "lines" and isinstance(value, list) and all(isinstance(v, Mapping) for v in value):
-        return "\n".join(_line_words(line) for line in value)
-    if name == "comments" and isinstance(value, list) and all(isinstance(v, Mapping) for v in value):
-        return "\n".join(_comment_words(comment, people) for comment in value)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "✓" if value else "✗"
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 400 else text[:400] + "…"
-
-
 def _people_in_states(kept: list[tuple[AuditEntry, dict[str, Any]]]) -> set[str]:
     found: set[str] = set()
     for _entry, decoded in kept:
         data = decoded.get("data")
         state = data.get("state") if isinstance(data, Mapping) else None
         if isinstance(state, Mapping):
-            found |= {str(state[k]) for k in _PEOPLE_FIELDS if state.get(k)}
+            found |= {str(state[k]) for k in PEOPLE_FIELDS if state.get(k)}
             comments = state.get("comments")
             if isinstance(comments, list):
                 found |= {str(c["by"]) for c in comments if isinstance(c, Mapping) and c.get("by")}
@@ -457,7 +347,7 @@ class _SubjectNames:
             for key in ("title", "name", "display_name", "username"):
                 if state.get(key):
                     return str(state[key])
-            return _short(subject_id)
+            return short(subject_id)
         if isinstance(thing, (Organisation, Community)):
             return thing.name
         if isinstance(thing, (Fund, ExpenseReport)):
@@ -466,16 +356,12 @@ class _SubjectNames:
             return thing.display_name or thing.username
         if isinstance(thing, Disbursement | BudgetRevision):
             fund = db.session.get(Fund, thing.fund_id)
-            return fund.title if fund else _short(subject_id)
+            return fund.title if fund else short(subject_id)
         if isinstance(thing, AccountingPeriod):
             organisation = db.session.get(Organisation, thing.organisation_id)
             where = organisation.name if organisation else ""
             return f"{where} {thing.year}-{thing.month:02d}".strip()
-        return _short(subject_id)
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= 12 else text[:8] + "…"
+        return short(subject_id)
 
 
 @dataclass(frozen=True)

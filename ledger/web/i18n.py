@@ -17,6 +17,7 @@ from typing import Any
 from flask import Flask, request, session
 from flask_babel import Babel
 
+from ledger import vocabulary
 from ledger.web.translated import in_reader_language
 
 LANGUAGES = ("zh", "en")
@@ -35,6 +36,8 @@ def configure_babel(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(catalogs))
     Babel(app, locale_selector=select_locale, default_locale=LOCALES["zh"])
     app.jinja_env.filters["translated"] = in_reader_language
+    # The words for stored codes (statuses, roles, kinds), shared with the services.
+    app.jinja_env.globals["words"] = vocabulary
 
 
 def select_locale() -> str:

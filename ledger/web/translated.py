@@ -9,6 +9,7 @@ shows the same refusal translated, when it is drawn:
 * marshmallow's own messages ("Missing data for required field.", "Longer than maximum length
   200.") are plain text: they are matched against marshmallow's message formats, written below as
   msgids, and the values read back out of them become the parameters;
+* a ``Bilingual`` (names that come in both languages from data) shows the reader's one;
 * any other text is looked up as a msgid as it stands, and shown unchanged when it is not one.
 """
 
@@ -17,9 +18,9 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 
-from ledger.messages import Message, translatable
+from ledger.messages import Bilingual, Message, translatable
 
 MARSHMALLOW_MESSAGES = tuple(
     m.msgid
@@ -82,9 +83,12 @@ def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
 
 def in_reader_language(text: object) -> str:
     """``text`` in the language of the page being drawn (see the module's docstring)."""
+    if isinstance(text, Bilingual):
+        locale = get_locale()
+        return text.zh if locale is not None and locale.language == "zh" else str(text)
     if isinstance(text, Message):
         params = {
-            name: in_reader_language(value) if isinstance(value, Message) else value
+            name: in_reader_language(value) if isinstance(value, (Message, Bilingual)) else value
             for name, value in text.params.items()
         }
         return str(gettext(text.msgid, **params) if params else gettext(text.msgid))

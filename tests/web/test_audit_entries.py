@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import select
 
+from ledger.extensions import db
+from ledger.models.audit import AuditEntry
 from ledger.services.audit_browse import ACTION_WORDS
+from ledger.services.audit_changes import FIELD_NAMES, UNSHOWN
 from tests.conftest import DemoWorld
 from tests.helpers import signed_in_client
 
@@ -95,8 +100,41 @@ def test_report_lines_and_comments_read_as_a_reader_says_them(app: Flask, funded
     shown = re.sub(r"<details.*?</details>", "", html, flags=re.S)
     # The demo's Q1 report of the elders' fund: its first line, and the comment of the report the
     # officer returned, with the officer's name (ledger/demo_funds.py).
-    assert "ACTIVITY 3,200.00 武汉康乐家政服务有限公司 2026-03-12" in shown
+    assert "直接服务活动费 3,200.00 武汉康乐家政服务有限公司 2026-03-12" in shown
     assert "财务专员甲 Finance Officer One: 请补充签到表 please attach the sign-in sheet" in shown
+    assert "ACTIVITY" not in shown
     # Links between rows and digests are not rows of the change table; the raw entry keeps them.
     for field in ("organisation_id", "fund_id", "receipt_sha256", "stored_sha256", '"amount"'):
         assert field not in shown, field
+
+
+def test_codes_in_a_change_read_as_words_in_the_readers_language(app: Flask, funded_world: DemoWorld) -> None:
+    client = signed_in_client(app, "auditor")
+    chinese = client.get("/audit/entries?kind=fund").get_data(as_text=True)
+    chinese = re.sub(r"<details.*?</details>", "", chinese, flags=re.S)
+    # The elders' fund as created: its kind, its banned category and its status in words.
+    assert "彩票公益金资助" in chinese
+    assert "筹资费用" in chinese
+    assert '<th scope="row">不得列支的类别</th>' in chinese
+    for code in ("lottery_grant", "FUNDRAISING", "banned_categories", "admin_cost_cap_bp"):
+        assert code not in chinese, code
+    client.get("/language/en")
+    english = client.get("/audit/entries?kind=fund").get_data(as_text=True)
+    english = re.sub(r"<details.*?</details>", "", english, flags=re.S)
+    assert "Fundraising costs" in english
+    assert "lottery grant" in english
+    assert '<th scope="row">Categories not allowed</th>' in english
+
+
+def test_every_field_the_demo_trail_records_has_a_name(app: Flask, funded_world: DemoWorld) -> None:
+    """A change table never shows a field as the trail spells it (``credit_code``)."""
+    with app.app_context():
+        recorded: set[str] = set()
+        for canonical in db.session.scalars(select(AuditEntry.canonical)):
+            data = json.loads(bytes(canonical)).get("data")
+            if isinstance(data, dict):
+                state = data.get("state") if "state" in data else data
+                recorded |= set(state or {}) - {"rows"}
+    unnamed = recorded - set(FIELD_NAMES) - UNSHOWN
+    assert not unnamed, sorted(unnamed)
+    assert {"status", "credit_code", "banned_categories", "lines"} <= recorded

@@ -139,14 +139,15 @@ def audit_entries() -> tuple[str, int]:
         k: request.args.get(k, "") for k in ("organisation", "fund", "kind", "date_from", "date_to")
     }
     choices = audit_browse.filter_choices(actor)
-    shown["after"] = request.args.get("after", "")
+    # The links keep the filters and move only the starting point.
+    kept = {k: v for k, v in shown.items() if v}
     return render_template(
         "web/audit_entries.html",
         entries=page.entries,
-        next_href=url_for("web.audit_entries", after=page.next_after, **{k: v for k, v in shown.items() if v})
+        next_href=url_for("web.audit_entries", after=page.next_after, **kept)
         if page.next_after is not None and not problems
         else None,
-        first_href=url_for("web.audit_entries", **{k: v for k, v in shown.items() if v}),
+        first_href=url_for("web.audit_entries", **kept) if chosen.get("after") else None,
         shown=shown,
         problems=problems,
         kinds=audit_browse.KIND_NAMES,
