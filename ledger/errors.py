@@ -55,6 +55,22 @@ class ValidationFailed(LedgerError):
         )
 
 
+def listed(errors: Mapping[str, Sequence[str]]) -> Message:
+    """The first message of each field as one message, ``"field: message; field: message"``.
+
+    Each part stays a ``Message``, so a page shows the whole list in the reader's language.
+    """
+    parts = [
+        translatable("%(field)s: %(message)s", field=name, message=ms[0]) for name, ms in errors.items() if ms
+    ]
+    if not parts:
+        raise ValueError("listed() needs at least one field with a message")
+    joined = parts[-1]
+    for part in reversed(parts[:-1]):
+        joined = translatable("%(first)s; %(rest)s", first=part, rest=joined)
+    return joined
+
+
 class Unauthenticated(LedgerError):
     status = 401
     slug = "unauthenticated"

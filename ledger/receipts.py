@@ -45,6 +45,8 @@ from typing import Final, Literal
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ledger.messages import Message, translatable
+
 PDF: Final[str] = "application/pdf"
 JPEG: Final[str] = "image/jpeg"
 PNG: Final[str] = "image/png"
@@ -62,7 +64,6 @@ _MEDIA_CODES: Final[dict[str, int]] = {PDF: 1, JPEG: 2, PNG: 3}
 _MEDIA_BY_CODE: Final[dict[int, str]] = {code: media for media, code in _MEDIA_CODES.items()}
 
 _NAME: Final[re.Pattern[str]] = re.compile(r"[0-9a-f]{64}")
-_NOT_ACCEPTED: Final[str] = "not a PDF, JPEG or PNG"
 
 RejectReason = Literal["too_large", "empty", "unsupported_type", "image_too_large", "corrupt"]
 
@@ -70,7 +71,7 @@ RejectReason = Literal["too_large", "empty", "unsupported_type", "image_too_larg
 class ReceiptRejected(ValueError):
     """An upload that will not be stored: ``str(error)`` says why, ``reason`` is for machines."""
 
-    def __init__(self, reason: RejectReason, message: str) -> None:
+    def __init__(self, reason: RejectReason, message: Message) -> None:
         super().__init__(message)
         self.reason: RejectReason = reason
         self.message = message
@@ -132,7 +133,7 @@ def detect_media_type(data: bytes, limits: ImageLimits = DEFAULT_IMAGE_LIMITS) -
     ``corrupt``) for anything else. Size limits are the store's business, not this function's.
     """
     if not data:
-        raise ReceiptRejected("empty", "the file is empty")
+        raise ReceiptRejected("empty", translatable("the file is empty"))
     if data.startswith(_PNG_SIGNATURE):
         _check_dimensions(*_png_dimensions(data, limits), limits)
         return PNG
@@ -144,49 +145,73 @@ def detect_media_type(data: bytes, limits: ImageLimits = DEFAULT_IMAGE_LIMITS) -
         return PDF
     other = _other_kind(data)
     if other is not None:
-        raise ReceiptRejected("unsupported_type", f"the file is {other}, {_NOT_ACCEPTED}")
+        raise ReceiptRejected(
+            "unsupported_type", translatable("the file is %(kind)s, not a PDF, JPEG or PNG", kind=other)
+        )
     start = data.find(b"%PDF-", 0, 1024)
     if start > 0:
         if b"<" in data[:start]:
             raise ReceiptRejected(
                 "unsupported_type",
-                f"the file has markup before its %PDF- header (a PDF/HTML polyglot), {_NOT_ACCEPTED}",
+                translatable(
+                    "the file has markup before its %PDF- header (a PDF/HTML polyglot), not a PDF, JPEG or PNG"
+                ),
             )
         _check_pdf(data, start)
         return PDF
-    raise ReceiptRejected("unsupported_type", f"the file is {_NOT_ACCEPTED} (its type was not recognised)")
+    raise ReceiptRejected(
+        "unsupported_type", translatable("the file is not a PDF, JPEG or PNG (its type was not recognised)")
+    )
 
 
 def _check_dimensions(width: int, height: int, limits: ImageLimits) -> None:
     if width > limits.max_width or height > limits.max_height:
         raise ReceiptRejected(
             "image_too_large",
-            f"the image is {width} x {height} pixels; at most {limits.max_width} x {limits.max_height}",
+            translatable(
+                "the image is %(width)s x %(height)s pixels; at most %(max_width)s x %(max_height)s",
+                width=width,
+                height=height,
+                max_width=limits.max_width,
+                max_height=limits.max_height,
+            ),
         )
     if width * height > limits.max_pixels:
         pixels, limit = _human_pixels(width * height), _human_pixels(limits.max_pixels)
         if pixels == limit:
-            pixels, limit = f"{width * height:,} pixels", f"{limits.max_pixels:,} pixels"
+            pixels = translatable("%(count)s pixels", count=f"{width * height:,}")
+            limit = translatable("%(count)s pixels", count=f"{limits.max_pixels:,}")
         raise ReceiptRejected(
-            "image_too_large", f"the image is {width} x {height} pixels ({pixels}); at most {limit}"
+            "image_too_large",
+            translatable(
+                "the image is %(width)s x %(height)s pixels (%(pixels)s); at most %(limit)s",
+                width=width,
+                height=height,
+                pixels=pixels,
+                limit=limit,
+            ),
         )
 
 
-def _human_pixels(pixels: int) -> str:
+def _human_pixels(pixels: int) -> Message:
     if pixels >= 1_000_000:
-        return f"{pixels / 1e6:.1f}".removesuffix(".0") + " megapixels"
-    return f"{pixels:,} pixels"
+        return translatable("%(count)s megapixels", count=f"{pixels / 1e6:.1f}".removesuffix(".0"))
+    return translatable("%(count)s pixels", count=f"{pixels:,}")
 
 
-def _corrupt(message: str) -> ReceiptRejected:
+def _corrupt(message: Message) -> ReceiptRejected:
     return ReceiptRejected("corrupt", message)
 
 
 def _check_pdf(data: bytes, start: int) -> None:
     if not re.match(rb"%PDF-[12]\.[0-9]", data[start : start + 8]):
-        raise _corrupt("the PDF header is malformed (expected %PDF-1.x or %PDF-2.x)")
+        raise _corrupt(translatable("the PDF header is malformed (expected %PDF-1.x or %PDF-2.x)"))
     if b"%%EOF" not in data[-1024:]:
-        raise _corrupt("the PDF is incomplete: there is no %%EOF marker at its end (was the upload cut off?)")
+        raise _corrupt(
+            translatable(
+                "the PDF is incomplete: there is no %%EOF marker at its end (was the upload cut off?)"
+            )
+        )
 
 
 _PNG_SIGNATURE: Final[bytes] = b"\x89PNG\r\n\x1a\n"
@@ -209,31 +234,44 @@ def _png_dimensions(data: bytes, limits: ImageLimits) -> tuple[int, int]:
     seen_idat = False
     while True:
         if pos + 12 > len(data):
-            raise _corrupt("the PNG is truncated: it ends in the middle of a chunk, before IEND")
+            raise _corrupt(
+                translatable("the PNG is truncated: it ends in the middle of a chunk, before IEND")
+            )
         length, kind = struct.unpack_from(">I4s", data, pos)
         body_start = pos + 8
         end = body_start + length + 4
         if not kind.isalpha() or length > _PNG_MAX_DIMENSION:
-            raise _corrupt(f"the PNG has a malformed chunk at byte {pos}")
+            raise _corrupt(translatable("the PNG has a malformed chunk at byte %(byte)s", byte=pos))
         if end > len(data):
-            raise _corrupt(f"the PNG is truncated: its {kind.decode('ascii')} chunk is cut off")
+            raise _corrupt(
+                translatable(
+                    "the PNG is truncated: its %(chunk)s chunk is cut off", chunk=kind.decode("ascii")
+                )
+            )
         (crc,) = struct.unpack_from(">I", data, end - 4)
         if zlib.crc32(view[body_start : end - 4], zlib.crc32(kind)) != crc:
-            raise _corrupt(f"the PNG's {kind.decode('ascii')} chunk fails its CRC check")
+            raise _corrupt(
+                translatable("the PNG's %(chunk)s chunk fails its CRC check", chunk=kind.decode("ascii"))
+            )
         if size is None:
             if kind != b"IHDR" or length != 13:
-                raise _corrupt("the PNG does not start with a valid IHDR header chunk")
+                raise _corrupt(translatable("the PNG does not start with a valid IHDR header chunk"))
             size = _png_ihdr(data, body_start)
             _check_dimensions(*size, limits)
         elif kind == b"IHDR":
-            raise _corrupt("the PNG has a second IHDR chunk")
+            raise _corrupt(translatable("the PNG has a second IHDR chunk"))
         elif kind == b"IDAT":
             seen_idat = True
         elif kind == b"IEND":
             if not seen_idat:
-                raise _corrupt("the PNG has no image data (no IDAT chunk)")
+                raise _corrupt(translatable("the PNG has no image data (no IDAT chunk)"))
             if end != len(data):
-                raise _corrupt(f"the PNG has {len(data) - end} bytes of other data after its IEND chunk")
+                raise _corrupt(
+                    translatable(
+                        "the PNG has %(count)s bytes of other data after its IEND chunk",
+                        count=len(data) - end,
+                    )
+                )
             return size
         pos = end
 
@@ -243,9 +281,15 @@ def _png_ihdr(data: bytes, offset: int) -> tuple[int, int]:
         ">IIBBBBB", data, offset
     )
     if not (0 < width <= _PNG_MAX_DIMENSION and 0 < height <= _PNG_MAX_DIMENSION):
-        raise _corrupt(f"the PNG's IHDR gives an impossible size of {width} x {height} pixels")
+        raise _corrupt(
+            translatable(
+                "the PNG's IHDR gives an impossible size of %(width)s x %(height)s pixels",
+                width=width,
+                height=height,
+            )
+        )
     if depth not in _PNG_BIT_DEPTHS.get(colour, ()) or compression or filtering or interlace > 1:
-        raise _corrupt("the PNG's IHDR chunk has invalid colour, depth or compression settings")
+        raise _corrupt(translatable("the PNG's IHDR chunk has invalid colour, depth or compression settings"))
     return width, height
 
 
@@ -258,14 +302,16 @@ _JPEG_SOS: Final[int] = 0xDA
 
 def _jpeg_dimensions(data: bytes, limits: ImageLimits) -> tuple[int, int]:
     """Width and height from the frame header, reading the segments before the first scan."""
-    truncated = "the JPEG is truncated: it ends before its image data"
+    truncated = translatable("the JPEG is truncated: it ends before its image data")
     size: tuple[int, int] | None = None
     pos = 2
     while True:
         if pos >= len(data):
             raise _corrupt(truncated)
         if data[pos] != 0xFF:
-            raise _corrupt(f"the JPEG is malformed: expected a marker at byte {pos}")
+            raise _corrupt(
+                translatable("the JPEG is malformed: expected a marker at byte %(byte)s", byte=pos)
+            )
         while pos < len(data) and data[pos] == 0xFF:  # fill bytes may precede a marker
             pos += 1
         if pos >= len(data):
@@ -275,23 +321,34 @@ def _jpeg_dimensions(data: bytes, limits: ImageLimits) -> tuple[int, int]:
         if marker in _JPEG_STANDALONE:
             continue
         if marker in (0x00, 0xD8, 0xD9):
-            raise _corrupt(f"the JPEG is malformed: unexpected marker FF {marker:02X} before its image data")
+            raise _corrupt(
+                translatable(
+                    "the JPEG is malformed: unexpected marker FF %(marker)s before its image data",
+                    marker=f"{marker:02X}",
+                )
+            )
         if pos + 2 > len(data):
             raise _corrupt(truncated)
         (length,) = struct.unpack_from(">H", data, pos)
         if length < 2 or pos + length > len(data):
-            raise _corrupt(truncated if length >= 2 else f"the JPEG has a malformed segment at byte {pos}")
+            raise _corrupt(
+                truncated
+                if length >= 2
+                else translatable("the JPEG has a malformed segment at byte %(byte)s", byte=pos)
+            )
         if marker in _JPEG_SOF:
             if size is not None:
-                raise _corrupt("the JPEG has more than one frame header")
+                raise _corrupt(translatable("the JPEG has more than one frame header"))
             size = _jpeg_frame(data, pos, length)
             _check_dimensions(*size, limits)
         elif marker == _JPEG_SOS:
             if size is None:
-                raise _corrupt("the JPEG has no frame header (SOF) before its image data")
+                raise _corrupt(translatable("the JPEG has no frame header (SOF) before its image data"))
             if not data.endswith(b"\xff\xd9"):
                 raise _corrupt(
-                    "the JPEG does not end with an end-of-image marker: it is truncated or has data appended"
+                    translatable(
+                        "the JPEG does not end with an end-of-image marker: it is truncated or has data appended"
+                    )
                 )
             return size
         pos += length
@@ -299,54 +356,64 @@ def _jpeg_dimensions(data: bytes, limits: ImageLimits) -> tuple[int, int]:
 
 def _jpeg_frame(data: bytes, pos: int, length: int) -> tuple[int, int]:
     if length < 8:
-        raise _corrupt("the JPEG frame header (SOF) is too short")
+        raise _corrupt(translatable("the JPEG frame header (SOF) is too short"))
     _precision, height, width, components = struct.unpack_from(">BHHB", data, pos + 2)
     if length != 8 + 3 * components or not 1 <= components <= 4:
-        raise _corrupt("the JPEG frame header (SOF) is malformed")
+        raise _corrupt(translatable("the JPEG frame header (SOF) is malformed"))
     if width == 0 or height == 0:
-        raise _corrupt(f"the JPEG frame header gives a size of {width} x {height} pixels")
+        raise _corrupt(
+            translatable(
+                "the JPEG frame header gives a size of %(width)s x %(height)s pixels",
+                width=width,
+                height=height,
+            )
+        )
     return width, height
 
 
-def _other_kind(data: bytes) -> str | None:
+def _other_kind(data: bytes) -> Message | None:
     """A name for a few kinds of file people upload by mistake, for the rejection message."""
     head = data[:1024]
     if head.startswith((b"GIF87a", b"GIF89a")):
-        return "a GIF image"
+        return translatable("a GIF image")
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
-        return "a ZIP archive (or a Word, Excel or OpenDocument file)"
+        return translatable("a ZIP archive (or a Word, Excel or OpenDocument file)")
     if head[4:8] == b"ftyp":
         brand = head[8:12]
         if brand in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"):
-            return "a HEIC/HEIF image (the iPhone photo format)"
+            return translatable("a HEIC/HEIF image (the iPhone photo format)")
         if brand in (b"avif", b"avis"):
-            return "an AVIF image"
-        return "a video or other media file"
+            return translatable("an AVIF image")
+        return translatable("a video or other media file")
     if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return "a WebP image"
+        return translatable("a WebP image")
     if head.startswith((b"II*\x00", b"MM\x00*")):
-        return "a TIFF image"
+        return translatable("a TIFF image")
     if head.startswith(b"BM") and len(head) >= 14 and head[6:10] == b"\x00\x00\x00\x00":
-        return "a BMP image"
+        return translatable("a BMP image")
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return "an old-style Office document (Word or Excel 97-2003)"
+        return translatable("an old-style Office document (Word or Excel 97-2003)")
     if head.startswith((b"\x1f\x8b", b"7z\xbc\xaf\x27\x1c", b"Rar!\x1a\x07", b"BZh")):
-        return "a compressed archive"
+        return translatable("a compressed archive")
     if head.startswith((b"MZ", b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe")):
-        return "a program"
+        return translatable("a program")
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n\x0c").lower()
     if text.startswith(b"#!"):
-        return "a script"
+        return translatable("a script")
     if text.startswith((b"{\\rtf", b"%!ps")):
-        return "an RTF document" if text.startswith(b"{\\rtf") else "a PostScript document"
+        return (
+            translatable("an RTF document")
+            if text.startswith(b"{\\rtf")
+            else translatable("a PostScript document")
+        )
     if b"<svg" in text:
-        return "an SVG image"
+        return translatable("an SVG image")
     if text.startswith(b"<?xml"):
-        return "an XML document"
+        return translatable("an XML document")
     if text.startswith(b"<"):
-        return "HTML"
+        return translatable("HTML")
     if _is_text(head):
-        return "plain text"
+        return translatable("plain text")
     return None
 
 
@@ -407,12 +474,25 @@ class ReceiptStore:
     def check(self, data: bytes) -> str:
         """The media type of ``data`` if :meth:`put` would accept it; else :class:`ReceiptRejected`."""
         if not data:
-            raise ReceiptRejected("empty", "the file is empty")
+            raise ReceiptRejected("empty", translatable("the file is empty"))
         if len(data) > self.max_bytes:
             size, limit = _human_size(len(data)), _human_size(self.max_bytes)
             if size == limit:
-                size, limit = f"{len(data):,} bytes", f"{self.max_bytes:,} bytes ({limit})"
-            raise ReceiptRejected("too_large", f"the file is {size}; receipts may be at most {limit}")
+                raise ReceiptRejected(
+                    "too_large",
+                    translatable(
+                        "the file is %(size)s bytes; receipts may be at most %(limit)s bytes (%(rounded)s)",
+                        size=f"{len(data):,}",
+                        limit=f"{self.max_bytes:,}",
+                        rounded=limit,
+                    ),
+                )
+            raise ReceiptRejected(
+                "too_large",
+                translatable(
+                    "the file is %(size)s; receipts may be at most %(limit)s", size=size, limit=limit
+                ),
+            )
         return detect_media_type(data, self.image_limits)
 
     def put(self, data: bytes) -> StoredReceipt:

@@ -40,7 +40,9 @@ def export_bundle(actor: Actor, directory: Path, progress: Callable[[int], None]
     """Write the bundle into ``directory`` (which must be empty or not exist)."""
     _authorize_export(actor)
     if directory.exists() and any(directory.iterdir()):
-        raise Conflict(f"{directory} is not empty; export into a new folder.")
+        raise Conflict(
+            translatable("%(folder)s is not empty; export into a new folder.", folder=str(directory))
+        )
     directory.mkdir(parents=True, exist_ok=True)
 
     def canonical_lines() -> Iterator[bytes]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ledger.audit import store
 from ledger.errors import NotFound, ValidationFailed
+from ledger.messages import translatable
 from ledger.models.audit import AuditCheckpoint, AuditEntry
 from ledger.services.access import Actor, Permission, authorize
 from ledger.services.audit_reach import AuditArea
@@ -64,7 +65,7 @@ def latest_checkpoint(actor: Actor) -> AuditCheckpoint:
     authorize(actor, Permission.READ_AUDIT_TRAIL)
     checkpoint = store.latest_checkpoint()
     if checkpoint is None:
-        raise NotFound("No checkpoint has been signed yet.")
+        raise NotFound(translatable("No checkpoint has been signed yet."))
     return checkpoint
 
 
@@ -72,7 +73,7 @@ def checkpoint_of_size(actor: Actor, size: int) -> AuditCheckpoint:
     authorize(actor, Permission.READ_AUDIT_TRAIL)
     checkpoint = store.checkpoint_of_size(size)
     if checkpoint is None:
-        raise NotFound(f"No checkpoint was signed at tree size {size}.")
+        raise NotFound(translatable("No checkpoint was signed at tree size %(size)s.", size=size))
     return checkpoint
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from ledger.database import persist_even_if_request_fails
 from ledger.errors import TooManyRequests, Unauthenticated
 from ledger.extensions import db
+from ledger.messages import translatable
 from ledger.models.base import utcnow
 from ledger.models.user import User
 from ledger.services.access import Actor
@@ -39,7 +40,8 @@ def login(username: str, password: str) -> LoginResult:
     wait = seconds_locked(user, utcnow())
     if wait:
         raise TooManyRequests(
-            f"Too many wrong passwords; try again in {wait} seconds.", retry_after_seconds=wait
+            translatable("Too many wrong passwords; try again in %(seconds)s seconds.", seconds=wait),
+            retry_after_seconds=wait,
         )
     if not password_matches(user.password_hash, password) or not user.is_active:
         note_login_failure(user)

@@ -78,23 +78,35 @@ def entry_problems(lines: list[PostingLine], accounts: set[str]) -> list[EntryPr
     """Everything wrong with ``lines`` as a balanced entry on a chart with ``accounts``."""
     problems: list[EntryProblem] = []
     if len(lines) < 2:
-        problems.append(EntryProblem("lines", "an entry needs at least two lines"))
+        problems.append(EntryProblem("lines", translatable("an entry needs at least two lines")))
     if len(lines) > MAX_LINES:
-        problems.append(EntryProblem("lines", f"an entry has at most {MAX_LINES} lines"))
+        problems.append(
+            EntryProblem("lines", translatable("an entry has at most %(limit)s lines", limit=MAX_LINES))
+        )
     totals: dict[str, dict[Side, int]] = defaultdict(lambda: {Side.DEBIT: 0, Side.CREDIT: 0})
     for number, line in enumerate(lines):
         if line.account_code not in accounts:
             problems.append(
-                EntryProblem(f"lines.{number}.account_code", f"{line.account_code!r} is not in the chart")
+                EntryProblem(
+                    f"lines.{number}.account_code",
+                    translatable("'%(account)s' is not in the chart", account=line.account_code),
+                )
             )
         if not line.amount.is_positive:
-            problems.append(EntryProblem(f"lines.{number}.amount", "must be more than zero"))
+            problems.append(EntryProblem(f"lines.{number}.amount", translatable("must be more than zero")))
         totals[line.amount.currency][line.side] += line.amount.minor
     for currency, sides in sorted(totals.items()):
         if sides[Side.DEBIT] != sides[Side.CREDIT]:
             debit, credit = Money(currency, sides[Side.DEBIT]), Money(currency, sides[Side.CREDIT])
             problems.append(
-                EntryProblem("lines", f"debits ({debit} {currency}) and credits ({credit} {currency}) differ")
+                EntryProblem(
+                    "lines",
+                    translatable(
+                        "debits (%(debit)s) and credits (%(credit)s) differ",
+                        debit=debit.shown(),
+                        credit=credit.shown(),
+                    ),
+                )
             )
     return problems
 
@@ -124,12 +136,21 @@ def _fund_problems(
     }
     for number, line in enumerate(lines):
         if line.fund_id is not None and line.fund_id not in restricted_funds:
-            problems.append(EntryProblem(f"lines.{number}.fund_id", "is not a fund of this organisation"))
+            problems.append(
+                EntryProblem(f"lines.{number}.fund_id", translatable("is not a fund of this organisation"))
+            )
         elif line.restriction is not None and line.restriction not in RESTRICTIONS:
-            problems.append(EntryProblem(f"lines.{number}.restriction", "must be restricted or unrestricted"))
+            problems.append(
+                EntryProblem(
+                    f"lines.{number}.restriction", translatable("must be restricted or unrestricted")
+                )
+            )
         elif line.restriction == "restricted" and not restricted_funds.get(line.fund_id):  # type: ignore[arg-type]
             problems.append(
-                EntryProblem(f"lines.{number}.restriction", "only a restricted fund's money is restricted")
+                EntryProblem(
+                    f"lines.{number}.restriction",
+                    translatable("only a restricted fund's money is restricted"),
+                )
             )
         elif (
             by_hand
@@ -140,7 +161,9 @@ def _fund_problems(
             problems.append(
                 EntryProblem(
                     f"lines.{number}.restriction",
-                    "a restricted fund's revenue line says whether it is restricted or unrestricted",
+                    translatable(
+                        "a restricted fund's revenue line says whether it is restricted or unrestricted"
+                    ),
                 )
             )
     return problems
@@ -152,14 +175,20 @@ def _cash_flow_problems(lines: list[PostingLine], cash_flow_line: str | None) ->
     if moves_cash and cash_flow_line is None:
         return [
             EntryProblem(
-                "cash_flow_line", "an entry that moves cash names its line of the cash-flow statement"
+                "cash_flow_line",
+                translatable("an entry that moves cash names its line of the cash-flow statement"),
             )
         ]
     if cash_flow_line is not None and not moves_cash:
-        return [EntryProblem("cash_flow_line", "only an entry that moves cash has a cash-flow line")]
+        return [
+            EntryProblem("cash_flow_line", translatable("only an entry that moves cash has a cash-flow line"))
+        ]
     if cash_flow_line is not None and cash_flow_line not in CASH_FLOW_KEYS:
         return [
-            EntryProblem("cash_flow_line", f"{cash_flow_line!r} is not a line of the cash-flow statement")
+            EntryProblem(
+                "cash_flow_line",
+                translatable("'%(line)s' is not a line of the cash-flow statement", line=cash_flow_line),
+            )
         ]
     return []
 
@@ -357,12 +386,19 @@ def list_journal_entries(
 
 # What undoes an entry that a business event booked: the event's own action, which changes the
 # business state with the books. The generic reversal is for finance officers' adjustments.
+_VOID_REPORT = translatable("void the expense report (POST /api/v1/expense-reports/{id}/void)")
 UNDO_ACTIONS = {
-    EntrySource.EXPENSE_APPROVED.value: "void the expense report (POST /api/v1/expense-reports/{id}/void)",
-    EntrySource.RESTRICTED_RELEASE.value: "void the expense report (POST /api/v1/expense-reports/{id}/void)",
-    EntrySource.DISBURSEMENT_PAID.value: "reverse the payment (POST /api/v1/disbursements/{id}/reversal)",
-    EntrySource.REFUND.value: "reverse the refund (POST /api/v1/funds/{fund_id}/refunds/{entry_id}/reversal)",
-    EntrySource.YEAR_END_CLOSE.value: "reopen the year (POST /api/v1/organisations/{id}/years/{year}/reopen)",
+    EntrySource.EXPENSE_APPROVED.value: _VOID_REPORT,
+    EntrySource.RESTRICTED_RELEASE.value: _VOID_REPORT,
+    EntrySource.DISBURSEMENT_PAID.value: translatable(
+        "reverse the payment (POST /api/v1/disbursements/{id}/reversal)"
+    ),
+    EntrySource.REFUND.value: translatable(
+        "reverse the refund (POST /api/v1/funds/{fund_id}/refunds/{entry_id}/reversal)"
+    ),
+    EntrySource.YEAR_END_CLOSE.value: translatable(
+        "reopen the year (POST /api/v1/organisations/{id}/years/{year}/reopen)"
+    ),
 }
 
 
@@ -379,9 +415,13 @@ def reverse_journal_entry(
     authorize(actor, Permission.POST_ADJUSTMENTS, entry.organisation_id)
     if entry.source in UNDO_ACTIONS:
         raise Conflict(
-            f"This entry was booked by a business event ({entry.source}); to undo it, "
-            f"{UNDO_ACTIONS[entry.source]}.",
+            translatable(
+                "This entry was booked by a business event (%(source)s); to undo it, %(undo)s.",
+                source=entry.source,
+                undo=UNDO_ACTIONS[entry.source],
+            ),
             errors={"entry": [UNDO_ACTIONS[entry.source]]},
+            code="journal_entry.booked_by_event",
         )
     return post_reversal(actor, entry, reversal_date, reason)
 
@@ -406,9 +446,14 @@ def post_reversal(
             "date", translatable("a reversal cannot be dated before the entry it reverses")
         )
     if entry.source == EntrySource.REVERSAL.value:
-        raise Conflict("A reversal is not reversed; post a new entry instead.")
+        raise Conflict(
+            translatable("A reversal is not reversed; post a new entry instead."),
+            code="journal_entry.is_reversal",
+        )
     if db.session.scalar(select(JournalEntry.id).where(JournalEntry.reverses_id == entry.id)) is not None:
-        raise Conflict("This entry has already been reversed.")
+        raise Conflict(
+            translatable("This entry has already been reversed."), code="journal_entry.already_reversed"
+        )
     return post_journal_entry(
         actor,
         entry.organisation_id,

@@ -43,7 +43,10 @@ class CommunityFields:
 def _check_code_free(code: str, community_id: uuid.UUID | None = None) -> None:
     existing = db.session.scalar(select(Community.id).where(Community.code == code))
     if existing is not None and existing != community_id:
-        raise Conflict(f"A community with code {code!r} exists.", errors={"code": [translatable("is taken")]})
+        raise Conflict(
+            translatable("A community with code '%(code)s' exists.", code=code),
+            errors={"code": [translatable("is taken")]},
+        )
 
 
 @dataclass(frozen=True)
@@ -166,7 +169,12 @@ def delete_community(actor: Actor, community_id: uuid.UUID, expected_version: in
         select(func.count()).select_from(Organisation).where(Organisation.community_id == community.id)
     )
     if in_use:
-        raise Conflict(f"The community has {in_use} organisation(s); move or remove them first.")
+        raise Conflict(
+            translatable(
+                "The community has %(count)s organisation(s); move or remove them first.", count=in_use
+            ),
+            code="community.in_use",
+        )
     db.session.delete(community)
     db.session.flush()
     record_state(actor, "community.deleted", "community", community, removed=True)

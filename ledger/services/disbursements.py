@@ -55,7 +55,10 @@ class TrancheTerms:
 def schedule_setting_refusal(fund: Fund) -> Conflict | None:
     """Why ``fund``'s tranche schedule cannot be set now (only a draft's is), or None."""
     if fund.status != FundStatus.DRAFT.value:
-        return Conflict("The schedule of an active fund is what was agreed.")
+        return Conflict(
+            translatable("The schedule of an active fund is what was agreed."),
+            code="disbursement.schedule_fixed",
+        )
     return None
 
 
@@ -68,13 +71,15 @@ def set_tranches(actor: Actor, fund_id: uuid.UUID, tranches: list[TrancheTerms])
     errors: dict[str, list[str]] = {}
     for index, tranche in enumerate(tranches):
         if tranche.amount.currency != fund.currency:
-            errors[f"tranches.{index}.amount"] = [f"must be in {fund.currency}"]
+            errors[f"tranches.{index}.amount"] = [
+                translatable("must be in %(currency)s", currency=fund.currency)
+            ]
         elif not tranche.amount.is_positive:
             errors[f"tranches.{index}.amount"] = [translatable("must be more than zero")]
     if sum(t.amount.minor for t in tranches) > fund.award_minor:
         errors.setdefault("tranches", []).append(translatable("the tranches add up to more than the award"))
     if errors:
-        raise ValidationFailed("The schedule is not valid.", errors=errors)
+        raise ValidationFailed(translatable("The schedule is not valid."), errors=errors)
     for previous in db.session.scalars(select(Tranche).where(Tranche.fund_id == fund.id)):
         db.session.delete(previous)
     db.session.flush()
@@ -244,7 +249,7 @@ def _check_request(fund: Fund, request: DisbursementRequest) -> None:
         raise refusal
     errors: dict[str, list[str]] = {}
     if request.amount.currency != fund.currency:
-        errors["amount"] = [f"must be in {fund.currency}"]
+        errors["amount"] = [translatable("must be in %(currency)s", currency=fund.currency)]
     elif not request.amount.is_positive:
         errors["amount"] = [translatable("must be more than zero")]
     if not request.memo.strip():
@@ -256,7 +261,10 @@ def _check_request(fund: Fund, request: DisbursementRequest) -> None:
         else:
             if request.amount.minor != tranche.amount_minor:
                 errors["amount"] = [
-                    f"a tranche advance pays the tranche, {Money(fund.currency, tranche.amount_minor)}"
+                    translatable(
+                        "a tranche advance pays the tranche, %(amount)s",
+                        amount=Money(fund.currency, tranche.amount_minor).shown(),
+                    )
                 ]
             taken = db.session.scalar(
                 select(Disbursement.id).where(
@@ -283,7 +291,7 @@ def _check_request(fund: Fund, request: DisbursementRequest) -> None:
     elif request.tranche_id is not None:
         errors["tranche_id"] = [translatable("only a tranche advance names a tranche")]
     if errors:
-        raise ValidationFailed("The disbursement is not valid.", errors=errors)
+        raise ValidationFailed(translatable("The disbursement is not valid."), errors=errors)
     committed = _committed_total(fund)
     if committed + request.amount.minor > fund.award_minor:
         left = Money(fund.currency, fund.award_minor - committed)
@@ -351,9 +359,19 @@ def _for_change(actor: Actor, disbursement_id: uuid.UUID, expected: Disbursement
     return disbursement
 
 
+_NOT_IN_STATUS = {
+    DisbursementStatus.PREPARED: translatable(
+        "Only a prepared disbursement is approved; this disbursement is no longer awaiting approval."
+    ),
+    DisbursementStatus.APPROVED: translatable(
+        "Only an approved disbursement is marked paid; this disbursement is not approved or is already paid."
+    ),
+}
+
+
 def _status_refusal(disbursement: Disbursement, expected: DisbursementStatus) -> Conflict | None:
     if disbursement.status != expected.value:
-        return Conflict(f"This disbursement is {disbursement.status}, not {expected.value}.")
+        return Conflict(_NOT_IN_STATUS[expected], code=f"disbursement.not_{expected.value}")
     return None
 
 
@@ -381,7 +399,10 @@ def cancellation_refusal(disbursement: Disbursement) -> Conflict | None:
     """Why ``disbursement`` cannot be cancelled (a paid one is refunded instead), or None."""
     if disbursement.status not in (DisbursementStatus.PREPARED.value, DisbursementStatus.APPROVED.value):
         return Conflict(
-            f"A {disbursement.status} disbursement cannot be cancelled; a paid one is refunded instead."
+            translatable(
+                "Only a prepared or approved disbursement is cancelled; a paid one is refunded instead."
+            ),
+            code="disbursement.not_cancellable",
         )
     return None
 
@@ -485,16 +506,24 @@ def refund_unspent(
 
     def book_refund() -> JournalEntry:
         if fund.status not in (FundStatus.ACTIVE.value, FundStatus.SUSPENDED.value):
-            raise Conflict(f"A {fund.status} fund has nothing to refund.")
+            raise Conflict(
+                translatable("Only an active or suspended fund has anything to refund."),
+                code="refund.fund_not_open",
+            )
         if not reference:
             raise ValidationFailed.field(
                 "bank_reference", translatable("give the bank's reference for the refund")
             )
         if amount.currency != fund.currency or not amount.is_positive:
-            raise ValidationFailed.field("amount", f"must be a positive amount in {fund.currency}")
+            raise ValidationFailed.field(
+                "amount", translatable("must be a positive amount in %(currency)s", currency=fund.currency)
+            )
         left = unspent_cash(fund)
         if amount.minor > left.minor:
-            raise ValidationFailed.field("amount", f"only {left} {fund.currency} of this fund is unspent")
+            raise ValidationFailed.field(
+                "amount",
+                translatable("only %(left)s of this fund is unspent", left=left.shown()),
+            )
         entry = books.post_journal_entry(
             actor,
             fund.organisation_id,
@@ -531,7 +560,10 @@ def reverse_payment(actor: Actor, disbursement_id: uuid.UUID, returned_on: date,
     authorize(actor, Permission.MANAGE_DISBURSEMENTS, disbursement.organisation_id)
     _lock_fund(disbursement.fund_id)
     if disbursement.status != DisbursementStatus.PAID.value:
-        raise Conflict(f"Only a paid disbursement is reversed; this one is {disbursement.status}.")
+        raise Conflict(
+            translatable("Only a paid disbursement is reversed; this disbursement is not paid."),
+            code="disbursement.not_paid",
+        )
     assert disbursement.journal_entry_id is not None  # a paid disbursement was booked
     entry = db.session.get(JournalEntry, disbursement.journal_entry_id)
     assert entry is not None

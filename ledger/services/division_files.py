@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ledger.messages import translatable
+
 COLUMNS = ("code", "name", "parent", "urban_rural_class")
 
 HEADER_ALIASES = {
@@ -56,11 +58,17 @@ def _cell(value: Any) -> str:
 def _rows(lines: Iterator[list[Any]]) -> Iterator[DivisionRow]:
     header = next(lines, None)
     if header is None:
-        raise UnreadableFile("the file is empty")
+        raise UnreadableFile(translatable("the file is empty"))
     names = [HEADER_ALIASES.get(_cell(h).lower(), HEADER_ALIASES.get(_cell(h), "")) for h in header]
     missing = [c for c in COLUMNS if c not in names]
     if missing:
-        raise UnreadableFile(f"row 1: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
+        raise UnreadableFile(
+            translatable(
+                "row 1: missing column(s) %(missing)s; expected %(expected)s",
+                missing=", ".join(missing),
+                expected=", ".join(COLUMNS),
+            )
+        )
     where = {c: names.index(c) for c in COLUMNS}
     for number, line in enumerate(lines, start=2):
         cells = [_cell(v) for v in line]
@@ -75,7 +83,13 @@ def read_csv(content: bytes) -> list[DivisionRow]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise UnreadableFile(f"the CSV file is not UTF-8 ({error.reason} at byte {error.start})") from error
+        raise UnreadableFile(
+            translatable(
+                "the CSV file is not UTF-8 (%(reason)s at byte %(byte)s)",
+                reason=error.reason,
+                byte=error.start,
+            )
+        ) from error
     return list(_rows(iter(csv.reader(io.StringIO(text, newline="")))))
 
 
@@ -86,7 +100,9 @@ def read_xlsx(content: bytes) -> list[DivisionRow]:
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a file that is not a workbook
-        raise UnreadableFile(f"the XLSX file cannot be read: {error}") from error
+        raise UnreadableFile(
+            translatable("the XLSX file cannot be read: %(error)s", error=str(error))
+        ) from error
     try:
         sheet = workbook.worksheets[0]
         return list(_rows(list(r) for r in sheet.iter_rows(values_only=True)))

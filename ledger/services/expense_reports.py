@@ -27,7 +27,7 @@ from datetime import date
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ledger.errors import Conflict, LedgerError, NotFound, ValidationFailed
+from ledger.errors import Conflict, LedgerError, NotFound, ValidationFailed, listed
 from ledger.extensions import db
 from ledger.messages import Message, translatable
 from ledger.models.base import utcnow
@@ -103,7 +103,10 @@ def _report_for_key(actor: Actor, key: str) -> ExpenseReport | None:
 def creation_refusal(fund: Fund) -> Conflict | None:
     """Why no report can be started on ``fund`` now, or None when one can."""
     if fund.status != FundStatus.ACTIVE.value:
-        return Conflict(f"Reports are filed against an active fund; this one is {fund.status}.")
+        return Conflict(
+            translatable("Reports are filed against an active fund; this fund is not active."),
+            code="expense_report.fund_not_active",
+        )
     return None
 
 
@@ -226,7 +229,10 @@ def list_reports(
 def editing_refusal(report: ExpenseReport) -> Conflict | None:
     """Why ``report``'s lines cannot be changed now (only a draft's or a returned one's), or None."""
     if report.status not in EDITABLE:
-        return Conflict(f"A {report.status} report is not edited.")
+        return Conflict(
+            translatable("Only a draft or returned report is edited; this report is not."),
+            code="expense_report.not_editable",
+        )
     return None
 
 
@@ -240,13 +246,17 @@ def set_lines(
     if (refusal := editing_refusal(report)) is not None:
         raise refusal
     if len(lines) > MAX_LINES:
-        raise ValidationFailed.field("lines", f"a report has at most {MAX_LINES} lines")
+        raise ValidationFailed.field(
+            "lines", translatable("a report has at most %(limit)s lines", limit=MAX_LINES)
+        )
     fund = db.session.get(Fund, report.fund_id)
     assert fund is not None
     errors: dict[str, list[str]] = defaultdict(list)
     for index, line in enumerate(lines):
         if line.amount.currency != fund.currency:
-            errors[f"lines.{index}.amount"].append(f"must be in {fund.currency}")
+            errors[f"lines.{index}.amount"].append(
+                translatable("must be in %(currency)s", currency=fund.currency)
+            )
         elif not line.amount.is_positive:
             errors[f"lines.{index}.amount"].append(translatable("must be more than zero"))
         for name in ("payee", "description"):
@@ -259,7 +269,7 @@ def set_lines(
                     translatable("upload the receipt first (POST /api/v1/receipts)")
                 )
     if errors:
-        raise ValidationFailed("The lines are not valid.", errors=errors)
+        raise ValidationFailed(translatable("The lines are not valid."), errors=errors)
     # Remove the old lines first: their numbers are unique within the report.
     report.lines.clear()
     db.session.flush()
@@ -316,7 +326,7 @@ def report_problems(report: ExpenseReport, fund: Fund) -> dict[str, list[str]]:
     """Every rule the report breaks, by line."""
     errors: dict[str, list[str]] = defaultdict(list)
     if fund.status != FundStatus.ACTIVE.value:
-        errors["fund"].append(f"the fund is {fund.status}")
+        errors["fund"].append(translatable("the fund is not active"))
     if not report.lines:
         errors["lines"].append(translatable("a report needs at least one line"))
     categories = categories_of(fund.category_list_version)
@@ -329,14 +339,24 @@ def report_problems(report: ExpenseReport, fund: Fund) -> dict[str, list[str]]:
         where = f"lines.{index}"
         code = line.category_code
         if code not in categories:
-            errors[f"{where}.category_code"].append(f"{code!r} is not a standard expense category")
+            errors[f"{where}.category_code"].append(
+                translatable("'%(category)s' is not a standard expense category", category=code)
+            )
         elif code in fund.banned_categories:
-            errors[f"{where}.category_code"].append(f"this fund may not be spent on {code}")
+            errors[f"{where}.category_code"].append(
+                translatable("this fund may not be spent on %(category)s", category=code)
+            )
         elif code not in budget:
-            errors[f"{where}.category_code"].append(f"{code} is not in this fund's budget")
+            errors[f"{where}.category_code"].append(
+                translatable("%(category)s is not in this fund's budget", category=code)
+            )
         if not fund.period_start <= line.incurred_on <= fund.period_end:
             errors[f"{where}.incurred_on"].append(
-                f"is outside the fund's period {fund.period_start}..{fund.period_end}"
+                translatable(
+                    "is outside the fund's period %(start)s..%(end)s",
+                    start=fund.period_start.isoformat(),
+                    end=fund.period_end.isoformat(),
+                )
             )
         elif _period_closed(report.organisation_id, line.incurred_on):
             errors[f"{where}.incurred_on"].append(
@@ -346,7 +366,9 @@ def report_problems(report: ExpenseReport, fund: Fund) -> dict[str, list[str]]:
             errors[f"{where}.receipt_sha256"].append(translatable("attach the receipt"))
         elif line.receipt_sha256 in seen_receipts:
             errors[f"{where}.receipt_sha256"].append(
-                f"the same receipt is on line {seen_receipts[line.receipt_sha256] + 1}"
+                translatable(
+                    "the same receipt is on line %(line)s", line=seen_receipts[line.receipt_sha256] + 1
+                )
             )
         elif _claimed_elsewhere(line.receipt_sha256, report.id):
             errors[f"{where}.receipt_sha256"].append(
@@ -380,8 +402,13 @@ def report_problems(report: ExpenseReport, fund: Fund) -> dict[str, list[str]]:
         )
         if not within_admin_cap(fund, admin_total):
             errors["lines"].append(
-                f"administrative costs would be {Money(fund.currency, admin_total)}, over the cap of "
-                f"{admin_cost_cap_percent(fund)}% of the award ({Money(fund.currency, admin_cost_cap(fund) or 0)})"
+                translatable(
+                    "administrative costs would be %(amount)s, over the cap of %(percent)s%% of the award "
+                    "(%(cap)s)",
+                    amount=Money(fund.currency, admin_total).shown(),
+                    percent=admin_cost_cap_percent(fund),
+                    cap=Money(fund.currency, admin_cost_cap(fund) or 0).shown(),
+                )
             )
     return dict(errors)
 
@@ -419,8 +446,13 @@ def _problems_refusal(report: ExpenseReport, fund: Fund, what: str) -> Validatio
         over_budget = any(
             getattr(m, "msgid", None) == OVER_BUDGET.msgid for ms in errors.values() for m in ms
         )
+        problems = listed(dict(sorted(errors.items())))
         return ValidationFailed(
-            f"The report cannot be {what}: " + "; ".join(f"{k}: {v[0]}" for k, v in sorted(errors.items())),
+            (
+                translatable("The report cannot be submitted: %(problems)s", problems=problems)
+                if what == "submitted"
+                else translatable("The report cannot be approved: %(problems)s", problems=problems)
+            ),
             errors=errors,
             code="expense_report.over_budget" if over_budget else "expense_report.lines_refused",
         )
@@ -440,7 +472,10 @@ def _lock(actor: Actor, report_id: uuid.UUID, expected_version: int | None) -> t
 def submission_refusal(report: ExpenseReport, fund: Fund) -> LedgerError | None:
     """Why ``report`` cannot be submitted now (its problems, by line), or None when it can."""
     if report.status not in EDITABLE:
-        return Conflict(f"A {report.status} report is not submitted again.")
+        return Conflict(
+            translatable("Only a draft or returned report is submitted; this report is not."),
+            code="expense_report.not_editable",
+        )
     return _problems_refusal(report, fund, "submitted")
 
 
@@ -461,7 +496,11 @@ OVER_BUDGET = translatable(
 )
 """A line's category would spend more than its budget has left (the code ``expense_report.over_budget``)."""
 
-_DECIDED = {"approve": "approved", "return": "returned", "reject": "rejected"}
+_NOT_SUBMITTED = {
+    "approve": translatable("Only a submitted report is approved; this report is not submitted."),
+    "return": translatable("Only a submitted report is returned; this report is not submitted."),
+    "reject": translatable("Only a submitted report is rejected; this report is not submitted."),
+}
 _SELF_DECISION = {
     "approve": translatable("approve an expense report"),
     "return": translatable("return an expense report"),
@@ -489,7 +528,7 @@ def decision_refusal(actor: Actor, report: ExpenseReport, fund: Fund, action: st
     if refusal is not None:
         return refusal
     if report.status != ReportStatus.SUBMITTED.value:
-        return Conflict(f"Only a submitted report is {_DECIDED[action]}; this one is {report.status}.")
+        return Conflict(_NOT_SUBMITTED[action], code="expense_report.not_submitted")
     if action == "approve":
         return _problems_refusal(report, fund, "approved")
     return None
@@ -543,7 +582,10 @@ def void_refusal(actor: Actor, report: ExpenseReport) -> LedgerError | None:
     if refusal is not None:
         return refusal
     if report.status != ReportStatus.APPROVED.value:
-        return Conflict(f"Only an approved report is voided; this one is {report.status}.")
+        return Conflict(
+            translatable("Only an approved report is voided; this report is not approved."),
+            code="expense_report.not_approved",
+        )
     return None
 
 
@@ -622,7 +664,12 @@ def _decide_without_booking(
     action: str,
 ) -> ExpenseReport:
     if not comment.strip():
-        raise ValidationFailed.field("comment", f"say why the report is {status.value}")
+        raise ValidationFailed.field(
+            "comment",
+            translatable("say why the report is returned")
+            if status is ReportStatus.RETURNED
+            else translatable("say why the report is rejected"),
+        )
     report, _fund = _decidable(actor, report_id, expected_version, action)
     report.status = status.value
     report.decided_by = actor.audit_identity["id"]

@@ -22,9 +22,9 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from ledger.business_dates import CHINA
 from ledger.credit_code import credit_code_problem, normalise
-from ledger.errors import Conflict, LedgerError, NotFound, ValidationFailed
+from ledger.errors import Conflict, LedgerError, NotFound, ValidationFailed, listed
 from ledger.extensions import db
-from ledger.messages import translatable
+from ledger.messages import Message, translatable
 from ledger.models.base import utcnow
 from ledger.models.fund import (
     REVENUE_ACCOUNTS,
@@ -92,10 +92,11 @@ class _Problems:
     def add(self, name: str, message: str) -> None:
         self.errors[name].append(message)
 
-    def raise_if_any(self, what: str) -> None:
+    def raise_if_any(self, what: Message) -> None:
         if self.errors:
             raise ValidationFailed(
-                f"{what}: " + "; ".join(f"{k}: {v[0]}" for k, v in self.errors.items()), errors=self.errors
+                translatable("%(what)s: %(problems)s", what=what, problems=listed(self.errors)),
+                errors=self.errors,
             )
 
 
@@ -138,7 +139,9 @@ def _checked_terms(actor: Actor, terms: FundTerms, fund_id: uuid.UUID | None = N
     funding_node = _funding_node(actor, terms.funding_division_code)
     organisation = db.session.get(Organisation, terms.organisation_id)
     if organisation is None or not may(actor, Permission.READ_ORGANISATIONS, organisation.id):
-        problems.add("organisation_id", f"there is no organisation {terms.organisation_id}")
+        problems.add(
+            "organisation_id", translatable("there is no organisation %(id)s", id=str(terms.organisation_id))
+        )
     elif not is_within(organisation.community.code, funding_node):
         problems.add(
             "organisation_id",
@@ -157,7 +160,10 @@ def _checked_terms(actor: Actor, terms: FundTerms, fund_id: uuid.UUID | None = N
     if terms.restricted and not (terms.restriction_purpose or "").strip():
         problems.add("restriction_purpose", translatable("a restricted fund states its purpose"))
     if terms.revenue_account not in REVENUE_ACCOUNTS:
-        problems.add("revenue_account", f"must be one of {', '.join(REVENUE_ACCOUNTS)}")
+        problems.add(
+            "revenue_account",
+            translatable("must be one of %(accounts)s", accounts=", ".join(REVENUE_ACCOUNTS)),
+        )
     cap = terms.admin_cost_cap_percent
     if cap is not None and not (Decimal(0) <= cap <= Decimal(100) and cap == cap.quantize(Decimal("0.01"))):
         problems.add(
@@ -167,12 +173,20 @@ def _checked_terms(actor: Actor, terms: FundTerms, fund_id: uuid.UUID | None = N
     categories = categories_of(terms.category_list_version)
     if not categories:
         problems.add(
-            "category_list_version", f"there is no expense category list {terms.category_list_version!r}"
+            "category_list_version",
+            translatable(
+                "there is no expense category list '%(version)s'", version=terms.category_list_version
+            ),
         )
     for banned in terms.banned_categories:
         if banned not in categories:
             problems.add(
-                "banned_categories", f"{banned!r} is not a category of {terms.category_list_version}"
+                "banned_categories",
+                translatable(
+                    "'%(category)s' is not a category of %(version)s",
+                    category=banned,
+                    version=terms.category_list_version,
+                ),
             )
     label_required = terms.label_required
     if terms.kind is FundKind.LOTTERY_GRANT:
@@ -196,10 +210,10 @@ def _checked_terms(actor: Actor, terms: FundTerms, fund_id: uuid.UUID | None = N
     existing = db.session.scalar(select(Fund.id).where(Fund.reference == terms.reference.strip()))
     if existing is not None and existing != fund_id:
         raise Conflict(
-            f"A fund with reference {terms.reference!r} exists.",
+            translatable("A fund with reference '%(reference)s' exists.", reference=terms.reference.strip()),
             errors={"reference": [translatable("is taken")]},
         )
-    problems.raise_if_any("The fund's terms are not valid")
+    problems.raise_if_any(translatable("The fund's terms are not valid"))
     return replace(
         terms,
         title=terms.title.strip(),
@@ -327,7 +341,10 @@ def update_fund(
     fund = get_fund(actor, fund_id)
     check_version(fund, expected_version)
     if fund.status != FundStatus.DRAFT.value:
-        raise Conflict("Only a draft fund's terms change; an active fund's budget changes by revision.")
+        raise Conflict(
+            translatable("Only a draft fund's terms change; an active fund's budget changes by revision."),
+            code="fund.not_draft",
+        )
     terms = _checked_terms(actor, replace(terms_of(fund), **changes), fund.id)
     budget_total = sum(a.minor for a in budget_of(fund).values())
     if terms.award.currency != fund.currency and budget_total:
@@ -408,7 +425,10 @@ def _check_categories(fund: Fund, codes: set[str], problems: _Problems, field_na
     categories = categories_of(fund.category_list_version)
     for code in sorted(codes):
         if code not in categories:
-            problems.add(f"{field_name}.{code}", f"is not a category of {fund.category_list_version}")
+            problems.add(
+                f"{field_name}.{code}",
+                translatable("is not a category of %(version)s", version=fund.category_list_version),
+            )
         elif code in fund.banned_categories:
             problems.add(f"{field_name}.{code}", translatable("this fund may not be spent on it"))
 
@@ -416,7 +436,9 @@ def _check_categories(fund: Fund, codes: set[str], problems: _Problems, field_na
 def budget_setting_refusal(fund: Fund) -> Conflict | None:
     """Why ``fund``'s budget cannot be set directly now (only a draft's is), or None."""
     if fund.status != FundStatus.DRAFT.value:
-        return Conflict("The budget of an active fund changes only by revision.")
+        return Conflict(
+            translatable("The budget of an active fund changes only by revision."), code="fund.not_draft"
+        )
     return None
 
 
@@ -430,14 +452,18 @@ def set_draft_budget(actor: Actor, fund_id: uuid.UUID, lines: Mapping[str, Money
     _check_categories(fund, set(lines), problems, "lines")
     for code, amount in lines.items():
         if amount.currency != fund.currency:
-            problems.add(f"lines.{code}", f"must be in {fund.currency}")
+            problems.add(f"lines.{code}", translatable("must be in %(currency)s", currency=fund.currency))
         elif amount.minor < 0:
             problems.add(f"lines.{code}", translatable("must not be negative"))
     if sum(a.minor for a in lines.values() if a.currency == fund.currency) > fund.award_minor:
         problems.add(
-            "lines", f"the budget adds up to more than the award ({Money(fund.currency, fund.award_minor)})"
+            "lines",
+            translatable(
+                "the budget adds up to more than the award (%(award)s)",
+                award=Money(fund.currency, fund.award_minor).shown(),
+            ),
         )
-    problems.raise_if_any("The budget is not valid")
+    problems.raise_if_any(translatable("The budget is not valid"))
     current = budget_of(fund)
     deltas = {
         code: (lines[code].minor if code in lines else 0) - (current[code].minor if code in current else 0)
@@ -462,25 +488,39 @@ TRANSITIONS = {
     "close": ({FundStatus.ACTIVE, FundStatus.SUSPENDED}, FundStatus.CLOSED),
 }
 
+_CANNOT = {
+    "activate": translatable("Only a draft fund is activated."),
+    "suspend": translatable("Only an active fund is suspended."),
+    "resume": translatable("Only a suspended fund is resumed."),
+    "close": translatable("Only an active or suspended fund is closed."),
+}
+
 
 def status_change_refusal(fund: Fund, action: str) -> Conflict | None:
     """Why ``fund`` cannot ``action`` (a key of ``TRANSITIONS``) now, or None when it can."""
     allowed_from, _target = TRANSITIONS[action]
     if FundStatus(fund.status) not in allowed_from:
-        return Conflict(f"A {fund.status} fund cannot {action}.")
+        return Conflict(_CANNOT[action], code="fund.transition_refused")
     if action == "activate":
         total = sum(a.minor for a in budget_of(fund).values())
         if total != fund.award_minor:
             return Conflict(
-                f"The budget adds up to {Money(fund.currency, total)}, the award is "
-                f"{Money(fund.currency, fund.award_minor)}: they must agree before the fund is active.",
+                translatable(
+                    "The budget adds up to %(budget)s, the award is %(award)s: "
+                    "they must agree before the fund is active.",
+                    budget=Money(fund.currency, total).shown(),
+                    award=Money(fund.currency, fund.award_minor).shown(),
+                ),
                 errors={"budget": [translatable("must add up to the award")]},
             )
     if action == "close":
         left = unspent_cash(fund)
         if not left.is_zero:
             return Conflict(
-                f"{left} {fund.currency} of this fund is unspent: spend or refund it before closing."
+                translatable(
+                    "%(left)s of this fund is unspent: spend or refund it before closing.", left=left.shown()
+                ),
+                code="fund.unspent",
             )
     return None
 
@@ -526,7 +566,10 @@ def _moved_without_approval(fund: Fund) -> int:
 def revision_proposal_refusal(fund: Fund) -> Conflict | None:
     """Why no revision of ``fund``'s budget can be proposed now, or None when one can."""
     if fund.status != FundStatus.ACTIVE.value:
-        return Conflict(f"Only an active fund's budget is revised; this one is {fund.status}.")
+        return Conflict(
+            translatable("Only an active fund's budget is revised; this fund is not active."),
+            code="fund.not_active",
+        )
     return None
 
 
@@ -557,14 +600,14 @@ def propose_budget_revision(
     current = budget_of(fund)
     for code, amount in changes.items():
         if amount.currency != fund.currency:
-            problems.add(f"changes.{code}", f"must be in {fund.currency}")
+            problems.add(f"changes.{code}", translatable("must be in %(currency)s", currency=fund.currency))
         elif amount.minor == 0:
             problems.add(f"changes.{code}", translatable("a change of zero changes nothing"))
         elif (current[code].minor if code in current else 0) + amount.minor < 0:
             problems.add(f"changes.{code}", translatable("would make the line negative"))
     if sum(a.minor for a in changes.values()) != 0:
         problems.add("changes", translatable("a reallocation must net to zero"))
-    problems.raise_if_any("The revision is not valid")
+    problems.raise_if_any(translatable("The revision is not valid"))
     deltas = {code: amount.minor for code, amount in changes.items()}
     revision = BudgetRevision(
         id=reservation.id,
@@ -609,15 +652,24 @@ def revision_decision_refusal(
     if refusal is not None:
         return refusal
     if revision.status != RevisionStatus.PROPOSED.value:
-        return Conflict(f"This revision is already {revision.status}.")
+        return Conflict(
+            translatable("This revision has already been decided."), code="budget_revision.decided"
+        )
     if fund.status != FundStatus.ACTIVE.value:
-        return Conflict(f"The fund is {fund.status}; its budget cannot change.")
+        return Conflict(
+            translatable("The fund is no longer active; its budget cannot change."), code="fund.not_active"
+        )
     if approve:
         current = budget_of(fund)
         for change in revision.changes:
             code, amount = change["category"], Money.parse(change["amount"], fund.currency)
             if (current[code].minor if code in current else 0) + amount.minor < 0:
-                return Conflict(f"The budget has changed since: {code} would become negative.")
+                return Conflict(
+                    translatable(
+                        "The budget has changed since: %(category)s would become negative.", category=code
+                    ),
+                    code="budget_revision.negative",
+                )
     return None
 
 
@@ -664,7 +716,9 @@ def parse_percent(text: str | None, field_name: str) -> Decimal | None:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise ValidationFailed.field(field_name, 'must be a percentage such as "10" or "12.5"') from None
+        raise ValidationFailed.field(
+            field_name, translatable('must be a percentage such as "10" or "12.5"')
+        ) from None
     if not value.is_finite():
         raise ValidationFailed.field(field_name, translatable("must be a finite percentage"))
     return value

@@ -52,10 +52,14 @@ class IdempotencyClaim:
 def claim_key(key: str | None, request: Mapping[str, object], what: str) -> IdempotencyClaim:
     """Check the header's key and fingerprint ``request``; ``what`` names the write, for the error."""
     if key is None:
-        raise ValidationFailed.field(HEADER, f"send an {HEADER} header with each new {what}")
+        raise ValidationFailed.field(
+            HEADER, translatable("send an %(header)s header with each new %(what)s", header=HEADER, what=what)
+        )
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise ValidationFailed.field(HEADER, f"send a key of 1 to {MAX_KEY_LENGTH} characters")
+        raise ValidationFailed.field(
+            HEADER, translatable("send a key of 1 to %(limit)s characters", limit=MAX_KEY_LENGTH)
+        )
     return IdempotencyClaim(key, hashlib.sha256(canonical_bytes(request)).hexdigest())
 
 
@@ -63,7 +67,11 @@ def require_same_request(stored_fingerprint: str | None, claim: IdempotencyClaim
     """A key already used: refuse it for a request that differs from the first one."""
     if stored_fingerprint != claim.fingerprint:
         raise Conflict(
-            f"This {HEADER} was used for a different request; use a new key for a new {what}.",
+            translatable(
+                "This %(header)s was used for a different request; use a new key for a new %(what)s.",
+                header=HEADER,
+                what=what,
+            ),
             errors={HEADER: [translatable("was used for a different request")]},
         )
 
@@ -112,8 +120,12 @@ def earlier_create(actor_id: str, claim: IdempotencyClaim, model: type[Thing]) -
     thing = db.session.get(model, row.subject_id)
     if thing is None:
         raise Conflict(
-            f"This {HEADER} created a {what} that has since been removed; use a new key for a new {what}.",
-            errors={HEADER: ["created something since removed"]},
+            translatable(
+                "This %(header)s created a %(what)s that has since been removed; use a new key for a new %(what)s.",
+                header=HEADER,
+                what=what,
+            ),
+            errors={HEADER: [translatable("created something since removed")]},
         )
     return thing
 

@@ -107,7 +107,7 @@ def registration_refusal(organisation: Organisation) -> Conflict | None:
     """Why ``organisation`` cannot register now (only a filed one can), or None when it can."""
     if organisation.status != OrganisationStatus.FILED.value:
         return Conflict(
-            f"A {organisation.status} organisation cannot register; only a filed organisation can.",
+            translatable("Only a filed organisation registers; this organisation is not filed."),
             errors={"status": [translatable("only a filed organisation registers")]},
             code="organisation.not_filed",
         )
@@ -118,7 +118,7 @@ def deregistration_refusal(organisation: Organisation) -> Conflict | None:
     """Why ``organisation`` cannot be deregistered now (it already is), or None when it can."""
     if organisation.status == OrganisationStatus.DEREGISTERED.value:
         return Conflict(
-            "The organisation is already deregistered.",
+            translatable("The organisation is already deregistered."),
             errors={"status": [translatable("is already deregistered")]},
             code="organisation.deregistered",
         )

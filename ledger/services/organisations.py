@@ -70,7 +70,9 @@ def _checked_community(actor: Actor, community_id: uuid.UUID | None) -> Communit
         raise ValidationFailed.field("community_id", translatable("is required"))
     community = db.session.get(Community, community_id)
     if community is None or not actor.covers(community.code):
-        raise ValidationFailed.field("community_id", f"there is no community {community_id}")
+        raise ValidationFailed.field(
+            "community_id", translatable("there is no community %(id)s", id=str(community_id))
+        )
     return community
 
 
@@ -96,7 +98,7 @@ def checked_credit_code(credit_code: str | None, organisation_id: uuid.UUID | No
     existing = db.session.scalar(select(Organisation.id).where(Organisation.credit_code == code))
     if existing is not None and existing != organisation_id:
         raise Conflict(
-            f"An organisation with credit code {code} is registered.",
+            translatable("An organisation with credit code %(code)s is registered.", code=code),
             errors={"credit_code": [translatable("is already registered")]},
         )
     return code
@@ -138,7 +140,11 @@ def _checked_filing_number(number: str | None, office: str, organisation_id: uui
     )
     if existing is not None and existing != organisation_id:
         raise Conflict(
-            f"An organisation with filing number {number} is filed with office {office}.",
+            translatable(
+                "An organisation with filing number %(number)s is filed with office %(office)s.",
+                number=number,
+                office=office,
+            ),
             errors={"filing_number": [translatable("is already filed with this office")]},
             code="organisation.filing_number_taken",
         )
@@ -344,7 +350,12 @@ def delete_organisation(actor: Actor, organisation_id: uuid.UUID, expected_versi
         select(func.count()).select_from(Membership).where(Membership.organisation_id == organisation.id)
     )
     if members:
-        raise Conflict(f"The organisation has {members} member(s); remove their memberships first.")
+        raise Conflict(
+            translatable(
+                "The organisation has %(count)s member(s); remove their memberships first.", count=members
+            ),
+            code="organisation.has_members",
+        )
     history = list(organisation.status_history)
     db.session.delete(organisation)
     db.session.flush()

@@ -7,6 +7,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from ledger.config import current_settings
 from ledger.errors import ValidationFailed
+from ledger.messages import translatable
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
@@ -21,9 +22,13 @@ def _hasher() -> PasswordHasher:
 
 def check_password_rules(password: str, field: str = "password") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed.field(field, f"must be at least {MIN_PASSWORD_LENGTH} characters")
+        raise ValidationFailed.field(
+            field, translatable("must be at least %(limit)s characters", limit=MIN_PASSWORD_LENGTH)
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise ValidationFailed.field(field, f"must be at most {MAX_PASSWORD_LENGTH} characters")
+        raise ValidationFailed.field(
+            field, translatable("must be at most %(limit)s characters", limit=MAX_PASSWORD_LENGTH)
+        )
 
 
 def hash_password(password: str) -> str:

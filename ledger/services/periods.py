@@ -30,6 +30,18 @@ from ledger.services.concurrency import check_version
 from ledger.services.pagination import Page, PageRequest, fetch_page
 
 
+def _already(status: PeriodStatus, year: int, month: int) -> Conflict:
+    """The period is already as asked: one message per status, so that each reads well translated."""
+    period = f"{year}-{month:02d}"
+    if status is PeriodStatus.OPEN:
+        return Conflict(
+            translatable("The period %(period)s is already open.", period=period), code="period.unchanged"
+        )
+    return Conflict(
+        translatable("The period %(period)s is already closed.", period=period), code="period.unchanged"
+    )
+
+
 def existing_organisation(organisation_id: uuid.UUID) -> Organisation:
     organisation = db.session.get(Organisation, organisation_id)
     if organisation is None:
@@ -126,7 +138,7 @@ def set_period_status(
     period = open_period(actor, organisation_id, year, month)
     check_version(period, expected_version)
     if period.status == status.value:
-        raise Conflict(f"The period {year}-{month:02d} is already {status.value}.")
+        raise _already(status, year, month)
     if status is PeriodStatus.OPEN and not (reason or "").strip():
         raise ValidationFailed.field("reason", translatable("say why a closed period is reopened"))
     if (refusal := period_change_refusal(period, status, force=force)) is not None:
@@ -198,12 +210,17 @@ def period_change_refusal(
 
     year, month = period.year, period.month
     if period.status == status.value:
-        return Conflict(f"The period {year}-{month:02d} is already {status.value}.")
+        return _already(status, year, month)
     if status is PeriodStatus.OPEN:
         closed_years = sorted(y for y in year_end.closed_years_of(period.organisation_id) if y >= year)
         if closed_years:
             return Conflict(
-                f"The year {closed_years[0]} is closed: reopen the year first to reopen {year}-{month:02d}."
+                translatable(
+                    "The year %(year)s is closed: reopen the year first to reopen %(month)s.",
+                    year=closed_years[0],
+                    month=f"{year}-{month:02d}",
+                ),
+                code="period.year_closed",
             )
         return None
     if (refusal := _not_ended_refusal(year, month)) is not None:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from ledger.errors import Conflict, NotFound
 from ledger.extensions import db
+from ledger.messages import translatable
 from ledger.models.reference import Account, ChartOfAccounts, ExpenseCategory, ExpenseCategoryList
 from ledger.services.access import Actor, Permission, authorize
 from ledger.services.audit_subjects import record_event
@@ -83,7 +84,9 @@ def _load_division_lists(actor: Actor) -> list[tuple[str, bool]]:
                 actor, header["version"], header["year"], header["name"], header["source"], rows
             )
         except Conflict as error:
-            raise ReferenceDataConflict(f"{filename}: {error.detail}") from error
+            raise ReferenceDataConflict(
+                translatable("%(file)s: %(problem)s", file=filename, problem=error.detail)
+            ) from error
         results.append((header["version"], report.loaded))
     return results
 
@@ -157,8 +160,13 @@ def _load_version(kind: _Kind, data: dict[str, Any], sha: str, filename: str) ->
     if existing is not None:
         if existing.content_sha256 != sha:
             raise ReferenceDataConflict(
-                f"{filename}: {kind.subject} {data['version']} differs from the one already loaded; "
-                "publish changes as a new version"
+                translatable(
+                    "%(file)s: %(subject)s %(version)s differs from the one already loaded; "
+                    "publish changes as a new version",
+                    file=filename,
+                    subject=kind.subject,
+                    version=data["version"],
+                )
             )
         return False
     db.session.add(header)

@@ -163,15 +163,15 @@ def _content_sha256(year: int, name: str, source: str, rows: Sequence[DivisionRo
 def _check_header(version: str, year: int, name: str, source: str) -> None:
     errors = {}
     if not VERSION_NAME.fullmatch(version):
-        errors["version"] = ["must be 1 to 32 letters, digits, '.', '_' or '-'"]
+        errors["version"] = [translatable("must be 1 to 32 letters, digits, '.', '_' or '-'")]
     if not 1949 <= year <= 2200:
-        errors["year"] = ["must be a year from 1949 on"]
+        errors["year"] = [translatable("must be a year from 1949 on")]
     if not name.strip():
-        errors["name"] = ["is blank"]
+        errors["name"] = [translatable("is blank")]
     if not source.strip():
-        errors["source"] = ["is blank"]
+        errors["source"] = [translatable("is blank")]
     if errors:
-        raise ValidationFailed("The division list's details are not valid.", errors=errors)
+        raise ValidationFailed(translatable("The division list's details are not valid."), errors=errors)
 
 
 def import_divisions(
@@ -199,9 +199,12 @@ def import_divisions(
     if existing is not None:
         if existing.content_sha256 != sha:
             raise Conflict(
-                f"Division list {version} is already loaded with different content; "
-                "publish changes as a new version.",
-                errors={"version": ["is loaded with different content"]},
+                translatable(
+                    "Division list %(version)s is already loaded with different content; "
+                    "publish changes as a new version.",
+                    version=version,
+                ),
+                errors={"version": [translatable("is loaded with different content")]},
                 code="division_list.immutable",
             )
         return ImportReport(version, loaded=False, divisions=len(rows), levels=levels)

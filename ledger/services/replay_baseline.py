@@ -17,6 +17,7 @@ from ledger.audit import store
 from ledger.config import current_settings
 from ledger.errors import Conflict
 from ledger.extensions import db
+from ledger.messages import translatable
 from ledger.replay.compare import TrailTables, changed_rows
 from ledger.services.access import Actor
 from ledger.services.audit_subjects import record_event
@@ -52,7 +53,7 @@ def rows_to_baseline() -> int:
 def record_baseline(actor: Actor, reason: str) -> Baseline:
     """Record the rows on which the tables and the trail disagree, as the tables hold them now."""
     if not reason.strip():
-        raise Conflict("Say why the tables are taken as they are (the reason is recorded).")
+        raise Conflict(translatable("Say why the tables are taken as they are (the reason is recorded)."))
     rows, size = _changed_now()
     batches = [rows[i : i + ROWS_PER_ENTRY] for i in range(0, len(rows), ROWS_PER_ENTRY)]
     for number, batch in enumerate(batches, start=1):

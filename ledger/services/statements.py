@@ -36,6 +36,7 @@ from ledger.business_dates import business_today
 from ledger.config import current_settings
 from ledger.errors import Conflict, NotFound
 from ledger.extensions import db
+from ledger.messages import translatable
 from ledger.models.books import AccountingPeriod, PeriodStatus
 from ledger.models.fund import Fund, FundKind, FundStatus
 from ledger.models.organisation import Organisation
@@ -72,7 +73,12 @@ def current_checkpoint() -> CheckpointStamp:
     """A signed checkpoint covering every entry committed so far (signed now if none does)."""
     checkpoint = sign_checkpoint_now()
     if checkpoint is None:
-        raise Conflict("The audit trail is still empty, so there is no checkpoint to draw a statement from.")
+        raise Conflict(
+            translatable(
+                "The audit trail is still empty, so there is no checkpoint to draw a statement from."
+            ),
+            code="statement.no_checkpoint",
+        )
     return CheckpointStamp(
         size=checkpoint.size,
         root_hash=checkpoint.root.hex(),

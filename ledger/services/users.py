@@ -54,7 +54,9 @@ def _organisations(ids: Iterable[uuid.UUID]) -> list[Organisation]:
     found = {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(wanted)))}
     missing = [str(i) for i in wanted if i not in found]
     if missing:
-        raise ValidationFailed.field("organisation_ids", f"no such organisation: {', '.join(missing)}")
+        raise ValidationFailed.field(
+            "organisation_ids", translatable("no such organisation: %(ids)s", ids=", ".join(missing))
+        )
     return [found[i] for i in wanted]
 
 
@@ -134,7 +136,8 @@ def create_user(actor: Actor, new: NewUser, key: str | None) -> Created[User]:
     scopes = _checked_scopes(actor, new.role, new.scopes)
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(
-            f"The username {username!r} is taken.", errors={"username": [translatable("is taken")]}
+            translatable("The username '%(username)s' is taken.", username=username),
+            errors={"username": [translatable("is taken")]},
         )
     user = User(
         id=reservation.id,
@@ -155,8 +158,12 @@ def _same_password(user: User, password: str) -> User:
     """A retried create must repeat the first one's password too."""
     if not password_matches(user.password_hash, password):
         raise Conflict(
-            f"This {HEADER} was used for a different request; use a new key for a new user.",
-            errors={HEADER: ["was used for a different request"]},
+            translatable(
+                "This %(header)s was used for a different request; use a new key for a new %(what)s.",
+                header=HEADER,
+                what="user",
+            ),
+            errors={HEADER: [translatable("was used for a different request")]},
         )
     return user
 
@@ -230,7 +237,9 @@ def update_user(
         )
     check_version(user, expected_version)
     if actor.user_id == user.id and (role is not None or is_active is False or scopes is not None):
-        raise Conflict("You may not change your own role or disable yourself.")
+        raise Conflict(
+            translatable("You may not change your own role or disable yourself."), code="user.self_change"
+        )
     new_role = role if role is not None else Role(user.role)
     new_orgs = organisation_ids if organisation_ids is not None else tuple(user.organisation_ids)
     if role is not None and role is not Role.ORG_MEMBER and organisation_ids is None:

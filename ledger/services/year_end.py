@@ -163,7 +163,12 @@ class AllYearsClosed:
 
 def _check_year(year: int) -> None:
     if not EARLIEST_YEAR <= year <= LATEST_YEAR:
-        raise ValidationFailed.field("year", f"must be a year between {EARLIEST_YEAR} and {LATEST_YEAR}")
+        raise ValidationFailed.field(
+            "year",
+            translatable(
+                "must be a year between %(first)s and %(last)s", first=EARLIEST_YEAR, last=LATEST_YEAR
+            ),
+        )
 
 
 def _is_revenue_or_expense() -> ColumnElement[bool]:
@@ -361,7 +366,9 @@ def _close_refusal(
 ) -> LedgerError | None:
     """Why ``year`` cannot be closed now, or None."""
     if year in closed_years:
-        return Conflict(f"The year {year} is already closed.")
+        return Conflict(
+            translatable("The year %(year)s is already closed.", year=year), code="year_end.already_closed"
+        )
     open_months = _open_months(months, year)
     if open_months:
         listed = ", ".join(open_months)
@@ -387,19 +394,24 @@ def _close_refusal(
     earlier = sorted(_years_with_balances(organisation_id, before=year) - closed_years)
     if earlier:
         return Conflict(
-            f"The year {earlier[0]} still has revenue and expense balances: close {earlier[0]} first."
+            translatable(
+                "The year %(year)s still has revenue and expense balances: close %(year)s first.",
+                year=earlier[0],
+            )
         )
     if not balances:
-        return Conflict(f"The year {year} has no revenue or expense balances to close.")
+        return Conflict(
+            translatable("The year %(year)s has no revenue or expense balances to close.", year=year)
+        )
     return None
 
 
 def _reopen_refusal(year: int, closed_years: set[int]) -> LedgerError | None:
     if year not in closed_years:
-        return Conflict(f"The year {year} is not closed.")
+        return Conflict(translatable("The year %(year)s is not closed.", year=year))
     later = sorted(y for y in closed_years if y > year)
     if later:
-        return Conflict(f"The year {later[-1]} is closed: reopen {later[-1]} first.")
+        return Conflict(translatable("The year %(year)s is closed: reopen %(year)s first.", year=later[-1]))
     return None
 
 

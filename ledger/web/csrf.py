@@ -14,6 +14,7 @@ from typing import Any
 from flask import request, session
 
 from ledger.errors import LedgerError
+from ledger.messages import translatable
 from ledger.web.session import is_web_request
 
 FIELD = "csrf_token"
@@ -23,7 +24,7 @@ _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 class CsrfRefused(LedgerError):
     status = 400
     slug = "csrf-refused"
-    title = "The form has expired"
+    title = translatable("The form has expired")
 
 
 def csrf_token() -> str:
@@ -41,7 +42,9 @@ def check_csrf_token() -> None:
     sent = request.form.get(FIELD, "")
     if not isinstance(expected, str) or not sent or not hmac.compare_digest(expected, sent):
         raise CsrfRefused(
-            "The form has expired or did not come from this site; go back, reload the page and try again."
+            translatable(
+                "The form has expired or did not come from this site; go back, reload the page and try again."
+            )
         )
 
 

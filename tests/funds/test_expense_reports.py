@@ -295,4 +295,5 @@ def test_a_decision_on_a_report_not_submitted_says_so_plainly(client: FlaskClien
             ),
             409,
         )
-        assert f"Only a submitted report is {word}; this one is draft." == problem["detail"]
+        assert f"Only a submitted report is {word}; this report is not submitted." == problem["detail"]
+        assert problem["code"] == "expense_report.not_submitted"

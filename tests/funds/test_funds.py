@@ -234,7 +234,7 @@ def test_lifecycle_rules(client: FlaskClient, world: DemoWorld) -> None:
         == 201
     )
     closing = assert_problem(client.post(f"{url}/close", headers={**admin, "If-Match": "*"}), 409)
-    assert "50000.00 CNY of this fund is unspent" in closing["detail"]
+    assert "¥50,000.00 of this fund is unspent" in closing["detail"]
     stale = client.post(f"{url}/suspend", headers={**admin, "If-Match": '"1"'})
     assert_problem(stale, 412)
     assert_problem(client.post(f"{url}/suspend", headers=admin), 428)

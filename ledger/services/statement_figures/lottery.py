@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from ledger.errors import ValidationFailed
 from ledger.extensions import db
+from ledger.messages import translatable
 from ledger.models.books import JournalEntry
 from ledger.models.expense_report import ExpenseReport, ReportStatus
 from ledger.models.fund import Fund, FundKind
@@ -49,10 +50,17 @@ def lottery_disclosure_figures(
         statement = statement.where(Fund.organisation_id.in_(organisations))
     funds = list(db.session.scalars(statement.order_by(Fund.reference)))
     if not funds:
-        raise ValidationFailed.field("funder", f"{funder} has no welfare-lottery grants running in {year}")
+        raise ValidationFailed.field(
+            "funder",
+            translatable(
+                "%(funder)s has no welfare-lottery grants running in %(year)s", funder=funder, year=year
+            ),
+        )
     currencies = {fund.currency for fund in funds}
     if len(currencies) != 1:
-        raise ValidationFailed.field("funder", "this funder's lottery grants are in more than one currency")
+        raise ValidationFailed.field(
+            "funder", translatable("this funder's lottery grants are in more than one currency")
+        )
     currency = currencies.pop()
 
     def money(minor: int) -> str:

@@ -59,6 +59,7 @@ from sqlalchemy import ColumnElement, case, func, not_, select
 
 from ledger.errors import NotFound, ValidationFailed
 from ledger.extensions import db
+from ledger.messages import translatable
 from ledger.models.books import Posting, Side
 from ledger.models.organisation import Organisation
 from ledger.money import Money, MoneyError, currency_exponent
@@ -551,7 +552,7 @@ def _activity_rows(values: dict[int, tuple[int, int]], currency: str) -> list[di
 
 def _checked_arguments(period_start: date, period_end: date, currency: str) -> None:
     if period_end < period_start:
-        raise ValidationFailed.field("period", "the period ends before it starts")
+        raise ValidationFailed.field("period", translatable("the period ends before it starts"))
     try:
         currency_exponent(currency)
     except MoneyError as error:
