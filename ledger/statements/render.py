@@ -130,7 +130,7 @@ def render_statement(
 
 
 def html_to_pdf(html: str, document: Mapping[str, Any], created: datetime) -> bytes:
-    """Lay ``html`` out as PDF/A-3b with ``document`` attached as ``statement.json``."""
+    """Lay ``html`` out as tagged PDF/A-3b with ``document`` attached as ``statement.json``."""
     import weasyprint  # heavy (Pango, fonts): only when a statement is made
 
     attached = rfc8785.dumps(dict(document))
@@ -145,6 +145,8 @@ def html_to_pdf(html: str, document: Mapping[str, Any], created: datetime) -> by
     return bytes(
         weasyprint.HTML(string=html, url_fetcher=_refusing_fetcher()).write_pdf(
             pdf_variant="pdf/a-3b",
+            # Tagged: a screen reader gets headings, paragraphs and each table's rows and cells.
+            pdf_tags=True,
             attachments=[attachment],
             # The identifier is the same for the same statement: a hash of what it says.
             pdf_identifier=hashlib.sha256(attached + html.encode("utf-8")).hexdigest()[:32].encode("ascii"),

@@ -149,6 +149,26 @@ def test_the_pdf_shows_the_books_and_embeds_them(
     xml = metadata.rdf_root.toxml()
     assert 'pdfaid:part="3"' in xml
     assert 'pdfaid:conformance="B"' in xml
+    # Tagged for screen readers: the figures' tables keep their rows, header cells and cells.
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    assert bool(reader.trailer["/Root"]["/MarkInfo"]["/Marked"])
+    tags = _structure_tags(reader.trailer["/Root"]["/StructTreeRoot"])
+    assert {"/H1", "/P", "/Table", "/TR", "/TH", "/TD"} <= tags, tags
+
+
+def _structure_tags(node: Any) -> set[str]:
+    """The structure types (``/Table``, ``/TD``…) in a PDF's structure tree."""
+    node = node.get_object()
+    found: set[str] = set()
+    if isinstance(node, pypdf.generic.DictionaryObject):
+        if "/S" in node:
+            found.add(str(node["/S"]))
+        kids = node.get("/K")
+        if kids is not None:
+            kids = kids.get_object()
+            for kid in kids if isinstance(kids, pypdf.generic.ArrayObject) else [kids]:
+                found |= _structure_tags(kid)
+    return found
 
 
 def test_the_same_books_and_checkpoint_give_the_same_bytes(
