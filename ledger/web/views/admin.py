@@ -403,6 +403,7 @@ def set_budget(fund_id: uuid.UUID) -> tuple[str, int] | Response:
         funds.set_draft_budget(actor, fund_id, lines)
     except ValidationFailed as error:
         return fund_page(fund_id, 422, setup=error.errors or {"lines": [error.detail]})
+    flash(gettext("The budget is saved."))
     return redirect(url_for("web.fund", fund_id=fund_id, _anchor="setup"))
 
 
@@ -426,6 +427,7 @@ def set_tranches(fund_id: uuid.UUID) -> tuple[str, int] | Response:
         disbursements.set_tranches(actor, fund_id, schedule)
     except ValidationFailed as error:
         return fund_page(fund_id, 422, setup=error.errors or {"tranches": [error.detail]})
+    flash(gettext("The tranche schedule is saved."))
     return redirect(url_for("web.fund", fund_id=fund_id, _anchor="setup"))
 
 
@@ -435,8 +437,21 @@ def change_fund_status(fund_id: uuid.UUID) -> Response:
     action = request.form.get("action", "")
     if action not in ("activate", "suspend", "resume", "close"):
         raise ValidationFailed.field("action", translatable("choose activate, suspend, resume or close"))
-    funds.change_fund_status(current_web_actor(), fund_id, action, None)
+    changed = funds.change_fund_status(current_web_actor(), fund_id, action, None)
+    flash(_fund_status_done(action, changed.title))
     return redirect(url_for("web.fund", fund_id=fund_id))
+
+
+def _fund_status_done(action: str, title: str) -> str:
+    if action == "activate":
+        return str(gettext("%(title)s is active: reports and disbursements can start.", title=title))
+    if action == "suspend":
+        return str(
+            gettext("%(title)s is suspended: nothing is paid from it until it is resumed.", title=title)
+        )
+    if action == "resume":
+        return str(gettext("%(title)s is active again.", title=title))
+    return str(gettext("%(title)s is closed.", title=title))
 
 
 @blueprint.post("/admin/signing-key/rotate")

@@ -48,6 +48,7 @@ def propose_revision(fund_id: uuid.UUID) -> tuple[str, int] | Response:
         )
     except ValidationFailed as error:
         return fund_page(fund_id, 422, revision=error.errors or {"reason": [error.detail]})
+    flash(gettext("The budget change is proposed; a finance officer decides it when it needs approval."))
     return redirect(url_for("web.fund", fund_id=fund_id, _anchor="revisions"))
 
 
@@ -67,6 +68,11 @@ def decide_revision(revision_id: uuid.UUID) -> tuple[str, int] | Response:
         approve=request.form.get("decision") == "approve",
         note=note,
         expected_version=None,
+    )
+    flash(
+        gettext("The budget change is approved.")
+        if revision.status == "approved"
+        else gettext("The budget change is rejected.")
     )
     return redirect(url_for("web.fund", fund_id=revision.fund_id, _anchor="revisions"))
 
@@ -127,6 +133,12 @@ def change_period(organisation_id: uuid.UUID, year: int, month: int) -> tuple[st
         )
     except ValidationFailed as error:
         return _books_page(organisation_id, 422, {f"{year}-{month:02d}": error.errors})
+    period = f"{year}-{month:02d}"
+    flash(
+        gettext("%(period)s is closed: nothing more is booked in it.", period=period)
+        if closing
+        else gettext("%(period)s is reopened; the reason is recorded.", period=period)
+    )
     return redirect(url_for("web.organisation_books", organisation_id=organisation_id))
 
 

@@ -6,7 +6,8 @@ import uuid
 from datetime import date
 from typing import Any
 
-from flask import redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from ledger.errors import Conflict, ValidationFailed
@@ -97,6 +98,7 @@ def create_report(fund_id: uuid.UUID) -> tuple[str, int] | Response:
         )
     except ValidationFailed as error:
         return fund_page(fund_id, 422, report=error.errors or {"title": [error.detail]})
+    flash(gettext("The report is started. Add its lines one by one, then submit it."))
     return redirect(url_for("web.report", report_id=made.report.id))
 
 
@@ -119,6 +121,7 @@ def prepare_disbursement(fund_id: uuid.UUID) -> tuple[str, int] | Response:
     except Conflict as refused:  # over the award, a tranche taken: the form again, as it was typed
         field = DISBURSEMENT_CONFLICT_FIELDS.get(refused.code, "fund")
         return fund_page(fund_id, 409, request.form.to_dict(), disbursement={field: [refused.detail]})
+    flash(gettext("The disbursement is prepared. Another finance officer approves it before it is paid."))
     return redirect(url_for("web.fund", fund_id=fund_id, _anchor="disbursements"))
 
 
@@ -126,6 +129,7 @@ def prepare_disbursement(fund_id: uuid.UUID) -> tuple[str, int] | Response:
 @signed_in
 def approve_disbursement(disbursement_id: uuid.UUID) -> Response:
     done = disbursements.approve_disbursement(current_web_actor(), disbursement_id)
+    flash(gettext("The disbursement is approved. Mark it paid once the bank has paid it."))
     return redirect(url_for("web.fund", fund_id=done.fund_id, _anchor="disbursements"))
 
 
@@ -139,6 +143,7 @@ def pay_disbursement(disbursement_id: uuid.UUID) -> tuple[str, int] | Response:
     except ValidationFailed as error:
         found = disbursements.get_disbursement(actor, disbursement_id)
         return fund_page(found.fund_id, 422, payment=error.errors or {"bank_reference": [error.detail]})
+    flash(gettext("The disbursement is paid and booked."))
     return redirect(url_for("web.fund", fund_id=done.fund_id, _anchor="disbursements"))
 
 

@@ -222,6 +222,7 @@ def remove_line(report_id: uuid.UUID, number: int) -> Response:
         if row.number != number
     ]
     expense_reports.set_lines(actor, report_id, kept, form_version("report"))
+    flash(gettext("Line %(number)s is removed.", number=number))
     return redirect(url_for("web.report", report_id=report_id, _anchor="lines"))
 
 
@@ -259,9 +260,18 @@ def decide_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
         return _report_page(
             report_id, 422, problems=error.errors or {"decision": [error.detail]}, form=request.form.to_dict()
         )
+    flash(_decision_done(decision))
     if Action.QUEUE in navigation(actor):
         return redirect(url_for("web.queue"))
     return redirect(url_for("web.report", report_id=report_id))
+
+
+def _decision_done(decision: str) -> str:
+    if decision == "approve":
+        return str(gettext("The report is approved and booked."))
+    if decision == "return":
+        return str(gettext("The report is returned to its organisation with your comment."))
+    return str(gettext("The report is rejected."))
 
 
 @blueprint.post("/reports/<uuid:report_id>/void")
@@ -278,6 +288,7 @@ def void_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
         return _report_page(
             report_id, 422, problems=error.errors or {"report": [error.detail]}, form=request.form.to_dict()
         )
+    flash(gettext("The report is voided: its bookings are reversed."))
     return redirect(url_for("web.report", report_id=report_id))
 
 
