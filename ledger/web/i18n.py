@@ -61,6 +61,11 @@ SIGNS = {"CNY": "¥", "USD": "US$", "EUR": "€", "GBP": "£"}
 """Currencies shown by their sign; the others by their code (``"HKD 12.00"``)."""
 
 
+def currency_sign(currency: str) -> str:
+    """The sign a form's label shows for ``currency`` (``¥``), or its code when it has none."""
+    return SIGNS.get(currency, currency)
+
+
 def money(amount: object, currency: str = "CNY") -> str:
     """``"1234567.5", "CNY"`` -> ``"¥1,234,567.50"``; ``"-3", "CNY"`` -> ``"-¥3.00"``.
 
@@ -97,6 +102,7 @@ def template_helpers() -> dict[str, Any]:
         "switch_language": {"code": switch_code, "name": switch_name, "html_lang": HTML_LANG[switch_code]},
         "in_language": in_language,
         "money": money,
+        "currency_sign": currency_sign,
         "money_minor": money_minor,
         "decimal_minor": decimal_minor,
     }

@@ -61,7 +61,7 @@ def squeezed_cells(page: Any) -> list[str]:
     return page.evaluate(
         """Array.from(document.querySelectorAll('td, th')).filter(cell => {
              const text = cell.innerText.trim();
-             if (text.length < 5 || cell.closest('thead')?.getBoundingClientRect().width < 5) return false;
+             if (text.length < 4 || cell.closest('thead')?.getBoundingClientRect().width < 5) return false;
              const style = getComputedStyle(cell);
              const size = parseFloat(style.fontSize);
              const box = cell.getBoundingClientRect();
