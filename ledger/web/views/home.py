@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import render_template
 
 from ledger.errors import NotFound
 from ledger.models.expense_report import ReportStatus
-from ledger.services import fund_reports, funds
+from ledger.services import fund_reports, funds, waiting
 from ledger.services.access import Permission, may
 from ledger.services.actions import Action, navigation
 from ledger.services.audit_log import latest_checkpoint
@@ -40,6 +41,9 @@ def home() -> str:
         context["work"] = member_work(actor)
     if Action.QUEUE in places:
         context["waiting"] = list_reports(actor, PageRequest(1, 10), status=ReportStatus.SUBMITTED)
+    if may(actor, Permission.MANAGE_DISBURSEMENTS):
+        context["officer"] = waiting.officer_work(actor, date.today())
+        context["fund_titles"] = {f.id: f.title for f in funds.list_funds(actor, PageRequest(1, 200)).items}
     if Action.AUDIT in places:
         try:
             context["checkpoint"] = latest_checkpoint(actor)

@@ -1,0 +1,95 @@
+"""What waits for a finance officer: the lists and counts their home page starts from.
+
+Each list asks ``actions.available_actions`` whether the person may act on the thing, so the
+home page offers exactly what the thing's own page offers (a disbursement the officer prepared is
+not "waiting for them" to approve: another officer approves it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from ledger.extensions import db
+from ledger.models.disbursement import Disbursement, DisbursementStatus, Tranche
+from ledger.models.fund import BudgetRevision, Fund, FundStatus, RevisionStatus
+from ledger.services.access import Actor, Permission, authorize, visible_organisation_ids
+from ledger.services.actions import Action, available_actions
+
+# How far ahead a tranche counts as due; and how many of each kind the home page lists.
+DUE_WITHIN = timedelta(days=14)
+LISTED = 20
+# A tranche with a disbursement in one of these is being paid or paid: it no longer waits.
+_TAKEN = (DisbursementStatus.PREPARED.value, DisbursementStatus.APPROVED.value, DisbursementStatus.PAID.value)
+
+
+@dataclass(frozen=True)
+class DueTranche:
+    tranche: Tranche
+    fund: Fund
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class OfficerWork:
+    to_approve: list[Disbursement]
+    to_pay: list[Disbursement]
+    revisions: list[BudgetRevision]
+    tranches_due: list[DueTranche]
+
+    @property
+    def total(self) -> int:
+        return len(self.to_approve) + len(self.to_pay) + len(self.revisions) + len(self.tranches_due)
+
+
+def officer_work(actor: Actor, today: date) -> OfficerWork:
+    """Disbursements to approve and to pay, budget revisions to decide, tranches due or overdue."""
+    authorize(actor, Permission.MANAGE_DISBURSEMENTS)
+    visible = visible_organisation_ids(actor)
+    pending = select(Disbursement).where(
+        Disbursement.status.in_((DisbursementStatus.PREPARED.value, DisbursementStatus.APPROVED.value))
+    )
+    proposed = (
+        select(BudgetRevision)
+        .join(Fund, Fund.id == BudgetRevision.fund_id)
+        .where(BudgetRevision.status == RevisionStatus.PROPOSED.value)
+    )
+    if visible is not None:
+        pending = pending.where(Disbursement.organisation_id.in_(visible))
+        proposed = proposed.where(Fund.organisation_id.in_(visible))
+    disbursements = list(db.session.scalars(pending.order_by(Disbursement.prepared_at, Disbursement.id)))
+    offered = {d.id: available_actions(actor, d) for d in disbursements}
+    revisions = [
+        r
+        for r in db.session.scalars(proposed.order_by(BudgetRevision.proposed_at, BudgetRevision.id))
+        if Action.APPROVE in available_actions(actor, r)
+    ]
+    return OfficerWork(
+        to_approve=[d for d in disbursements if Action.APPROVE in offered[d.id]][:LISTED],
+        to_pay=[d for d in disbursements if Action.PAY in offered[d.id]][:LISTED],
+        revisions=revisions[:LISTED],
+        tranches_due=_tranches_due(visible, today)[:LISTED],
+    )
+
+
+def _tranches_due(visible: frozenset[uuid.UUID] | None, today: date) -> list[DueTranche]:
+    """Tranches of active funds due by ``today + DUE_WITHIN`` that nothing is paying yet."""
+    taken = select(Disbursement.tranche_id).where(
+        Disbursement.tranche_id.is_not(None), Disbursement.status.in_(_TAKEN)
+    )
+    statement = (
+        select(Tranche, Fund)
+        .join(Fund, Fund.id == Tranche.fund_id)
+        .where(
+            Fund.status == FundStatus.ACTIVE.value,
+            Tranche.due_date <= today + DUE_WITHIN,
+            Tranche.id.not_in(taken),
+        )
+        .order_by(Tranche.due_date, Fund.reference, Tranche.number)
+    )
+    if visible is not None:
+        statement = statement.where(Fund.organisation_id.in_(visible))
+    return [DueTranche(t, f, t.due_date < today) for t, f in db.session.execute(statement)]
