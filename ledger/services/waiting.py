@@ -34,10 +34,18 @@ class DueTranche:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """A disbursement or a budget revision that waits, with its fund (for its title)."""
+
+    thing: Disbursement | BudgetRevision
+    fund: Fund
+
+
+@dataclass(frozen=True)
 class OfficerWork:
-    to_approve: list[Disbursement]
-    to_pay: list[Disbursement]
-    revisions: list[BudgetRevision]
+    to_approve: list[Waiting]
+    to_pay: list[Waiting]
+    revisions: list[Waiting]
     tranches_due: list[DueTranche]
 
     @property
@@ -49,27 +57,32 @@ def officer_work(actor: Actor, today: date) -> OfficerWork:
     """Disbursements to approve and to pay, budget revisions to decide, tranches due or overdue."""
     authorize(actor, Permission.MANAGE_DISBURSEMENTS)
     visible = visible_organisation_ids(actor)
-    pending = select(Disbursement).where(
-        Disbursement.status.in_((DisbursementStatus.PREPARED.value, DisbursementStatus.APPROVED.value))
+    # Each with its fund in the same query: the rules below read the fund from the session.
+    pending = (
+        select(Disbursement, Fund)
+        .join(Fund, Fund.id == Disbursement.fund_id)
+        .where(Disbursement.status.in_((DisbursementStatus.PREPARED.value, DisbursementStatus.APPROVED.value)))
     )
     proposed = (
-        select(BudgetRevision)
+        select(BudgetRevision, Fund)
         .join(Fund, Fund.id == BudgetRevision.fund_id)
         .where(BudgetRevision.status == RevisionStatus.PROPOSED.value)
     )
     if visible is not None:
         pending = pending.where(Disbursement.organisation_id.in_(visible))
         proposed = proposed.where(Fund.organisation_id.in_(visible))
-    disbursements = list(db.session.scalars(pending.order_by(Disbursement.prepared_at, Disbursement.id)))
-    offered = {d.id: available_actions(actor, d) for d in disbursements}
+    disbursements = [
+        (Waiting(d, f), available_actions(actor, d))
+        for d, f in db.session.execute(pending.order_by(Disbursement.prepared_at, Disbursement.id))
+    ]
     revisions = [
-        r
-        for r in db.session.scalars(proposed.order_by(BudgetRevision.proposed_at, BudgetRevision.id))
+        Waiting(r, f)
+        for r, f in db.session.execute(proposed.order_by(BudgetRevision.proposed_at, BudgetRevision.id))
         if Action.APPROVE in available_actions(actor, r)
     ]
     return OfficerWork(
-        to_approve=[d for d in disbursements if Action.APPROVE in offered[d.id]][:LISTED],
-        to_pay=[d for d in disbursements if Action.PAY in offered[d.id]][:LISTED],
+        to_approve=[w for w, offered in disbursements if Action.APPROVE in offered][:LISTED],
+        to_pay=[w for w, offered in disbursements if Action.PAY in offered][:LISTED],
         revisions=revisions[:LISTED],
         tranches_due=_tranches_due(visible, today)[:LISTED],
     )

@@ -37,14 +37,14 @@ def test_each_officer_sees_what_they_may_act_on(app: Flask, client: FlaskClient,
 
     # The other officer approves it; then it waits to be paid.
     other = _work(app, "finance2", date(2026, 11, 20))
-    assert [(d.amount_minor, d.memo) for d in other.to_approve] == [(4_000_000, "第一期拨款 first tranche")]
+    assert [(w.thing.amount_minor, w.thing.memo) for w in other.to_approve] == [(4_000_000, "第一期拨款 first tranche")]
     approved = client.post(
         f"/api/v1/disbursements/{prepared.get_json()['id']}/approve",
         headers={**world.auth("finance2"), "If-Match": "*"},
     )
     assert approved.status_code == 200, approved.get_json()
     assert _work(app, "finance2", date(2026, 11, 20)).to_approve == []
-    assert [d.amount_minor for d in _work(app, "finance1", date(2026, 11, 20)).to_pay] == [4_000_000]
+    assert [w.thing.amount_minor for w in _work(app, "finance1", date(2026, 11, 20)).to_pay] == [4_000_000]
 
     # A member has no such list; an officer of another part of the tree sees none of this fund.
     assert _work(app, "qianchuan.finance", date(2026, 11, 20)).total == 0

@@ -43,7 +43,6 @@ def home() -> str:
         context["waiting"] = list_reports(actor, PageRequest(1, 10), status=ReportStatus.SUBMITTED)
     if may(actor, Permission.MANAGE_DISBURSEMENTS):
         context["officer"] = waiting.officer_work(actor, date.today())
-        context["fund_titles"] = {f.id: f.title for f in funds.list_funds(actor, PageRequest(1, 200)).items}
     if Action.AUDIT in places:
         try:
             context["checkpoint"] = latest_checkpoint(actor)
