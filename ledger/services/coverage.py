@@ -32,7 +32,7 @@ from sqlalchemy import Select, case, func, select
 
 from ledger.business_dates import business_today
 from ledger.errors import ValidationFailed
-from ledger.exports.spreadsheet import INTEGER, TEXT, Column, Table, workbook_bytes
+from ledger.exports.spreadsheet import INTEGER, TEXT, Column, Table
 from ledger.extensions import db
 from ledger.messages import translatable
 from ledger.models.community import ORGANISATION_TARGETS, Community, CommunityKind
@@ -440,7 +440,7 @@ def community_coverage(
     return Page(items=[CommunityCoverage(c, int(n)) for c, n in rows], total=total)
 
 
-# --- The spreadsheet: the node's children, one sheet, Chinese headers --------------------------
+# --- The spreadsheet: the node's children, one sheet (ledger.services.spreadsheets writes it) -----
 
 KIND_NAMES: Final[dict[str, str]] = {
     RegistrationType.SOCIAL_GROUP.value: "社会团体",
@@ -451,6 +451,16 @@ KIND_NAMES: Final[dict[str, str]] = {
     FilingCategory.CULTURE_SPORTS.value: "文体活动类",
     FilingCategory.MEDIATION.value: "专业调处类",
     "other": "其他",
+}
+KIND_NAMES_EN: Final[dict[str, str]] = {
+    RegistrationType.SOCIAL_GROUP.value: "Social groups",
+    RegistrationType.SOCIAL_SERVICE_ORGANISATION.value: "Social service organisations",
+    RegistrationType.FOUNDATION.value: "Foundations",
+    FilingCategory.LIFE_SERVICES.value: "Life services",
+    FilingCategory.CHARITY.value: "Charity",
+    FilingCategory.CULTURE_SPORTS.value: "Culture and sports",
+    FilingCategory.MEDIATION.value: "Mediation",
+    "other": "Other",
 }
 LEVEL_NAMES: Final[dict[str, str]] = {
     DivisionLevel.PROVINCE.value: "省",
@@ -464,7 +474,7 @@ WHOLE_AREA: Final = "全部地区"
 
 
 def _kind_columns() -> list[Column]:
-    return [Column(KIND_NAMES.get(kind, kind), INTEGER, 12) for kind in KINDS]
+    return [Column(KIND_NAMES.get(kind, kind), INTEGER, 12, KIND_NAMES_EN.get(kind, kind)) for kind in KINDS]
 
 
 def coverage_table(figures: Coverage) -> Table:
@@ -475,15 +485,15 @@ def coverage_table(figures: Coverage) -> Table:
     rows: list[list[object]]
     if figures.children_level == DivisionLevel.COMMUNITY.value:
         columns = [
-            Column("名称", TEXT, 22),
-            Column("区划代码", TEXT, 15),
-            Column("社区类型", TEXT, 10),
-            Column("组织数", INTEGER, 9),
-            Column("登记", INTEGER, 8),
-            Column("备案", INTEGER, 8),
+            Column("名称", TEXT, 22, "Name"),
+            Column("区划代码", TEXT, 15, "Division code"),
+            Column("社区类型", TEXT, 10, "Kind"),
+            Column("组织数", INTEGER, 9, "Organisations"),
+            Column("登记", INTEGER, 8, "Registered"),
+            Column("备案", INTEGER, 8, "Filed"),
             *_kind_columns(),
-            Column("目标", INTEGER, 8),
-            Column("是否达标", TEXT, 9),
+            Column("目标", INTEGER, 8, "Target"),
+            Column("是否达标", TEXT, 9, "Met"),
         ]
         rows = [
             [
@@ -501,15 +511,15 @@ def coverage_table(figures: Coverage) -> Table:
         ]
     else:
         columns = [
-            Column("名称", TEXT, 22),
-            Column("区划代码", TEXT, 15),
-            Column("社区数", INTEGER, 9),
-            Column("达标社区数", INTEGER, 11),
-            Column("达标率", "0.0%", 9),
-            Column("组织数", INTEGER, 9),
-            Column("每社区组织数", "0.00", 13),
-            Column("登记", INTEGER, 8),
-            Column("备案", INTEGER, 8),
+            Column("名称", TEXT, 22, "Name"),
+            Column("区划代码", TEXT, 15, "Division code"),
+            Column("社区数", INTEGER, 9, "Communities"),
+            Column("达标社区数", INTEGER, 11, "Communities met"),
+            Column("达标率", "0.0%", 9, "Share met"),
+            Column("组织数", INTEGER, 9, "Organisations"),
+            Column("每社区组织数", "0.00", 13, "Organisations per community"),
+            Column("登记", INTEGER, 8, "Registered"),
+            Column("备案", INTEGER, 8, "Filed"),
             *_kind_columns(),
         ]
         rows = [
@@ -528,10 +538,3 @@ def coverage_table(figures: Coverage) -> Table:
             for n in figures.children
         ]
     return Table(sheet_name=sheet, title=title, columns=columns, rows=rows)
-
-
-def coverage_workbook(actor: Actor, node: str | None, as_of: date | None) -> tuple[str, bytes]:
-    """The file name and XLSX bytes of :func:`coverage` for ``node`` on ``as_of``."""
-    figures = coverage(actor, node, as_of)
-    filename = f"coverage-{figures.node.code or 'all'}-{figures.as_of.isoformat()}.xlsx"
-    return filename, workbook_bytes([coverage_table(figures)])
