@@ -1,8 +1,11 @@
 """Tables as an XLSX workbook: a bold, frozen header row with an auto-filter, typed cells, no formulas.
 
-The caller (a service) says what the columns are (:class:`Column`: a Chinese and an English
-header, a number format, a width) and gives the rows as Python values (int, Decimal, Money, date,
-datetime, str, bool, None); this module knows nothing of what they mean. Every download of the
+The caller (a service) says what the columns are (:class:`Column`: a header made with
+``translatable``, a number format, a width) and gives the rows as Python values (int, Decimal,
+Money, date, datetime, str, bool, None); this module knows nothing of what they mean. Every word
+(headers, sheet names, titles, and cells that are a ``Message`` or a ``Bilingual``) is put in the
+workbook's language (``zh`` or ``en``) from the message catalog when the workbook is written
+(``ledger.messages.in_language``). Every download of the
 service (docs/spreadsheets.md) is written here, so they all look alike:
 
 * row 1 holds the headers, in Chinese or in English (``lang``), bold, frozen (``A2``), with an
@@ -29,6 +32,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from ledger.messages import in_language
 from ledger.money import CURRENCY_EXPONENTS, Money
 
 CONTENT_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -57,37 +61,38 @@ def percent_format(places: int = 2) -> str:
 
 @dataclass(frozen=True)
 class Column:
+    """A column: its header (a ``Message``, written in the workbook's language), format and width."""
+
     header: str
     number_format: str = "General"
     width: int = 12
-    header_en: str = ""
 
     def heading(self, lang: str) -> str:
-        return self.header_en if lang == "en" and self.header_en else self.header
+        return in_language(self.header, lang)
 
 
-def text(zh: str, en: str, width: int = 16) -> Column:
-    return Column(zh, TEXT, width, en)
+def text(header: str, width: int = 16) -> Column:
+    return Column(header, TEXT, width)
 
 
-def integer(zh: str, en: str, width: int = 10) -> Column:
-    return Column(zh, INTEGER, width, en)
+def integer(header: str, width: int = 10) -> Column:
+    return Column(header, INTEGER, width)
 
 
-def money(zh: str, en: str, currency: str, width: int = 16) -> Column:
-    return Column(zh, money_format(currency), width, en)
+def money(header: str, currency: str, width: int = 16) -> Column:
+    return Column(header, money_format(currency), width)
 
 
-def day(zh: str, en: str, width: int = 12) -> Column:
-    return Column(zh, DATE, width, en)
+def day(header: str, width: int = 12) -> Column:
+    return Column(header, DATE, width)
 
 
-def moment(zh: str, en: str, width: int = 20) -> Column:
-    return Column(zh, DATETIME, width, en)
+def moment(header: str, width: int = 20) -> Column:
+    return Column(header, DATETIME, width)
 
 
-def percentage(zh: str, en: str, places: int = 2, width: int = 10) -> Column:
-    return Column(zh, percent_format(places), width, en)
+def percentage(header: str, places: int = 2, width: int = 10) -> Column:
+    return Column(header, percent_format(places), width)
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,10 @@ class Formatted:
 
 @dataclass(frozen=True)
 class Table:
-    """A sheet: its name (at most 31 characters), a title, columns and rows of values."""
+    """A sheet: its name (at most 31 characters once written), a title, columns and rows of values.
+
+    The name and the title are messages (``translatable``), written in the workbook's language.
+    """
 
     sheet_name: str
     title: str
@@ -116,7 +124,9 @@ def fraction(percent_text: str | None) -> Decimal | None:
     return None if percent_text is None else Decimal(percent_text) / 100
 
 
-def _cell_value(value: object) -> object:
+def _cell_value(value: object, lang: str) -> object:
+    if isinstance(value, str):
+        return in_language(value, lang)  # a Message or a Bilingual in ``lang``; other text as it is
     if isinstance(value, Money):
         value = value.to_decimal()
     if isinstance(value, Decimal):
@@ -132,9 +142,9 @@ def workbook_bytes(tables: Sequence[Table], lang: str = "zh") -> bytes:
     book = Workbook()
     book.remove(book.active)
     if tables:
-        book.properties.title = tables[0].title
+        book.properties.title = in_language(tables[0].title, lang)
     for table in tables:
-        sheet = book.create_sheet(table.sheet_name[:31])
+        sheet = book.create_sheet(in_language(table.sheet_name, lang)[:31])
         for index, column in enumerate(table.columns, start=1):
             cell = sheet.cell(row=HEADER_ROW, column=index, value=column.heading(lang))
             cell.font = Font(bold=True)
@@ -145,7 +155,7 @@ def workbook_bytes(tables: Sequence[Table], lang: str = "zh") -> bytes:
                 number_format = value.number_format if isinstance(value, Formatted) else column.number_format
                 if isinstance(value, Formatted):
                     value = value.value
-                cell = sheet.cell(row=offset, column=index, value=_cell_value(value))
+                cell = sheet.cell(row=offset, column=index, value=_cell_value(value, lang))
                 if isinstance(value, str):
                     cell.data_type = "s"  # "=…" stays text: no formulas in a download
                 cell.number_format = number_format

@@ -6,6 +6,10 @@ figures), lays its result out as tables for ``ledger.exports.spreadsheet``, and 
 file's SHA-256, as an issued statement is recorded: an auditor can tie any copy back to who
 took it and when. docs/spreadsheets.md lists the downloads.
 
+Every word a sheet shows (headers, sheet names, titles, yes/no) is a ``translatable`` message and
+every status a word of ``ledger.vocabulary``; ``ledger.exports.spreadsheet`` writes them in the
+caller's language from the message catalog.
+
 A list (the expense reports, the journal) is written whole, never cut silently: beyond
 ``MAX_ROWS`` rows the download is refused (422 ``export.too_many_rows``) and asks for a
 narrower selection.
@@ -36,7 +40,7 @@ from ledger.exports.spreadsheet import (
     text,
     workbook_bytes,
 )
-from ledger.messages import translatable
+from ledger.messages import Message, translatable
 from ledger.models.expense_report import ReportStatus
 from ledger.money import Money
 from ledger.services import books, coverage, expense_reports, fund_reports, statements, trial_balance
@@ -45,6 +49,7 @@ from ledger.services.audit_subjects import record_event
 from ledger.services.funds import get_fund
 from ledger.services.pagination import Page, PageRequest
 from ledger.statements.period import StatementPeriod
+from ledger.vocabulary import STATUS
 
 MAX_ROWS: Final = 10_000
 """The most rows (reports, journal entries) one list download holds; more is a 422."""
@@ -110,20 +115,11 @@ def _whole(page: Page[Any]) -> None:
         )
 
 
-def _both(zh: str, en: str, lang: str) -> str:
-    return en if lang == "en" else zh
+def _yes(value: bool) -> Message:
+    return translatable("yes") if value else translatable("no")
 
 
 # --- Expense reports: the review queue and the list ------------------------------------------------
-
-REPORT_STATUS: Final[dict[str, tuple[str, str]]] = {
-    ReportStatus.DRAFT.value: ("草稿", "draft"),
-    ReportStatus.SUBMITTED.value: ("待审核", "submitted"),
-    ReportStatus.APPROVED.value: ("已批准", "approved"),
-    ReportStatus.RETURNED.value: ("已退回修改", "returned"),
-    ReportStatus.REJECTED.value: ("已驳回", "rejected"),
-    ReportStatus.VOIDED.value: ("已作废", "voided"),
-}
 
 
 def reports_download(
@@ -142,32 +138,31 @@ def reports_download(
     currencies = {f: get_fund(actor, f).currency for f in {r.fund_id for r in page.items}}
     only = next(iter(currencies.values())) if len(set(currencies.values())) == 1 else "CNY"
     columns = [
-        text("报告编号", "Report ID", 38),
-        text("资金项目编号", "Fund ID", 38),
-        text("标题", "Title", 30),
-        text("状态", "Status", 12),
-        text("中期报告", "Interim", 9),
-        text("填报人", "Filed by", 16),
-        moment("创建时间（UTC）", "Created (UTC)"),
-        moment("提交时间（UTC）", "Submitted (UTC)"),
-        text("审核人", "Decided by", 16),
-        moment("审核时间（UTC）", "Decided (UTC)"),
-        money("金额", "Total", only),
-        text("币种", "Currency", 8),
-        integer("明细行数", "Lines", 9),
+        text(translatable("Report ID"), 38),
+        text(translatable("Fund ID"), 38),
+        text(translatable("Title"), 30),
+        text(translatable("Status"), 12),
+        text(translatable("Interim"), 9),
+        text(translatable("Filed by"), 16),
+        moment(translatable("Created (UTC)")),
+        moment(translatable("Submitted (UTC)")),
+        text(translatable("Decided by"), 16),
+        moment(translatable("Decided (UTC)")),
+        money(translatable("Amount"), only),
+        text(translatable("Currency"), 8),
+        integer(translatable("Number of lines"), 9),
     ]
     rows = []
     for r in page.items:
         currency = currencies[r.fund_id]
         total = Money(currency, sum(line.amount_minor for line in r.lines))
-        words = REPORT_STATUS.get(r.status, (r.status, r.status))
         rows.append(
             [
                 str(r.id),
                 str(r.fund_id),
                 r.title,
-                words[1] if lang == "en" else words[0],
-                _both("是" if r.interim else "否", "yes" if r.interim else "no", lang),
+                STATUS.get(r.status, r.status),
+                _yes(r.interim),
                 r.filed_by,
                 r.created_at,
                 r.submitted_at,
@@ -180,10 +175,8 @@ def reports_download(
         )
     queue = status is ReportStatus.SUBMITTED
     table = Table(
-        sheet_name=_both(
-            "待审核报销" if queue else "报销报告", "Review queue" if queue else "Expense reports", lang
-        ),
-        title=_both("报销报告清单", "Expense reports", lang),
+        sheet_name=translatable("Review queue") if queue else translatable("Expense reports"),
+        title=translatable("Expense reports"),
         columns=columns,
         rows=rows,
     )
@@ -207,17 +200,17 @@ def budget_vs_actual_download(actor: Actor, fund_id: uuid.UUID, lang: str) -> Do
     lang = _lang(lang)
     currency = fund.currency
     table = Table(
-        sheet_name=_both("预算执行", "Budget vs actual", lang),
-        title=_both(f"{fund.title} 预算执行情况", f"{fund.title}: budget vs actual", lang),
+        sheet_name=translatable("Budget vs actual"),
+        title=translatable("%(fund)s: budget vs actual", fund=fund.title),
         columns=[
-            text("类别代码", "Category", 10),
-            text("类别名称", "Category name", 22),
-            money("原预算", "Budget", currency),
-            money("调整后预算", "Revised budget", currency),
-            money("已批准支出", "Approved", currency),
-            money("待审核", "Pending", currency),
-            money("预算余额", "Remaining", currency),
-            percentage("执行率", "Executed"),
+            text(translatable("Category code"), 10),
+            text(translatable("Category name"), 22),
+            money(translatable("Original budget"), currency),
+            money(translatable("Revised budget"), currency),
+            money(translatable("Approved spending"), currency),
+            money(translatable("Pending"), currency),
+            money(translatable("Budget remaining"), currency),
+            percentage(translatable("Executed")),
         ],
         rows=[
             [
@@ -256,42 +249,37 @@ def summary_download(actor: Actor, fund_id: uuid.UUID, lang: str) -> Download:
     def pct(value: str | None) -> Formatted:
         return Formatted(fraction(value), PERCENT)
 
-    figures: list[tuple[str, str, str, object]] = [
-        ("awarded", "资助金额", "Awarded", summary.awarded),
-        ("disbursed", "已拨付", "Disbursed", summary.disbursed),
-        ("spent", "已支出", "Spent", summary.spent),
-        ("refunded", "已退回", "Refunded", summary.refunded),
-        ("unspent", "结余（已收 − 已支 − 已退）", "Unspent (received − spent − refunded)", summary.unspent),
-        ("unspent_cash", "银行结存", "Unspent cash", summary.unspent_cash),
-        ("pending", "待审核支出", "Pending", summary.pending),
-        ("admin_costs", "管理费用", "Admin costs", summary.admin_costs),
-        (
-            "admin_cost_percent",
-            "管理费用占资助金额比例",
-            "Admin costs / award",
-            pct(summary.admin_cost_percent),
-        ),
-        ("admin_cost_cap_percent", "管理费用比例上限", "Admin-cost cap", pct(cap) if cap else None),
-        ("restricted_net_assets", "限定性净资产", "Restricted net assets", summary.restricted_net_assets),
+    figures: list[tuple[str, Message, object]] = [
+        ("awarded", translatable("Award"), summary.awarded),
+        ("disbursed", translatable("Disbursed"), summary.disbursed),
+        ("spent", translatable("Amount spent"), summary.spent),
+        ("refunded", translatable("Refunded"), summary.refunded),
+        ("unspent", translatable("Unspent (received − spent − refunded)"), summary.unspent),
+        ("unspent_cash", translatable("Unspent cash"), summary.unspent_cash),
+        ("pending", translatable("Pending spending"), summary.pending),
+        ("admin_costs", translatable("Admin costs"), summary.admin_costs),
+        ("admin_cost_percent", translatable("Admin costs / award"), pct(summary.admin_cost_percent)),
+        ("admin_cost_cap_percent", translatable("Admin-cost cap"), pct(cap) if cap else None),
+        ("restricted_net_assets", translatable("Restricted net assets"), summary.restricted_net_assets),
     ]
     overview = Table(
-        sheet_name=_both("资金概况", "Summary", lang),
-        title=_both(f"{fund.title} 资金概况", f"{fund.title}: summary", lang),
+        sheet_name=translatable("Summary"),
+        title=translatable("%(fund)s: summary", fund=fund.title),
         columns=[
-            text("字段", "Field", 24),
-            text("项目", "Figure", 30),
-            Column("金额或比例", amount, 18, "Amount or share"),
+            text(translatable("Field name"), 24),
+            text(translatable("Figure"), 30),
+            Column(translatable("Amount or share"), amount, 18),
         ],
-        rows=[[key, en if lang == "en" else zh, value] for key, zh, en, value in figures],
+        rows=[list(figure) for figure in figures],
     )
     tranches = Table(
-        sheet_name=_both("拨付批次", "Tranches", lang),
-        title=_both(f"{fund.title} 拨付批次", f"{fund.title}: tranches", lang),
+        sheet_name=translatable("Tranches"),
+        title=translatable("%(fund)s: tranches", fund=fund.title),
         columns=[
-            integer("批次", "Tranche", 8),
-            day("计划日期", "Due date"),
-            money("计划金额", "Amount", currency),
-            money("已拨付", "Paid", currency),
+            integer(translatable("Tranche"), 8),
+            day(translatable("Due date")),
+            money(translatable("Scheduled amount"), currency),
+            money(translatable("Paid"), currency),
         ],
         rows=[[t.number, date.fromisoformat(t.due_date), t.amount, t.paid] for t in summary.tranches],
     )
@@ -318,17 +306,17 @@ def fund_use_download(actor: Actor, fund_id: uuid.UUID, period: StatementPeriod,
     fund = figures["fund"]
     span = f"{period.start.isoformat()}..{period.end.isoformat()}"
     categories = Table(
-        sheet_name=_both("分类支出", "By category", lang),
-        title=_both(f"{fund['title']} 资金使用情况（{span}）", f"{fund['title']}: fund use ({span})", lang),
+        sheet_name=translatable("By category"),
+        title=translatable("%(fund)s: fund use (%(period)s)", fund=fund["title"], period=span),
         columns=[
-            text("类别代码", "Category", 10),
-            text("类别名称", "Category name", 22),
-            money("原预算", "Budget", currency),
-            money("调整后预算", "Revised budget", currency),
-            money("本期支出", "This period", currency),
-            money("累计支出", "Cumulative", currency),
-            money("预算余额", "Remaining", currency),
-            percentage("执行率", "Executed"),
+            text(translatable("Category code"), 10),
+            text(translatable("Category name"), 22),
+            money(translatable("Original budget"), currency),
+            money(translatable("Revised budget"), currency),
+            money(translatable("Spent this period"), currency),
+            money(translatable("Spent to date"), currency),
+            money(translatable("Budget remaining"), currency),
+            percentage(translatable("Executed")),
         ],
         rows=[
             [
@@ -344,16 +332,16 @@ def fund_use_download(actor: Actor, fund_id: uuid.UUID, period: StatementPeriod,
         ],
     )
     payments = Table(
-        sheet_name=_both("拨付到账", "Payments received", lang),
+        sheet_name=translatable("Payments received"),
         title=categories.title,
         columns=[
-            integer("批次", "Tranche", 8),
-            text("类型", "Kind", 12),
-            day("到账日期", "Paid on"),
-            text("银行流水号", "Bank reference", 20),
-            money("金额", "Amount", currency),
-            text("本期", "In period", 8),
-            day("退回日期", "Returned on"),
+            integer(translatable("Tranche"), 8),
+            text(translatable("Kind"), 12),
+            day(translatable("Received on")),
+            text(translatable("Bank reference"), 20),
+            money(translatable("Amount"), currency),
+            text(translatable("In period"), 8),
+            day(translatable("Returned on")),
         ],
         rows=[
             [
@@ -362,7 +350,7 @@ def fund_use_download(actor: Actor, fund_id: uuid.UUID, period: StatementPeriod,
                 date.fromisoformat(t["paid_on"]),
                 t["bank_reference"],
                 _money(t["amount"], currency),
-                _both("是" if t["in_period"] else "否", "yes" if t["in_period"] else "no", lang),
+                _yes(t["in_period"]),
                 date.fromisoformat(t["returned_on"]) if t["returned_on"] else None,
             ]
             for t in figures["tranches"]
@@ -371,29 +359,29 @@ def fund_use_download(actor: Actor, fund_id: uuid.UUID, period: StatementPeriod,
     amount = money_format(currency)
     admin = figures["admin_costs"]
     unspent = figures["unspent"]
-    totals: list[tuple[str, str, str, object]] = [
-        ("award", "资助金额", "Award", _money(figures["award"], currency)),
-        ("received.this_period", "本期到账", "Received this period", _money(figures["received"]["this_period"], currency)),
-        ("received.cumulative", "累计到账", "Received to date", _money(figures["received"]["cumulative"], currency)),
-        ("spending.this_period", "本期支出", "Spent this period", _money(figures["spending"]["this_period"], currency)),
-        ("spending.cumulative", "累计支出", "Spent to date", _money(figures["spending"]["cumulative"], currency)),
-        ("spending.budget", "预算合计", "Budget", _money(figures["spending"]["budget"], currency)),
-        ("admin_costs.cumulative", "管理费用", "Admin costs", _money(admin["cumulative"], currency)),
-        ("admin_costs.percent", "管理费用占资助金额比例", "Admin costs / award", Formatted(fraction(admin["percent"]), PERCENT)),
-        ("unspent.refunded", "已退回", "Refunded", _money(unspent["refunded"], currency)),
-        ("unspent.balance", "结余", "Unspent", _money(unspent["balance"], currency)),
-        ("unspent.held_in_bank", "银行结存", "Held in bank", _money(unspent["held_in_bank"], currency)),
-        ("restricted_net_assets", "限定性净资产", "Restricted net assets", _money(figures["restricted_net_assets"], currency)),
+    totals: list[tuple[str, Message, object]] = [
+        ("award", translatable("Award"), _money(figures["award"], currency)),
+        ("received.this_period", translatable("Received this period"), _money(figures["received"]["this_period"], currency)),
+        ("received.cumulative", translatable("Received to date"), _money(figures["received"]["cumulative"], currency)),
+        ("spending.this_period", translatable("Spent this period"), _money(figures["spending"]["this_period"], currency)),
+        ("spending.cumulative", translatable("Spent to date"), _money(figures["spending"]["cumulative"], currency)),
+        ("spending.budget", translatable("Total budget"), _money(figures["spending"]["budget"], currency)),
+        ("admin_costs.cumulative", translatable("Admin costs"), _money(admin["cumulative"], currency)),
+        ("admin_costs.percent", translatable("Admin costs / award"), Formatted(fraction(admin["percent"]), PERCENT)),
+        ("unspent.refunded", translatable("Refunded"), _money(unspent["refunded"], currency)),
+        ("unspent.balance", translatable("Unspent"), _money(unspent["balance"], currency)),
+        ("unspent.held_in_bank", translatable("Held in bank"), _money(unspent["held_in_bank"], currency)),
+        ("restricted_net_assets", translatable("Restricted net assets"), _money(figures["restricted_net_assets"], currency)),
     ]  # fmt: skip
     overview = Table(
-        sheet_name=_both("汇总", "Totals", lang),
+        sheet_name=translatable("Totals"),
         title=categories.title,
         columns=[
-            text("字段", "Field", 24),
-            text("项目", "Figure", 26),
-            Column("金额或比例", amount, 18, "Amount or share"),
+            text(translatable("Field name"), 24),
+            text(translatable("Figure"), 26),
+            Column(translatable("Amount or share"), amount, 18),
         ],
-        rows=[[key, en if lang == "en" else zh, value] for key, zh, en, value in totals],
+        rows=[list(total) for total in totals],
     )
     return deliver(
         actor,
@@ -431,19 +419,17 @@ def trial_balance_download(actor: Actor, organisation_id: uuid.UUID, as_of: date
         for row in balance.rows
     ]
     for currency, (debit, credit) in balance.totals().items():
-        rows.append(
-            ["", _both("合计", "Total", lang), currency, cell(debit), cell(credit), cell(debit - credit)]
-        )
+        rows.append(["", translatable("Total"), currency, cell(debit), cell(credit), cell(debit - credit)])
     table = Table(
-        sheet_name=_both("试算平衡表", "Trial balance", lang),
-        title=_both(f"试算平衡表（截至 {as_of.isoformat()}）", f"Trial balance at {as_of.isoformat()}", lang),
+        sheet_name=translatable("Trial balance"),
+        title=translatable("Trial balance at %(date)s", date=as_of.isoformat()),
         columns=[
-            text("科目代码", "Account", 10),
-            text("科目名称", "Account name", 26),
-            text("币种", "Currency", 8),
-            money("借方发生额", "Debit", only, 18),
-            money("贷方发生额", "Credit", only, 18),
-            money("余额（借 − 贷）", "Balance (debit − credit)", only, 18),
+            text(translatable("Account code"), 10),
+            text(translatable("Account name"), 26),
+            text(translatable("Currency"), 8),
+            money(translatable("Total debits"), only, 18),
+            money(translatable("Total credits"), only, 18),
+            money(translatable("Balance (debit − credit)"), only, 18),
         ],
         rows=rows,
     )
@@ -485,20 +471,20 @@ def journal_download(actor: Actor, organisation_id: uuid.UUID, lang: str) -> Dow
                 ]
             )
     table = Table(
-        sheet_name=_both("序时账", "Journal", lang),
-        title=_both("序时账", "Journal", lang),
+        sheet_name=translatable("Journal"),
+        title=translatable("Journal"),
         columns=[
-            day("记账日期", "Date"),
-            text("凭证编号", "Entry ID", 38),
-            text("摘要", "Description", 36),
-            text("来源", "Source", 18),
-            integer("行号", "Line", 6),
-            text("科目代码", "Account", 10),
-            money("借方", "Debit", "CNY"),
-            money("贷方", "Credit", "CNY"),
-            text("币种", "Currency", 8),
-            text("资金项目", "Fund ID", 38),
-            text("限定性", "Restriction", 12),
+            day(translatable("Entry date")),
+            text(translatable("Entry ID"), 38),
+            text(translatable("Description"), 36),
+            text(translatable("Source"), 18),
+            integer(translatable("Line"), 6),
+            text(translatable("Account code"), 10),
+            money(translatable("Debit"), "CNY"),
+            money(translatable("Credit"), "CNY"),
+            text(translatable("Currency"), 8),
+            text(translatable("Fund ID"), 38),
+            text(translatable("Restriction"), 12),
         ],
         rows=rows,
     )
@@ -521,26 +507,24 @@ def lottery_disclosure_download(actor: Actor, funder: str, year: int, lang: str)
     figures = statements.lottery_disclosure_report(actor, funder, year)
     lang = _lang(lang)
     currency = figures["currency"]
-    title = _both(
-        f"{funder} {year} 年度彩票公益金使用情况", f"{funder}: welfare-lottery funds used in {year}", lang
-    )
+    title = translatable("%(funder)s: welfare-lottery funds used in %(year)s", funder=funder, year=year)
     projects = Table(
-        sheet_name=_both("资助项目", "Projects", lang),
+        sheet_name=translatable("Projects"),
         title=title,
         columns=[
-            text("项目编号", "Reference", 14),
-            text("项目名称", "Title", 28),
-            text("受资助组织", "Recipient", 24),
-            text("统一社会信用代码", "Credit code", 20),
-            day("开始日期", "Start"),
-            day("结束日期", "End"),
-            money("资助金额", "Award", currency),
-            money("本年拨付", "Paid in year", currency),
-            money("累计拨付", "Paid to date", currency),
-            money("本年支出", "Spent in year", currency),
-            money("累计支出", "Spent to date", currency),
-            percentage("执行率", "Executed"),
-            integer("本年批准报告数", "Reports approved in year", 12),
+            text(translatable("Project reference"), 14),
+            text(translatable("Project title"), 28),
+            text(translatable("Recipient"), 24),
+            text(translatable("Credit code"), 20),
+            day(translatable("Start date")),
+            day(translatable("End date")),
+            money(translatable("Award"), currency),
+            money(translatable("Paid in year"), currency),
+            money(translatable("Paid to date"), currency),
+            money(translatable("Spent in year"), currency),
+            money(translatable("Spent to date"), currency),
+            percentage(translatable("Executed")),
+            integer(translatable("Reports approved in year"), 12),
         ],
         rows=[
             [
@@ -561,13 +545,13 @@ def lottery_disclosure_download(actor: Actor, funder: str, year: int, lang: str)
         ],
     )
     by_category = Table(
-        sheet_name=_both("支出类别", "Spending by category", lang),
+        sheet_name=translatable("Spending by category"),
         title=title,
         columns=[
-            text("类别代码", "Category", 10),
-            text("类别名称", "Category name", 22),
-            money("本年支出", "Spent in year", currency),
-            percentage("占比", "Share"),
+            text(translatable("Category code"), 10),
+            text(translatable("Category name"), 22),
+            money(translatable("Spent in year"), currency),
+            percentage(translatable("Share of spending")),
         ],
         rows=[
             [

@@ -134,8 +134,26 @@ def test_headers_are_english_when_the_caller_asks_for_english(
     fund_id = _fund_id(client, funded_world)
     english = {**funded_world.auth("member01"), "Accept-Language": "en-GB,en;q=0.9,zh;q=0.5"}
     book, body = _download(client, f"/api/v1/funds/{fund_id}/budget-vs-actual.xlsx", english)
-    assert _headers(book.active)[:4] == ["Category", "Category name", "Budget", "Revised budget"]
+    assert _headers(book.active)[:4] == [
+        "Category code",
+        "Category name",
+        "Original budget",
+        "Revised budget",
+    ]
+    assert book.active.title == "Budget vs actual"
+    assert book.properties.title == "社区居家养老服务项目 Home care for elders: budget vs actual"
     assert _assert_recorded(client, funded_world, body, "budget_vs_actual")["data"]["lang"] == "en"
+    # Every word of a workbook is in its language, from the catalog: headers, sheets, statuses, yes/no.
+    finance = {**funded_world.auth("finance1"), "Accept-Language": "en"}
+    book, _ = _download(client, "/api/v1/expense-reports.xlsx?status=submitted", finance)
+    assert book.active.title == "Review queue"
+    assert _headers(book.active)[:5] == ["Report ID", "Fund ID", "Title", "Status", "Interim"]
+    assert {(r[3], r[4]) for r in _records(book.active)} == {("submitted", "no")}
+    chinese = funded_world.auth("finance1")
+    book, _ = _download(client, "/api/v1/expense-reports.xlsx?status=submitted", chinese)
+    assert book.active.title == "待审核报销"
+    assert _headers(book.active)[:5] == ["报告编号", "资金项目编号", "标题", "状态", "中期报告"]
+    assert {(r[3], r[4]) for r in _records(book.active)} == {("待审核", "否")}
 
 
 def test_the_fund_summary_holds_the_json_figures(client: FlaskClient, funded_world: DemoWorld) -> None:
@@ -309,7 +327,7 @@ def test_coverage_is_recorded_like_the_others(client: FlaskClient, world: DemoWo
     assert _assert_recorded(client, world, body, "coverage")["data"]["parameters"]["node"] == "420116000000"
     english = {**world.auth("admin"), "Accept-Language": "en"}
     book, _ = _download(client, "/api/v1/coverage.xlsx?node=420116000000", english)
-    assert _headers(book.active)[:3] == ["Name", "Division code", "Communities"]
+    assert _headers(book.active)[:3] == ["Name", "Division code", "Number of communities"]
 
 
 def test_a_member_of_another_organisation_gets_what_the_json_gives(
