@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 import marshmallow as ma
-from flask import request
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
@@ -19,7 +19,10 @@ from ledger.api.common import (
     enum_value_field,
     link,
     page_request,
+    reader_language,
     with_etag,
+    xlsx_doc,
+    xlsx_response,
 )
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.inputs.books import (
@@ -33,7 +36,7 @@ from ledger.inputs.common import DatedReasonSchema, StrictSchema
 from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, PeriodStatus
 from ledger.money import Money
 from ledger.services import books as service
-from ledger.services import idempotency, periods, trial_balance, year_end
+from ledger.services import idempotency, periods, spreadsheets, trial_balance, year_end
 from ledger.services.amounts import parse_amount
 
 blp = Blueprint(
@@ -232,6 +235,31 @@ class TrialBalance(MethodView):
     def get(self, query: dict[str, Any], organisation_id: uuid.UUID) -> trial_balance.TrialBalance:
         """Debit and credit totals per account at a date (default today), from the postings"""
         return trial_balance.trial_balance(current_actor(), organisation_id, query["as_of"] or date.today())
+
+
+@blp.route("/organisations/<uuid:organisation_id>/trial-balance.xlsx")
+class TrialBalanceSpreadsheet(MethodView):
+    @blp.arguments(TrialBalanceQuerySchema, location="query")
+    @blp.doc(responses=xlsx_doc("the trial balance, with a total row per currency"))
+    def get(self, query: dict[str, Any], organisation_id: uuid.UUID) -> Response:
+        """The trial balance at a date (default today), as a spreadsheet (XLSX)"""
+        made = spreadsheets.trial_balance_download(
+            current_actor(), organisation_id, query["as_of"] or date.today(), reader_language()
+        )
+        return xlsx_response(made.filename, made.content)
+
+
+@blp.route("/organisations/<uuid:organisation_id>/journal-entries.xlsx")
+class JournalSpreadsheet(MethodView):
+    @blp.doc(
+        responses=xlsx_doc(
+            "every journal entry (newest first), a row per posting (at most 10,000 entries, else 422)"
+        )
+    )
+    def get(self, organisation_id: uuid.UUID) -> Response:
+        """The organisation's journal, as a spreadsheet (XLSX)"""
+        made = spreadsheets.journal_download(current_actor(), organisation_id, reader_language())
+        return xlsx_response(made.filename, made.content)
 
 
 # -- year-end closing (年末结转) -------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any, NoReturn
 
 import flask_smorest
 import marshmallow as ma
-from flask import request
+from flask import Response, request
 from flask_smorest.pagination import PaginationParameters
 from marshmallow import missing
 from webargs.flaskparser import FlaskParser, abort, is_json_request
@@ -218,3 +218,30 @@ def created_links(*, retried: bool = True, **links: dict[str, Any]) -> Any:
     """
     statuses = (201, 200) if retried else (201,)
     return Blueprint.doc(responses={status: {"links": links} for status in statuses})
+
+
+# -- spreadsheets (docs/spreadsheets.md) ---------------------------------------------------------------
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_doc(what: str) -> dict[str, Any]:
+    """The OpenAPI response of a ``….xlsx`` download: the same figures as the JSON beside it."""
+    return {
+        "200": {
+            "description": f"{what} as an XLSX workbook: the same figures as the JSON endpoint without "
+            "'.xlsx', headers in Chinese (English with Accept-Language: en)",
+            "content": {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+
+
+def reader_language() -> str:
+    """``en`` when the caller's Accept-Language prefers English to Chinese, else ``zh``."""
+    return request.accept_languages.best_match(["zh", "en"], default="zh") or "zh"
+
+
+def xlsx_response(filename: str, content: bytes) -> Response:
+    response = Response(content, mimetype=XLSX_MEDIA_TYPE)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

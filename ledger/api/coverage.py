@@ -8,13 +8,20 @@ import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
 
-from ledger.api.common import Blueprint, ResponseSchema, enum_value_field
+from ledger.api.common import (
+    Blueprint,
+    ResponseSchema,
+    enum_value_field,
+    reader_language,
+    xlsx_doc,
+    xlsx_response,
+)
 from ledger.api.security import API_PREFIX, current_actor
-from ledger.exports.spreadsheet import CONTENT_TYPE
 from ledger.inputs.coverage import CoverageQuerySchema
 from ledger.models.community import CommunityKind
 from ledger.models.region import DivisionLevel
 from ledger.services import coverage as service
+from ledger.services import spreadsheets
 
 blp = Blueprint(
     "coverage",
@@ -105,14 +112,6 @@ class CoverageSchema(ResponseSchema):
     )
 
 
-XLSX_RESPONSE = {
-    "200": {
-        "description": "the node's children (or communities) as one XLSX sheet, the same figures as the JSON",
-        "content": {CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}},
-    }
-}
-
-
 @blp.route("/coverage")
 class Coverage(MethodView):
     @blp.arguments(CoverageQuerySchema, location="query")
@@ -125,10 +124,10 @@ class Coverage(MethodView):
 @blp.route("/coverage.xlsx")
 class CoverageSpreadsheet(MethodView):
     @blp.arguments(CoverageQuerySchema, location="query")
-    @blp.doc(responses=XLSX_RESPONSE)
+    @blp.doc(responses=xlsx_doc("the node's children (or communities) as one sheet"))
     def get(self, query: dict[str, Any]) -> Response:
         """Coverage of a node's children on a date, as a spreadsheet (XLSX)"""
-        filename, content = service.coverage_workbook(current_actor(), query.get("node"), query.get("as_of"))
-        response = Response(content, mimetype=CONTENT_TYPE)
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        made = spreadsheets.coverage_download(
+            current_actor(), query.get("node"), query.get("as_of"), reader_language()
+        )
+        return xlsx_response(made.filename, made.content)

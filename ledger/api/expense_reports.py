@@ -20,7 +20,10 @@ from ledger.api.common import (
     if_match_version,
     link,
     page_request,
+    reader_language,
     requires_if_match,
+    xlsx_doc,
+    xlsx_response,
 )
 from ledger.api.security import API_PREFIX, accepts_uploads, current_actor
 from ledger.inputs.common import MONEY, DatedReasonSchema, StrictSchema
@@ -29,7 +32,7 @@ from ledger.models.expense_report import ExpenseReport, Receipt, ReportStatus
 from ledger.models.fund import Fund
 from ledger.money import Money
 from ledger.services import expense_reports as service
-from ledger.services import idempotency, receipts
+from ledger.services import idempotency, receipts, spreadsheets
 from ledger.services.amounts import parse_amount
 from ledger.services.funds import get_fund
 
@@ -140,6 +143,16 @@ class Reports(MethodView):
         # A page usually holds a few funds' reports: look each fund up once, not once per report.
         funds = {fund_id: get_fund(actor, fund_id) for fund_id in {r.fund_id for r in page.items}}
         return [_report_body(r, funds[r.fund_id]) for r in page.items]
+
+
+@blp.route("/expense-reports.xlsx")
+class ReportsSpreadsheet(MethodView):
+    @blp.arguments(ReportQuerySchema, location="query")
+    @blp.doc(responses=xlsx_doc("every report of the list (not a page of it; at most 10,000, else 422)"))
+    def get(self, query: dict[str, Any]) -> Response:
+        """The reports you may see (status=submitted: the review queue), as a spreadsheet (XLSX)"""
+        made = spreadsheets.reports_download(current_actor(), reader_language(), **query)
+        return xlsx_response(made.filename, made.content)
 
 
 @blp.route("/funds/<uuid:fund_id>/expense-reports")

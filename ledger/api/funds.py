@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 import marshmallow as ma
+from flask import Response
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
@@ -21,8 +22,11 @@ from ledger.api.common import (
     if_match_version,
     link,
     page_request,
+    reader_language,
     requires_if_match,
     with_etag,
+    xlsx_doc,
+    xlsx_response,
 )
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.inputs.common import MONEY, StrictSchema
@@ -37,7 +41,7 @@ from ledger.inputs.funds import (
 )
 from ledger.models.fund import BudgetRevision, Fund, FundKind, FundStatus, RevisionStatus
 from ledger.money import Money
-from ledger.services import fund_reports, idempotency
+from ledger.services import fund_reports, idempotency, spreadsheets
 from ledger.services import funds as service
 from ledger.services.amounts import parse_amount
 
@@ -345,3 +349,21 @@ class Summary(MethodView):
     def get(self, fund_id: uuid.UUID) -> fund_reports.FundSummary:
         """Awarded, disbursed by tranche, spent, refunded, unspent, admin-cost ratio, restricted net assets"""
         return fund_reports.fund_summary(current_actor(), fund_id)
+
+
+@blp.route("/funds/<uuid:fund_id>/budget-vs-actual.xlsx")
+class BudgetVsActualSpreadsheet(MethodView):
+    @blp.doc(responses=xlsx_doc("budget vs actual per category"))
+    def get(self, fund_id: uuid.UUID) -> Response:
+        """Budget vs actual per category, as a spreadsheet (XLSX)"""
+        made = spreadsheets.budget_vs_actual_download(current_actor(), fund_id, reader_language())
+        return xlsx_response(made.filename, made.content)
+
+
+@blp.route("/funds/<uuid:fund_id>/summary.xlsx")
+class SummarySpreadsheet(MethodView):
+    @blp.doc(responses=xlsx_doc("the fund's summary and its tranches"))
+    def get(self, fund_id: uuid.UUID) -> Response:
+        """The fund's summary (a sheet of figures, a sheet of tranches), as a spreadsheet (XLSX)"""
+        made = spreadsheets.summary_download(current_actor(), fund_id, reader_language())
+        return xlsx_response(made.filename, made.content)

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from ledger.api.common import Blueprint
+from ledger.api.common import Blueprint, reader_language, xlsx_doc, xlsx_response
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.inputs.statements import (
     AttestationCreateSchema,
@@ -21,6 +21,7 @@ from ledger.inputs.statements import (
     PeriodQuerySchema,
     StatementCreateSchema,
 )
+from ledger.services import spreadsheets
 from ledger.services import statements as service
 from ledger.statements.http import pdf_response
 from ledger.statements.period import StatementPeriod
@@ -64,6 +65,17 @@ class FundUseStatement(MethodView):
         return pdf_response(service.issue_fund_use_statement(current_actor(), fund_id, period, data["lang"]))
 
 
+@blp.route("/funds/<uuid:fund_id>/statements/fund-use.xlsx")
+class FundUseSpreadsheet(MethodView):
+    @blp.arguments(PeriodQuerySchema, location="query")
+    @blp.doc(responses=xlsx_doc("the fund-use statement's figures (totals, categories, payments)"))
+    def get(self, query: dict[str, Any], fund_id: uuid.UUID) -> Response:
+        """The fund-use statement's figures for a period, as a spreadsheet (XLSX)"""
+        period = StatementPeriod.parse(query["period"])
+        made = spreadsheets.fund_use_download(current_actor(), fund_id, period, reader_language())
+        return xlsx_response(made.filename, made.content)
+
+
 @blp.route("/organisations/<uuid:organisation_id>/statements/financial")
 class OrganisationStatements(MethodView):
     @blp.arguments(PeriodQuerySchema, location="query")
@@ -96,6 +108,18 @@ class LotteryDisclosure(MethodView):
         """Issue the lottery-fund usage disclosure as a PDF"""
         issued = service.issue_lottery_disclosure(current_actor(), data["funder"], data["year"], data["lang"])
         return pdf_response(issued)
+
+
+@blp.route("/statements/lottery-disclosure.xlsx")
+class LotteryDisclosureSpreadsheet(MethodView):
+    @blp.arguments(DisclosureQuerySchema, location="query")
+    @blp.doc(responses=xlsx_doc("the disclosure's projects and spending by category"))
+    def get(self, query: dict[str, Any]) -> Response:
+        """A funder's welfare-lottery disclosure figures for a year, as a spreadsheet (XLSX)"""
+        made = spreadsheets.lottery_disclosure_download(
+            current_actor(), query["funder"], query["year"], reader_language()
+        )
+        return xlsx_response(made.filename, made.content)
 
 
 @blp.route("/audit/attestation")

@@ -85,6 +85,7 @@ ACTION_WORDS: dict[str, Message] = {
     "receipt.uploaded": translatable("attached a receipt"),
     "receipt.restored": translatable("restored a receipt file"),
     "statement.issued": translatable("issued a statement"),
+    "export.downloaded": translatable("downloaded figures as a spreadsheet"),
     "reference_data.loaded": translatable("loaded a reference list"),
     "replay.baseline": translatable("recorded the tables' starting state"),
 }
@@ -104,6 +105,7 @@ _KIND_OF_FAMILY = {
     "books": "books",
     "journal_entry": "books",
     "statement": "books",
+    "export": "books",
 }
 
 KIND_NAMES: dict[str, Message] = {

@@ -30,11 +30,12 @@ from typing import Final
 
 from sqlalchemy import Select, case, func, select
 
+from ledger import vocabulary
 from ledger.business_dates import business_today
 from ledger.errors import ValidationFailed
-from ledger.exports.spreadsheet import INTEGER, TEXT, Column, Table, workbook_bytes
+from ledger.exports.spreadsheet import INTEGER, TEXT, Column, Table
 from ledger.extensions import db
-from ledger.messages import translatable
+from ledger.messages import Message, translatable
 from ledger.models.community import ORGANISATION_TARGETS, Community, CommunityKind
 from ledger.models.organisation import (
     ACTIVE_STATUSES,
@@ -440,76 +441,74 @@ def community_coverage(
     return Page(items=[CommunityCoverage(c, int(n)) for c, n in rows], total=total)
 
 
-# --- The spreadsheet: the node's children, one sheet, Chinese headers --------------------------
+# --- The spreadsheet: the node's children, one sheet (ledger.services.spreadsheets writes it) -----
 
-KIND_NAMES: Final[dict[str, str]] = {
-    RegistrationType.SOCIAL_GROUP.value: "社会团体",
-    RegistrationType.SOCIAL_SERVICE_ORGANISATION.value: "社会服务机构",
-    RegistrationType.FOUNDATION.value: "基金会",
-    FilingCategory.LIFE_SERVICES.value: "生活服务类",
-    FilingCategory.CHARITY.value: "公益慈善类",
-    FilingCategory.CULTURE_SPORTS.value: "文体活动类",
-    FilingCategory.MEDIATION.value: "专业调处类",
-    "other": "其他",
+LEVEL_NAMES: Final[dict[str, Message]] = {
+    DivisionLevel.PROVINCE.value: translatable("Provinces"),
+    DivisionLevel.CITY.value: translatable("Cities"),
+    DivisionLevel.COUNTY.value: translatable("Districts and counties"),
+    DivisionLevel.TOWNSHIP.value: translatable("Streets and townships"),
+    DivisionLevel.COMMUNITY.value: translatable("Communities"),
 }
-LEVEL_NAMES: Final[dict[str, str]] = {
-    DivisionLevel.PROVINCE.value: "省",
-    DivisionLevel.CITY.value: "市",
-    DivisionLevel.COUNTY.value: "区县",
-    DivisionLevel.TOWNSHIP.value: "街道乡镇",
-    DivisionLevel.COMMUNITY.value: "社区",
-}
-COMMUNITY_KIND_NAMES: Final[dict[str, str]] = {"urban": "城市社区", "rural": "农村社区"}
-WHOLE_AREA: Final = "全部地区"
+WHOLE_AREA: Final = translatable("Whole area")
 
 
 def _kind_columns() -> list[Column]:
-    return [Column(KIND_NAMES.get(kind, kind), INTEGER, 12) for kind in KINDS]
+    """A column per kind, named with the words for registration types and filing categories."""
+    words = {**vocabulary.REGISTRATION_TYPE, **vocabulary.FILING_CATEGORY}
+    return [Column(words.get(kind, kind), INTEGER, 12) for kind in KINDS]
+
+
+def _yes(value: bool) -> Message:
+    return translatable("yes") if value else translatable("no")
 
 
 def coverage_table(figures: Coverage) -> Table:
-    """The node's children (or, below a street, its communities) as a spreadsheet table."""
+    """The node's children (or, below a street, its communities) as a spreadsheet table
+    (its words are written in the workbook's language)."""
     name = figures.node.name or WHOLE_AREA
-    title = f"{name} 社区社会组织覆盖情况（截至 {figures.as_of.isoformat()}）"
-    sheet = f"{LEVEL_NAMES.get(figures.children_level, figures.children_level)} {figures.as_of.isoformat()}"
+    on = figures.as_of.isoformat()
+    title = translatable("%(area)s: community organisation coverage on %(date)s", area=name, date=on)
+    level = figures.children_level
+    sheet = translatable("%(level)s on %(date)s", level=LEVEL_NAMES.get(level, level), date=on)
     rows: list[list[object]]
     if figures.children_level == DivisionLevel.COMMUNITY.value:
         columns = [
-            Column("名称", TEXT, 22),
-            Column("区划代码", TEXT, 15),
-            Column("社区类型", TEXT, 10),
-            Column("组织数", INTEGER, 9),
-            Column("登记", INTEGER, 8),
-            Column("备案", INTEGER, 8),
+            Column(translatable("Name"), TEXT, 22),
+            Column(translatable("Division code"), TEXT, 15),
+            Column(translatable("Community kind"), TEXT, 10),
+            Column(translatable("Number of organisations"), INTEGER, 9),
+            Column(translatable("Registered"), INTEGER, 8),
+            Column(translatable("Filed"), INTEGER, 8),
             *_kind_columns(),
-            Column("目标", INTEGER, 8),
-            Column("是否达标", TEXT, 9),
+            Column(translatable("Target"), INTEGER, 8),
+            Column(translatable("Met"), TEXT, 9),
         ]
         rows = [
             [
                 c.name,
                 c.code,
-                COMMUNITY_KIND_NAMES.get(c.kind, c.kind),
+                vocabulary.COMMUNITY_KIND.get(c.kind, c.kind),
                 c.organisations,
                 c.registered,
                 c.filed,
                 *(c.by_kind.get(kind, 0) for kind in KINDS),
                 c.target,
-                "是" if c.met else "否",
+                _yes(c.met),
             ]
             for c in figures.communities
         ]
     else:
         columns = [
-            Column("名称", TEXT, 22),
-            Column("区划代码", TEXT, 15),
-            Column("社区数", INTEGER, 9),
-            Column("达标社区数", INTEGER, 11),
-            Column("达标率", "0.0%", 9),
-            Column("组织数", INTEGER, 9),
-            Column("每社区组织数", "0.00", 13),
-            Column("登记", INTEGER, 8),
-            Column("备案", INTEGER, 8),
+            Column(translatable("Name"), TEXT, 22),
+            Column(translatable("Division code"), TEXT, 15),
+            Column(translatable("Number of communities"), INTEGER, 9),
+            Column(translatable("Communities meeting the target"), INTEGER, 11),
+            Column(translatable("Share"), "0.0%", 9),
+            Column(translatable("Number of organisations"), INTEGER, 9),
+            Column(translatable("Organisations per community"), "0.00", 13),
+            Column(translatable("Registered"), INTEGER, 8),
+            Column(translatable("Filed"), INTEGER, 8),
             *_kind_columns(),
         ]
         rows = [
@@ -528,10 +527,3 @@ def coverage_table(figures: Coverage) -> Table:
             for n in figures.children
         ]
     return Table(sheet_name=sheet, title=title, columns=columns, rows=rows)
-
-
-def coverage_workbook(actor: Actor, node: str | None, as_of: date | None) -> tuple[str, bytes]:
-    """The file name and XLSX bytes of :func:`coverage` for ``node`` on ``as_of``."""
-    figures = coverage(actor, node, as_of)
-    filename = f"coverage-{figures.node.code or 'all'}-{figures.as_of.isoformat()}.xlsx"
-    return filename, workbook_bytes([coverage_table(figures)])

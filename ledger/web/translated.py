@@ -5,7 +5,8 @@ shows the same refusal translated, when it is drawn:
 
 * a ``Message`` (made with ``ledger.messages.translatable``) keeps its msgid and parameters, so
   the catalog's translation is filled in with the same parameters (messages among the parameters
-  are translated too);
+  are translated too): ``ledger.messages.in_language``, in the page's language, as a spreadsheet
+  does in the language its caller chose;
 * marshmallow's own messages ("Missing data for required field.", "Longer than maximum length
   200.") are plain text: they are matched against marshmallow's message formats, written below as
   msgids, and the values read back out of them become the parameters;
@@ -20,7 +21,7 @@ from functools import cache
 
 from flask_babel import get_locale, gettext
 
-from ledger.messages import Bilingual, Message, translatable
+from ledger.messages import Bilingual, Message, in_language, translatable
 
 MARSHMALLOW_MESSAGES = tuple(
     m.msgid
@@ -81,17 +82,15 @@ def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
     )
 
 
+def _reader_language() -> str:
+    locale = get_locale()
+    return "zh" if locale is not None and locale.language == "zh" else "en"
+
+
 def in_reader_language(text: object) -> str:
     """``text`` in the language of the page being drawn (see the module's docstring)."""
-    if isinstance(text, Bilingual):
-        locale = get_locale()
-        return text.zh if locale is not None and locale.language == "zh" else str(text)
-    if isinstance(text, Message):
-        params = {
-            name: in_reader_language(value) if isinstance(value, (Message, Bilingual)) else value
-            for name, value in text.params.items()
-        }
-        return str(gettext(text.msgid, **params) if params else gettext(text.msgid))
+    if isinstance(text, Message | Bilingual):
+        return in_language(text, _reader_language())
     plain = str(text)
     for pattern, msgid in _patterns():
         found = pattern.match(plain)

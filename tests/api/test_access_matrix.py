@@ -905,6 +905,34 @@ ABROAD_ANSWERS: dict[tuple[str, str], int] = {
 }
 
 
+# A spreadsheet download (docs/spreadsheets.md) answers every caller as the JSON beside it does:
+# the same service call, so the same access checks.
+XLSX_TWINS = (
+    "/api/v1/expense-reports",
+    "/api/v1/funds/<uuid:fund_id>/budget-vs-actual",
+    "/api/v1/funds/<uuid:fund_id>/summary",
+    "/api/v1/funds/<uuid:fund_id>/statements/fund-use",
+    "/api/v1/organisations/<uuid:organisation_id>/trial-balance",
+    "/api/v1/organisations/<uuid:organisation_id>/journal-entries",
+    "/api/v1/statements/lottery-disclosure",
+)
+
+
+def _xlsx_url(url_of: Callable[[FlaskClient, DemoWorld], str]) -> Callable[[FlaskClient, DemoWorld], str]:
+    def url(client: FlaskClient, world: DemoWorld) -> str:
+        path, mark, query = url_of(client, world).partition("?")
+        return f"{path}.xlsx{mark}{query}"
+
+    return url
+
+
+for _rule in XLSX_TWINS:
+    _json = CASES[("GET", _rule)]
+    CASES[("GET", f"{_rule}.xlsx")] = Case(_xlsx_url(_json.url), _json.expected)
+    SUPERVISOR_ANSWERS[("GET", f"{_rule}.xlsx")] = SUPERVISOR_ANSWERS[("GET", _rule)]
+    ABROAD_ANSWERS[("GET", f"{_rule}.xlsx")] = ABROAD_ANSWERS[("GET", _rule)]
+
+
 def in_huangpi(world: DemoWorld) -> DemoWorld:
     """The world as the builders see it for ``houhu.finance1``'s calls: member01 stands for member08
     (城关社区, 前川街道, 黄陂区), houhu.finance2 for qianchuan.finance, and the first community for

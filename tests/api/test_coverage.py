@@ -260,11 +260,12 @@ def test_the_spreadsheet_holds_the_same_figures(client: FlaskClient, world: Demo
     assert response.status_code == 200
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert f'filename="coverage-420116000000-{today}.xlsx"' in response.headers["Content-Disposition"]
-    sheet = load_workbook(io.BytesIO(response.data)).active
+    book = load_workbook(io.BytesIO(response.data))
+    sheet = book.active
     assert sheet.title == f"街道乡镇 {today}"
-    assert sheet["A1"].value == f"黄陂区 社区社会组织覆盖情况（截至 {today}）"
-    assert sheet.freeze_panes == "A3"
-    headers = [cell.value for cell in sheet[2]]
+    assert book.properties.title == f"黄陂区 社区社会组织覆盖情况（截至 {today}）"
+    assert sheet.freeze_panes == "A2"
+    headers = [cell.value for cell in sheet[1]]
     assert headers[:9] == [
         "名称",
         "区划代码",
@@ -279,8 +280,8 @@ def test_the_spreadsheet_holds_the_same_figures(client: FlaskClient, world: Demo
     assert headers[9:] == [
         "社会团体", "社会服务机构", "基金会", "生活服务类", "公益慈善类", "文体活动类", "专业调处类", "其他",
     ]  # fmt: skip
-    assert (sheet["E3"].number_format, sheet["G3"].number_format) == ("0.0%", "0.00")
-    rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=3)]
+    assert (sheet["E2"].number_format, sheet["G2"].number_format) == ("0.0%", "0.00")
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)]
     assert rows == [
         ["前川街道", "420116001000", 1, 0, 0.0, 2, 2.0, 2, 0, 1, 1, 0, 0, 0, 0, 0, 0],
         ["木兰乡", "420116200000", 2, 1, 0.5, 6, 3.0, 3, 3, 1, 2, 0, 1, 0, 1, 1, 0],
@@ -301,11 +302,11 @@ def test_the_spreadsheet_holds_the_same_figures(client: FlaskClient, world: Demo
 def test_the_spreadsheet_of_a_street_lists_its_communities(client: FlaskClient, world: DemoWorld) -> None:
     response = client.get("/api/v1/coverage.xlsx?node=420116200000", headers=world.auth("admin"))
     sheet = load_workbook(io.BytesIO(response.data)).active
-    assert [cell.value for cell in sheet[2]] == [
+    assert [cell.value for cell in sheet[1]] == [
         "名称", "区划代码", "社区类型", "组织数", "登记", "备案", "社会团体", "社会服务机构", "基金会",
         "生活服务类", "公益慈善类", "文体活动类", "专业调处类", "其他", "目标", "是否达标",
     ]  # fmt: skip
-    assert [[cell.value for cell in row] for row in sheet.iter_rows(min_row=3)] == [
+    assert [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)] == [
         ["双泉村", "420116200201", "农村社区", 5, 2, 3, 1, 1, 0, 1, 0, 1, 1, 0, 5, "是"],
         ["杜堂村", "420116200202", "农村社区", 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, "否"],
     ]

@@ -11,12 +11,14 @@ from flask import Response, render_template, request, url_for
 from flask_babel import gettext
 
 from ledger.errors import ValidationFailed
-from ledger.exports.spreadsheet import CONTENT_TYPE
 from ledger.inputs.coverage import CoverageQuerySchema
 from ledger.services import coverage as service
+from ledger.services import spreadsheets
 from ledger.web.forms import load_form
+from ledger.web.i18n import language
 from ledger.web.session import current_web_actor, signed_in
 from ledger.web.views import blueprint
+from ledger.web.views.spreadsheets import spreadsheet_response
 
 # The chart's drawing, in SVG user units; the SVG scales to the page's width.
 CHART_WIDTH: Final = 640
@@ -170,9 +172,7 @@ def coverage() -> str:
 @signed_in
 def coverage_xlsx() -> Response:
     chosen = load_form(CoverageQuerySchema(), form=request.args)
-    filename, content = service.coverage_workbook(
-        current_web_actor(), chosen.get("node"), chosen.get("as_of")
+    made = spreadsheets.coverage_download(
+        current_web_actor(), chosen.get("node"), chosen.get("as_of"), language()
     )
-    response = Response(content, mimetype=CONTENT_TYPE)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return spreadsheet_response(made)
