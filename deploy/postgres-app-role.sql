@@ -14,7 +14,8 @@ GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ledger_app;
 
 -- Working tables: everything but the audit trail.
 GRANT SELECT, INSERT, UPDATE, DELETE ON
-    community, organisation, app_user, membership, staff_scope, login_throttle, api_token, tranche, expense_line
+    community, organisation, app_user, membership, staff_scope, login_throttle, api_token, tranche, expense_line,
+    invoice_claim
 TO ledger_app;
 GRANT SELECT, INSERT, UPDATE ON accounting_period, fund, budget_revision, disbursement, expense_report TO ledger_app;
 GRANT SELECT, INSERT ON receipt TO ledger_app;

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 
@@ -123,7 +124,9 @@ def file_report(
     lines: list[tuple[str, str, date, str, str]],
     *,
     interim: bool = False,
+    invoices: dict[int, dict[str, Any]] | None = None,
 ) -> uuid.UUID:
+    """A report by ``member``; ``invoices`` gives a line (by index) its invoice's fields."""
     actor = actor_named(member)
     report = expense_reports.create_report(actor, fund_id, title, interim, f"{fund_id}:{title}").report
     inputs = []
@@ -132,7 +135,15 @@ def file_report(
             actor, report.organisation_id, receipt_pdf(f"{title} #{index + 1} {amount} CNY")
         )
         inputs.append(
-            expense_reports.LineInput(category, cny(amount), incurred, payee, description, receipt.sha256)
+            expense_reports.LineInput(
+                category,
+                cny(amount),
+                incurred,
+                payee,
+                description,
+                receipt.sha256,
+                **(invoices or {}).get(index, {}),
+            )
         )
     expense_reports.set_lines(actor, report.id, inputs, None)
     return report.id
@@ -179,6 +190,24 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
             ("OFFICE", "380.00", march, "晨光文具", "服务记录表印制 service record forms"),
         ],
         interim=True,
+        invoices={
+            0: {
+                "receipt_kind": "digital_invoice",
+                "invoice_number": "26422000000004471201",
+                "invoice_date": march,
+                "invoice_amount": cny("3200.00"),
+                "seller_name": "武汉康乐家政服务有限公司",
+                "seller_taxpayer_id": "91420102MA4L00001B",
+            },
+            2: {
+                "receipt_kind": "vat_invoice",
+                "invoice_code": "042002300111",
+                "invoice_number": "30518822",
+                "invoice_date": march,
+                "invoice_amount": cny("380.00"),
+                "seller_name": "晨光文具",
+            },
+        },
     )
     expense_reports.submit_report(actor_named("member01"), approved, None)
     expense_reports.approve_report(finance1, approved, None)

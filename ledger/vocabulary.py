@@ -61,6 +61,12 @@ REGISTRATION_TYPE: dict[str, Message] = {
     "foundation": translatable("foundation"),
     "other": translatable("other"),
 }
+RECEIPT_KIND: dict[str, Message] = {
+    "digital_invoice": translatable("digital invoice"),
+    "vat_invoice": translatable("VAT invoice"),
+    "fiscal_receipt": translatable("fiscal receipt"),
+    "plain_receipt": translatable("receipt or other voucher"),
+}
 TOKEN_PURPOSE: dict[str, Message] = {
     "login": translatable("sign-in"),
     "cli": translatable("command line"),
@@ -75,6 +81,7 @@ VALUES_BY_FIELD: dict[str, dict[str, Message]] = {
     "filing_category": FILING_CATEGORY,
     "registration_type": REGISTRATION_TYPE,
     "purpose": TOKEN_PURPOSE,
+    "receipt_kind": RECEIPT_KIND,
 }
 
 

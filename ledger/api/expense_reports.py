@@ -32,7 +32,7 @@ from ledger.models.expense_report import ExpenseReport, Receipt, ReportStatus
 from ledger.models.fund import Fund
 from ledger.money import Money
 from ledger.services import expense_reports as service
-from ledger.services import idempotency, receipts, spreadsheets
+from ledger.services import idempotency, invoices, receipts, spreadsheets
 from ledger.services.amounts import parse_amount
 from ledger.services.funds import get_fund
 
@@ -69,6 +69,35 @@ class LineSchema(ResponseSchema):
     payee = ma.fields.String()
     description = ma.fields.String()
     receipt_sha256 = ma.fields.String(allow_none=True)
+    receipt_kind = ma.fields.String()
+    invoice_code = ma.fields.String(allow_none=True)
+    invoice_number = ma.fields.String(allow_none=True)
+    invoice_date = ma.fields.Date(allow_none=True)
+    invoice_amount = ma.fields.String(allow_none=True, metadata=MONEY)
+    seller_name = ma.fields.String(allow_none=True)
+    seller_taxpayer_id = ma.fields.String(allow_none=True)
+    invoice_verified_by = ma.fields.String(allow_none=True)
+    invoice_verified_at = ma.fields.AwareDateTime(allow_none=True)
+    near_duplicates = ma.fields.List(
+        ma.fields.Dict(),
+        metadata={
+            "description": "other lines with the same seller, invoice date and amount but another invoice: "
+            "{report_id, report_title, line}, all null for a report you may not see"
+        },
+    )
+
+
+class InvoiceUploadSchema(ResponseSchema):
+    file = Upload(required=True, metadata={"description": "a digital invoice's XML (数电发票, UTF-8)"})
+
+
+class ParsedInvoiceSchema(ResponseSchema):
+    receipt_kind = ma.fields.String()
+    invoice_number = ma.fields.String()
+    invoice_date = ma.fields.Date(allow_none=True)
+    seller_name = ma.fields.String(allow_none=True)
+    seller_taxpayer_id = ma.fields.String(allow_none=True)
+    invoice_amount = ma.fields.String(allow_none=True, metadata=MONEY)
 
 
 class ReportSchema(ResponseSchema):
@@ -106,6 +135,7 @@ class ReceiptSchema(ResponseSchema):
 
 def _report_body(report: ExpenseReport, fund: Fund | None = None) -> dict[str, Any]:
     fund = fund if fund is not None else get_fund(current_actor(), report.fund_id)
+    near = invoices.near_duplicates(current_actor(), report)
     lines = [
         {
             "number": line.number,
@@ -115,6 +145,20 @@ def _report_body(report: ExpenseReport, fund: Fund | None = None) -> dict[str, A
             "payee": line.payee,
             "description": line.description,
             "receipt_sha256": line.receipt_sha256,
+            "receipt_kind": line.receipt_kind,
+            "invoice_code": line.invoice_code,
+            "invoice_number": line.invoice_number,
+            "invoice_date": line.invoice_date,
+            "invoice_amount": (
+                str(Money(fund.currency, line.invoice_amount_minor))
+                if line.invoice_amount_minor is not None
+                else None
+            ),
+            "seller_name": line.seller_name,
+            "seller_taxpayer_id": line.seller_taxpayer_id,
+            "invoice_verified_by": line.invoice_verified_by,
+            "invoice_verified_at": line.invoice_verified_at,
+            "near_duplicates": [found.as_json() for found in near.get(line.number, [])],
         }
         for line in report.lines
     ]
@@ -201,10 +245,55 @@ class ReportLines(MethodView):
                 payee=line["payee"],
                 description=line["description"],
                 receipt_sha256=line["receipt_sha256"],
+                receipt_kind=line["receipt_kind"],
+                invoice_code=line["invoice_code"],
+                invoice_number=line["invoice_number"],
+                invoice_date=line["invoice_date"],
+                invoice_amount=(
+                    parse_amount(line["invoice_amount"], currency, f"lines.{index}.invoice_amount")
+                    if line["invoice_amount"] is not None
+                    else None
+                ),
+                seller_name=line["seller_name"],
+                seller_taxpayer_id=line["seller_taxpayer_id"],
             )
             for index, line in enumerate(data["lines"])
         ]
         return _with_etag(service.set_lines(actor, report_id, lines, if_match_version()))
+
+
+@blp.route("/expense-reports/<uuid:report_id>/lines/<int:number>/invoice-verification")
+class LineInvoiceVerification(MethodView):
+    @blp.response(200, ReportSchema)
+    def post(self, report_id: uuid.UUID, number: int) -> Any:
+        """Record that a line's invoice was verified (finance officers of its organisation; not the filer)
+
+        The official check is the tax administration's online service; this records who checked and when.
+        """
+        return _with_etag(service.verify_invoice(current_actor(), report_id, number))
+
+
+@blp.route("/invoices/parse")
+class InvoiceParse(MethodView):
+    @accepts_uploads
+    @blp.arguments(InvoiceUploadSchema, location="files")
+    @blp.response(200, ParsedInvoiceSchema)
+    def post(self, files: dict[str, Any]) -> dict[str, Any]:
+        """Read a digital invoice's XML and return its fields, to fill a line with (nothing is stored)"""
+        upload = files["file"]
+        try:
+            data = upload.read()
+        finally:
+            upload.close()
+        parsed = invoices.read_invoice_xml(current_actor(), data, "file")
+        return {
+            "receipt_kind": parsed.receipt_kind,
+            "invoice_number": parsed.invoice_number,
+            "invoice_date": parsed.invoice_date,
+            "seller_name": parsed.seller_name,
+            "seller_taxpayer_id": parsed.seller_taxpayer_id,
+            "invoice_amount": str(parsed.amount) if parsed.amount is not None else None,
+        }
 
 
 @blp.route("/expense-reports/<uuid:report_id>/submit")

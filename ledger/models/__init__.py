@@ -26,7 +26,7 @@ from ledger.models.disbursement import (
     Tranche,
     TrancheCondition,
 )
-from ledger.models.expense_report import ExpenseLine, ExpenseReport, Receipt, ReportStatus
+from ledger.models.expense_report import ExpenseLine, ExpenseReport, InvoiceClaim, Receipt, ReportStatus
 from ledger.models.fund import BudgetEntry, BudgetRevision, Fund, FundKind, FundStatus, RevisionStatus
 from ledger.models.idempotency import IdempotentCreate
 from ledger.models.organisation import (
@@ -72,6 +72,7 @@ __all__ = [
     "FundKind",
     "FundStatus",
     "IdempotentCreate",
+    "InvoiceClaim",
     "JournalEntry",
     "Membership",
     "MerkleNode",

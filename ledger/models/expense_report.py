@@ -4,6 +4,10 @@ A report is filed as a draft, submitted, and then approved, returned with a comm
 organisation fixes it and submits again) or rejected. Each line names a standard expense
 category, an amount, the date it was incurred, the payee and a receipt; the same receipt (same
 SHA-256) is never claimed on two lines that still count.
+
+Each line also records its receipt's kind and, for an invoice, its identity (kind, code,
+number); ``invoice_claim`` holds one row per identity claimed by a report that still counts, so
+that the database itself refuses a second claim (see docs/invoices.md).
 """
 
 from __future__ import annotations
@@ -41,6 +45,22 @@ class ReportStatus(enum.StrEnum):
 
 
 EDITABLE = (ReportStatus.DRAFT.value, ReportStatus.RETURNED.value)
+
+
+class ReceiptKind(enum.StrEnum):
+    """What a line's receipt is: three kinds carry a national number, a plain receipt none."""
+
+    DIGITAL_INVOICE = "digital_invoice"  # 数电发票: a 20-digit number, no code
+    VAT_INVOICE = "vat_invoice"  # 增值税发票: a 10- or 12-digit code and an 8-digit number
+    FISCAL_RECEIPT = "fiscal_receipt"  # 财政票据: an 8-digit code and a 10-digit number
+    PLAIN_RECEIPT = "plain_receipt"  # 收据 and other vouchers: no number
+
+
+NUMBERED_KINDS = (
+    ReceiptKind.DIGITAL_INVOICE.value,
+    ReceiptKind.VAT_INVOICE.value,
+    ReceiptKind.FISCAL_RECEIPT.value,
+)
 
 
 class Receipt(Base):
@@ -105,6 +125,12 @@ class ExpenseLine(UUIDPrimaryKey, Base):
         UniqueConstraint("report_id", "number"),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         Index("ix_expense_line_receipt", "receipt_sha256"),
+        CheckConstraint(
+            "receipt_kind IN ('digital_invoice', 'vat_invoice', 'fiscal_receipt', 'plain_receipt')",
+            name="receipt_kind",
+        ),
+        # Near-duplicates are looked up by the invoice's date and amount.
+        Index("ix_expense_line_invoice_date_amount", "invoice_date", "invoice_amount_minor"),
     )
 
     report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("expense_report.id", ondelete="CASCADE"))
@@ -115,5 +141,42 @@ class ExpenseLine(UUIDPrimaryKey, Base):
     payee: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(String(500))
     receipt_sha256: Mapped[str | None] = mapped_column(ForeignKey("receipt.sha256"))
+    # The receipt's kind and, for an invoice, what is printed on it (docs/invoices.md).
+    receipt_kind: Mapped[str] = mapped_column(
+        String(16), default=ReceiptKind.PLAIN_RECEIPT.value, server_default=ReceiptKind.PLAIN_RECEIPT.value
+    )
+    invoice_code: Mapped[str | None] = mapped_column(String(12))
+    invoice_number: Mapped[str | None] = mapped_column(String(20))
+    invoice_date: Mapped[date | None] = mapped_column(Date)
+    invoice_amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    seller_name: Mapped[str | None] = mapped_column(String(200))
+    seller_taxpayer_id: Mapped[str | None] = mapped_column(String(20))
+    # A finance officer (not the filer) checked the invoice against the tax administration's record.
+    invoice_verified_by: Mapped[str | None] = mapped_column(String(64))
+    invoice_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     report: Mapped[ExpenseReport] = relationship(back_populates="lines")
+
+
+class InvoiceClaim(UUIDPrimaryKey, Base):
+    """An invoice's identity claimed by a line of a report that still counts: at most one in the deployment.
+
+    Written by the expense-report service when lines are set; removed when the line goes or its
+    report is rejected or voided. The unique constraint decides a race between two requests.
+    """
+
+    __tablename__ = "invoice_claim"
+    __table_args__ = (
+        UniqueConstraint("receipt_kind", "invoice_code", "invoice_number"),
+        CheckConstraint(
+            "receipt_kind IN ('digital_invoice', 'vat_invoice', 'fiscal_receipt')", name="receipt_kind"
+        ),
+        Index("ix_invoice_claim_report", "report_id"),
+    )
+
+    receipt_kind: Mapped[str] = mapped_column(String(16))
+    invoice_code: Mapped[str] = mapped_column(String(12))  # '' for a digital invoice
+    invoice_number: Mapped[str] = mapped_column(String(20))
+    line_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("expense_line.id", ondelete="RESTRICT"))
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("expense_report.id", ondelete="RESTRICT"))
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))

@@ -42,6 +42,7 @@ ACTION_WORDS: dict[str, Message] = {
     "expense_report.returned": translatable("returned an expense report for changes"),
     "expense_report.rejected": translatable("rejected an expense report"),
     "expense_report.voided": translatable("voided an expense report"),
+    "expense_report.invoice_verified": translatable("recorded an invoice as verified"),
     "disbursement.prepared": translatable("prepared a disbursement"),
     "disbursement.approved": translatable("approved a disbursement"),
     "disbursement.paid": translatable("paid a disbursement"),

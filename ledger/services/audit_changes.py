@@ -197,6 +197,7 @@ class ValueWords:
                 _amount(str(line.get("amount", ""))),
                 str(line.get("payee", "")),
                 str(line.get("incurred_on", "")),
+                _invoice_words(line.get("invoice")),
             )
             if part
         )
@@ -205,6 +206,14 @@ class ValueWords:
     def _comment(self, comment: Mapping[str, Any]) -> str:
         who = self.people.get(str(comment.get("by"))) or short(str(comment.get("by", "")))
         return f"{who}: {comment.get('comment', '')}".strip()
+
+
+def _invoice_words(invoice: Any) -> str:
+    """A line's invoice as its code and number (发票 code-number), or nothing for a line without one."""
+    if not isinstance(invoice, Mapping) or not invoice.get("number"):
+        return ""
+    code = invoice.get("code")
+    return f"#{code}-{invoice['number']}" if code else f"#{invoice['number']}"
 
 
 def short(text: str) -> str:

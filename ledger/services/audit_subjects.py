@@ -17,7 +17,7 @@ from ledger.extensions import db
 from ledger.models.books import AccountingPeriod
 from ledger.models.community import Community
 from ledger.models.disbursement import Disbursement
-from ledger.models.expense_report import ExpenseReport
+from ledger.models.expense_report import ExpenseLine, ExpenseReport, ReceiptKind
 from ledger.models.fund import BudgetRevision, Fund
 from ledger.models.organisation import Organisation
 from ledger.models.user import User
@@ -172,12 +172,39 @@ def expense_report_state(report: ExpenseReport) -> State:
                 "payee": line.payee,
                 "description": line.description,
                 "receipt_sha256": line.receipt_sha256,
+                # Present only for a line that records an invoice (states recorded before stay equal).
+                **_invoice_state(report, line),
             }
             for line in report.lines
         ],
         "version": report.version,
         # Present only once a report is voided (states recorded before voids existed stay equal).
         **({"voided_by": report.voided_by} if report.voided_by else {}),
+    }
+
+
+def _invoice_state(report: ExpenseReport, line: ExpenseLine) -> State:
+    has_invoice = line.receipt_kind != ReceiptKind.PLAIN_RECEIPT.value or any(
+        value is not None
+        for value in (line.invoice_date, line.invoice_amount_minor, line.seller_name, line.seller_taxpayer_id)
+    )
+    if not has_invoice:
+        return {}
+    return {
+        "invoice": {
+            "kind": line.receipt_kind,
+            "code": line.invoice_code,
+            "number": line.invoice_number,
+            "date": line.invoice_date.isoformat() if line.invoice_date else None,
+            "amount": (
+                str(Money(_report_currency(report), line.invoice_amount_minor))
+                if line.invoice_amount_minor is not None
+                else None
+            ),
+            "seller_name": line.seller_name,
+            "seller_taxpayer_id": line.seller_taxpayer_id,
+            "verified_by": line.invoice_verified_by,
+        }
     }
 
 

@@ -9,7 +9,10 @@ again at approval, and every problem names its line:
 - each category stays within its available budget (budget - approved - pending);
 - administrative costs stay within the fund's cap (a share of the award);
 - the date incurred is within the fund's period and its accounting period is open;
-- a receipt (the same SHA-256) is never claimed twice.
+- a receipt (the same SHA-256) is never claimed twice;
+- an invoice (the same kind, code and number) is claimed by one line in the whole deployment:
+  ``invoice_claim`` holds the claim and its unique constraint refuses a second one, even when two
+  requests race; a rejected or voided report releases its claims (docs/invoices.md).
 
 Approval books the spending (Dr the category's expense account, Cr 1002, by fund) and, for a
 restricted fund, releases the restriction on as much (``ledger.services.restrictions``). A
@@ -21,8 +24,10 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -32,7 +37,15 @@ from ledger.extensions import db
 from ledger.messages import Message, translatable
 from ledger.models.base import utcnow
 from ledger.models.books import AccountingPeriod, EntrySource, JournalEntry, PeriodStatus, Side
-from ledger.models.expense_report import EDITABLE, ExpenseLine, ExpenseReport, Receipt, ReportStatus
+from ledger.models.expense_report import (
+    EDITABLE,
+    ExpenseLine,
+    ExpenseReport,
+    InvoiceClaim,
+    Receipt,
+    ReceiptKind,
+    ReportStatus,
+)
 from ledger.models.fund import Fund, FundStatus
 from ledger.money import Money
 from ledger.replay.capture import note_rows
@@ -42,6 +55,7 @@ from ledger.services.access import (
     Permission,
     authorize,
     different_person_refusal,
+    may,
     visible_organisation_ids,
 )
 from ledger.services.audit_subjects import record_state
@@ -54,6 +68,7 @@ from ledger.services.fund_figures import (
 )
 from ledger.services.funds import budget_of, categories_of, get_fund
 from ledger.services.idempotency import claim_key, require_same_request
+from ledger.services.invoices import claim_identity, identity_problems, taxpayer_id_problem
 from ledger.services.pagination import Page, PageRequest, fetch_page
 from ledger.services.restrictions import release_lines, release_reversal_lines
 
@@ -68,6 +83,17 @@ class LineInput:
     payee: str
     description: str
     receipt_sha256: str | None = None
+    receipt_kind: str = ReceiptKind.PLAIN_RECEIPT.value
+    invoice_code: str | None = None
+    invoice_number: str | None = None
+    invoice_date: date | None = None
+    invoice_amount: Money | None = None
+    seller_name: str | None = None
+    seller_taxpayer_id: str | None = None
+
+
+INVOICE_CLAIMED = "expense_report.invoice_claimed"
+"""The problem code of a line whose invoice another line already claims."""
 
 
 def has_approved_report(fund_id: uuid.UUID) -> bool:
@@ -268,26 +294,213 @@ def set_lines(
                 errors[f"lines.{index}.receipt_sha256"].append(
                     translatable("upload the receipt first (POST /api/v1/receipts)")
                 )
+        _check_invoice(index, line, fund.currency, errors)
     if errors:
         raise ValidationFailed(translatable("The lines are not valid."), errors=errors)
+    _refuse_claimed(report, lines)
+    verified = {
+        identity: (line.invoice_verified_by, line.invoice_verified_at)
+        for line in report.lines
+        if (identity := claim_identity(line.receipt_kind, line.invoice_code, line.invoice_number))
+        and line.invoice_verified_by
+    }
+    try:
+        # One savepoint: a claim refused by the unique constraint (another request won the race)
+        # leaves nothing of this change behind.
+        with db.session.begin_nested():
+            _write_lines(report, lines, verified)
+    except IntegrityError:
+        # The savepoint is rolled back: look again, now seeing the claim that won.
+        db.session.expire_all()
+        _refuse_claimed(report, lines)
+        # No other report holds them: this report's own lines were set by another request meanwhile.
+        raise Conflict(
+            translatable("The report's lines were changed by another request at the same time; reload it."),
+            code="expense_report.changed_meanwhile",
+        ) from None
+    _touch(report)
+    record_state(actor, "expense_report.lines_set", "expense_report", report)
+    return report
+
+
+def _check_invoice(index: int, line: LineInput, currency: str, errors: dict[str, list[str]]) -> None:
+    """The invoice fields of one line: each kind's code and number, the seller's id, the amount."""
+    where = f"lines.{index}"
+    if line.receipt_kind not in {kind.value for kind in ReceiptKind}:
+        errors[f"{where}.receipt_kind"].append(
+            translatable("must be one of %(kinds)s", kinds=", ".join(kind.value for kind in ReceiptKind))
+        )
+        return
+    for name, messages in identity_problems(
+        line.receipt_kind, line.invoice_code, line.invoice_number
+    ).items():
+        errors[f"{where}.{name}"].extend(messages)
+    if line.seller_taxpayer_id and (problem := taxpayer_id_problem(line.seller_taxpayer_id)) is not None:
+        errors[f"{where}.seller_taxpayer_id"].append(problem)
+    if line.invoice_amount is not None:
+        if line.invoice_amount.currency != currency:
+            errors[f"{where}.invoice_amount"].append(
+                translatable("must be in %(currency)s", currency=currency)
+            )
+        elif not line.invoice_amount.is_positive:
+            errors[f"{where}.invoice_amount"].append(translatable("must be more than zero"))
+
+
+def _refuse_claimed(report: ExpenseReport, lines: list[LineInput]) -> None:
+    """Refuse lines whose invoice is on an earlier line or claimed by another report (422 at the line).
+
+    The report that holds the claim is named only to its own organisation; to another one the
+    invoice is just "already claimed", so that nothing is said about who claimed it.
+    """
+    errors: dict[str, list[str]] = defaultdict(list)
+    seen: dict[tuple[str, str, str], int] = {}
+    for index, line in enumerate(lines):
+        identity = claim_identity(line.receipt_kind, line.invoice_code, line.invoice_number)
+        if identity is None:
+            continue
+        if identity in seen:
+            errors[f"lines.{index}.invoice_number"].append(
+                translatable("the same invoice is on line %(line)s", line=seen[identity] + 1)
+            )
+            continue
+        seen[identity] = index
+        claim = db.session.scalar(
+            select(InvoiceClaim).where(
+                InvoiceClaim.receipt_kind == identity[0],
+                InvoiceClaim.invoice_code == identity[1],
+                InvoiceClaim.invoice_number == identity[2],
+                InvoiceClaim.report_id != report.id,
+            )
+        )
+        if claim is None:
+            continue
+        if claim.organisation_id == report.organisation_id:
+            holder = db.session.get(ExpenseReport, claim.report_id)
+            holder_fund = db.session.get(Fund, holder.fund_id) if holder is not None else None
+            errors[f"lines.{index}.invoice_number"].append(
+                translatable(
+                    "this invoice is already claimed on the report %(title)s (%(reference)s)",
+                    title=f"“{holder.title}”" if holder is not None else "",
+                    reference=holder_fund.reference if holder_fund is not None else "",
+                )
+            )
+        else:
+            errors[f"lines.{index}.invoice_number"].append(translatable("this invoice is already claimed"))
+    if errors:
+        raise ValidationFailed(
+            translatable("An invoice on these lines is already claimed."), errors=errors, code=INVOICE_CLAIMED
+        )
+
+
+def _write_lines(
+    report: ExpenseReport,
+    lines: list[LineInput],
+    verified: Mapping[tuple[str, str, str], tuple[str | None, Any]],
+) -> None:
+    """Replace the report's lines and their invoice claims (the old claims go first, then the lines)."""
+    for claim in db.session.scalars(select(InvoiceClaim).where(InvoiceClaim.report_id == report.id)):
+        db.session.delete(claim)
+    db.session.flush()
     # Remove the old lines first: their numbers are unique within the report.
     report.lines.clear()
     db.session.flush()
-    report.lines.extend(
-        ExpenseLine(
-            number=index + 1,
-            category_code=line.category_code,
-            amount_minor=line.amount.minor,
-            incurred_on=line.incurred_on,
-            payee=line.payee.strip(),
-            description=line.description.strip(),
-            receipt_sha256=line.receipt_sha256,
+    made = []
+    for index, line in enumerate(lines):
+        identity = claim_identity(line.receipt_kind, line.invoice_code, line.invoice_number)
+        verified_by, verified_at = verified.get(identity, (None, None)) if identity else (None, None)
+        made.append(
+            ExpenseLine(
+                number=index + 1,
+                category_code=line.category_code,
+                amount_minor=line.amount.minor,
+                incurred_on=line.incurred_on,
+                payee=line.payee.strip(),
+                description=line.description.strip(),
+                receipt_sha256=line.receipt_sha256,
+                receipt_kind=line.receipt_kind,
+                invoice_code=line.invoice_code or None,
+                invoice_number=line.invoice_number or None,
+                invoice_date=line.invoice_date,
+                invoice_amount_minor=line.invoice_amount.minor if line.invoice_amount is not None else None,
+                seller_name=(line.seller_name or "").strip() or None,
+                seller_taxpayer_id=line.seller_taxpayer_id or None,
+                invoice_verified_by=verified_by,
+                invoice_verified_at=verified_at,
+            )
         )
-        for index, line in enumerate(lines)
+    report.lines.extend(made)
+    db.session.flush()
+    for row in made:
+        identity = claim_identity(row.receipt_kind, row.invoice_code, row.invoice_number)
+        if identity is not None:
+            db.session.add(
+                InvoiceClaim(
+                    receipt_kind=identity[0],
+                    invoice_code=identity[1],
+                    invoice_number=identity[2],
+                    line_id=row.id,
+                    report_id=report.id,
+                    organisation_id=report.organisation_id,
+                )
+            )
+    db.session.flush()
+
+
+def _release_claims(report: ExpenseReport) -> None:
+    """A rejected or voided report no longer holds its invoices: another line may claim them."""
+    for claim in db.session.scalars(select(InvoiceClaim).where(InvoiceClaim.report_id == report.id)):
+        db.session.delete(claim)
+    db.session.flush()
+
+
+def invoice_verification_refusal(
+    actor: Actor, report: ExpenseReport, line: ExpenseLine
+) -> LedgerError | None:
+    """Why ``actor`` cannot record ``line``'s invoice as verified (the permission aside), or None."""
+    refusal = different_person_refusal(actor, [report.filed_by], translatable("verify an invoice"))
+    if refusal is not None:
+        return refusal
+    if report.status in (ReportStatus.REJECTED.value, ReportStatus.VOIDED.value):
+        return Conflict(
+            translatable("A rejected or voided report's invoices are not verified."),
+            code="expense_report.not_verifiable",
+        )
+    if claim_identity(line.receipt_kind, line.invoice_code, line.invoice_number) is None:
+        return Conflict(
+            translatable("This line has no invoice number to verify."), code="expense_report.no_invoice"
+        )
+    return None
+
+
+def may_verify_invoice(actor: Actor, report: ExpenseReport, line: ExpenseLine) -> bool:
+    """Whether the page offers ``actor`` the button that records ``line``'s invoice as verified."""
+    return (
+        may(actor, Permission.REVIEW_EXPENSE_REPORTS, report.organisation_id)
+        and line.invoice_verified_by is None
+        and invoice_verification_refusal(actor, report, line) is None
     )
+
+
+def verify_invoice(actor: Actor, report_id: uuid.UUID, number: int) -> ExpenseReport:
+    """Record that a finance officer (not the filer) checked line ``number``'s invoice.
+
+    The official check service is online only; the officer checks it there (or on paper) and
+    this records who did and when. A line already verified keeps its first verification.
+    """
+    report = get_report(actor, report_id)
+    authorize(actor, Permission.REVIEW_EXPENSE_REPORTS, report.organisation_id)
+    line = next((line for line in report.lines if line.number == number), None)
+    if line is None:
+        raise NotFound.thing("expense line", number)
+    if (refusal := invoice_verification_refusal(actor, report, line)) is not None:
+        raise refusal
+    if line.invoice_verified_by is not None:
+        return report
+    line.invoice_verified_by = actor.audit_identity["id"]
+    line.invoice_verified_at = utcnow()
     db.session.flush()
     _touch(report)
-    record_state(actor, "expense_report.lines_set", "expense_report", report)
+    record_state(actor, "expense_report.invoice_verified", "expense_report", report)
     return report
 
 
@@ -621,6 +834,7 @@ def void_report(
             else None
         )
         books.post_reversal(actor, entry, void_date, f"report voided: {reason.strip()}", lines=lines)
+    _release_claims(report)
     report.status = ReportStatus.VOIDED.value
     report.voided_by = actor.audit_identity["id"]
     report.voided_at = utcnow()
@@ -671,6 +885,8 @@ def _decide_without_booking(
             else translatable("say why the report is rejected"),
         )
     report, _fund = _decidable(actor, report_id, expected_version, action)
+    if status is ReportStatus.REJECTED:
+        _release_claims(report)
     report.status = status.value
     report.decided_by = actor.audit_identity["id"]
     report.decided_at = utcnow()

@@ -61,7 +61,9 @@ def officer_work(actor: Actor, today: date) -> OfficerWork:
     pending = (
         select(Disbursement, Fund)
         .join(Fund, Fund.id == Disbursement.fund_id)
-        .where(Disbursement.status.in_((DisbursementStatus.PREPARED.value, DisbursementStatus.APPROVED.value)))
+        .where(
+            Disbursement.status.in_((DisbursementStatus.PREPARED.value, DisbursementStatus.APPROVED.value))
+        )
     )
     proposed = (
         select(BudgetRevision, Fund)

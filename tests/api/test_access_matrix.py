@@ -682,10 +682,38 @@ def _refund(client: FlaskClient, world: DemoWorld) -> str:
 
 UNDO = {"date": "2026-03-02", "reason": "matrix"}
 
+
+def _report_with_invoice(client: FlaskClient, world: DemoWorld) -> str:
+    """A submitted report whose one line carries a digital invoice (a fresh number each time)."""
+    path = _report(client, world)
+    line = {
+        "category_code": "ACTIVITY",
+        "amount": "1.00",
+        "incurred_on": "2026-03-01",
+        "payee": "p",
+        "description": "d",
+        "receipt_sha256": _uploaded_receipt(client, world),
+        "receipt_kind": "digital_invoice",
+        "invoice_number": f"{uuid.uuid4().int % 10**20:020d}",
+    }
+    client.put(f"{path}/lines", json={"lines": [line]}, headers={**world.auth("member01"), "If-Match": "*"})
+    client.post(f"{path}/submit", headers=world.auth("member01"))
+    return path
+
+
 CASES.update(
     {
         ("POST", "/api/v1/expense-reports/<uuid:report_id>/void"): Case(
             lambda c, w: _approved_report(c, w) + "/void", _decision(200), body=lambda world: UNDO
+        ),
+        ("POST", "/api/v1/expense-reports/<uuid:report_id>/lines/<int:number>/invoice-verification"): Case(
+            lambda c, w: _report_with_invoice(c, w) + "/lines/1/invoice-verification", _decision(200)
+        ),
+        # Nothing is stored: those who file or review reports are told the PDF sent is no invoice's XML.
+        ("POST", "/api/v1/invoices/parse"): Case(
+            _fixed("/api/v1/invoices/parse"),
+            {"anonymous": 401, "member01": 422, "finance1": 422, "auditor": 403, "admin": 403},
+            upload=True,
         ),
         ("POST", "/api/v1/disbursements/<uuid:disbursement_id>/reversal"): Case(
             lambda c, w: _paid_disbursement(c, w) + "/reversal", _decision(200), body=lambda world: UNDO
@@ -772,6 +800,8 @@ SUPERVISOR_ANSWERS: dict[tuple[str, str], int] = {
     ("POST", "/api/v1/expense-reports/<uuid:report_id>/return"): 403,
     ("POST", "/api/v1/expense-reports/<uuid:report_id>/submit"): 403,
     ("POST", "/api/v1/expense-reports/<uuid:report_id>/void"): 403,
+    ("POST", "/api/v1/expense-reports/<uuid:report_id>/lines/<int:number>/invoice-verification"): 403,
+    ("POST", "/api/v1/invoices/parse"): 403,
     ("POST", "/api/v1/funds"): 403,
     ("POST", "/api/v1/funds/<uuid:fund_id>/activate"): 403,
     ("POST", "/api/v1/funds/<uuid:fund_id>/budget-revisions"): 403,
@@ -876,6 +906,8 @@ ABROAD_ANSWERS: dict[tuple[str, str], int] = {
     ("POST", "/api/v1/expense-reports/<uuid:report_id>/return"): 403,
     ("POST", "/api/v1/expense-reports/<uuid:report_id>/submit"): 403,
     ("POST", "/api/v1/expense-reports/<uuid:report_id>/void"): 403,
+    ("POST", "/api/v1/expense-reports/<uuid:report_id>/lines/<int:number>/invoice-verification"): 403,
+    ("POST", "/api/v1/invoices/parse"): 422,
     ("POST", "/api/v1/funds"): 403,
     ("POST", "/api/v1/funds/<uuid:fund_id>/activate"): 403,
     ("POST", "/api/v1/funds/<uuid:fund_id>/budget-revisions"): 403,

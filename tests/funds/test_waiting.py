@@ -37,7 +37,9 @@ def test_each_officer_sees_what_they_may_act_on(app: Flask, client: FlaskClient,
 
     # The other officer approves it; then it waits to be paid.
     other = _work(app, "finance2", date(2026, 11, 20))
-    assert [(w.thing.amount_minor, w.thing.memo) for w in other.to_approve] == [(4_000_000, "第一期拨款 first tranche")]
+    assert [(w.thing.amount_minor, w.thing.memo) for w in other.to_approve] == [
+        (4_000_000, "第一期拨款 first tranche")
+    ]
     approved = client.post(
         f"/api/v1/disbursements/{prepared.get_json()['id']}/approve",
         headers={**world.auth("finance2"), "If-Match": "*"},

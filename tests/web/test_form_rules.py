@@ -301,6 +301,8 @@ EXEMPT = {
     "/funds/<uuid:fund_id>/status": "the button pressed picks one of the API's status endpoints, none takes a body",
     "/reports/<uuid:report_id>/submit": "only the hidden version (see test_a_tampered_version_on_a_report_form...)",
     "/reports/<uuid:report_id>/lines/<int:number>/remove": "only the hidden version (tested as for submit)",
+    "/reports/<uuid:report_id>/lines/<int:number>/invoice-verification": "no input, as the API's "
+    "invoice-verification takes no body",
 }
 
 

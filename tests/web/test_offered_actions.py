@@ -22,7 +22,7 @@ from ledger.models import ExpenseReport
 from ledger.models.books import AccountingPeriod
 from ledger.models.disbursement import Disbursement
 from ledger.models.fund import BudgetRevision, Fund
-from ledger.services import year_end
+from ledger.services import expense_reports, year_end
 from ledger.services.actions import Action, available_actions, navigation
 from tests.conftest import DemoWorld
 from tests.helpers import DEMO_PEOPLE as PEOPLE
@@ -84,9 +84,15 @@ def _fund_offers(username: str, fund: Fund) -> tuple[set[Offer], bool]:
 
 
 def _report_offers(username: str, report: ExpenseReport) -> set[Offer]:
-    actions = available_actions(actor_named(username), report)
+    actor = actor_named(username)
+    actions = available_actions(actor, report)
     at = f"/reports/{report.id}"
-    offers: set[Offer] = set()
+    # A finance officer records each line's invoice as verified, one button per line.
+    offers: set[Offer] = {
+        (f"{at}/lines/{line.number}/invoice-verification", None)
+        for line in report.lines
+        if expense_reports.may_verify_invoice(actor, report, line)
+    }
     if Action.EDIT_LINES in actions:
         offers.add((f"{at}/lines", None))
         offers |= {(f"{at}/lines/{line.number}/remove", None) for line in report.lines}

@@ -15,8 +15,9 @@ from ledger.errors import LedgerError, ValidationFailed
 from ledger.inputs.common import DatedReasonSchema
 from ledger.inputs.expense_reports import CommentSchema, LineCreateSchema
 from ledger.messages import translatable
-from ledger.models.expense_report import ExpenseReport, ReportStatus
-from ledger.services import expense_reports, fund_reports, funds, organisations, receipts, users
+from ledger.models.expense_report import ExpenseReport, ReceiptKind, ReportStatus
+from ledger.services import expense_reports, fund_reports, funds, invoices, organisations, receipts, users
+from ledger.services.access import Permission, may
 from ledger.services.actions import Action, available_actions, navigation
 from ledger.services.amounts import parse_amount
 from ledger.services.expense_reports import LineInput
@@ -38,6 +39,15 @@ def _line_inputs(report: ExpenseReport, currency: str) -> list[LineInput]:
             line.payee,
             line.description,
             line.receipt_sha256,
+            receipt_kind=line.receipt_kind,
+            invoice_code=line.invoice_code,
+            invoice_number=line.invoice_number,
+            invoice_date=line.invoice_date,
+            invoice_amount=(
+                Money(currency, line.invoice_amount_minor) if line.invoice_amount_minor is not None else None
+            ),
+            seller_name=line.seller_name,
+            seller_taxpayer_id=line.seller_taxpayer_id,
         )
         for line in report.lines
     ]
@@ -53,6 +63,13 @@ def _field_labels() -> dict[str, str]:
         "description": gettext("Description"),
         "receipt": gettext("Receipt"),
         "receipt_sha256": gettext("Receipt"),
+        "receipt_kind": gettext("Kind of receipt"),
+        "invoice_code": gettext("Invoice code"),
+        "invoice_number": gettext("Invoice number"),
+        "invoice_date": gettext("Invoice date"),
+        "invoice_amount": gettext("Invoice total"),
+        "seller_name": gettext("Seller"),
+        "seller_taxpayer_id": gettext("Seller's taxpayer id"),
         "comment": gettext("Comment"),
         "reason": gettext("Why it is voided"),
         "date": gettext("Date of the reversal"),
@@ -134,6 +151,19 @@ def _report_page(report_id: uuid.UUID, status: int = 200, **context: Any) -> tup
         receipt_types=receipts.media_types(
             actor, [line.receipt_sha256 for line in report.lines if line.receipt_sha256]
         ),
+        receipt_kinds=[kind.value for kind in ReceiptKind],
+        # The finance officer sees each line's near-duplicates (another report named when visible).
+        near_duplicates=(
+            invoices.near_duplicates(actor, report)
+            if may(actor, Permission.REVIEW_EXPENSE_REPORTS, report.organisation_id)
+            else {}
+        ),
+        verifiable={
+            line.number for line in report.lines if expense_reports.may_verify_invoice(actor, report, line)
+        },
+        verifiers=users.names_of(
+            [line.invoice_verified_by for line in report.lines if line.invoice_verified_by]
+        ),
         today=date.today().isoformat(),
         **context,
     )
@@ -165,24 +195,29 @@ def add_line(report_id: uuid.UUID) -> tuple[str, int] | Response:
         # A receipt uploaded with an earlier, refused try comes back as its SHA-256 (hidden field).
         data = load_form(LineCreateSchema())
         data["amount"] = parse_amount(data["amount"], fund.currency, "amount")
+        if data.get("invoice_amount") is not None:
+            data["invoice_amount"] = parse_amount(data["invoice_amount"], fund.currency, "invoice_amount")
     except ValidationFailed as error:
         errors.update(error.errors)
     upload = request.files.get("receipt")
     uploaded = False
     if upload is not None and upload.filename:
+        try:
+            content = upload.read()
+        finally:
+            upload.close()
+        if invoices.looks_like_xml(content):
+            # A digital invoice's XML fills in the line's invoice fields; the line is not saved yet.
+            return _filled_from_xml(report_id, form, content)
         # Kept even if the line is refused, so that the person need not attach it again.
         try:
-            form["receipt_sha256"] = receipts.upload_receipt(
-                actor, report.organisation_id, upload.read()
-            ).sha256
+            form["receipt_sha256"] = receipts.upload_receipt(actor, report.organisation_id, content).sha256
             form["receipt_name"] = upload.filename[:200]
             uploaded = True
         except LedgerError as error:
             if error.status >= 500:
                 raise
             errors["receipt"] = [m for messages in error.errors.values() for m in messages] or [error.detail]
-        finally:
-            upload.close()
     if errors:
         return _refused_line(report_id, errors, form, uploaded)
     data["receipt_sha256"] = form.get("receipt_sha256") or None
@@ -196,6 +231,42 @@ def add_line(report_id: uuid.UUID) -> tuple[str, int] | Response:
         named = {k.removeprefix(index): v for k, v in error.errors.items()}
         return _refused_line(report_id, named or {"lines": [error.detail]}, form, uploaded)
     flash(gettext("Line %(number)s is saved.", number=number))
+    return redirect(url_for("web.report", report_id=report_id, _anchor="lines"))
+
+
+def _filled_from_xml(report_id: uuid.UUID, form: dict[str, str], content: bytes) -> tuple[str, int]:
+    """The form again with the invoice's fields filled in from its XML (what was typed is kept)."""
+    try:
+        parsed = invoices.read_invoice_xml(current_web_actor(), content, "receipt")
+    except ValidationFailed as error:
+        return _refused_line(report_id, error.errors, form, uploaded=False)
+    found = {
+        "receipt_kind": parsed.receipt_kind,
+        "invoice_code": "",
+        "invoice_number": parsed.invoice_number,
+        "invoice_date": parsed.invoice_date.isoformat() if parsed.invoice_date else "",
+        "invoice_amount": str(parsed.amount) if parsed.amount is not None else "",
+        "seller_name": parsed.seller_name or "",
+        "seller_taxpayer_id": parsed.seller_taxpayer_id or "",
+    }
+    form.update(found)
+    # What a person would type from the invoice anyway, unless they already did.
+    for name, value in (("payee", found["seller_name"]), ("amount", found["invoice_amount"])):
+        if not form.get(name, "").strip():
+            form[name] = value
+    notice = gettext(
+        "The invoice's fields are filled in from its XML. Check them, attach the receipt "
+        "(PDF, JPEG or PNG) and add the line."
+    )
+    return _report_page(report_id, 200, form=form, notice=notice)
+
+
+@blueprint.post("/reports/<uuid:report_id>/lines/<int:number>/invoice-verification")
+@signed_in
+def verify_invoice(report_id: uuid.UUID, number: int) -> Response:
+    """A finance officer records a line's invoice as verified (the API's rules)."""
+    expense_reports.verify_invoice(current_web_actor(), report_id, number)
+    flash(gettext("The invoice of line %(number)s is recorded as verified.", number=number))
     return redirect(url_for("web.report", report_id=report_id, _anchor="lines"))
 
 
