@@ -19,7 +19,7 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 # Words that stay Latin on a Chinese page: the product's codes and the demo's bilingual names.
 LATIN_ALLOWED = re.compile(
-    r"UTC|PDF|JPEG|PNG|XLSX|JSON|CSV|SHA-256|[A-Z]{2,}-[\w-]+|[A-Z][a-z]+(?: [A-Z][a-z'-]+)*"
+    r"UTC|PDF|JPEG|PNG|XML|XLSX|JSON|CSV|SHA-256|[A-Z]{2,}-[\w-]+|[A-Z][a-z]+(?: [A-Z][a-z'-]+)*"
 )
 # The rules of WCAG 2.0 and 2.1 at levels A and AA, as axe-core tags them.
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
