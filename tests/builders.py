@@ -201,6 +201,15 @@ def report_line(
     return line
 
 
+def empty_report(client: FlaskClient, world: DemoWorld, fund: dict[str, Any], title: str) -> str:
+    """The id of a new draft expense report by member01 on ``fund``, with no lines yet."""
+    made = client.post(
+        f"/api/v1/funds/{fund['id']}/expense-reports", json={"title": title}, headers=world.keyed("member01")
+    )
+    assert made.status_code == 201, made.get_json()
+    return str(made.get_json()["id"])
+
+
 def draft_report(
     client: FlaskClient, world: DemoWorld, fund: dict[str, Any], lines: list[dict[str, Any]], **extra: Any
 ) -> dict[str, Any]:

@@ -256,3 +256,19 @@ DEMO_PEOPLE = [
     "jiangan.supervisor",
     "huangpi.admin",
 ]
+
+
+def line_form(page: str, token: str, **fields: object) -> dict[str, object]:
+    """The report page's add-line form, filled as a member fills it, for the report ``page`` shows."""
+    version = re.search(r'name="version" value="(\d+)"', page)
+    assert version
+    return {
+        "csrf_token": token,
+        "version": version.group(1),
+        "category_code": "ACTIVITY",
+        "amount": "1,250.50",
+        "incurred_on": "2026-03-10",
+        "payee": "康乐家政",
+        "description": "上门助浴服务",
+        **fields,
+    }

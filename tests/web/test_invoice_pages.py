@@ -11,41 +11,30 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.builders import activated_fund, receipt_pdf, report_line
+from tests.builders import activated_fund, empty_report, receipt_pdf, report_line
 from tests.conftest import DemoWorld
-from tests.helpers import csrf_token_of, signed_in_client
+from tests.helpers import csrf_token_of, line_form, signed_in_client
 
 SAMPLE_XML = Path(__file__).resolve().parents[1] / "data" / "digital_invoice.xml"
 
 
-def _draft(client: FlaskClient, world: DemoWorld, fund: dict[str, object], title: str) -> str:
-    made = client.post(
-        f"/api/v1/funds/{fund['id']}/expense-reports", json={"title": title}, headers=world.keyed("member01")
-    )
-    assert made.status_code == 201, made.get_json()
-    return str(made.get_json()["id"])
+# The add-line form with the invoice fields, left empty unless a test fills them.
+NO_INVOICE = {
+    "amount": "1,260.00",
+    "payee": "武汉某某印务",
+    "description": "活动宣传单印刷",
+    "receipt_kind": "plain_receipt",
+    "invoice_code": "",
+    "invoice_number": "",
+    "invoice_date": "",
+    "invoice_amount": "",
+    "seller_name": "",
+    "seller_taxpayer_id": "",
+}
 
 
 def _line(page: str, token: str, **fields: object) -> dict[str, object]:
-    version = re.search(r'name="version" value="(\d+)"', page)
-    assert version
-    return {
-        "csrf_token": token,
-        "version": version.group(1),
-        "category_code": "ACTIVITY",
-        "amount": "1,260.00",
-        "incurred_on": "2026-03-10",
-        "payee": "武汉某某印务",
-        "description": "活动宣传单印刷",
-        "receipt_kind": "plain_receipt",
-        "invoice_code": "",
-        "invoice_number": "",
-        "invoice_date": "",
-        "invoice_amount": "",
-        "seller_name": "",
-        "seller_taxpayer_id": "",
-        **fields,
-    }
+    return line_form(page, token, **{**NO_INVOICE, **fields})
 
 
 def _value(html: str, name: str) -> str:
@@ -57,7 +46,7 @@ def _value(html: str, name: str) -> str:
 def test_an_xml_fills_the_invoice_fields_then_the_line_is_saved_with_them(
     app: Flask, client: FlaskClient, world: DemoWorld
 ) -> None:
-    report = _draft(client, world, activated_fund(client, world), "三月报销 March")
+    report = empty_report(client, world, activated_fund(client, world), "三月报销 March")
     member = signed_in_client(app, "member01")
     token = csrf_token_of(member, f"/reports/{report}")
     page = member.get(f"/reports/{report}").get_data(as_text=True)
@@ -128,8 +117,8 @@ def test_wrong_numbers_a_claimed_invoice_and_a_file_that_is_no_invoice_are_refus
     app: Flask, client: FlaskClient, world: DemoWorld
 ) -> None:
     fund = activated_fund(client, world)
-    first = _draft(client, world, fund, "三月报销 March")
-    second = _draft(client, world, fund, "四月报销 April")
+    first = empty_report(client, world, fund, "三月报销 March")
+    second = empty_report(client, world, fund, "四月报销 April")
     member = signed_in_client(app, "member01")
     token = csrf_token_of(member, f"/reports/{first}")
     vat = {"receipt_kind": "vat_invoice", "invoice_code": "4200231130", "invoice_number": "01234567"}
@@ -196,7 +185,7 @@ def test_the_officer_sees_a_near_duplicate_and_records_the_invoice_as_verified(
         ),
         ("四月报销 April", {"receipt_kind": "plain_receipt"}),
     ):
-        report = _draft(client, world, fund, title)
+        report = empty_report(client, world, fund, title)
         line = report_line(client, world, "ACTIVITY", "1260.00", **invoice, **seller)
         response = client.put(
             f"/api/v1/expense-reports/{report}/lines",

@@ -9,35 +9,13 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.builders import fund_with_schedule, receipt_pdf, uploaded_receipt
+from tests.builders import empty_report, fund_with_schedule, receipt_pdf, uploaded_receipt
 from tests.conftest import DemoWorld
-from tests.helpers import csrf_token_of, signed_in_client
+from tests.helpers import csrf_token_of, line_form, signed_in_client
 
 
 def _draft(client: FlaskClient, world: DemoWorld) -> str:
-    fund = fund_with_schedule(client, world)
-    made = client.post(
-        f"/api/v1/funds/{fund['id']}/expense-reports",
-        json={"title": "四月报销"},
-        headers=world.keyed("member01"),
-    )
-    assert made.status_code == 201, made.get_json()
-    return str(made.get_json()["id"])
-
-
-def _line(page: str, token: str, **fields: object) -> dict[str, object]:
-    version = re.search(r'name="version" value="(\d+)"', page)
-    assert version
-    return {
-        "csrf_token": token,
-        "version": version.group(1),
-        "category_code": "ACTIVITY",
-        "amount": "1,250.50",
-        "incurred_on": "2026-03-10",
-        "payee": "康乐家政",
-        "description": "上门助浴服务",
-        **fields,
-    }
+    return empty_report(client, world, fund_with_schedule(client, world), "四月报销")
 
 
 def test_a_refused_line_keeps_what_was_typed_and_the_receipt_then_saves_with_a_confirmation(
@@ -50,7 +28,10 @@ def test_a_refused_line_keeps_what_was_typed_and_the_receipt_then_saves_with_a_c
 
     refused = member.post(
         f"/reports/{report}/lines",
-        data={**_line(page, token, amount="1,25.0"), "receipt": (io.BytesIO(receipt_pdf()), "发票一.pdf")},
+        data={
+            **line_form(page, token, amount="1,25.0"),
+            "receipt": (io.BytesIO(receipt_pdf()), "发票一.pdf"),
+        },
         content_type="multipart/form-data",
     )
     assert refused.status_code == 422
@@ -67,7 +48,7 @@ def test_a_refused_line_keeps_what_was_typed_and_the_receipt_then_saves_with_a_c
     # Fixed, without attaching the receipt again.
     saved = member.post(
         f"/reports/{report}/lines",
-        data={**_line(html, token, receipt_sha256=sha.group(1), receipt_name="发票一.pdf")},
+        data={**line_form(html, token, receipt_sha256=sha.group(1), receipt_name="发票一.pdf")},
         content_type="multipart/form-data",
         follow_redirects=True,
     )
@@ -80,7 +61,7 @@ def test_a_refused_line_keeps_what_was_typed_and_the_receipt_then_saves_with_a_c
     assert f"/receipts/{sha.group(1)}" in html
 
     submitted = member.post(
-        f"/reports/{report}/submit", data={**_line(html, token)}, follow_redirects=True
+        f"/reports/{report}/submit", data={**line_form(html, token)}, follow_redirects=True
     ).get_data(as_text=True)
     assert "报销单已提交。财务人员审核后，结果会显示在这里。" in submitted
 
@@ -92,7 +73,7 @@ def test_submitting_a_report_with_problems_shows_them_in_a_banner(
     member = signed_in_client(app, "member01")
     token = csrf_token_of(member, f"/reports/{report}")
     page = member.get(f"/reports/{report}").get_data(as_text=True)
-    refused = member.post(f"/reports/{report}/submit", data=_line(page, token))
+    refused = member.post(f"/reports/{report}/submit", data=line_form(page, token))
     assert refused.status_code == 422
     html = refused.get_data(as_text=True)
     assert "报销单尚未提交，请先改正：" in html

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from ledger.demo import DEMO_PASSWORD
 from tests.conftest import DemoWorld
+from tests.web.browsing import signed_in_page
 
 pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
 
@@ -22,15 +22,6 @@ SIZES = {"wide": {"width": 1366, "height": 900}, "phone": {"width": 390, "height
 SCREENS = [("huangpi.admin", "/admin/communities"), ("jiangan.supervisor", "/"), ("houhu.finance1", "/")]
 # Words that stay English on a Chinese page: the product's codes and the demo's bilingual names.
 LATIN_ALLOWED = re.compile(r"CNY|PDF|[A-Z]{2,}-[\w-]+|[A-Z][a-z]+(?: [A-Z][a-z'-]+)*")
-
-
-def _sign_in(page: Any, base: str, username: str, lang: str) -> None:
-    page.goto(f"{base}/language/{lang}")
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.locator("form button[type=submit]").click()
-    page.wait_for_url(f"{base}/")
 
 
 @pytest.mark.parametrize(("username", "path"), SCREENS)
@@ -45,10 +36,9 @@ def test_the_tree_pages_fit_and_read_in_the_language(
     lang: str,
 ) -> None:
     for size, viewport in SIZES.items():
-        context = browser.new_context(locale="zh-CN" if lang == "zh" else "en-GB", viewport=viewport)
-        page = context.new_page()
+        page = signed_in_page(browser, live_server, username, lang=lang, viewport=viewport)
+        context = page.context
         try:
-            _sign_in(page, live_server, username, lang)
             page.goto(live_server + path)
             name = path.strip("/") or "home"
             page.screenshot(
