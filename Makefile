@@ -42,8 +42,13 @@ run: setup
 	@echo "Serving on http://$(HOST):$(PORT)/ (API at /api/v1, spec at /api/v1/openapi.json)"
 	$(BIN)/ledger run --host $(HOST) --port $(PORT)
 
+# The tests run on every core (pytest-xdist, at most four workers); the few marked `serial` (one
+# restarts PostgreSQL under the others) run alone afterwards. Exit status 5 is "nothing selected".
+TEST_WORKERS ?= auto
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 -m "not serial" $(PYTEST_ARGS); parallel=$$?; \
+	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS); alone=$$?; \
+	for status in $$parallel $$alone; do [ $$status -eq 0 ] || [ $$status -eq 5 ] || exit $$status; done
 
 # Everything but the browser tests, the PostgreSQL-only ones and the slow ones: a few minutes.
 test-fast: setup

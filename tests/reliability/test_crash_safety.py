@@ -228,6 +228,7 @@ def test_kill_9_mid_load_loses_no_acknowledged_write(app: Flask, world: DemoWorl
     _check_books(app, writers)
 
 
+@pytest.mark.serial  # the restart drops every other test's connections too
 def test_a_database_restart_mid_load_loses_no_acknowledged_write(
     app: Flask, world: DemoWorld, database_url: str
 ) -> None:
