@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from ledger.business_dates import business_today
 from tests.conftest import DemoWorld
-from tests.helpers import signed_in_client
+from tests.helpers import csrf_token_of, signed_in_client
 
 
 def _text(html: str) -> str:
@@ -29,7 +29,7 @@ def test_drilling_down_from_the_top_to_a_township(app: Flask, client: FlaskClien
     assert '<a href="/coverage?node=420116000000">黄陂区</a>' in city
     # 黄陂区: 1 of its 3 communities meets its target, 8 organisations (5 registered, 3 filed), 2.67 each.
     assert "黄陂区 3 1 33.3% 8 2.67 5 3" in _text(city)
-    assert 'href="/coverage.xlsx?node=420100000000"' in city
+    assert 'action="/coverage.xlsx?node=420100000000"' in city
     township = browser.get("/coverage?node=420116200000").get_data(as_text=True)
     # Organisations, the kinds it has, registered, filed, target, met: 双泉村's two registered and
     # three filed meet its rural target of 5.
@@ -56,7 +56,11 @@ def test_the_date_field_and_the_download(app: Flask, world: DemoWorld) -> None:
     assert refused.status_code == 200
     assert "不得晚于今天" in refused.get_data(as_text=True)
     assert "后湖街道 2 0 0.0% 5 2.50 5 0" in _text(refused.get_data(as_text=True))
-    download = browser.get("/coverage.xlsx?as_of=2020-01-01")
+    # A download is recorded in the trail, so it is a POST with the form's token, never a link.
+    assert browser.get("/coverage.xlsx?as_of=2020-01-01").status_code == 405
+    assert browser.post("/coverage.xlsx?as_of=2020-01-01").status_code == 400  # no token: another site
+    token = csrf_token_of(browser, "/coverage")
+    download = browser.post("/coverage.xlsx?as_of=2020-01-01", data={"csrf_token": token})
     assert download.status_code == 200
     book = load_workbook(io.BytesIO(download.data))
     assert book.properties.title == "江岸区 社区社会组织覆盖情况（截至 2020-01-01）"
@@ -66,5 +70,6 @@ def test_the_date_field_and_the_download(app: Flask, world: DemoWorld) -> None:
 def test_a_node_outside_the_area_is_not_shown(app: Flask, world: DemoWorld) -> None:
     browser = signed_in_client(app, "houhu.finance1")
     assert browser.get("/coverage?node=420116000000").status_code == 403
-    assert browser.get("/coverage.xlsx?node=420116000000").status_code == 403
+    token = csrf_token_of(browser, "/coverage")
+    assert browser.post("/coverage.xlsx?node=420116000000", data={"csrf_token": token}).status_code == 403
     assert browser.get("/coverage?node=12").status_code == 422

@@ -168,7 +168,7 @@ def coverage() -> str:
     )
 
 
-@blueprint.get("/coverage.xlsx")
+@blueprint.post("/coverage.xlsx")
 @signed_in
 def coverage_xlsx() -> Response:
     chosen = load_form(CoverageQuerySchema(), form=request.args)

@@ -32,7 +32,7 @@ def _uuid(text: str | None) -> uuid.UUID | None:
         return None
 
 
-@blueprint.get("/queue.xlsx")
+@blueprint.post("/queue.xlsx")
 @signed_in
 def queue_xlsx() -> Response:
     made = spreadsheets.reports_download(
@@ -44,7 +44,7 @@ def queue_xlsx() -> Response:
     return spreadsheet_response(made)
 
 
-@blueprint.get("/funds/<uuid:fund_id>/budget-vs-actual.xlsx")
+@blueprint.post("/funds/<uuid:fund_id>/budget-vs-actual.xlsx")
 @signed_in
 def budget_vs_actual_xlsx(fund_id: uuid.UUID) -> Response:
     return spreadsheet_response(
@@ -52,13 +52,13 @@ def budget_vs_actual_xlsx(fund_id: uuid.UUID) -> Response:
     )
 
 
-@blueprint.get("/funds/<uuid:fund_id>/summary.xlsx")
+@blueprint.post("/funds/<uuid:fund_id>/summary.xlsx")
 @signed_in
 def fund_summary_xlsx(fund_id: uuid.UUID) -> Response:
     return spreadsheet_response(spreadsheets.summary_download(current_web_actor(), fund_id, language()))
 
 
-@blueprint.get("/organisations/<uuid:organisation_id>/trial-balance.xlsx")
+@blueprint.post("/organisations/<uuid:organisation_id>/trial-balance.xlsx")
 @signed_in
 def trial_balance_xlsx(organisation_id: uuid.UUID) -> Response:
     try:
@@ -69,7 +69,7 @@ def trial_balance_xlsx(organisation_id: uuid.UUID) -> Response:
     return spreadsheet_response(made)
 
 
-@blueprint.get("/organisations/<uuid:organisation_id>/journal.xlsx")
+@blueprint.post("/organisations/<uuid:organisation_id>/journal.xlsx")
 @signed_in
 def journal_xlsx(organisation_id: uuid.UUID) -> Response:
     return spreadsheet_response(
