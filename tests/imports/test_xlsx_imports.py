@@ -19,6 +19,7 @@ from ledger.extensions import db
 from ledger.models import Community
 from ledger.models.audit import AuditEntry, AuditQueueItem
 from ledger.models.organisation import RegistrationType
+from ledger.services.audit_verification import verify_database
 from tests.builders import draft_fund, leaf
 from tests.conftest import DemoWorld
 from tests.helpers import assert_problem, table_counts
@@ -170,6 +171,8 @@ def test_users_round_trip_with_several_organisations_in_one_cell(
     assert by_name["import.officer"]["role"] == "finance_officer"
     assert by_name["import.officer"]["scopes"] == ["420199001000"]
     assert _actions(app, "user.created") == created_before + 2
+    with app.app_context():
+        assert verify_database(receipts=False).ok
     login = client.post(
         "/api/v1/auth/login", json={"username": "import.member", "password": "a-long-enough-password-1"}
     )
@@ -218,6 +221,8 @@ def test_budget_and_schedule_of_a_draft_fund_round_trip(
         ("20000.00", "2026-12-01", "none"),
     ]
     assert _actions(app, "import.committed") == 2
+    with app.app_context():  # the trail replays to the tables, imported rows included
+        assert verify_database(receipts=False).ok
 
 
 def test_budget_over_the_award_and_an_unknown_category_are_both_reported(
