@@ -27,7 +27,7 @@ import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 
 from openpyxl import load_workbook
@@ -186,7 +186,8 @@ def _value(cell: Any) -> Any:
 
 def _is_formula(cell: Any) -> bool:
     return getattr(cell, "data_type", None) == "f" or (
-        cell.value is not None and not isinstance(cell.value, str | int | float | bool | date | datetime)
+        cell.value is not None
+        and not isinstance(cell.value, str | int | float | bool | date | datetime | time | timedelta)
     )
 
 
@@ -216,13 +217,14 @@ def _too_many_rows() -> FileRefused:
 def read_sheet(content: bytes, kind: ImportKind) -> Sheet:
     """The first worksheet of ``content`` as rows of ``kind``'s columns, or :class:`FileRefused`."""
     archive = _check_container(content)
+    damaged = _refused(
+        translatable("The workbook is damaged and cannot be read: save it again as .xlsx."),
+        "import.unreadable",
+    )
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
     except Exception:  # openpyxl raises many kinds for a damaged workbook; none of them is ours
-        raise _refused(
-            translatable("The workbook is damaged and cannot be read: save it again as .xlsx."),
-            "import.unreadable",
-        ) from None
+        raise damaged from None
     try:
         if not book.worksheets:
             raise _refused(translatable("The workbook has no worksheet."), "import.empty")
@@ -232,6 +234,10 @@ def read_sheet(content: bytes, kind: ImportKind) -> Sheet:
         if stated is not None and stated - HEADER_ROW > MAX_ROWS:
             raise _too_many_rows()
         return _read_rows(archive, sheet, kind)
+    except RowsRefused:
+        raise
+    except Exception:  # a sheet is parsed as it is read: bad XML, a cell "ZZZZ2", a number "abc"
+        raise damaged from None
     finally:
         book.close()
 

@@ -88,6 +88,31 @@ def test_a_damaged_workbook(client: FlaskClient, world: DemoWorld, app: Flask) -
     _refused(client, world, app, out.getvalue(), "import.unreadable")
 
 
+_SHEET = '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{}</sheetData></worksheet>'
+_HEADER = '<row r="1"><c r="A1" t="inlineStr"><is><t>code</t></is></c></row>'
+
+
+@pytest.mark.parametrize(
+    "sheet",
+    [
+        _SHEET.format(_HEADER + "<row")[:-20],  # cut short
+        _SHEET.format(_HEADER + '<row r="2"><c r="A2" t="n"><v>abc</v></c></row>'),  # a number that is not
+        _SHEET.format(_HEADER + '<row r="2"><c r="ZZZZ2" t="n"><v>1</v></c></row>'),  # no such column
+        _SHEET.format('<row r="1"><c r="A1" t="s"><v>99</v></c></row>'),  # no such shared string
+    ],
+    ids=["cut-short", "bad-number", "bad-column", "bad-shared-string"],
+)
+def test_a_damaged_sheet_is_a_422_not_a_500(
+    client: FlaskClient, world: DemoWorld, app: Flask, sheet: str
+) -> None:
+    good = zipfile.ZipFile(io.BytesIO(_saved(_table([[leaf(1)]]))))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name in good.namelist():
+            archive.writestr(name, sheet if name == "xl/worksheets/sheet1.xml" else good.read(name))
+    _refused(client, world, app, out.getvalue(), "import.unreadable")
+
+
 def test_an_encrypted_workbook(client: FlaskClient, world: DemoWorld, app: Flask) -> None:
     ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
     (error,) = _refused(client, world, app, ole, "import.encrypted")
