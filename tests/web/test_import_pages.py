@@ -94,9 +94,17 @@ def test_problems_are_shown_by_row_and_column_in_the_readers_language(app: Flask
     assert refused.status_code == 422
     text = refused.get_data(as_text=True)
     assert "文件中有 1 个问题，未导入任何内容。" in text
-    assert re.search(
-        r'<td class="n">2</td><td>C 城市或农村</td><td>必须是以下之一：urban, rural。</td>', text
+    # The API says the same of the same file, in the same words.
+    api = app.test_client().post(
+        "/api/v1/imports/communities?dry_run=true",
+        data={"file": (io.BytesIO(_workbook([[leaf(32), "x", "城郊"]])), "c.xlsx")},
+        headers={**world.auth("admin"), "Accept-Language": "zh"},
+        content_type="multipart/form-data",
     )
+    (problem,) = api.get_json()["errors"]
+    assert (problem["row"], problem["column"], problem["header"]) == (2, "C", "城市或农村")
+    assert problem["detail"] == "必须是以下之一：urban, rural。"
+    assert f'<td class="n">2</td><td>C {problem["header"]}</td><td>{problem["detail"]}</td>' in text
     assert table_counts(app) == before
     not_a_workbook = admin.post(
         PAGE,
