@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ledger.messages import Message, translatable
+from ledger.messages import Message, in_language, translatable
 
 
 class LedgerError(Exception):
@@ -131,3 +131,54 @@ class MoneyAsNumber(LedgerError):
     status = 400
     slug = "money-as-number"
     title = translatable("Money must be a decimal string")
+
+
+class RowProblem:
+    """One problem of an uploaded table: where it is (row, column letter, the column's header and
+    field, each None where it does not apply), the rule that refused (``code``) and the message."""
+
+    __slots__ = ("code", "column", "field", "header", "message", "row")
+
+    def __init__(
+        self,
+        row: int | None,
+        column: str | None,
+        field: str | None,
+        code: str,
+        message: str,
+        header: str | None = None,
+    ) -> None:
+        self.row, self.column, self.field, self.code, self.message, self.header = (
+            row,
+            column,
+            field,
+            code,
+            message,
+            header,
+        )
+
+    def listed(self, lang: str) -> dict[str, object]:
+        """As the API lists it: the message and the header in ``lang`` (``zh`` or ``en``)."""
+        return {
+            "row": self.row,
+            "column": self.column,
+            "header": None if self.header is None else in_language(self.header, lang),
+            "field": self.field,
+            "code": self.code,
+            "detail": in_language(self.message, lang),
+        }
+
+
+class RowsRefused(ValidationFailed):
+    """An uploaded table refused: every problem found, by row and column (nothing was written).
+
+    The problem+json lists them as ``errors: [{row, column, header, field, code, detail}]``,
+    each ``detail`` in the caller's language (Accept-Language), as the pages show them.
+    """
+
+    def __init__(self, detail: str, problems: Sequence[RowProblem], *, code: str) -> None:
+        super().__init__(detail, code=code)
+        self.problems = list(problems)
+
+    def listed(self, lang: str) -> list[dict[str, object]]:
+        return [problem.listed(lang) for problem in self.problems]

@@ -13,6 +13,7 @@ This module imports nothing from Flask: services, the credit-code check and the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -91,3 +92,74 @@ def in_language(text: object, lang: str) -> str:
         }
         return translated % params
     return str(text)
+
+
+MARSHMALLOW_MESSAGES = tuple(
+    m.msgid
+    for m in (
+        translatable("Missing data for required field."),
+        translatable("Field may not be null."),
+        translatable("Invalid value."),
+        translatable("Invalid type."),
+        translatable("Invalid input."),
+        translatable("Invalid input type."),
+        translatable("Unknown field."),
+        translatable("Not a valid string."),
+        translatable("Not a valid utf-8 string."),
+        translatable("Not a valid UUID."),
+        translatable("Not a valid number."),
+        translatable("Number too large."),
+        translatable("Not a valid integer."),
+        translatable("Not a valid boolean."),
+        translatable("Not a valid date."),
+        translatable("Not a valid datetime."),
+        translatable("Not a valid list."),
+        translatable("Not a valid mapping type."),
+        translatable("Not a valid email address."),
+        translatable("Not a valid URL."),
+        translatable("Special numeric values (nan or infinity) are not permitted."),
+        translatable("String does not match expected pattern."),
+        translatable("Must be one of: %(choices)s."),
+        translatable("Shorter than minimum length %(min)s."),
+        translatable("Longer than maximum length %(max)s."),
+        translatable("Length must be between %(min)s and %(max)s."),
+        translatable("Length must be %(equal)s."),
+        translatable("Must be greater than or equal to %(min)s."),
+        translatable("Must be greater than %(min)s."),
+        translatable("Must be less than or equal to %(max)s."),
+        translatable("Must be less than %(max)s."),
+        translatable("Must be greater than or equal to %(min)s and less than or equal to %(max)s."),
+        translatable("Must be greater than or equal to %(min)s and less than %(max)s."),
+        translatable("Must be greater than %(min)s and less than or equal to %(max)s."),
+        translatable("Must be greater than %(min)s and less than %(max)s."),
+    )
+)
+"""marshmallow's default messages (fields, validators, schemas) in gettext's notation: the input
+schemas answer with these plain English texts, and :func:`recognised` turns one back into a
+:class:`Message` so that it can be shown in either language."""
+
+_PLACEHOLDER = re.compile(r"%\\\((\w+)\\\)s")
+
+
+@cache
+def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Each message format as a regular expression whose groups are its parameters.
+
+    The longest formats are tried first: "Must be greater than %(min)s." would otherwise also
+    match the two-sided range message, taking "1 and less than 100" for its ``min``.
+    """
+    by_length = sorted(MARSHMALLOW_MESSAGES, key=len, reverse=True)
+    return tuple(
+        (re.compile(_PLACEHOLDER.sub(r"(?P<\1>.+?)", re.escape(msgid)) + r"\Z", re.DOTALL), msgid)
+        for msgid in by_length
+    )
+
+
+def recognised(text: str) -> Message | None:
+    """marshmallow's message ``text`` as the :class:`Message` it would have been (its values read
+    back out as parameters), or None when it is not one of marshmallow's messages."""
+    for pattern, msgid in _patterns():
+        found = pattern.match(text)
+        if found:
+            return Message(msgid, found.groupdict())
+    return None

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from ledger.errors import LedgerError, TooManyRequests
+from ledger.errors import LedgerError, RowsRefused, TooManyRequests
 from ledger.messages import translatable
 
 log = logging.getLogger(__name__)
@@ -76,14 +76,15 @@ def problem_response(
     slug: str,
     title: str,
     detail: str,
-    errors: Mapping[str, list[str]] | None = None,
+    errors: Mapping[str, list[str]] | list[dict[str, object]] | None = None,
     headers: Mapping[str, str] | None = None,
     code: str | None = None,
 ) -> Response:
     html_page = current_app.extensions.get(HTML_ERROR_PAGE) if has_request_context() else None
     if html_page is not None and not request.path.startswith("/api/"):
         # A person in a browser: the web package's page that says what happened and what to do next.
-        return html_page(status, title, detail, errors or {}, headers or {})  # type: ignore[no-any-return]
+        shown = errors if isinstance(errors, Mapping) else {}
+        return html_page(status, title, detail, shown, headers or {})  # type: ignore[no-any-return]
     body: dict[str, Any] = {
         "type": TYPE_PREFIX + slug,
         "title": str(title),
@@ -92,7 +93,7 @@ def problem_response(
         "code": code or slug,
     }
     if errors:
-        body["errors"] = dict(errors)
+        body["errors"] = dict(errors) if isinstance(errors, Mapping) else list(errors)
     response = current_app.response_class(
         current_app.json.dumps(body), status=status, mimetype=PROBLEM_MEDIA_TYPE
     )
@@ -211,9 +212,12 @@ def handle_ledger_error(error: LedgerError) -> Response:
         headers["Retry-After"] = str(error.retry_after_seconds)
     if error.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    return problem_response(
-        error.status, error.slug, error.title, error.detail, error.errors or None, headers, error.code
-    )
+    errors: Mapping[str, list[str]] | list[dict[str, object]] | None = error.errors or None
+    if isinstance(error, RowsRefused):
+        # An uploaded table's problems, by row and column, in the caller's language.
+        lang = request.accept_languages.best_match(["zh", "en"], default="zh") or "zh"
+        errors = error.listed(lang)
+    return problem_response(error.status, error.slug, error.title, error.detail, errors, headers, error.code)
 
 
 def handle_lost_race(error: Exception) -> Response:

@@ -139,6 +139,17 @@ def _cell_value(value: object, lang: str) -> object:
 
 def workbook_bytes(tables: Sequence[Table], lang: str = "zh") -> bytes:
     """The tables as one XLSX workbook, a sheet each, headers in ``lang`` (``zh`` or ``en``)."""
+    return saved(workbook(tables, lang))
+
+
+def saved(book: Workbook) -> bytes:
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def workbook(tables: Sequence[Table], lang: str = "zh") -> Workbook:
+    """The workbook :func:`workbook_bytes` writes, for a caller that adds to it (an import template)."""
     book = Workbook()
     book.remove(book.active)
     if tables:
@@ -162,6 +173,4 @@ def workbook_bytes(tables: Sequence[Table], lang: str = "zh") -> bytes:
         sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=1)
         last = get_column_letter(max(len(table.columns), 1))
         sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{HEADER_ROW + max(len(table.rows), 1)}"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return book

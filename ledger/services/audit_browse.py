@@ -87,6 +87,7 @@ ACTION_WORDS: dict[str, Message] = {
     "receipt.restored": translatable("restored a receipt file"),
     "statement.issued": translatable("issued a statement"),
     "export.downloaded": translatable("downloaded figures as a spreadsheet"),
+    "import.committed": translatable("imported rows from a spreadsheet"),
     "reference_data.loaded": translatable("loaded a reference list"),
     "replay.baseline": translatable("recorded the tables' starting state"),
 }

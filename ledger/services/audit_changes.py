@@ -95,6 +95,8 @@ FIELD_NAMES: dict[str, Message] = {
     "divisions": translatable("Divisions"),
     "levels": translatable("Levels"),
     "sha256": translatable("SHA-256"),
+    "import": translatable("Import"),
+    "row_count": translatable("Rows imported"),
     "vkey": translatable("Verification key"),
     "version": translatable("Version"),
 }

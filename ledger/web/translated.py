@@ -16,70 +16,11 @@ shows the same refusal translated, when it is drawn:
 
 from __future__ import annotations
 
-import re
-from functools import cache
-
 from flask_babel import get_locale, gettext
 
-from ledger.messages import Bilingual, Message, in_language, translatable
+from ledger.messages import MARSHMALLOW_MESSAGES, Bilingual, Message, in_language, recognised
 
-MARSHMALLOW_MESSAGES = tuple(
-    m.msgid
-    for m in (
-        translatable("Missing data for required field."),
-        translatable("Field may not be null."),
-        translatable("Invalid value."),
-        translatable("Invalid type."),
-        translatable("Invalid input."),
-        translatable("Invalid input type."),
-        translatable("Unknown field."),
-        translatable("Not a valid string."),
-        translatable("Not a valid utf-8 string."),
-        translatable("Not a valid UUID."),
-        translatable("Not a valid number."),
-        translatable("Number too large."),
-        translatable("Not a valid integer."),
-        translatable("Not a valid boolean."),
-        translatable("Not a valid date."),
-        translatable("Not a valid datetime."),
-        translatable("Not a valid list."),
-        translatable("Not a valid mapping type."),
-        translatable("Not a valid email address."),
-        translatable("Not a valid URL."),
-        translatable("Special numeric values (nan or infinity) are not permitted."),
-        translatable("String does not match expected pattern."),
-        translatable("Must be one of: %(choices)s."),
-        translatable("Shorter than minimum length %(min)s."),
-        translatable("Longer than maximum length %(max)s."),
-        translatable("Length must be between %(min)s and %(max)s."),
-        translatable("Length must be %(equal)s."),
-        translatable("Must be greater than or equal to %(min)s."),
-        translatable("Must be greater than %(min)s."),
-        translatable("Must be less than or equal to %(max)s."),
-        translatable("Must be less than %(max)s."),
-        translatable("Must be greater than or equal to %(min)s and less than or equal to %(max)s."),
-        translatable("Must be greater than or equal to %(min)s and less than %(max)s."),
-        translatable("Must be greater than %(min)s and less than or equal to %(max)s."),
-        translatable("Must be greater than %(min)s and less than %(max)s."),
-    )
-)
-"""marshmallow's default messages (fields, validators, schemas) in gettext's notation."""
-
-_PLACEHOLDER = re.compile(r"%\\\((\w+)\\\)s")
-
-
-@cache
-def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
-    """Each message format as a regular expression whose groups are its parameters.
-
-    The longest formats are tried first: "Must be greater than %(min)s." would otherwise also
-    match the two-sided range message, taking "1 and less than 100" for its ``min``.
-    """
-    by_length = sorted(MARSHMALLOW_MESSAGES, key=len, reverse=True)
-    return tuple(
-        (re.compile(_PLACEHOLDER.sub(r"(?P<\1>.+?)", re.escape(msgid)) + r"\Z", re.DOTALL), msgid)
-        for msgid in by_length
-    )
+__all__ = ["MARSHMALLOW_MESSAGES", "in_reader_language"]
 
 
 def _reader_language() -> str:
@@ -92,8 +33,7 @@ def in_reader_language(text: object) -> str:
     if isinstance(text, Message | Bilingual):
         return in_language(text, _reader_language())
     plain = str(text)
-    for pattern, msgid in _patterns():
-        found = pattern.match(plain)
-        if found:
-            return str(gettext(msgid, **found.groupdict()) if found.groupdict() else gettext(msgid))
+    found = recognised(plain)
+    if found is not None:
+        return in_language(found, _reader_language())
     return str(gettext(plain)) if plain else plain

@@ -965,6 +965,27 @@ for _rule in XLSX_TWINS:
     ABROAD_ANSWERS[("GET", f"{_rule}.xlsx")] = ABROAD_ANSWERS[("GET", _rule)]
 
 
+# Imports from XLSX (docs/spreadsheets.md): for those who create one such item. The matrix uploads
+# a PDF, so whoever is let in is told it is not a workbook (422), and nothing is read before access.
+_IMPORTS = {
+    ("GET", "/api/v1/imports/<string:kind>/template"): Case(
+        _fixed("/api/v1/imports/users/template"), _admin_only(200)
+    ),
+    ("POST", "/api/v1/imports/<string:kind>"): Case(
+        _fixed("/api/v1/imports/communities?dry_run=true"), _admin_only(422), upload=True
+    ),
+    ("GET", "/api/v1/funds/<uuid:fund_id>/imports/<string:kind>/template"): Case(
+        lambda c, w: _fund(c, w) + "/imports/budget/template", _admin_only(200)
+    ),
+    ("POST", "/api/v1/funds/<uuid:fund_id>/imports/<string:kind>"): Case(
+        lambda c, w: _fund(c, w) + "/imports/tranches?dry_run=false", _admin_only(422), upload=True
+    ),
+}
+CASES.update(_IMPORTS)
+SUPERVISOR_ANSWERS.update(dict.fromkeys(_IMPORTS, 403))
+ABROAD_ANSWERS.update(dict.fromkeys(_IMPORTS, 403))
+
+
 def in_huangpi(world: DemoWorld) -> DemoWorld:
     """The world as the builders see it for ``houhu.finance1``'s calls: member01 stands for member08
     (城关社区, 前川街道, 黄陂区), houhu.finance2 for qianchuan.finance, and the first community for

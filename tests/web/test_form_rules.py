@@ -303,6 +303,9 @@ EXEMPT = {
     "/reports/<uuid:report_id>/lines/<int:number>/remove": "only the hidden version (tested as for submit)",
     "/reports/<uuid:report_id>/lines/<int:number>/invoice-verification": "no input, as the API's "
     "invoice-verification takes no body",
+    "/admin/imports/<kind>": "a file, not fields: tests/web/test_import_pages.py checks that the page "
+    "shows the API's problems for the same file, by row and column",
+    "/funds/<uuid:fund_id>/imports/<kind>": "a file, as the admin imports (tests/web/test_import_pages.py)",
 }
 
 
