@@ -18,6 +18,7 @@ from ledger.api import (
     organisations,
     reference,
     regions,
+    requirements,
     statements,
     users,
 )
@@ -36,6 +37,7 @@ BLUEPRINTS = (
     funds.blp,
     disbursements.blp,
     expense_reports.blp,
+    requirements.blp,
     statements.blp,
     exports.blp,
 )
