@@ -6,4 +6,16 @@ from flask import Blueprint
 
 blueprint = Blueprint("web", __name__)
 
-from ledger.web.views import admin, audit, auth, books, coverage, funds, home, reports, spreadsheets  # noqa: E402, F401  (register routes)
+# Imported for their routes, after the blueprint they register on.
+from ledger.web.views import (  # noqa: E402, F401
+    admin,
+    audit,
+    auth,
+    books,
+    coverage,
+    funds,
+    home,
+    reports,
+    requirements,
+    spreadsheets,
+)
