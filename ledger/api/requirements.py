@@ -10,10 +10,13 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
 from ledger.api.common import (
+    CREATED_ID,
     Blueprint,
     ResponseSchema,
+    created_links,
     enum_value_field,
     if_match_version,
+    link,
     page_request,
     requires_if_match,
     with_etag,
@@ -86,6 +89,17 @@ class FundRequirements(MethodView):
 
     @blp.arguments(RequirementCreateSchema)
     @blp.response(201, RequirementSchema)
+    @created_links(
+        retried=False,
+        get=link("get", f"{API_PREFIX}/requirements/{{requirement_id}}", requirement_id=CREATED_ID),
+        change=link(
+            "patch", f"{API_PREFIX}/requirements/{{requirement_id}}", requirement_id=CREATED_ID, if_match=True
+        ),
+        done=link("post", f"{API_PREFIX}/requirements/{{requirement_id}}/done", requirement_id=CREATED_ID),
+        withdraw=link(
+            "post", f"{API_PREFIX}/requirements/{{requirement_id}}/withdrawal", requirement_id=CREATED_ID
+        ),
+    )
     def post(self, data: dict[str, Any], fund_id: uuid.UUID) -> Any:
         """Add a requirement to a fund, or an annual report to its organisation (finance officers)"""
         made = service.add_requirement(current_actor(), fund_id, service.RequirementInput(**data))

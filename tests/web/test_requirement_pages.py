@@ -34,6 +34,10 @@ def test_the_fund_page_lists_what_is_due_and_an_officer_adds_and_marks(
     )  # the 2027 disclosure, the final report
     assert "彩票公益金使用情况公告" in section  # the kind's words
     assert "添加应办事项" in section
+    # The review queue lists what is overdue too: here the interim report, due 2 July 2026.
+    queue = officer.get("/queue").get_data(as_text=True).split('id="overdue"', 1)[1]
+    assert "中期报告 Interim report" in queue
+    assert "2026-07-02" in queue
 
     token = csrf_token_of(officer, f"/funds/{fund['id']}")
     before = table_counts(app)
