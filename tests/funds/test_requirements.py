@@ -343,3 +343,32 @@ def test_the_lists_for_a_person_and_for_reminders(client: FlaskClient, world: De
         "tranche_condition",
         "interim_report",
     ]
+
+
+def test_the_nth_interim_report_fulfils_the_nth_interim_requirement_once(
+    client: FlaskClient, world: DemoWorld
+) -> None:
+    fund = activated_fund(client, world)  # its interim report is due 2026-07-02
+    added = client.post(
+        f"/api/v1/funds/{fund['id']}/requirements",
+        json={"kind": "interim_report", "due_on": "2026-10-15"},
+        headers=world.auth("finance1"),
+    )
+    assert added.status_code == 201
+    first = _submit(client, world, fund, "第一次中期 first interim", interim=True)
+    returned = client.post(
+        f"/api/v1/expense-reports/{first}/return",
+        json={"comment": "补签到表"},
+        headers=world.auth("finance2"),
+    )
+    assert returned.status_code == 200, returned.get_json()
+    again = client.post(f"/api/v1/expense-reports/{first}/submit", headers=world.auth("member01"))
+    assert again.status_code == 200
+    interims = [r for r in _requirements(client, world, fund["id"]) if r["kind"] == "interim_report"]
+    assert [(r["due_on"], r["done_by_ref"]) for r in interims] == [
+        ("2026-07-02", f"expense_report:{first}"),
+        ("2026-10-15", None),  # submitted again, the first report fulfils nothing more
+    ]
+    second = _submit(client, world, fund, "第二次中期 second interim", interim=True)
+    interims = [r for r in _requirements(client, world, fund["id"]) if r["kind"] == "interim_report"]
+    assert [r["done_by_ref"] for r in interims] == [f"expense_report:{first}", f"expense_report:{second}"]
