@@ -18,6 +18,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     invoice_claim
 TO ledger_app;
 GRANT SELECT, INSERT, UPDATE ON accounting_period, fund, budget_revision, disbursement, expense_report TO ledger_app;
+-- What is due: done or withdrawn by an update, never deleted.
+GRANT SELECT, INSERT, UPDATE ON requirement TO ledger_app;
 GRANT SELECT, INSERT ON receipt TO ledger_app;
 -- The Idempotency-Key each community, organisation, user, fund and revision was created with.
 GRANT SELECT, INSERT ON idempotent_create TO ledger_app;

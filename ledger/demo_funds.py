@@ -1,5 +1,9 @@
 """The demo's money: three funds of the three kinds, with budgets, tranches, payments and reports.
 
+What is due comes with them: activation writes each fund's requirements, the filings below fulfil
+some (the elders' interim report and its tranche condition are done), the interim reports of the
+other two funds are overdue, and an annual report added relative to today is due soon.
+
 Everything goes through the services as the real roles would (admin drafts and activates,
 finance officers prepare, approve and pay, bookkeepers file reports with receipts), so the demo's
 books, reports and audit trail are exactly what real use would leave. The builders here
@@ -10,19 +14,21 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
+from ledger.business_dates import business_today
 from ledger.extensions import db
 from ledger.models.books import PeriodStatus
 from ledger.models.disbursement import DisbursementKind, TrancheCondition
 from ledger.models.fund import FundKind
+from ledger.models.requirement import RequirementKind
 from ledger.models.user import User
 from ledger.money import Money
-from ledger.services import disbursements, expense_reports, funds
+from ledger.services import disbursements, expense_reports, funds, requirements
 from ledger.services.access import Actor
 from ledger.services.periods import set_period_status
 from ledger.services.receipts import upload_receipt
@@ -309,4 +315,12 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
     )
     expense_reports.submit_report(actor_named("member04"), rehab_report, None)
     expense_reports.approve_report(actor_named("finance2"), rehab_report, None)
+    # Two weeks from the day the demo is made, so that `make run` always shows something due soon.
+    requirements.add_requirement(
+        finance1,
+        elders,
+        requirements.RequirementInput(
+            RequirementKind.ANNUAL_REPORT, due_on=business_today() + timedelta(days=14), covers_year=2025
+        ),
+    )
     return DemoFunds(funds=3, reports=7, disbursements=5)

@@ -67,17 +67,36 @@ RECEIPT_KIND: dict[str, Message] = {
     "fiscal_receipt": translatable("fiscal receipt"),
     "plain_receipt": translatable("receipt or other voucher"),
 }
+REQUIREMENT_KIND: dict[str, Message] = {
+    "interim_report": translatable("interim report"),
+    "final_report": translatable("final report"),
+    "lottery_disclosure": translatable("lottery-fund disclosure"),
+    "tranche_condition": translatable("tranche condition"),
+    "annual_report": translatable("annual report"),
+}
+REQUIREMENT_STATE: dict[str, Message] = {
+    "upcoming": translatable("upcoming"),
+    "due": translatable("due soon"),
+    "overdue": translatable("overdue"),
+    "done": translatable("done"),
+    "withdrawn": translatable("withdrawn"),
+}
+RESPONSIBLE_ROLE: dict[str, Message] = {
+    "member": translatable("the organisation"),
+    "officer": translatable("finance officers"),
+}
 TOKEN_PURPOSE: dict[str, Message] = {
     "login": translatable("sign-in"),
     "cli": translatable("command line"),
 }
 
 # A field of a recorded state whose values are codes, and the words for them. ``kind`` is shared
-# by communities, funds and disbursements; their codes do not overlap.
+# by communities, funds, disbursements and requirements; their codes do not overlap.
 VALUES_BY_FIELD: dict[str, dict[str, Message]] = {
     "status": STATUS,
     "role": ROLE,
-    "kind": {**COMMUNITY_KIND, **DISBURSEMENT_KIND, **FUND_KIND},
+    "kind": {**COMMUNITY_KIND, **DISBURSEMENT_KIND, **FUND_KIND, **REQUIREMENT_KIND},
+    "responsible_role": RESPONSIBLE_ROLE,
     "filing_category": FILING_CATEGORY,
     "registration_type": REGISTRATION_TYPE,
     "purpose": TOKEN_PURPOSE,

@@ -19,6 +19,7 @@ from ledger.api import (
     organisations,
     reference,
     regions,
+    requirements,
     statements,
     users,
 )
@@ -37,6 +38,7 @@ BLUEPRINTS = (
     funds.blp,
     disbursements.blp,
     expense_reports.blp,
+    requirements.blp,
     statements.blp,
     exports.blp,
     imports.blp,

@@ -38,6 +38,7 @@ from ledger.models.organisation import (
 )
 from ledger.models.reference import Account, ChartOfAccounts, ExpenseCategory, ExpenseCategoryList
 from ledger.models.region import Division, DivisionLevel, DivisionList
+from ledger.models.requirement import Requirement, RequirementKind, ResponsibleRole
 from ledger.models.user import ApiToken, Membership, Role, StaffScope, User
 from ledger.models.witness import WitnessCosignature
 
@@ -85,6 +86,9 @@ __all__ = [
     "Receipt",
     "RegistrationType",
     "ReportStatus",
+    "Requirement",
+    "RequirementKind",
+    "ResponsibleRole",
     "RevisionStatus",
     "Role",
     "Side",

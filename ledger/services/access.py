@@ -73,6 +73,8 @@ class Permission(enum.StrEnum):
     ISSUE_DISCLOSURES = "issue a funder's lottery-fund disclosure"
     ATTEST_AUDIT_TRAIL = "issue an audit attestation"
     MANAGE_SIGNING_KEYS = "rotate the audit trail's signing key"
+    MANAGE_REQUIREMENTS = "add, change or withdraw what is due for a fund or an organisation"
+    MARK_REQUIREMENTS_DONE = "mark something that was due as done, with a note"
 
 
 _EVERYONE: Final = frozenset(Role)
@@ -108,6 +110,10 @@ POLICY: Final[dict[Permission, frozenset[Role]]] = {
     Permission.ISSUE_DISCLOSURES: frozenset({Role.FINANCE_OFFICER, Role.AUDITOR, Role.ADMIN}),
     Permission.ATTEST_AUDIT_TRAIL: frozenset({Role.AUDITOR, Role.ADMIN}),
     Permission.MANAGE_SIGNING_KEYS: frozenset({Role.ADMIN}),
+    # Officers of the area keep the list of what is due; a member marks done only what their
+    # organisation files outside the system (its annual report), which the service checks.
+    Permission.MANAGE_REQUIREMENTS: frozenset({Role.FINANCE_OFFICER}),
+    Permission.MARK_REQUIREMENTS_DONE: frozenset({Role.FINANCE_OFFICER, Role.ORG_MEMBER}),
 }
 
 

@@ -21,7 +21,8 @@ from ledger.models.disbursement import Disbursement
 from ledger.models.expense_report import ExpenseReport
 from ledger.models.fund import BudgetRevision, Fund
 from ledger.models.organisation import Organisation
-from ledger.services import disbursements, expense_reports, funds, organisation_status, periods
+from ledger.models.requirement import Requirement
+from ledger.services import disbursements, expense_reports, funds, organisation_status, periods, requirements
 from ledger.services.access import Actor, Permission, may
 from ledger.services.year_end import YearState
 
@@ -66,6 +67,11 @@ class Action(enum.StrEnum):
     COVERAGE = "coverage"
     # On the audit trail's page: verify it now and issue the signed attestation.
     ATTEST = "attest"
+    # What is due: a fund's officers add to it; each open item is changed, marked done or withdrawn.
+    ADD_REQUIREMENT = "add_requirement"
+    CHANGE_REQUIREMENT = "change_requirement"
+    MARK_DONE = "mark_done"
+    WITHDRAW = "withdraw"
 
 
 Actions = frozenset[Action]
@@ -73,8 +79,8 @@ Actions = frozenset[Action]
 
 def available_actions(actor: Actor, thing: object) -> Actions:
     """The actions ``actor`` may take now on ``thing``: a fund, a disbursement, an expense report,
-    a budget revision, an accounting period, a year's state (``year_end.YearState``) or an
-    organisation."""
+    a budget revision, an accounting period, a year's state (``year_end.YearState``), an
+    organisation or a requirement."""
     return _actions_of(thing, actor)
 
 
@@ -116,6 +122,8 @@ def _fund(fund: Fund, actor: Actor) -> Actions:
         offered.add(Action.ISSUE_STATEMENTS)
     if may(actor, Permission.READ_BOOKS, organisation):
         offered.add(Action.BOOKS)
+    if may(actor, Permission.MANAGE_REQUIREMENTS, organisation):
+        offered.add(Action.ADD_REQUIREMENT)
     return frozenset(offered)
 
 
@@ -200,6 +208,22 @@ def _organisation(organisation: Organisation, actor: Actor) -> Actions:
         offered.add(Action.REGISTER)
     if organisation_status.deregistration_refusal(organisation) is None:
         offered.add(Action.DEREGISTER)
+    return frozenset(offered)
+
+
+@_actions_of.register
+def _requirement(requirement: Requirement, actor: Actor) -> Actions:
+    organisation = requirement.organisation_id
+    offered: set[Action] = set()
+    if may(actor, Permission.MARK_REQUIREMENTS_DONE, organisation) and (
+        requirements.done_refusal(actor, requirement) is None
+    ):
+        offered.add(Action.MARK_DONE)
+    if (
+        may(actor, Permission.MANAGE_REQUIREMENTS, organisation)
+        and requirements.change_refusal(requirement) is None
+    ):
+        offered |= {Action.CHANGE_REQUIREMENT, Action.WITHDRAW}
     return frozenset(offered)
 
 

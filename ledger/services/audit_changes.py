@@ -99,6 +99,15 @@ FIELD_NAMES: dict[str, Message] = {
     "row_count": translatable("Rows imported"),
     "vkey": translatable("Verification key"),
     "version": translatable("Version"),
+    "due_on": translatable("Due on"),
+    "covers_year": translatable("Year covered"),
+    "responsible_role": translatable("Responsible"),
+    "responsible_user_id": translatable("Responsible person"),
+    "done_by": translatable("Done by"),
+    "done_by_ref": translatable("Fulfilled by"),
+    "done_note": translatable("Note"),
+    "withdrawn_by": translatable("Withdrawn by"),
+    "withdrawal_note": translatable("Reason for withdrawing"),
 }
 
 # Fields not worth a row: they change on every write, or only link rows together (the entry
@@ -123,6 +132,9 @@ PEOPLE_FIELDS = {
     "filed_by",
     "proposed_by",
     "voided_by",
+    "done_by",
+    "withdrawn_by",
+    "responsible_user_id",
 }
 
 

@@ -20,6 +20,7 @@ from ledger.models.disbursement import Disbursement
 from ledger.models.expense_report import ExpenseLine, ExpenseReport, ReceiptKind
 from ledger.models.fund import BudgetRevision, Fund
 from ledger.models.organisation import Organisation
+from ledger.models.requirement import Requirement
 from ledger.models.user import User
 from ledger.money import Money
 from ledger.replay.capture import take_rows
@@ -208,6 +209,28 @@ def _invoice_state(report: ExpenseReport, line: ExpenseLine) -> State:
     }
 
 
+def requirement_state(requirement: Requirement) -> State:
+    return {
+        "fund_id": str(requirement.fund_id) if requirement.fund_id else None,
+        "organisation_id": str(requirement.organisation_id),
+        "kind": requirement.kind,
+        "title": requirement.title,
+        "due_on": requirement.due_on.isoformat(),
+        "covers_year": requirement.covers_year,
+        "tranche_id": str(requirement.tranche_id) if requirement.tranche_id else None,
+        "responsible_role": requirement.responsible_role,
+        "responsible_user_id": str(requirement.responsible_user_id)
+        if requirement.responsible_user_id
+        else None,
+        "done_by": requirement.done_by,
+        "done_by_ref": requirement.done_by_ref,
+        "done_note": requirement.done_note,
+        "withdrawn_by": requirement.withdrawn_by,
+        "withdrawal_note": requirement.withdrawal_note,
+        "version": requirement.version,
+    }
+
+
 def _report_currency(report: ExpenseReport) -> str:
     fund = db.session.get(Fund, report.fund_id)
     return fund.currency if fund is not None else "CNY"
@@ -222,6 +245,7 @@ SUBJECTS: dict[str, Subject] = {
     "budget_revision": Subject(BudgetRevision, budget_revision_state),
     "disbursement": Subject(Disbursement, disbursement_state),
     "expense_report": Subject(ExpenseReport, expense_report_state),
+    "requirement": Subject(Requirement, requirement_state),
 }
 
 

@@ -49,7 +49,7 @@ from ledger.models.expense_report import (
 from ledger.models.fund import Fund, FundStatus
 from ledger.money import Money
 from ledger.replay.capture import note_rows
-from ledger.services import books
+from ledger.services import books, requirement_filing
 from ledger.services.access import (
     Actor,
     Permission,
@@ -701,6 +701,7 @@ def submit_report(actor: Actor, report_id: uuid.UUID, expected_version: int | No
     report.submitted_at = utcnow()
     db.session.flush()
     record_state(actor, "expense_report.submitted", "expense_report", report)
+    requirement_filing.report_submitted(actor, report)
     return report
 
 
@@ -786,6 +787,7 @@ def approve_report(actor: Actor, report_id: uuid.UUID, expected_version: int | N
     report.journal_entry_id = entry.id
     db.session.flush()
     record_state(actor, "expense_report.approved", "expense_report", report)
+    requirement_filing.report_approved(actor, report)
     return report
 
 

@@ -39,7 +39,7 @@ from ledger.models.organisation import Organisation
 from ledger.models.reference import ExpenseCategory
 from ledger.models.region import is_within
 from ledger.money import Money, MoneyError
-from ledger.services import tree
+from ledger.services import requirement_filing, tree
 from ledger.services.access import (
     Actor,
     Permission,
@@ -535,6 +535,9 @@ def change_fund_status(actor: Actor, fund_id: uuid.UUID, action: str, expected_v
     _allowed_from, target = TRANSITIONS[action]
     fund.status = target.value
     db.session.flush()
+    if action == "activate":
+        # What the fund owes from now on: written before the entry, so it carries the rows.
+        requirement_filing.write_schedule(actor, fund)
     record_state(actor, f"fund.{action}d" if action.endswith("e") else f"fund.{action}ed", "fund", fund)
     return fund
 

@@ -40,6 +40,7 @@ from ledger.messages import translatable
 from ledger.models.books import AccountingPeriod, PeriodStatus
 from ledger.models.fund import Fund, FundKind, FundStatus
 from ledger.models.organisation import Organisation
+from ledger.services import requirement_filing
 from ledger.services.access import Actor, Permission, authorize, visible_organisation_ids
 from ledger.services.audit_subjects import record_event
 from ledger.services.audit_verification import verify_database
@@ -182,7 +183,7 @@ def issue_fund_use_statement(
     """Render the fund-use statement as PDF/A-3b, drawn from a signed checkpoint, and record it."""
     fund = get_fund(actor, fund_id)
     authorize(actor, Permission.ISSUE_STATEMENTS, fund.organisation_id)
-    return _issue(
+    issued = _issue(
         actor,
         FUND_USE,
         lambda today: fund_use_report(actor, fund_id, period, today),
@@ -192,6 +193,8 @@ def issue_fund_use_statement(
         lang=lang,
         extra={"period": f"{period.start}..{period.end}"},
     )
+    requirement_filing.fund_use_statement_issued(actor, fund, period.end, issued.sha256, business_today())
+    return issued
 
 
 def _organisation(actor: Actor, organisation_id: uuid.UUID, permission: Permission) -> Organisation:
@@ -283,7 +286,7 @@ def _lottery_organisations(
 def issue_lottery_disclosure(actor: Actor, funder: str, year: int, lang: str = "zh") -> IssuedStatement:
     authorize(actor, Permission.ISSUE_DISCLOSURES)
     area = disclosure_area(actor)
-    return _issue(
+    issued = _issue(
         actor,
         LOTTERY_DISCLOSURE,
         lambda today: lottery_disclosure_report(actor, funder, year, today),
@@ -293,6 +296,10 @@ def issue_lottery_disclosure(actor: Actor, funder: str, year: int, lang: str = "
         lang=lang,
         extra={"year": year} if area is None else {"year": year, "area": area},
     )
+    requirement_filing.lottery_disclosure_issued(
+        actor, funder, year, _disclosed_organisations(actor, None), issued.sha256
+    )
+    return issued
 
 
 def attestation_report(actor: Actor) -> dict[str, Any]:

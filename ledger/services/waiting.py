@@ -1,5 +1,8 @@
 """What waits for a finance officer: the lists and counts their home page starts from.
 
+What is due (``services/requirements.requirements_for``) is listed with the rest: the officers'
+own items due or overdue, and the organisations' overdue ones they follow up.
+
 Each list asks ``actions.available_actions`` whether the person may act on the thing, so the
 home page offers exactly what the thing's own page offers (a disbursement the officer prepared is
 not "waiting for them" to approve: another officer approves it).
@@ -18,6 +21,7 @@ from ledger.models.disbursement import Disbursement, DisbursementStatus, Tranche
 from ledger.models.fund import BudgetRevision, Fund, FundStatus, RevisionStatus
 from ledger.services.access import Actor, Permission, authorize, visible_organisation_ids
 from ledger.services.actions import Action, available_actions
+from ledger.services.requirements import PersonsRequirements, requirements_for
 
 # How far ahead a tranche counts as due; and how many of each kind the home page lists.
 DUE_WITHIN = timedelta(days=14)
@@ -47,14 +51,23 @@ class OfficerWork:
     to_pay: list[Waiting]
     revisions: list[Waiting]
     tranches_due: list[DueTranche]
+    requirements: PersonsRequirements
 
     @property
     def total(self) -> int:
-        return len(self.to_approve) + len(self.to_pay) + len(self.revisions) + len(self.tranches_due)
+        return (
+            len(self.to_approve)
+            + len(self.to_pay)
+            + len(self.revisions)
+            + len(self.tranches_due)
+            + self.requirements.overdue
+            + self.requirements.due
+        )
 
 
 def officer_work(actor: Actor, today: date) -> OfficerWork:
-    """Disbursements to approve and to pay, budget revisions to decide, tranches due or overdue."""
+    """Disbursements to approve and to pay, budget revisions to decide, tranches due or overdue,
+    and what is due (requirements) on ``today``."""
     authorize(actor, Permission.MANAGE_DISBURSEMENTS)
     visible = visible_organisation_ids(actor)
     # Each with its fund in the same query: the rules below read the fund from the session.
@@ -87,6 +100,7 @@ def officer_work(actor: Actor, today: date) -> OfficerWork:
         to_pay=[w for w, offered in disbursements if Action.PAY in offered][:LISTED],
         revisions=revisions[:LISTED],
         tranches_due=_tranches_due(visible, today)[:LISTED],
+        requirements=requirements_for(actor, today, LISTED),
     )
 
 

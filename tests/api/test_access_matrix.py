@@ -439,6 +439,47 @@ CASES.update(
 )
 
 
+def _requirement(client: FlaskClient, world: DemoWorld) -> str:
+    """An active fund's first requirement (its interim report, written on activation)."""
+    url = _fund(client, world, "active")
+    first = client.get(f"{url}/requirements", headers=world.auth("admin")).get_json()[0]
+    return f"/api/v1/requirements/{first['id']}"
+
+
+# What is due: read as funds are; officers of the area add, change and withdraw; a member marks
+# done only an annual report (409 for an interim report); another area's officer finds nothing (404).
+CASES.update(
+    {
+        ("GET", "/api/v1/funds/<uuid:fund_id>/requirements"): Case(
+            lambda c, w: _fund(c, w, "active") + "/requirements", _everyone(200)
+        ),
+        ("POST", "/api/v1/funds/<uuid:fund_id>/requirements"): Case(
+            lambda c, w: _fund(c, w, "active") + "/requirements",
+            {"anonymous": 401, "member01": 403, "finance1": 201, "auditor": 403, "admin": 403},
+            body=lambda world: {"kind": "interim_report", "due_on": "2026-09-30"},
+        ),
+        ("GET", "/api/v1/requirements"): Case(_fixed("/api/v1/requirements"), _everyone(200)),
+        ("GET", "/api/v1/requirements/<uuid:requirement_id>"): Case(_requirement, _everyone(200)),
+        ("PATCH", "/api/v1/requirements/<uuid:requirement_id>"): Case(
+            _requirement,
+            {"anonymous": 401, "member01": 403, "finance1": 200, "auditor": 403, "admin": 403},
+            body=lambda world: {"due_on": "2026-10-31"},
+            if_match=True,
+        ),
+        ("POST", "/api/v1/requirements/<uuid:requirement_id>/done"): Case(
+            lambda c, w: _requirement(c, w) + "/done",
+            {"anonymous": 401, "member01": 409, "finance1": 200, "auditor": 403, "admin": 403},
+            body=lambda world: {"note": "matrix"},
+        ),
+        ("POST", "/api/v1/requirements/<uuid:requirement_id>/withdrawal"): Case(
+            lambda c, w: _requirement(c, w) + "/withdrawal",
+            {"anonymous": 401, "member01": 403, "finance1": 200, "auditor": 403, "admin": 403},
+            body=lambda world: {"note": "matrix"},
+        ),
+    }
+)
+
+
 def _scheduled_fund(client: FlaskClient, world: DemoWorld) -> str:
     url = _fund(client, world, "budgeted")
     client.put(
@@ -730,6 +771,13 @@ CASES.update(
 # export (every entry) and the attestation (over the whole trail) are for whole-deployment readers.
 # The matrix's funder has no lottery grants in 江岸区: the supervisor may read a disclosure (422).
 SUPERVISOR_ANSWERS: dict[tuple[str, str], int] = {
+    ("GET", "/api/v1/funds/<uuid:fund_id>/requirements"): 200,
+    ("POST", "/api/v1/funds/<uuid:fund_id>/requirements"): 403,
+    ("GET", "/api/v1/requirements"): 200,
+    ("GET", "/api/v1/requirements/<uuid:requirement_id>"): 200,
+    ("PATCH", "/api/v1/requirements/<uuid:requirement_id>"): 403,
+    ("POST", "/api/v1/requirements/<uuid:requirement_id>/done"): 403,
+    ("POST", "/api/v1/requirements/<uuid:requirement_id>/withdrawal"): 403,
     ("DELETE", "/api/v1/communities/<uuid:community_id>"): 403,
     ("DELETE", "/api/v1/organisations/<uuid:organisation_id>"): 403,
     ("GET", "/api/v1/audit/attestation"): 403,
@@ -836,6 +884,14 @@ SUPERVISOR_ANSWERS: dict[tuple[str, str], int] = {
 # member (403); a community or person outside it is not found (404). Lists answer 200 with their
 # own area only (test_lists_hold_only_the_area_of_a_street_finance_officer).
 ABROAD_ANSWERS: dict[tuple[str, str], int] = {
+    # Another area's requirement (or fund) is not found, as a missing one: 404, not 403.
+    ("GET", "/api/v1/funds/<uuid:fund_id>/requirements"): 404,
+    ("POST", "/api/v1/funds/<uuid:fund_id>/requirements"): 404,
+    ("GET", "/api/v1/requirements"): 200,
+    ("GET", "/api/v1/requirements/<uuid:requirement_id>"): 404,
+    ("PATCH", "/api/v1/requirements/<uuid:requirement_id>"): 404,
+    ("POST", "/api/v1/requirements/<uuid:requirement_id>/done"): 404,
+    ("POST", "/api/v1/requirements/<uuid:requirement_id>/withdrawal"): 404,
     ("DELETE", "/api/v1/communities/<uuid:community_id>"): 403,
     ("DELETE", "/api/v1/organisations/<uuid:organisation_id>"): 403,
     ("GET", "/api/v1/audit/attestation"): 403,

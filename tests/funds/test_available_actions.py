@@ -2,7 +2,7 @@
 
 For each person, each thing of the demo (funds, one of them a draft, disbursements, one of them
 freshly prepared, expense reports in every state, budget revisions, months and years of the
-books) and each action of its kind, the service is called with ordinary input and its work rolled
+books, what is due) and each action of its kind, the service is called with ordinary input and its work rolled
 back: it succeeds if and only if ``available_actions`` offers the action.
 """
 
@@ -24,12 +24,14 @@ from ledger.models import ExpenseReport
 from ledger.models.books import AccountingPeriod, PeriodStatus
 from ledger.models.disbursement import Disbursement, DisbursementKind
 from ledger.models.fund import BudgetRevision, Fund
+from ledger.models.requirement import Requirement, RequirementKind
 from ledger.money import Money
 from ledger.services import (
     disbursements,
     expense_reports,
     funds,
     periods,
+    requirements,
     trial_balance,
     year_end,
 )
@@ -86,8 +88,22 @@ def _fund_attempts(fund: Fund) -> dict[Action, Callable[[Actor], object]]:
             actor, Permission.ISSUE_STATEMENTS, fund.organisation_id
         ),
         Action.BOOKS: lambda actor: trial_balance.trial_balance(actor, fund.organisation_id, TODAY),
+        Action.ADD_REQUIREMENT: lambda actor: requirements.add_requirement(
+            actor, fund_id, requirements.RequirementInput(RequirementKind.INTERIM_REPORT, due_on=TODAY)
+        ),
     }
     return attempts
+
+
+def _requirement_attempts(requirement: Requirement) -> dict[Action, Callable[[Actor], object]]:
+    found = requirement.id
+    return {
+        Action.MARK_DONE: lambda actor: requirements.mark_requirement_done(actor, found, "a test"),
+        Action.CHANGE_REQUIREMENT: lambda actor: requirements.change_requirement(
+            actor, found, {"due_on": TODAY}, None
+        ),
+        Action.WITHDRAW: lambda actor: requirements.withdraw_requirement(actor, found, "a test"),
+    }
 
 
 def _disbursement_attempts(disbursement: Disbursement) -> dict[Action, Callable[[Actor], object]]:
@@ -164,6 +180,14 @@ def _things() -> Iterator[Thing]:
         yield Thing(f"report {report.title} ({report.status})", report, _report_attempts(report))
     for revision in db.session.scalars(select(BudgetRevision).order_by(BudgetRevision.reason)):
         yield Thing(f"revision {revision.reason} ({revision.status})", revision, _revision_attempts(revision))
+    for requirement in db.session.scalars(
+        select(Requirement).order_by(Requirement.due_on, Requirement.title)
+    ):
+        yield Thing(
+            f"requirement {requirement.title} ({requirement.due_on})",
+            requirement,
+            _requirement_attempts(requirement),
+        )
     organisations = set()
     for period in db.session.scalars(
         select(AccountingPeriod).order_by(AccountingPeriod.year, AccountingPeriod.month)
@@ -221,6 +245,10 @@ def test_every_action_offered_is_accepted_and_every_other_refused(
         Action.REOPEN,
         Action.PREPARE_DISBURSEMENT,
         Action.START_REPORT,
+        Action.ADD_REQUIREMENT,
+        Action.MARK_DONE,
+        Action.CHANGE_REQUIREMENT,
+        Action.WITHDRAW,
     } <= offered_somewhere
 
 

@@ -224,6 +224,44 @@ ROWS: dict[str, Row] = {
         lambda ids: f"/api/v1/funds/{ids['member01_fund']}/expense-reports",
         lambda ids: {"title": LONG},
     ),
+    "/funds/<uuid:fund_id>/requirements": Row(
+        "finance1",
+        lambda ids: f"/funds/{ids['member01_fund']}/requirements",
+        lambda ids: {"kind": "interim_report", "due_on": "1900-01-01"},
+        "due_on",
+        lambda ids: f"/api/v1/funds/{ids['member01_fund']}/requirements",
+        lambda ids: {"kind": "interim_report", "due_on": "1900-01-01"},
+        shown_on=lambda ids: f"/funds/{ids['member01_fund']}",
+    ),
+    "/requirements/<uuid:requirement_id>/done": Row(
+        "finance1",
+        lambda ids: f"/requirements/{ids['requirement']}/done",
+        lambda ids: {"note": LONG},
+        "note",
+        lambda ids: f"/api/v1/requirements/{ids['requirement']}/done",
+        lambda ids: {"note": LONG},
+        shown_on=lambda ids: f"/funds/{ids['member01_fund']}",
+    ),
+    "/requirements/<uuid:requirement_id>/withdrawal": Row(
+        "finance1",
+        lambda ids: f"/requirements/{ids['requirement']}/withdrawal",
+        lambda ids: {"note": LONG},
+        "note",
+        lambda ids: f"/api/v1/requirements/{ids['requirement']}/withdrawal",
+        lambda ids: {"note": LONG},
+        shown_on=lambda ids: f"/funds/{ids['member01_fund']}",
+    ),
+    "/requirements/<uuid:requirement_id>/change": Row(
+        "finance1",
+        lambda ids: f"/requirements/{ids['requirement']}/change",
+        lambda ids: {"due_on": "1900-01-01", "version": ids["requirement_version"]},
+        "due_on",
+        lambda ids: f"/api/v1/requirements/{ids['requirement']}",
+        lambda ids: {"due_on": "1900-01-01"},
+        api_method="PATCH",
+        api_headers=lambda ids: {"If-Match": f'"{ids["requirement_version"]}"'},
+        shown_on=lambda ids: f"/funds/{ids['member01_fund']}",
+    ),
     "/funds/<uuid:fund_id>/disbursements": Row(
         "finance1",
         lambda ids: f"/funds/{ids['member01_fund']}/disbursements",
@@ -351,6 +389,9 @@ def _ids(client: FlaskClient, world: DemoWorld) -> Ids:
         approved = [d["id"] for d in paid_out.get_json() if d["status"] == "approved"]
         ids.update({"revision": proposed[0]} if proposed else {})
         ids.update({"approved_disbursement": approved[0]} if approved else {})
+    due = client.get(f"/api/v1/funds/{ids['member01_fund']}/requirements", headers=admin).get_json()
+    still_open = next(r for r in due if r["state"] not in ("done", "withdrawn"))
+    ids["requirement"], ids["requirement_version"] = still_open["id"], str(still_open["version"])
     reports = client.get("/api/v1/expense-reports?page_size=500", headers=member).get_json()
     for status in ("draft", "submitted", "approved"):
         report = next(r for r in reports if r["status"] == status)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from ledger.demo_funds import actor_named
 from ledger.extensions import db
@@ -22,6 +22,7 @@ from ledger.models import ExpenseReport
 from ledger.models.books import AccountingPeriod
 from ledger.models.disbursement import Disbursement
 from ledger.models.fund import BudgetRevision, Fund
+from ledger.models.requirement import Requirement
 from ledger.services import expense_reports, year_end
 from ledger.services.actions import Action, available_actions, navigation
 from tests.conftest import DemoWorld
@@ -79,6 +80,19 @@ def _fund_offers(username: str, fund: Fund) -> tuple[set[Offer], bool]:
         offers |= {
             (f"/revisions/{revision.id}/decide", action.value)
             for action in available_actions(actor, revision)
+        }
+    if Action.ADD_REQUIREMENT in actions:
+        offers.add((f"{at}/requirements", None))
+    # The fund's requirements and its organisation's annual reports (no fund), each with its forms.
+    shown = or_(
+        Requirement.fund_id == fund.id,
+        and_(Requirement.fund_id.is_(None), Requirement.organisation_id == fund.organisation_id),
+    )
+    paths = {Action.MARK_DONE: "done", Action.CHANGE_REQUIREMENT: "change", Action.WITHDRAW: "withdrawal"}
+    for requirement in db.session.scalars(select(Requirement).where(shown)):
+        offers |= {
+            (f"/requirements/{requirement.id}/{paths[action]}", None)
+            for action in available_actions(actor, requirement)
         }
     return offers, Action.BOOKS in actions
 

@@ -6,7 +6,8 @@ from flask import Blueprint
 
 blueprint = Blueprint("web", __name__)
 
-from ledger.web.views import (  # noqa: E402, F401  (register routes)
+# Imported for their routes, after the blueprint they register on.
+from ledger.web.views import (  # noqa: E402, F401
     admin,
     audit,
     auth,
@@ -16,5 +17,6 @@ from ledger.web.views import (  # noqa: E402, F401  (register routes)
     home,
     imports,
     reports,
+    requirements,
     spreadsheets,
 )

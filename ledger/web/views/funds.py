@@ -10,11 +10,21 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
+from ledger.business_dates import business_today
 from ledger.errors import Conflict, ValidationFailed
 from ledger.inputs.disbursements import DisbursementCreateSchema, PaySchema
 from ledger.inputs.expense_reports import ReportCreateSchema
 from ledger.inputs.statements import StatementCreateSchema
-from ledger.services import areas, disbursements, expense_reports, fund_reports, funds, statements, users
+from ledger.services import (
+    areas,
+    disbursements,
+    expense_reports,
+    fund_reports,
+    funds,
+    requirements,
+    statements,
+    users,
+)
 from ledger.services.actions import available_actions
 from ledger.services.amounts import parse_amount
 from ledger.services.pagination import PageRequest
@@ -44,6 +54,8 @@ def fund_page(
     tranches = disbursements.list_tranches(actor, fund.id)
     revisions = funds.list_budget_revisions(actor, fund.id, PageRequest(1, 50)).items
     names = funds.categories_of(fund.category_list_version)
+    due = requirements.fund_requirements(actor, fund.id, PageRequest(1, 200)).items
+    today = business_today()
     page = render_template(
         "web/fund.html",
         fund=fund,
@@ -61,6 +73,8 @@ def fund_page(
         tranches=tranches,
         revisions=revisions,
         revision_actions={r.id: available_actions(actor, r) for r in revisions},
+        requirements=[requirements.Stated(r, requirements.state_of(r, today)) for r in due],
+        requirement_actions={r.id: available_actions(actor, r) for r in due},
         category_names=names,
         budget_categories=[names[c.category_code] for c in categories if c.category_code in names],
         today=date.today().isoformat(),

@@ -10,13 +10,23 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 from werkzeug.wrappers import Response
 
+from ledger.business_dates import business_today
 from ledger.database import persist_even_if_request_fails
 from ledger.errors import LedgerError, ValidationFailed
 from ledger.inputs.common import DatedReasonSchema
 from ledger.inputs.expense_reports import CommentSchema, LineCreateSchema
 from ledger.messages import translatable
 from ledger.models.expense_report import ExpenseReport, ReceiptKind, ReportStatus
-from ledger.services import expense_reports, fund_reports, funds, invoices, organisations, receipts, users
+from ledger.services import (
+    expense_reports,
+    fund_reports,
+    funds,
+    invoices,
+    organisations,
+    receipts,
+    requirements,
+    users,
+)
 from ledger.services.access import Permission, may
 from ledger.services.actions import Action, available_actions, navigation
 from ledger.services.amounts import parse_amount
@@ -395,8 +405,13 @@ def queue() -> str:
         for organisation_id in {r.organisation_id for r in waiting.items}
     }
     today = date.today()
+    overdue = requirements.list_requirements(
+        actor, business_today(), PageRequest(1, 50), state=requirements.RequirementState.OVERDUE
+    )
     return render_template(
         "web/queue.html",
+        overdue=[requirements.Stated(r, requirements.RequirementState.OVERDUE) for r in overdue.items],
+        overdue_total=overdue.total,
         reports=waiting.items,
         organisation_names=organisation_names,
         ages={r.id: _age(today, r.submitted_at.date()) if r.submitted_at else "" for r in waiting.items},
