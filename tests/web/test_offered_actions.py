@@ -35,12 +35,13 @@ Offer = tuple[str, str | None]  # where a form posts, and the value of the butto
 
 
 def _forms(html: str) -> set[Offer]:
-    """Every form a page offers, as (where it posts, button value); signing out aside."""
+    """Every form a page offers, as (where it posts, button value); signing out and downloads
+    (read-only, posted only to carry the CSRF token) aside."""
     offers: set[Offer] = set()
     for action, body in re.findall(
         r'<form[^>]*method="post"[^>]*action="([^"]+)"[^>]*>(.*?)</form>', html, re.S
     ):
-        if action == "/logout":
+        if action == "/logout" or action.split("?")[0].endswith(".xlsx"):
             continue
         values = re.findall(r'<button[^>]*name="(?:action|decision)"[^>]*value="([^"]+)"', body)
         offers |= {(action, value) for value in values} if values else {(action, None)}
