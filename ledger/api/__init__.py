@@ -15,6 +15,7 @@ from ledger.api import (
     exports,
     funds,
     health,
+    notifications,
     organisations,
     reference,
     regions,
@@ -38,6 +39,7 @@ BLUEPRINTS = (
     expense_reports.blp,
     statements.blp,
     exports.blp,
+    notifications.blp,
 )
 
 

@@ -73,6 +73,7 @@ class Permission(enum.StrEnum):
     ISSUE_DISCLOSURES = "issue a funder's lottery-fund disclosure"
     ATTEST_AUDIT_TRAIL = "issue an audit attestation"
     MANAGE_SIGNING_KEYS = "rotate the audit trail's signing key"
+    MANAGE_WEBHOOKS = "register webhooks and read their delivery log"
 
 
 _EVERYONE: Final = frozenset(Role)
@@ -108,6 +109,9 @@ POLICY: Final[dict[Permission, frozenset[Role]]] = {
     Permission.ISSUE_DISCLOSURES: frozenset({Role.FINANCE_OFFICER, Role.AUDITOR, Role.ADMIN}),
     Permission.ATTEST_AUDIT_TRAIL: frozenset({Role.AUDITOR, Role.ADMIN}),
     Permission.MANAGE_SIGNING_KEYS: frozenset({Role.ADMIN}),
+    # A webhook hears of every organisation's events: only an admin of the whole deployment
+    # (``webhooks.py`` refuses a scoped one).
+    Permission.MANAGE_WEBHOOKS: frozenset({Role.ADMIN}),
 }
 
 

@@ -97,6 +97,11 @@ FIELD_NAMES: dict[str, Message] = {
     "sha256": translatable("SHA-256"),
     "vkey": translatable("Verification key"),
     "version": translatable("Version"),
+    "email": translatable("Email address"),
+    "email_mode": translatable("Mail"),
+    "language": translatable("Language"),
+    "url": translatable("Address"),
+    "event_types": translatable("Events"),
 }
 
 # Fields not worth a row: they change on every write, or only link rows together (the entry

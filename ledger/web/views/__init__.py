@@ -6,4 +6,15 @@ from flask import Blueprint
 
 blueprint = Blueprint("web", __name__)
 
-from ledger.web.views import admin, audit, auth, books, coverage, funds, home, reports, spreadsheets  # noqa: E402, F401  (register routes)
+from ledger.web.views import (  # noqa: E402, F401  (register routes)
+    admin,
+    audit,
+    auth,
+    books,
+    coverage,
+    funds,
+    home,
+    notifications,
+    reports,
+    spreadsheets,
+)
