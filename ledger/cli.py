@@ -93,13 +93,11 @@ def init_command() -> None:
 @with_appcontext
 def demo_command() -> None:
     """Fill the database with a realistic demo and print the demo logins."""
-    from ledger.demo import DEMO_PASSWORD, create_demo, set_demo_notification_preferences
+    from ledger.demo import DEMO_PASSWORD, create_demo
     from ledger.services.notifications.worker import run_once
 
     with unit_of_work():
         summary = create_demo()
-        if summary.created:
-            set_demo_notification_preferences()
     if summary.created:
         click.echo(
             f"demo created: {summary.districts} districts, {summary.streets} streets, "

@@ -160,30 +160,6 @@ def _member_username(index: int) -> str:
     return f"member{index:02d}"
 
 
-# Who in the demo is told by mail (kept in the outbox in development: /dev/outbox), and how.
-DEMO_MAIL = {
-    "finance1": ("finance1@example.org", "each", "zh"),
-    "finance2": ("finance2@example.org", "digest", "zh"),
-    "member01": ("member01@example.org", "each", "en"),
-}
-
-
-def set_demo_notification_preferences() -> None:
-    """Each of ``DEMO_MAIL``'s people chooses how to be told (as they would on the notifications page)."""
-    from ledger.services.notification_preferences import get_preferences, set_preferences
-
-    for username, (email, mode, language) in DEMO_MAIL.items():
-        user = db.session.scalar(select(User).where(User.username == username))
-        if user is None:
-            continue
-        actor = Actor.of(user)
-        current = get_preferences(actor)
-        if current.email is None:
-            set_preferences(
-                actor, email=email, email_mode=mode, language=language, expected_version=current.version
-            )
-
-
 def create_demo(*, with_funds: bool = True) -> DemoSummary:
     """Create the demo once; ``with_funds=False`` stops at people and places (tests build their own funds)."""
     operator = Actor.operator()

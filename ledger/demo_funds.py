@@ -22,7 +22,7 @@ from ledger.models.disbursement import DisbursementKind, TrancheCondition
 from ledger.models.fund import FundKind
 from ledger.models.user import User
 from ledger.money import Money
-from ledger.services import disbursements, expense_reports, funds
+from ledger.services import disbursements, expense_reports, funds, notification_preferences, webhooks
 from ledger.services.access import Actor
 from ledger.services.periods import set_period_status
 from ledger.services.receipts import upload_receipt
@@ -309,4 +309,25 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
     )
     expense_reports.submit_report(actor_named("member04"), rehab_report, None)
     expense_reports.approve_report(actor_named("finance2"), rehab_report, None)
+    choose_demo_notifications()
     return DemoFunds(funds=3, reports=7, disbursements=5)
+
+
+# Who in the demo is told by mail (kept at /dev/outbox in development), and how.
+DEMO_MAIL = {
+    "finance1": ("finance1@example.org", "each", "zh"),
+    "finance2": ("finance2@example.org", "digest", "zh"),
+    "member01": ("member01@example.org", "each", "en"),
+}
+
+
+def choose_demo_notifications() -> None:
+    """``DEMO_MAIL``'s people choose how they are told (as on the notifications page), and the admin
+    shows a webhook registered and then removed (so the demo calls no one's server)."""
+    for username, (email, mode, language) in DEMO_MAIL.items():
+        notification_preferences.set_preferences(
+            actor_named(username), email=email, email_mode=mode, language=language, expected_version=0
+        )
+    admin = actor_named("admin")
+    made = webhooks.register_webhook(admin, "https://example.org/ledger-hooks", ["disbursement.paid"])
+    webhooks.remove_webhook(admin, made.endpoint.id)

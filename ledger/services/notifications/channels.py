@@ -65,7 +65,7 @@ class EmailChannel:
         mail = MIMEText(message.body, "plain", "utf-8")
         mail["From"] = formataddr(parseaddr(self.sender))
         mail["To"] = message.recipient
-        mail["Subject"] = Header(message.subject, "utf-8")
+        mail["Subject"] = Header(message.subject, "utf-8")  # type: ignore[assignment]
         mail["Date"] = formatdate(localtime=False)
         mail["Message-ID"] = make_msgid(domain="community-fund-ledger")
         address = self.address

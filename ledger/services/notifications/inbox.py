@@ -83,9 +83,13 @@ def mark_all_read(actor: Actor, now: datetime | None = None) -> int:
     return int(changed or 0)
 
 
+def outbox_available(actor: Actor) -> bool:
+    return actor.role is Role.ADMIN and not current_settings().is_production
+
+
 def outbox(actor: Actor) -> list[OutboxMail]:
     """Mail kept instead of sent (no ``LEDGER_SMTP_URL``), newest first: admins, outside production."""
-    if actor.role is not Role.ADMIN or current_settings().is_production:
+    if not outbox_available(actor):
         raise NotFound(translatable("There is no outbox here."))
     return list(
         db.session.scalars(

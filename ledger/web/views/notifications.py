@@ -32,6 +32,7 @@ def _page(status: int = 200, **context: Any) -> tuple[str, int]:
             notifications=listing.items,
             total=listing.total,
             preferences=notification_preferences.get_preferences(actor),
+            outbox_shown=inbox.outbox_available(actor),
             problems=context.pop("problems", {}),
             form=context.pop("form", {}),
             **context,
