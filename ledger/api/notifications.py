@@ -10,7 +10,16 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
-from ledger.api.common import Blueprint, ResponseSchema, if_match_version, page_request, reader_language
+from ledger.api.common import (
+    CREATED_ID,
+    Blueprint,
+    ResponseSchema,
+    created_links,
+    if_match_version,
+    link,
+    page_request,
+    reader_language,
+)
 from ledger.api.security import API_PREFIX, current_actor
 from ledger.config import current_settings
 from ledger.inputs.notifications import NotificationQuerySchema, PreferencesSchema, WebhookCreateSchema
@@ -164,6 +173,11 @@ class Webhooks(MethodView):
 
     @blp.arguments(WebhookCreateSchema)
     @blp.response(201, RegisteredWebhookSchema)
+    @created_links(
+        retried=False,
+        deliveries=link("get", f"{API_PREFIX}/webhooks/{{endpoint_id}}/deliveries", endpoint_id=CREATED_ID),
+        remove=link("delete", f"{API_PREFIX}/webhooks/{{endpoint_id}}", endpoint_id=CREATED_ID),
+    )
     def post(self, data: dict[str, Any]) -> Any:
         """Register a webhook; the answer holds its signing secret, shown this once"""
         made = webhooks.register_webhook(current_actor(), data["url"], data["event_types"])

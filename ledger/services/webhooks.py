@@ -56,13 +56,17 @@ def _state(endpoint: WebhookEndpoint) -> dict[str, object]:
 
 def register_webhook(actor: Actor, url: str, event_types: list[str]) -> Registered:
     _authorize(actor)
-    address = urlsplit(url.strip())
-    if (
-        address.scheme not in ("http", "https")
-        or not address.hostname
-        or address.username
-        or address.password
-    ):
+    try:
+        address = urlsplit(url.strip())
+        usable = (
+            address.scheme in ("http", "https")
+            and bool(address.hostname)
+            and not (address.username or address.password)
+            and address.port != 0  # reading the port also refuses one that is not a number
+        )
+    except ValueError:  # an unbalanced "[" of an IPv6 address, a port that is not a number
+        usable = False
+    if not usable:
         raise ValidationFailed.field(
             "url", translatable("Give an http:// or https:// address without a password in it.")
         )

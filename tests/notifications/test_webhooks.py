@@ -94,6 +94,13 @@ def test_only_an_admin_of_the_whole_deployment_manages_webhooks(
         headers=world.auth("admin"),
     )
     assert_problem(bad, 422, "url")
+    for url in ("http://[::1/hook", "http://example.org:port/hook", "https://user:pw@example.org/hook"):
+        refused = client.post(
+            "/api/v1/webhooks",
+            json={"url": url, "event_types": ["disbursement.paid"]},
+            headers=world.auth("admin"),
+        )
+        assert_problem(refused, 422, "url")
     unknown = client.post(
         "/api/v1/webhooks",
         json={"url": receiver.url, "event_types": ["user.created"]},

@@ -70,7 +70,7 @@ class People:
         if self._officers is None:
             found = db.session.scalars(
                 select(User).where(User.role == Role.FINANCE_OFFICER.value, User.is_active.is_(True))
-            )
+            ).all()
             self._officers = [Actor.of(user) for user in found]
         return self._officers
 
