@@ -17,6 +17,11 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     community, organisation, app_user, membership, staff_scope, login_throttle, api_token, tranche, expense_line,
     invoice_claim
 TO ledger_app;
+-- Notifications: preferences and webhook endpoints (replayed); what the notifier derives and sends.
+GRANT SELECT, INSERT, UPDATE, DELETE ON
+    notification_preference, webhook_endpoint, notification, notifier_cursor, delivery, delivery_attempt,
+    outbox_mail
+TO ledger_app;
 GRANT SELECT, INSERT, UPDATE ON accounting_period, fund, budget_revision, disbursement, expense_report TO ledger_app;
 -- What is due: done or withdrawn by an update, never deleted.
 GRANT SELECT, INSERT, UPDATE ON requirement TO ledger_app;

@@ -36,7 +36,17 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     configure_api(app)
     configure_web(app)
     configure_cli(app)
+    configure_notifier(app, settings)
     return app
+
+
+def configure_notifier(app: Flask, settings: Settings) -> None:
+    """In development the first request starts the notifier's thread (``ledger notify run`` elsewhere)."""
+    if settings.notify_worker != "thread":
+        return
+    from ledger.services.notifications.worker import start_thread
+
+    app.before_request(lambda: start_thread(app))
 
 
 def configure_settings(app: Flask, settings: Settings) -> None:

@@ -53,6 +53,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(export_group)
     app.cli.add_command(books_group)
     app.cli.add_command(regions_group)
+    app.cli.add_command(notify_group)
 
 
 def _fail(message: str) -> None:
@@ -93,6 +94,7 @@ def init_command() -> None:
 def demo_command() -> None:
     """Fill the database with a realistic demo and print the demo logins."""
     from ledger.demo import DEMO_PASSWORD, create_demo
+    from ledger.services.notifications.worker import run_once
 
     with unit_of_work():
         summary = create_demo()
@@ -109,6 +111,11 @@ def demo_command() -> None:
     checkpoint = sign_checkpoint_now()
     if checkpoint is not None:
         click.echo(f"audit log: {checkpoint.size} entries, latest checkpoint signed")
+    notified = run_once()
+    click.echo(
+        f"notifier: {notified.notifications} notifications, {notified.reminders} reminders, "
+        f"{notified.sent} mails sent (without LEDGER_SMTP_URL they are kept at /dev/outbox)"
+    )
     click.echo(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
     for username, role, where in summary.logins:
         click.echo(f"  {username:<19} {role:<16} {where}")
@@ -196,3 +203,39 @@ def openapi_command(output: str | None) -> None:
 def openapi_json() -> str:
     spec = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
     return json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@click.group("notify", cls=AppGroup)
+def notify_group() -> None:
+    """The notifier: in-app notifications, mail and webhooks derived from the audit trail."""
+
+
+@notify_group.command("once")
+def notify_once_command() -> None:
+    """Run one pass (read the trail, remind, queue digests, send what is due) and print what it did."""
+    from ledger.services.notifications.worker import run_once
+
+    report = run_once()
+    click.echo(
+        f"entries read {report.entries_read}, notifications {report.notifications}, reminders "
+        f"{report.reminders}, digests {report.digests}, sent {report.sent}, failed tries {report.failed_tries}"
+    )
+
+
+@notify_group.command("run")
+@click.option(
+    "--every",
+    type=click.FloatRange(0.5, 3600),
+    default=5.0,
+    show_default=True,
+    help="Seconds between passes.",
+)
+def notify_run_command(every: float) -> None:
+    """Keep running passes until stopped (the production worker; `ledger run` has one in development)."""
+    from ledger.services.notifications.worker import run_forever
+
+    click.echo(f"notifier running, a pass every {every} s (Ctrl-C stops it)")
+    try:
+        run_forever(current_app._get_current_object(), every)  # type: ignore[attr-defined]
+    except KeyboardInterrupt:
+        click.echo("notifier stopped")

@@ -75,6 +75,9 @@ class Settings:
     grant_id_prefix: str
     public_url: str
     witnesses: tuple[WitnessEndpoint, ...] = ()
+    smtp_url: str | None = None
+    mail_from: str = "Community Fund Ledger <ledger@localhost>"
+    notify_worker: str = "off"
 
     @property
     def is_production(self) -> bool:
@@ -127,7 +130,34 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         grant_id_prefix=_grant_prefix(env.get("LEDGER_360G_PREFIX") or "360G-cfl"),
         public_url=(env.get("LEDGER_PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
         witnesses=_witnesses(env.get("LEDGER_WITNESSES")),
+        smtp_url=_smtp_url(env.get("LEDGER_SMTP_URL")),
+        mail_from=(env.get("LEDGER_MAIL_FROM") or "Community Fund Ledger <ledger@localhost>").strip(),
+        # In development `ledger run` (the pages' first request) starts a notifier thread, so the
+        # demo shows notifications without a second process; elsewhere `ledger notify run` does it.
+        notify_worker=_choice(
+            env,
+            "LEDGER_NOTIFY_WORKER",
+            ("thread", "off"),
+            "thread" if environment is Environment.DEVELOPMENT else "off",
+        ),
     )
+
+
+def _smtp_url(raw: str | None) -> str | None:
+    """``LEDGER_SMTP_URL``: ``smtp://[user:password@]host[:port][?starttls=true]`` or ``smtps://...``.
+
+    Unset: mail is kept in the database's outbox (development) instead of being sent.
+    """
+    if raw is None or not raw.strip():
+        return None
+    address = urlsplit(raw.strip())
+    if address.scheme not in ("smtp", "smtps") or not address.hostname:
+        raise ConfigError(f"LEDGER_SMTP_URL must be an smtp:// or smtps:// URL with a host, not {raw!r}")
+    try:
+        address.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        raise ConfigError(f"LEDGER_SMTP_URL has a port that is not a number: {raw!r}") from None
+    return raw.strip()
 
 
 def _witnesses(raw: str | None) -> tuple[WitnessEndpoint, ...]:

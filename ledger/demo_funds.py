@@ -28,7 +28,14 @@ from ledger.models.fund import FundKind
 from ledger.models.requirement import RequirementKind
 from ledger.models.user import User
 from ledger.money import Money
-from ledger.services import disbursements, expense_reports, funds, requirements
+from ledger.services import (
+    disbursements,
+    expense_reports,
+    funds,
+    notification_preferences,
+    requirements,
+    webhooks,
+)
 from ledger.services.access import Actor
 from ledger.services.periods import set_period_status
 from ledger.services.receipts import upload_receipt
@@ -323,4 +330,25 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
             RequirementKind.ANNUAL_REPORT, due_on=business_today() + timedelta(days=14), covers_year=2025
         ),
     )
+    choose_demo_notifications()
     return DemoFunds(funds=3, reports=7, disbursements=5)
+
+
+# Who in the demo is told by mail (kept at /dev/outbox in development), and how.
+DEMO_MAIL = {
+    "finance1": ("finance1@example.org", "each", "zh"),
+    "finance2": ("finance2@example.org", "digest", "zh"),
+    "member01": ("member01@example.org", "each", "en"),
+}
+
+
+def choose_demo_notifications() -> None:
+    """``DEMO_MAIL``'s people choose how they are told (as on the notifications page), and the admin
+    shows a webhook registered and then removed (so the demo calls no one's server)."""
+    for username, (email, mode, language) in DEMO_MAIL.items():
+        notification_preferences.set_preferences(
+            actor_named(username), email=email, email_mode=mode, language=language, expected_version=0
+        )
+    admin = actor_named("admin")
+    made = webhooks.register_webhook(admin, "https://example.org/ledger-hooks", ["disbursement.paid"])
+    webhooks.remove_webhook(admin, made.endpoint.id)

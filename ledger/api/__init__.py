@@ -16,6 +16,7 @@ from ledger.api import (
     funds,
     health,
     imports,
+    notifications,
     organisations,
     reference,
     regions,
@@ -42,6 +43,7 @@ BLUEPRINTS = (
     statements.blp,
     exports.blp,
     imports.blp,
+    notifications.blp,
 )
 
 

@@ -29,6 +29,15 @@ from ledger.models.disbursement import (
 from ledger.models.expense_report import ExpenseLine, ExpenseReport, InvoiceClaim, Receipt, ReportStatus
 from ledger.models.fund import BudgetEntry, BudgetRevision, Fund, FundKind, FundStatus, RevisionStatus
 from ledger.models.idempotency import IdempotentCreate
+from ledger.models.notification import (
+    Delivery,
+    DeliveryAttempt,
+    Notification,
+    NotificationPreference,
+    NotifierCursor,
+    OutboxMail,
+    WebhookEndpoint,
+)
 from ledger.models.organisation import (
     FilingCategory,
     Organisation,
@@ -57,6 +66,8 @@ __all__ = [
     "ChartOfAccounts",
     "Community",
     "CommunityKind",
+    "Delivery",
+    "DeliveryAttempt",
     "Disbursement",
     "DisbursementKind",
     "DisbursementStatus",
@@ -77,9 +88,13 @@ __all__ = [
     "JournalEntry",
     "Membership",
     "MerkleNode",
+    "Notification",
+    "NotificationPreference",
+    "NotifierCursor",
     "Organisation",
     "OrganisationStatus",
     "OrganisationStatusChange",
+    "OutboxMail",
     "PeriodBalance",
     "PeriodStatus",
     "Posting",
@@ -96,5 +111,6 @@ __all__ = [
     "Tranche",
     "TrancheCondition",
     "User",
+    "WebhookEndpoint",
     "WitnessCosignature",
 ]

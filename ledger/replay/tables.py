@@ -38,6 +38,12 @@ NOT_REPLAYED: dict[str, str] = {
     "login_throttle": "counts wrong passwords in a row; grants nothing and is written by failed "
     "sign-ins, which on purpose leave no audit entry",
     "witness_cosignature": "witnesses' cosignatures of checkpoints: each is checked by its own signature",
+    "notification": "derived from the audit trail by the notifier; rebuilt by running it again (read "
+    "marks are kept with them: they grant nothing)",
+    "notifier_cursor": "how far the notifier has read the trail; derived, rebuilt by running it again",
+    "delivery": "mail and webhook calls derived from the trail; delivery is operational and grants nothing",
+    "delivery_attempt": "each try of a delivery; operational, grants nothing",
+    "outbox_mail": "development mail kept instead of sent; operational, grants nothing",
 }
 
 
@@ -67,6 +73,12 @@ FINGERPRINTED: dict[str, Fingerprinted] = {
         "token_fingerprint",
         ("id", "user_id"),
         "the token's keyed digest; the trail holds a fingerprint bound to the token row and its user",
+    ),
+    "webhook_endpoint": Fingerprinted(
+        "secret",
+        "secret_fingerprint",
+        ("id",),
+        "the secret webhook deliveries are signed with; in a public trail anyone could forge them",
     ),
 }
 

@@ -75,6 +75,7 @@ class Permission(enum.StrEnum):
     MANAGE_SIGNING_KEYS = "rotate the audit trail's signing key"
     MANAGE_REQUIREMENTS = "add, change or withdraw what is due for a fund or an organisation"
     MARK_REQUIREMENTS_DONE = "mark something that was due as done, with a note"
+    MANAGE_WEBHOOKS = "register webhooks and read their delivery log"
 
 
 _EVERYONE: Final = frozenset(Role)
@@ -114,6 +115,9 @@ POLICY: Final[dict[Permission, frozenset[Role]]] = {
     # organisation files outside the system (its annual report), which the service checks.
     Permission.MANAGE_REQUIREMENTS: frozenset({Role.FINANCE_OFFICER}),
     Permission.MARK_REQUIREMENTS_DONE: frozenset({Role.FINANCE_OFFICER, Role.ORG_MEMBER}),
+    # A webhook hears of every organisation's events: only an admin of the whole deployment
+    # (``webhooks.py`` refuses a scoped one).
+    Permission.MANAGE_WEBHOOKS: frozenset({Role.ADMIN}),
 }
 
 

@@ -108,6 +108,11 @@ FIELD_NAMES: dict[str, Message] = {
     "done_note": translatable("Note"),
     "withdrawn_by": translatable("Withdrawn by"),
     "withdrawal_note": translatable("Reason for withdrawing"),
+    "email": translatable("Email address"),
+    "email_mode": translatable("Mail"),
+    "language": translatable("Language"),
+    "url": translatable("Address"),
+    "event_types": translatable("Events"),
 }
 
 # Fields not worth a row: they change on every write, or only link rows together (the entry

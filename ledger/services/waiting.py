@@ -99,12 +99,12 @@ def officer_work(actor: Actor, today: date) -> OfficerWork:
         to_approve=[w for w, offered in disbursements if Action.APPROVE in offered][:LISTED],
         to_pay=[w for w, offered in disbursements if Action.PAY in offered][:LISTED],
         revisions=revisions[:LISTED],
-        tranches_due=_tranches_due(visible, today)[:LISTED],
+        tranches_due=tranches_due(visible, today)[:LISTED],
         requirements=requirements_for(actor, today, LISTED),
     )
 
 
-def _tranches_due(visible: frozenset[uuid.UUID] | None, today: date) -> list[DueTranche]:
+def tranches_due(visible: frozenset[uuid.UUID] | None, today: date) -> list[DueTranche]:
     """Tranches of active funds due by ``today + DUE_WITHIN`` that nothing is paying yet."""
     taken = select(Disbursement.tranche_id).where(
         Disbursement.tranche_id.is_not(None), Disbursement.status.in_(_TAKEN)

@@ -12,12 +12,16 @@ parameters) and marshmallow's own messages are translated when the page is drawn
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, request, session
 from flask_babel import Babel
 
 from ledger import vocabulary
+from ledger.business_dates import CHINA
+from ledger.models.notification import Notification
+from ledger.services.notifications.texts import message_of
 from ledger.web.translated import in_reader_language
 
 LANGUAGES = ("zh", "en")
@@ -36,6 +40,8 @@ def configure_babel(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(catalogs))
     Babel(app, locale_selector=select_locale, default_locale=LOCALES["zh"])
     app.jinja_env.filters["translated"] = in_reader_language
+    app.jinja_env.filters["notification_text"] = notification_text
+    app.jinja_env.filters["local_time"] = local_time
     # The words for stored codes (statuses, roles, kinds), shared with the services.
     app.jinja_env.globals["words"] = vocabulary
 
@@ -106,3 +112,13 @@ def template_helpers() -> dict[str, Any]:
         "money_minor": money_minor,
         "decimal_minor": decimal_minor,
     }
+
+
+def notification_text(notification: Notification) -> str:
+    """A notification's sentence in the reader's language."""
+    return in_reader_language(message_of(notification))
+
+
+def local_time(moment: datetime) -> str:
+    """A UTC timestamp as a reader in China reads it: ``2026-11-29 13:05``."""
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")

@@ -16,6 +16,7 @@ from flask_babel import gettext
 from ledger.services.access import Actor
 from ledger.services.actions import Actions, navigation
 from ledger.services.areas import Place, places_of
+from ledger.services.notifications.inbox import unread_count
 from ledger.services.tokens import user_for_token
 from ledger.web.i18n import language
 
@@ -82,10 +83,13 @@ def current_web_actor() -> Actor:
     return actor
 
 
-def template_helpers() -> dict[str, Actions]:
-    """Every page's ``navigation``: the places the signed-in person may go (none when signed out)."""
+def template_helpers() -> dict[str, Actions | int]:
+    """Every page's ``navigation``: the places the signed-in person may go (none when signed out),
+    and ``unread_notifications``, the count the bell in the header shows."""
     actor = web_actor() if has_request_context() else None
-    return {"navigation": navigation(actor) if actor is not None else frozenset()}
+    if actor is None:
+        return {"navigation": frozenset(), "unread_notifications": 0}
+    return {"navigation": navigation(actor), "unread_notifications": unread_count(actor)}
 
 
 def add_security_headers(response: Response) -> Response:

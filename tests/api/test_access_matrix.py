@@ -766,6 +766,45 @@ CASES.update(
 )
 
 
+def _webhook(client: FlaskClient, world: DemoWorld) -> str:
+    body = {"url": "https://example.org/matrix", "event_types": ["disbursement.paid"]}
+    made = client.post("/api/v1/webhooks", json=body, headers=world.auth("admin")).get_json()
+    return f"/api/v1/webhooks/{made['id']}"
+
+
+# Notifications are each person's own (a notification of someone else's is not found); webhooks
+# hear of every organisation, so only an admin of the whole deployment manages them.
+CASES.update(
+    {
+        ("GET", "/api/v1/notifications"): Case(_fixed("/api/v1/notifications"), _everyone(200)),
+        ("POST", "/api/v1/notifications/<uuid:notification_id>/read"): Case(
+            lambda c, w: f"/api/v1/notifications/{uuid.uuid4()}/read", _everyone(404)
+        ),
+        ("POST", "/api/v1/notifications/read-all"): Case(
+            _fixed("/api/v1/notifications/read-all"), _everyone(204)
+        ),
+        ("GET", "/api/v1/me/notification-preferences"): Case(
+            _fixed("/api/v1/me/notification-preferences"), _everyone(200)
+        ),
+        ("PUT", "/api/v1/me/notification-preferences"): Case(
+            _fixed("/api/v1/me/notification-preferences"),
+            _everyone(200),
+            body=lambda world: {"email": None, "email_mode": "off", "language": "zh"},
+        ),
+        ("GET", "/api/v1/webhooks"): Case(_fixed("/api/v1/webhooks"), _admin_only(200)),
+        ("POST", "/api/v1/webhooks"): Case(
+            _fixed("/api/v1/webhooks"),
+            _admin_only(201),
+            body=lambda world: {"url": "https://example.org/matrix", "event_types": ["disbursement.paid"]},
+        ),
+        ("DELETE", "/api/v1/webhooks/<uuid:endpoint_id>"): Case(_webhook, _admin_only(204)),
+        ("GET", "/api/v1/webhooks/<uuid:endpoint_id>/deliveries"): Case(
+            lambda c, w: _webhook(c, w) + "/deliveries", _admin_only(200)
+        ),
+    }
+)
+
+
 # jiangan.supervisor (supervisor at 江岸区) on the things of 百步亭花园社区: reads, never writes. The
 # audit trail's checkpoints, key and proofs are global; its entries are those about 江岸区; its
 # export (every entry) and the attestation (over the whole trail) are for whole-deployment readers.
@@ -778,6 +817,15 @@ SUPERVISOR_ANSWERS: dict[tuple[str, str], int] = {
     ("PATCH", "/api/v1/requirements/<uuid:requirement_id>"): 403,
     ("POST", "/api/v1/requirements/<uuid:requirement_id>/done"): 403,
     ("POST", "/api/v1/requirements/<uuid:requirement_id>/withdrawal"): 403,
+    ("GET", "/api/v1/notifications"): 200,
+    ("POST", "/api/v1/notifications/<uuid:notification_id>/read"): 404,
+    ("POST", "/api/v1/notifications/read-all"): 204,
+    ("GET", "/api/v1/me/notification-preferences"): 200,
+    ("PUT", "/api/v1/me/notification-preferences"): 200,
+    ("GET", "/api/v1/webhooks"): 403,
+    ("POST", "/api/v1/webhooks"): 403,
+    ("DELETE", "/api/v1/webhooks/<uuid:endpoint_id>"): 403,
+    ("GET", "/api/v1/webhooks/<uuid:endpoint_id>/deliveries"): 403,
     ("DELETE", "/api/v1/communities/<uuid:community_id>"): 403,
     ("DELETE", "/api/v1/organisations/<uuid:organisation_id>"): 403,
     ("GET", "/api/v1/audit/attestation"): 403,
@@ -892,6 +940,15 @@ ABROAD_ANSWERS: dict[tuple[str, str], int] = {
     ("PATCH", "/api/v1/requirements/<uuid:requirement_id>"): 404,
     ("POST", "/api/v1/requirements/<uuid:requirement_id>/done"): 404,
     ("POST", "/api/v1/requirements/<uuid:requirement_id>/withdrawal"): 404,
+    ("GET", "/api/v1/notifications"): 200,
+    ("POST", "/api/v1/notifications/<uuid:notification_id>/read"): 404,
+    ("POST", "/api/v1/notifications/read-all"): 204,
+    ("GET", "/api/v1/me/notification-preferences"): 200,
+    ("PUT", "/api/v1/me/notification-preferences"): 200,
+    ("GET", "/api/v1/webhooks"): 403,
+    ("POST", "/api/v1/webhooks"): 403,
+    ("DELETE", "/api/v1/webhooks/<uuid:endpoint_id>"): 403,
+    ("GET", "/api/v1/webhooks/<uuid:endpoint_id>/deliveries"): 403,
     ("DELETE", "/api/v1/communities/<uuid:community_id>"): 403,
     ("DELETE", "/api/v1/organisations/<uuid:organisation_id>"): 403,
     ("GET", "/api/v1/audit/attestation"): 403,

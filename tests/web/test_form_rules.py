@@ -328,9 +328,32 @@ ROWS: dict[str, Row] = {
         lambda ids: {"date": "1900-01-01", "reason": "duplicate"},
         shown_on=lambda ids: f"/reports/{ids['approved_report']}",
     ),
+    # Mail wanted but no address given: refused at the address.
+    "/notifications/preferences": Row(
+        "finance1",
+        lambda ids: "/notifications/preferences",
+        lambda ids: {"email": "", "email_mode": "each", "language": "zh", "version": "1"},
+        "email",
+        lambda ids: "/api/v1/me/notification-preferences",
+        lambda ids: {"email": None, "email_mode": "each", "language": "zh"},
+        api_method="PUT",
+        shown_on=lambda ids: "/notifications",
+    ),
+    "/admin/webhooks": Row(
+        "admin",
+        lambda ids: "/admin/webhooks",
+        lambda ids: {"url": "ftp://example.org/hook", "event_types": "disbursement.paid"},
+        "url",
+        lambda ids: "/api/v1/webhooks",
+        lambda ids: {"url": "ftp://example.org/hook", "event_types": ["disbursement.paid"]},
+        shown_on=lambda ids: "/admin/webhooks",
+    ),
 }
 
 EXEMPT = {
+    "/notifications/<uuid:notification_id>/read": "no input: marks it read and opens what it is about",
+    "/notifications/read-all": "no input, as the API's read-all takes no body",
+    "/admin/webhooks/<uuid:endpoint_id>/remove": "no input, as the API's DELETE takes no body",
     "/logout": "no input: ends the session",
     "/admin/signing-key/rotate": "no input: the button is the whole request",
     "/audit/verify": "no input: verifies the trail now",

@@ -16,6 +16,7 @@ from ledger.web.views import (  # noqa: E402, F401
     funds,
     home,
     imports,
+    notifications,
     reports,
     requirements,
     spreadsheets,
