@@ -93,7 +93,9 @@ class RequirementsDue:
         ]
 
     @staticmethod
-    def _recipients(people: People, requirement: Requirement, state: RequirementState) -> frozenset[uuid.UUID]:
+    def _recipients(
+        people: People, requirement: Requirement, state: RequirementState
+    ) -> frozenset[uuid.UUID]:
         officers = people.officers_who(
             Permission.MANAGE_REQUIREMENTS, requirement.organisation_id, lambda _actor: True
         )
