@@ -28,7 +28,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ledger.services import spreadsheets
 from ledger.services.audit_verification import verify_database
 from tests.conftest import DemoWorld
-from tests.helpers import assert_problem, signed_in_client
+from tests.helpers import assert_problem, csrf_token_of, signed_in_client
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ELDERS = "FC-WH-2026-017"
@@ -364,25 +364,33 @@ def test_the_pages_link_their_downloads(app: Flask, funded_world: DemoWorld) -> 
     world = funded_world
     browser = signed_in_client(app, "finance1")
     queue = browser.get("/queue").get_data(as_text=True)
-    assert 'href="/queue.xlsx"' in queue
-    download = browser.get("/queue.xlsx")
+    # Each download is a form posting the page's CSRF token (it makes an audit entry), not a link.
+    assert 'action="/queue.xlsx"' in queue
+    token = csrf_token_of(browser, "/queue")
+    download = browser.post("/queue.xlsx", data={"csrf_token": token})
     assert download.status_code == 200
     assert download.mimetype == XLSX
     sheet = load_workbook(io.BytesIO(download.data)).active
     assert _headers(sheet)[2] == "标题"
     fund_id = _fund_id(app.test_client(), world)
     fund_page = browser.get(f"/funds/{fund_id}").get_data(as_text=True)
-    assert f'href="/funds/{fund_id}/budget-vs-actual.xlsx"' in fund_page
-    assert f'href="/funds/{fund_id}/summary.xlsx"' in fund_page
+    assert f'action="/funds/{fund_id}/budget-vs-actual.xlsx"' in fund_page
+    assert f'action="/funds/{fund_id}/summary.xlsx"' in fund_page
     organisation = world.member_organisation["member01"]
     books = browser.get(f"/organisations/{organisation}/books?as_of=2026-11-01").get_data(as_text=True)
-    assert f'href="/organisations/{organisation}/trial-balance.xlsx?as_of=2026-11-01"' in books
-    assert f'href="/organisations/{organisation}/journal.xlsx"' in books
-    trial = browser.get(f"/organisations/{organisation}/trial-balance.xlsx?as_of=2026-11-01")
+    assert f'action="/organisations/{organisation}/trial-balance.xlsx?as_of=2026-11-01"' in books
+    assert f'action="/organisations/{organisation}/journal.xlsx"' in books
+    trial = browser.post(
+        f"/organisations/{organisation}/trial-balance.xlsx?as_of=2026-11-01", data={"csrf_token": token}
+    )
     assert trial.status_code == 200
     _assert_recorded(app.test_client(), world, trial.data, "trial_balance")
+    # Without the token (a request another site makes), nothing is downloaded nor recorded.
+    assert browser.post(f"/organisations/{organisation}/journal.xlsx").status_code == 400
     stranger = signed_in_client(app, "member08")
-    assert stranger.get(f"/funds/{fund_id}/budget-vs-actual.xlsx").status_code in (403, 404)
+    stranger_token = csrf_token_of(stranger, "/")
+    refused = stranger.post(f"/funds/{fund_id}/budget-vs-actual.xlsx", data={"csrf_token": stranger_token})
+    assert refused.status_code in (403, 404)
 
 
 def test_text_that_looks_like_a_formula_stays_text(client: FlaskClient, funded_world: DemoWorld) -> None:

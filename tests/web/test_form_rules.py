@@ -367,6 +367,14 @@ EXEMPT = {
     "/admin/imports/<kind>": "a file, not fields: tests/web/test_import_pages.py checks that the page "
     "shows the API's problems for the same file, by row and column",
     "/funds/<uuid:fund_id>/imports/<kind>": "a file, as the admin imports (tests/web/test_import_pages.py)",
+    # Downloads post only to carry the CSRF token (each is an audit entry); what they read is in
+    # the address's query, as the API's GETs (tests/exports/test_xlsx_downloads.py).
+    "/queue.xlsx": "a download: the fund filter in the query, as GET /api/v1/expense-reports.xlsx",
+    "/funds/<uuid:fund_id>/budget-vs-actual.xlsx": "a download with no input",
+    "/funds/<uuid:fund_id>/summary.xlsx": "a download with no input",
+    "/organisations/<uuid:organisation_id>/trial-balance.xlsx": "a download: as_of in the query",
+    "/organisations/<uuid:organisation_id>/journal.xlsx": "a download with no input",
+    "/coverage.xlsx": "a download: node and as_of in the query, loaded by the coverage page's schema",
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from playwright.sync_api import expect
 
 from ledger.demo import DEMO_PASSWORD
 from tests.builders import ADJUSTMENT, added_organisation, fund_with_schedule, receipt_pdf
@@ -67,7 +68,7 @@ def test_the_whole_journey(
     member = Person(browser, live_server, "member01", screenshots)
     member.shot("member-home")
     page = member.page
-    assert "社区居家养老服务项目" in page.content()
+    expect(page.locator("body")).to_contain_text("社区居家养老服务项目")
     page.get_by_role("link", name=re.compile("社区居家养老服务项目")).first.click()
     page.fill("#report-title", "三月报销 March")
     page.get_by_role("button", name=re.compile("^(创建|Create)$")).click()
@@ -85,7 +86,7 @@ def test_the_whole_journey(
     assert page.locator("#lines table >> text=3,200.00").count() == 1
     member.shot("member-report-draft")
     page.get_by_role("button", name=re.compile("提交审核|Submit for approval")).click()
-    assert "待审核" in page.content()
+    expect(page.locator("body")).to_contain_text("待审核")
 
     # A finance officer finds it in the queue and returns it with a comment.
     officer = Person(browser, live_server, "finance1", screenshots)
@@ -98,19 +99,19 @@ def test_the_whole_journey(
 
     # The member sees why, fixes the report and submits again.
     page.goto(report_url)
-    assert "办公费请附说明" in page.content()
-    assert "已退回" in page.content()
+    expect(page.locator("body")).to_contain_text("办公费请附说明")
+    expect(page.locator("body")).to_contain_text("已退回")
     page.get_by_role("button", name=re.compile("删除 2|Remove 2")).click()
     _add_line(page, "OFFICE", "250.00", "晨光文具", "活动记录表印制 record forms", receipts[2])
     page.get_by_role("button", name=re.compile("提交审核|Submit for approval")).click()
-    assert "待审核" in page.content()
+    expect(page.locator("body")).to_contain_text("待审核")
 
     # The officer approves it.
     officer.page.goto(report_url)
     officer.page.get_by_role("button", name=re.compile("^(审核通过|Approve)$")).click()
     officer.page.wait_for_url(re.compile("/queue"))
     page.goto(report_url)
-    assert "已批准" in page.content()
+    expect(page.locator("body")).to_contain_text("已批准")
 
     # A disbursement: prepared by one officer, approved by another, marked paid.
     officer.go(f"/funds/{fund['id']}")
@@ -137,8 +138,8 @@ def test_the_whole_journey(
 
     # The member's dashboard shows the money received and the budget used.
     member.go("/")
-    assert "¥40,000.00" in page.content()
-    assert "¥3,200.00" in page.content()
+    expect(page.locator("body")).to_contain_text("¥40,000.00")
+    expect(page.locator("body")).to_contain_text("¥3,200.00")
     member.shot("member-home-after")
 
     # The auditor verifies the trail and downloads the attestation and a statement.
@@ -295,7 +296,7 @@ def test_an_admin_sets_up_a_fund_in_the_browser(
     assert page.input_value("#amount-1") == "50000.00"
     admin.shot("admin-fund-setup")
     page.get_by_role("button", name=re.compile("^(启用|Activate)$")).click()
-    assert "执行中" in page.content()
+    expect(page.locator("body")).to_contain_text("执行中")
     # A wrong credit code is named, at its field, with the character that is wrong.
     page = admin.go("/admin/organisations")
     page.fill("#o-name", "测试组织 Test organisation")
@@ -322,20 +323,20 @@ def test_coverage_drilled_down_in_the_browser(
     admin.shot("coverage-city-zh")
     page.get_by_role("link", name="黄陂区", exact=True).first.click()
     page.wait_for_url(re.compile(r"node=420116000000"))
-    assert "33.3%" in page.content()
+    expect(page.locator("body")).to_contain_text("33.3%")
     page.locator("table.coverage").get_by_role("link", name="木兰乡").click()
     page.wait_for_url(re.compile(r"node=420116200000"))
     assert page.locator("svg.coverage-chart line.target").count() == 2
     assert "✓" in page.locator("table.coverage").inner_text()
     admin.shot("coverage-township-zh")
     with page.expect_download() as download:
-        page.get_by_role("link", name="下载 XLSX").click()
+        page.get_by_role("button", name="下载 XLSX").click()
     assert download.value.suggested_filename.startswith("coverage-420116200000-")
     page.set_viewport_size({"width": 390, "height": 844})
     admin.shot("coverage-township-zh-phone")
     page.get_by_role("link", name="English").click()
     page.set_viewport_size({"width": 1366, "height": 900})
-    assert "Community coverage" in page.content()
+    expect(page.locator("body")).to_contain_text("Community coverage")
     admin.shot("coverage-township-en")
     page.set_viewport_size({"width": 390, "height": 844})
     admin.shot("coverage-township-en-phone")
