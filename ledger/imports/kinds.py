@@ -82,13 +82,7 @@ ORGANISATIONS = ImportKind(
     translatable("Organisations"),
     (
         ImportColumn("name", translatable("Organisation name"), True, sample="示例社区志愿者协会", width=26),
-        ImportColumn(
-            "community_id",
-            translatable("Community ID"),
-            True,
-            sample="00000000-0000-0000-0000-000000000000",
-            width=38,
-        ),
+        ImportColumn("community_code", translatable("Community code"), True, sample="420199001999"),
         ImportColumn(
             "status",
             translatable("Registered or filed"),

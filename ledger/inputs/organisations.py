@@ -103,3 +103,18 @@ class DeregistrationSchema(StrictSchema):
 
     deregistered_on = ma.fields.Date(required=True, validate=date_in_range)
     reason = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=500))
+
+
+class OrganisationRowSchema(OrganisationCreateSchema):
+    """An organisation as a spreadsheet row names it: its community by the 12-digit division code
+    people know (``community_code``), not by the community's id (``services.import_rows`` finds the
+    community, in the importer's area, as the single-item API checks ``community_id``)."""
+
+    community_code = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(equal=12),
+        metadata={"example": "420102012001"},
+    )
+
+    class Meta(OrganisationCreateSchema.Meta):
+        exclude = ("community_id",)

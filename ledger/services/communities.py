@@ -99,6 +99,13 @@ def get_community(actor: Actor, community_id: uuid.UUID) -> Community:
     return community
 
 
+def community_with_code(actor: Actor, code: str) -> Community | None:
+    """The community with division code ``code`` in ``actor``'s area, or None (another area's is
+    as good as none)."""
+    community = db.session.scalar(select(Community).where(Community.code == code))
+    return community if community is not None and actor.covers(community.code) else None
+
+
 def _visible(actor: Actor, community: Community) -> bool:
     """Staff see the communities of their area; a member sees every community (they are public)."""
     return actor.role is Role.ORG_MEMBER or actor.covers(community.code)

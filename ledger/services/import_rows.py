@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from ledger.errors import Conflict, LedgerError, RowProblem
+from ledger.errors import Conflict, LedgerError, RowProblem, ValidationFailed
 from ledger.extensions import db
 from ledger.imports.kinds import ImportKind
 from ledger.messages import Message, translatable
@@ -98,9 +98,14 @@ def _community(actor: Actor, data: dict[str, Any]) -> object:
 
 
 def _organisation(actor: Actor, data: dict[str, Any]) -> object:
-    return organisations.create_organisation(
-        actor, organisations.OrganisationFields(**data), uuid.uuid4().hex
-    )
+    code = data.pop("community_code")
+    community = communities.community_with_code(actor, code)
+    if community is None:
+        raise ValidationFailed.field(
+            "community_code", translatable("there is no community %(code)s in your area", code=code)
+        )
+    fields = organisations.OrganisationFields(**data, community_id=community.id)
+    return organisations.create_organisation(actor, fields, uuid.uuid4().hex)
 
 
 def _user(actor: Actor, data: dict[str, Any]) -> object:

@@ -134,7 +134,8 @@ def test_organisations_round_trip(client: FlaskClient, world: DemoWorld) -> None
     admin = world.auth("admin")
     url = "/api/v1/imports/organisations"
     code = demo_credit_code("420199", RegistrationType.SOCIAL_GROUP, 900001)
-    row = ["导入的协会", world.community_ids[0], "registered", code, "social_group", "2025-04-01"]
+    # The community by its division code (百步亭花园社区), as people know it, not by its id.
+    row = ["导入的协会", "420102012001", "registered", code, "social_group", "2025-04-01"]
     committed = _upload(
         client, url, _filled(_template(client, f"{url}/template", admin), [row]), admin, dry_run=False
     )
@@ -147,6 +148,29 @@ def test_organisations_round_trip(client: FlaskClient, world: DemoWorld) -> None
         "social_group",
         "registered",
     )
+
+
+def test_an_organisations_community_is_named_by_a_code_of_the_importers_area(
+    client: FlaskClient, world: DemoWorld
+) -> None:
+    url = "/api/v1/imports/organisations"
+    supervisor = world.auth("huangpi.admin")  # 黄陂区's admin: 江岸区's communities are not theirs
+    code = demo_credit_code("420199", RegistrationType.SOCIAL_GROUP, 900002)
+    other = demo_credit_code("420199", RegistrationType.SOCIAL_GROUP, 900003)
+    short = demo_credit_code("420199", RegistrationType.SOCIAL_GROUP, 900004)
+    rows = [
+        ["城关协会", "420116001001", "registered", code, "social_group", "2025-04-01"],  # 城关社区, 黄陂区
+        ["江岸的协会", "420102012001", "registered", other, "social_group", "2025-04-01"],  # 江岸区
+        ["短代码协会", "4201", "registered", short, "social_group", "2025-04-01"],
+    ]
+    checked = _upload(
+        client, url, _filled(_template(client, f"{url}/template", supervisor), rows), supervisor, dry_run=True
+    )
+    body = assert_problem(checked, 422)
+    assert [(e["row"], e["column"], e["field"], e["detail"]) for e in body["errors"]] == [
+        (4, "B", "community_code", "您的辖区内没有社区 420102012001"),
+        (5, "B", "community_code", "长度必须为 12 个字符。"),
+    ]
 
 
 def test_users_round_trip_with_several_organisations_in_one_cell(
