@@ -240,3 +240,67 @@ def test_a_requirement_reminds_who_answers_for_it_once_when_due_and_once_when_ov
     overdue = f"{subject}应于 2026-12-10 完成，已逾期。"
     assert annual_mails("member01@example.org") == [f"{subject}将于 2026-12-10 到期。", overdue]
     assert annual_mails("finance1@example.org") == [overdue]
+
+
+def test_the_other_paths_mail_whoever_acts_next(
+    app: Flask, client: FlaskClient, world: DemoWorld, smtp_server: SmtpServer
+) -> None:
+    """Rejected report, disbursement approved then paid, budget revision proposed then decided."""
+    for person in ("member01", "finance1", "finance2"):
+        choose(client, world.auth(person), f"{person}@example.org", "each", "en")
+    fund = fund_with_schedule(client, world)
+    rejected = submitted_report(client, world, title="八月报销 August", fund=fund)
+    refused = client.post(
+        f"/api/v1/expense-reports/{rejected['id']}/reject",
+        json={"comment": "不属于本项目"},
+        headers=world.auth("finance1"),
+    )
+    assert refused.status_code == 200, refused.get_json()
+
+    prepared = prepare_disbursement(client, world, fund, first_tranche(fund), "notify-paths").get_json()
+    url = f"/api/v1/disbursements/{prepared['id']}"
+    assert client.post(f"{url}/approve", headers=world.auth("finance2")).status_code == 200
+    run_notifier(app, NOW, smtp_server)  # the approved disbursement waits to be paid
+    paid = client.post(
+        f"{url}/pay",
+        json={"bank_reference": "ICBC-9", "paid_on": "2026-01-16"},
+        headers=world.auth("finance1"),
+    )
+    assert paid.status_code == 200, paid.get_json()
+
+    change = {"changes": {"ACTIVITY": "-20000.00", "PERSONNEL": "20000.00"}, "reason": "hire a social worker"}
+    proposed = client.post(
+        f"/api/v1/funds/{fund['id']}/budget-revisions", json=change, headers=world.keyed("finance1")
+    ).get_json()
+    run_notifier(app, NOW + timedelta(minutes=1), smtp_server)  # the revision waits for a decision
+    decided = client.post(
+        f"/api/v1/budget-revisions/{proposed['id']}/approve", json={}, headers=world.auth("finance2")
+    )
+    assert decided.status_code == 200, decided.get_json()
+    run_notifier(app, NOW + timedelta(minutes=2), smtp_server)
+
+    def events(address: str) -> list[str]:
+        prefix = "[Community Fund Ledger] "
+        return [
+            m["Subject"].removeprefix(prefix)
+            for m in smtp_server.mailbox.to(address)
+            if "due on" not in m["Subject"]  # the schedule's reminders are another test's
+        ]
+
+    organisation = "百步亭社区为老服务中心 Baibuting Elderly Care Centre"
+    assert events("member01@example.org") == [
+        "Your expense report “八月报销 August” was rejected.",
+        f"CNY 40,000.00 of fund FC-2026-001 was paid to {organisation}.",
+    ]
+    # finance2 approved the disbursement (not told it waits to be paid: finance1 may pay it, as the
+    # one who may not approve what they prepared may still pay it) and decides the revision
+    # finance1 proposed; finance1 is told the decision.
+    assert events("finance1@example.org") == [
+        f"A disbursement of CNY 40,000.00 to {organisation} (fund FC-2026-001) is approved and waits to be paid.",
+        "Your budget revision of fund FC-2026-001 was approved.",
+    ]
+    # The report was rejected before the notifier read its submission: it waits for nobody, so
+    # finance2 is not asked to review it.
+    assert events("finance2@example.org") == [
+        "A budget revision of fund FC-2026-001 waits for your decision."
+    ]
