@@ -52,7 +52,7 @@ test: setup
 
 # Everything but the browser tests, the PostgreSQL-only ones and the slow ones: a few minutes.
 test-fast: setup
-	$(BIN)/python -m pytest -m "not browser and not postgres_only and not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 -m "not browser and not postgres_only and not slow" $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check ledger tests bench migrations/env.py
