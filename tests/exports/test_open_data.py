@@ -159,7 +159,7 @@ def test_a_procurement_contract_from_award_to_payment(client: FlaskClient, world
     ).get_json()
     assert ocds_package_errors(package) == []
     ocid = package["releases"][0]["ocid"]
-    assert ocid == "ocds-cfl000-GP-2026-007"
+    assert ocid == "ocds-xxxxxx-GP-2026-007"
     implementation = [r for r in package["releases"] if r["tag"] == ["implementation"]]
     assert len(implementation) == 1
     transaction = implementation[0]["contracts"][0]["implementation"]["transactions"][0]
@@ -173,7 +173,7 @@ def test_a_procurement_contract_from_award_to_payment(client: FlaskClient, world
     assert ocds_release_errors(record["records"][0]["compiledRelease"]) == []
     grants = client.get("/api/v1/exports/360giving", headers=world.auth("finance1")).get_json()
     assert grant_package_errors(grants) == []
-    assert [g["id"] for g in grants["grants"]] == [f"360G-cfl-{fund['reference']}"]
+    assert [g["id"] for g in grants["grants"]] == [f"360G-EXAMPLEDEV-{fund['reference']}"]
 
 
 def test_a_member_exports_only_their_own_organisation(
