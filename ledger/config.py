@@ -136,7 +136,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         grant_id_prefix=_grant_prefix(_setting(env, "LEDGER_360G_PREFIX")),
         licence_url=_http_url("LEDGER_DATA_LICENCE", _setting(env, "LEDGER_DATA_LICENCE")),
         public_url=_http_url("LEDGER_PUBLIC_URL", _setting(env, "LEDGER_PUBLIC_URL")).rstrip("/"),
-        unset_publication=tuple(name for name in PUBLICATION_PLACEHOLDERS if not (env.get(name) or "").strip()),
+        unset_publication=tuple(
+            name for name in PUBLICATION_PLACEHOLDERS if not (env.get(name) or "").strip()
+        ),
         witnesses=_witnesses(env.get("LEDGER_WITNESSES")),
         smtp_url=_smtp_url(env.get("LEDGER_SMTP_URL")),
         mail_from=(env.get("LEDGER_MAIL_FROM") or "Community Fund Ledger <ledger@localhost>").strip(),

@@ -23,7 +23,10 @@ blp = Blueprint(
 _DOC = {
     "security": [],
     "responses": {
-        "200": {"description": "the package", "content": {"application/json": {"schema": {"type": "object"}}}},
+        "200": {
+            "description": "the package",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
         "304": {"description": "unchanged since the ETag sent in If-None-Match"},
     },
 }
@@ -34,7 +37,8 @@ def _send(document: PublicDocument) -> Response:
     response.set_etag(document.etag)
     response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
-    return response.make_conditional(request)
+    response.make_conditional(request)
+    return response
 
 
 @blp.route("/ocds/releases.json")

@@ -97,7 +97,9 @@ def _modified_at(fund: Fund, paid: Iterable[Any]) -> datetime:
     )
     ts = db.session.scalar(
         select(func.max(AuditEntry.ts)).where(
-            or_(and_(AuditEntry.subject_type == "fund", AuditEntry.subject_id == str(fund.id)), about_payments)
+            or_(
+                and_(AuditEntry.subject_type == "fund", AuditEntry.subject_id == str(fund.id)), about_payments
+            )
         )
     )
     return parse_timestamp(ts) if ts else fund.created_at
@@ -106,9 +108,9 @@ def _modified_at(fund: Fund, paid: Iterable[Any]) -> datetime:
 def _grant(fund: Fund) -> PublishedGrant:
     paid = paid_disbursements(fund.id)
     community = db.session.scalar(
-        select(Community).join(Organisation, Organisation.community_id == Community.id).where(
-            Organisation.id == fund.organisation_id
-        )
+        select(Community)
+        .join(Organisation, Organisation.community_id == Community.id)
+        .where(Organisation.id == fund.organisation_id)
     )
     assert community is not None
     return PublishedGrant(
@@ -144,7 +146,9 @@ def grants_package(actor: Actor, fund_id: uuid.UUID | None = None) -> dict[str, 
 def public_contracts(offset: int, limit: int) -> tuple[list[PublishedContract], int]:
     """One slice of every published procurement contract (by reference), and how many there are."""
     funds = _published_funds(Actor.operator(), CONTRACT_KINDS, None)
-    return [PublishedContract(f, paid_disbursements(f.id)) for f in funds[offset : offset + limit]], len(funds)
+    return [PublishedContract(f, paid_disbursements(f.id)) for f in funds[offset : offset + limit]], len(
+        funds
+    )
 
 
 def public_grants() -> list[PublishedGrant]:

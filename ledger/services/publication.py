@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import math
-from datetime import UTC
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import func, select
@@ -60,7 +60,11 @@ def _page_path(kind: str, page: int) -> str:
 def _as_of() -> str | None:
     """When the service's data last changed: the time of the latest audit entry."""
     ts = db.session.scalar(select(func.max(AuditEntry.ts)))
-    return parse_timestamp(ts).astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if ts else None
+    return (
+        parse_timestamp(ts).astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        if ts
+        else None
+    )
 
 
 def _document(path: str, kind: str, package: dict[str, Any]) -> PublicDocument:

@@ -28,7 +28,7 @@ from ledger.services.publication_policy import (
 )
 from tests.builders import draft_fund
 from tests.conftest import DemoWorld, settings_for_tests
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, grant_package_errors, ocds_package_errors, ocds_release_errors
 
 PUBLICATION = {
     "LEDGER_PUBLISHER_NAME": "江岸区社会组织服务中心",
@@ -104,7 +104,10 @@ def _second_contract(client: FlaskClient, world: DemoWorld) -> None:
     )
     admin = world.auth("admin")
     url = f"/api/v1/funds/{contract['id']}"
-    assert client.put(f"{url}/budget", json={"lines": {"ACTIVITY": "100000.00"}}, headers=admin).status_code == 200
+    assert (
+        client.put(f"{url}/budget", json={"lines": {"ACTIVITY": "100000.00"}}, headers=admin).status_code
+        == 200
+    )
     tranches = {"tranches": [{"amount": "100000.00", "due_date": "2026-03-01"}]}
     assert client.put(f"{url}/tranches", json=tranches, headers=admin).status_code == 200
     assert client.post(f"{url}/activate", headers={**admin, "If-Match": "*"}).status_code == 200
@@ -148,6 +151,14 @@ def test_the_public_pages_open_without_a_token_and_equal_the_files(
         # By contract number: the new contract first, the demo's (with its payments) second.
         assert {r["ocid"] for r in first["releases"]} == {"ocds-xxxxxx-GP-2026-101"}
         assert {r["ocid"] for r in second["releases"]} == {"ocds-xxxxxx-JA-ZFCG-2026-0088"}
+        for path, body in documents.items():
+            package = json.loads(body)
+            if path.startswith("ocds/releases"):
+                assert ocds_package_errors(package) == []
+            elif path.startswith("ocds/records"):
+                assert all(ocds_release_errors(r["compiledRelease"]) == [] for r in package["records"])
+            else:
+                assert grant_package_errors(package) == []
         assert public.get("/public/ocds/releases-3.json").status_code == 404
         assert public.get("/public/ocds/releases-1.json").status_code == 404
         # Asked again with its ETag, an unchanged document is not sent again.
@@ -158,8 +169,7 @@ def test_the_public_pages_open_without_a_token_and_equal_the_files(
         result = app.test_cli_runner().invoke(args=["export", "public", str(tmp_path / "public")])
         assert result.exit_code == 0, result.output
     written = {
-        str(p.relative_to(tmp_path / "public")): p.read_bytes()
-        for p in (tmp_path / "public").rglob("*.json")
+        str(p.relative_to(tmp_path / "public")): p.read_bytes() for p in (tmp_path / "public").rglob("*.json")
     }
     assert written == documents
 
@@ -179,7 +189,8 @@ def test_nothing_outside_the_policy_is_published(
     assert len(private) > 3 * 20  # the demo's users and receipts
     text = b"".join(documents.values()).decode("utf-8")
     for value in private:
-        assert f'"{value}"' not in text and (len(value) < 4 or value not in text), value
+        assert f'"{value}"' not in text, value
+        assert len(value) < 4 or value not in text, value
 
 
 def test_the_policy_refuses_a_field_it_does_not_list() -> None:
@@ -208,7 +219,7 @@ def test_parties_are_named_by_registered_identifiers_or_under_the_publisher(
     with app.app_context():
         codes = {o.name: o.credit_code for o in db.session.scalars(select(Organisation))}
     for name, party in parties.items():
-        if name in codes and codes[name]:
+        if codes.get(name):
             assert party["id"] == f"CN-USCI-{codes[name]}"
             assert party["identifier"] == {"scheme": "CN-USCI", "id": codes[name], "legalName": name}
         elif "identifier" in party:
@@ -226,7 +237,8 @@ def test_grants_say_where_and_when(app: Flask, client: FlaskClient, funded_world
     assert len(grants) == 2
     with app.app_context():
         communities = {
-            o.name: db.session.get(Community, o.community_id) for o in db.session.scalars(select(Organisation))
+            o.name: db.session.get(Community, o.community_id)
+            for o in db.session.scalars(select(Organisation))
         }
     for grant in grants:
         recipient = grant["recipientOrganization"][0]
