@@ -1,8 +1,8 @@
 """Open data: which funds a caller may publish, as OCDS packages and 360Giving grants.
 
-Everything published is about organisations and money, never about the service's users. An
-organisation member gets their own organisation's contracts and grants only; others get all.
-Draft funds are not published.
+Everything published is about organisations and money, never about the service's users: every
+package passes the publication policy (``publication_policy``). An organisation member gets their
+own organisation's contracts and grants only; others get all. Draft funds are not published.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from ledger.services.access import Actor, Permission, authorize, visible_organis
 from ledger.services.disbursements import paid_disbursements
 from ledger.services.fund_figures import figures_of
 from ledger.services.funds import categories_of, get_fund
+from ledger.services.publication_policy import GRANTS, OCDS_RECORDS, OCDS_RELEASES, enforce
 
 CONTRACT_KINDS = (FundKind.PROCUREMENT_CONTRACT,)
 GRANT_KINDS = (FundKind.INCUBATION_FUND, FundKind.LOTTERY_GRANT)
@@ -130,17 +131,17 @@ def _grants(actor: Actor, fund_id: uuid.UUID | None) -> list[PublishedGrant]:
 
 def ocds_release_package(actor: Actor, fund_id: uuid.UUID | None = None) -> dict[str, Any]:
     """Every change of the procurement contracts the caller may see, as an OCDS release package."""
-    return ocds.release_package(publication_settings(), _contracts(actor, fund_id))
+    return enforce(OCDS_RELEASES, ocds.release_package(publication_settings(), _contracts(actor, fund_id)))
 
 
 def ocds_record_package(actor: Actor, fund_id: uuid.UUID | None = None) -> dict[str, Any]:
     """Each contract's compiled record (its state now) and the releases it was compiled from."""
-    return ocds.record_package(publication_settings(), _contracts(actor, fund_id))
+    return enforce(OCDS_RECORDS, ocds.record_package(publication_settings(), _contracts(actor, fund_id)))
 
 
 def grants_package(actor: Actor, fund_id: uuid.UUID | None = None) -> dict[str, Any]:
     """The incubation funds and lottery grants the caller may see, as a 360Giving package."""
-    return threesixtygiving.grants_package(publication_settings(), _grants(actor, fund_id))
+    return enforce(GRANTS, threesixtygiving.grants_package(publication_settings(), _grants(actor, fund_id)))
 
 
 def public_contracts(offset: int, limit: int) -> tuple[list[PublishedContract], int]:

@@ -82,6 +82,10 @@ def _ocds_page(settings: Settings, kind: str, page: int) -> tuple[PublicDocument
     package = build(settings, contracts)
     base = f"{settings.public_url}/public/"
     package["uri"] = base + _page_path(kind, page)
+    # A page of records and the page of releases with the same number hold the same contracts.
+    for record in package.get("records", []):
+        for listed in record["releases"]:
+            listed["url"] = f"{base}{_page_path('releases', page)}#{listed['url'].rpartition('#')[2]}"
     as_of = _as_of()
     if as_of is not None:
         package["publishedDate"] = as_of

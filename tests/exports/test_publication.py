@@ -151,6 +151,11 @@ def test_the_public_pages_open_without_a_token_and_equal_the_files(
         # By contract number: the new contract first, the demo's (with its payments) second.
         assert {r["ocid"] for r in first["releases"]} == {"ocds-xxxxxx-GP-2026-101"}
         assert {r["ocid"] for r in second["releases"]} == {"ocds-xxxxxx-JA-ZFCG-2026-0088"}
+        # A record names its releases where they are: on the releases page of the same number.
+        records = json.loads(documents["ocds/records-2.json"])["records"]
+        assert [r["url"] for r in records[0]["releases"]] == [
+            f"http://127.0.0.1:5000/public/ocds/releases-2.json#{r['id']}" for r in second["releases"]
+        ]
         for path, body in documents.items():
             package = json.loads(body)
             if path.startswith("ocds/releases"):
