@@ -54,6 +54,25 @@ def export_360giving_command(file: Path) -> None:
     click.echo(f"wrote {len(package['grants'])} grants to {file}")
 
 
+@export_group.command("public")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export_public_command(directory: Path) -> None:
+    """Write the public publication to DIRECTORY, the same bytes /public serves (publish DIRECTORY
+    at <LEDGER_PUBLIC_URL>/public/): ocds/releases*.json, ocds/records*.json, 360giving.json."""
+    from ledger.services.publication import every_document
+
+    try:
+        documents = list(every_document())
+    except LedgerError as error:
+        _fail(error)
+        return
+    for document in documents:
+        target = directory / document.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(document.body)
+    click.echo(f"wrote {len(documents)} files to {directory}")
+
+
 @export_group.command("beancount")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option(

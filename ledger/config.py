@@ -74,6 +74,11 @@ class Settings:
     ocds_prefix: str
     grant_id_prefix: str
     public_url: str
+    publisher_identifier: str = "example-publisher-development"
+    licence_url: str = "https://licence.example.invalid/development-placeholder"
+    unset_publication: tuple[str, ...] = ()
+    """The publication settings left unset (each ``LEDGER_*`` name): their placeholders stand in
+    outside production; in production nothing is published until they are set."""
     witnesses: tuple[WitnessEndpoint, ...] = ()
     smtp_url: str | None = None
     mail_from: str = "Community Fund Ledger <ledger@localhost>"
@@ -125,10 +130,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         # Browsers keep Secure cookies from http://127.0.0.1 and localhost too, so the default
         # suits development; turn it off only behind a plain-HTTP test harness.
         secure_cookies=_choice(env, "LEDGER_SECURE_COOKIES", ("true", "false"), "true") == "true",
-        publisher_name=(env.get("LEDGER_PUBLISHER_NAME") or "Community Fund Ledger").strip(),
-        ocds_prefix=_ocds_prefix(env.get("LEDGER_OCDS_PREFIX") or "ocds-cfl000"),
-        grant_id_prefix=_grant_prefix(env.get("LEDGER_360G_PREFIX") or "360G-cfl"),
-        public_url=(env.get("LEDGER_PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        publisher_name=_setting(env, "LEDGER_PUBLISHER_NAME"),
+        publisher_identifier=_publisher_identifier(_setting(env, "LEDGER_PUBLISHER_ID")),
+        ocds_prefix=_ocds_prefix(_setting(env, "LEDGER_OCDS_PREFIX")),
+        grant_id_prefix=_grant_prefix(_setting(env, "LEDGER_360G_PREFIX")),
+        licence_url=_http_url("LEDGER_DATA_LICENCE", _setting(env, "LEDGER_DATA_LICENCE")),
+        public_url=_http_url("LEDGER_PUBLIC_URL", _setting(env, "LEDGER_PUBLIC_URL")).rstrip("/"),
+        unset_publication=tuple(
+            name for name in PUBLICATION_PLACEHOLDERS if not (env.get(name) or "").strip()
+        ),
         witnesses=_witnesses(env.get("LEDGER_WITNESSES")),
         smtp_url=_smtp_url(env.get("LEDGER_SMTP_URL")),
         mail_from=(env.get("LEDGER_MAIL_FROM") or "Community Fund Ledger <ledger@localhost>").strip(),
@@ -141,6 +151,40 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "thread" if environment is Environment.DEVELOPMENT else "off",
         ),
     )
+
+
+PUBLICATION_PLACEHOLDERS: dict[str, str] = {
+    # Marked as examples wherever they appear, so that nobody mistakes a development export
+    # for a publication; production refuses to publish with any of them (see unset_publication).
+    "LEDGER_PUBLISHER_NAME": "示例发布者（开发用）Example publisher (development)",
+    "LEDGER_PUBLISHER_ID": "example-publisher-development",
+    "LEDGER_OCDS_PREFIX": "ocds-xxxxxx",
+    "LEDGER_360G_PREFIX": "360G-EXAMPLEDEV",
+    "LEDGER_DATA_LICENCE": "https://licence.example.invalid/development-placeholder",
+    "LEDGER_PUBLIC_URL": "http://127.0.0.1:5000",
+}
+"""The publication settings and their development placeholders."""
+
+
+def _setting(env: Mapping[str, str], name: str) -> str:
+    return (env.get(name) or "").strip() or PUBLICATION_PLACEHOLDERS[name]
+
+
+def _publisher_identifier(value: str) -> str:
+    """The publisher's own organisation identifier (org-id.guide form, e.g. ``CN-USCI-<code>``);
+    the ids of parties without a registered identifier are made under it."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{1,99}", value):
+        raise ConfigError(
+            f"LEDGER_PUBLISHER_ID must be letters, digits and '-' (such as CN-USCI-<credit code>), not {value!r}"
+        )
+    return value
+
+
+def _http_url(name: str, value: str) -> str:
+    address = urlsplit(value)
+    if address.scheme not in ("http", "https") or not address.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL, not {value!r}")
+    return value
 
 
 def _smtp_url(raw: str | None) -> str | None:

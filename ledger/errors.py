@@ -125,6 +125,14 @@ class TooManyRequests(LedgerError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class NotConfigured(LedgerError):
+    """The service lacks a setting this request needs; ``errors`` names each ``LEDGER_*`` variable."""
+
+    status = 503
+    slug = "not-configured"
+    title = translatable("The service is not configured for this")
+
+
 class MoneyAsNumber(LedgerError):
     """Money sent as a JSON number: refused before anything else, because it may already be rounded."""
 

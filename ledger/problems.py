@@ -81,7 +81,8 @@ def problem_response(
     code: str | None = None,
 ) -> Response:
     html_page = current_app.extensions.get(HTML_ERROR_PAGE) if has_request_context() else None
-    if html_page is not None and not request.path.startswith("/api/"):
+    # The API and the public open-data documents (/public) answer with problem+json.
+    if html_page is not None and not request.path.startswith(("/api/", "/public/")):
         # A person in a browser: the web package's page that says what happened and what to do next.
         shown = errors if isinstance(errors, Mapping) else {}
         return html_page(status, title, detail, shown, headers or {})  # type: ignore[no-any-return]

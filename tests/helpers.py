@@ -10,11 +10,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pypdf
 from flask import Flask
 from flask.testing import FlaskClient
+from jsonschema import Draft4Validator, Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4, DRAFT202012
 from sqlalchemy import func, select, text
 from werkzeug.test import TestResponse
 
@@ -272,3 +276,46 @@ def line_form(page: str, token: str, **fields: object) -> dict[str, object]:
         "description": "上门助浴服务",
         **fields,
     }
+
+
+# --- The open-data standards' schemas -------------------------------------------------------
+
+STANDARDS = Path(__file__).resolve().parents[1] / "schemas" / "standards"
+
+
+def _standard(name: str) -> dict[str, Any]:
+    return dict(json.loads((STANDARDS / name).read_text(encoding="utf-8")))
+
+
+_OCDS_RELEASE = _standard("ocds-1.1-release-schema.json")
+_GRANT = _standard("360-giving-schema.json")
+_REGISTRY: Registry = Registry().with_resources(
+    [
+        (_OCDS_RELEASE["id"], Resource.from_contents(_OCDS_RELEASE, default_specification=DRAFT4)),
+        (_GRANT["$id"], Resource.from_contents(_GRANT, default_specification=DRAFT202012)),
+        # The 1.4.3 package schema refers to the grant schema by its 1.4.2 address.
+        (
+            "https://raw.githubusercontent.com/ThreeSixtyGiving/standard/1.4.2/schema/360-giving-schema.json",
+            Resource.from_contents(_GRANT, default_specification=DRAFT202012),
+        ),
+    ]
+)
+
+
+def ocds_package_errors(document: dict[str, Any]) -> list[str]:
+    validator = Draft4Validator(_standard("ocds-1.1-release-package-schema.json"), registry=_REGISTRY)
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
+
+
+def ocds_release_errors(release: dict[str, Any]) -> list[str]:
+    validator = Draft4Validator(_OCDS_RELEASE, registry=_REGISTRY)
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(release)]
+
+
+def grant_package_errors(document: dict[str, Any]) -> list[str]:
+    validator = Draft202012Validator(
+        _standard("360-giving-package-schema.json"),
+        registry=_REGISTRY,
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
+    )
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]

@@ -18,6 +18,7 @@ from ledger.api import (
     imports,
     notifications,
     organisations,
+    publication,
     reference,
     regions,
     requirements,
@@ -42,6 +43,7 @@ BLUEPRINTS = (
     requirements.blp,
     statements.blp,
     exports.blp,
+    publication.blp,
     imports.blp,
     notifications.blp,
 )

@@ -6,7 +6,8 @@ assertion holds and every document exists. The export writes one such file per o
 an auditor or a funder can re-add the books with a tool the service does not control::
 
     DIR/<credit code>.beancount                     the books of one organisation
-    DIR/documents/<credit code>/<sha256>.<pdf|jpg|png>   its receipts, decrypted
+    DIR/documents/<credit code>/<date>.<credit code>.report-<id>.line-<n>.<pdf|jpg|png>
+                                                    its receipts, decrypted
 
 **Accounts.** Beancount wants a root named Assets, Liabilities, Equity, Income or Expenses and
 name components that start with a capital letter or a digit. Each account of the chart becomes
@@ -19,10 +20,11 @@ English names as metadata. Accounts are opened on the date of the organisation's
 each limited to the currencies it is used in; the file's operating currencies are those used.
 
 **Transactions.** One per journal entry, ordered by date, creation time and id; the narration is
-the entry's description, the metadata its id, source and source id. Debits are positive and
-credits negative, written from the stored integer minor units (never through a float). Every
-fund on an entry is a tag (``#fund-<fund reference>``, reduced to Beancount's tag characters) and
-every posting keeps its fund id and restriction as metadata.
+the entry's description, the metadata its id, source and source id, and the link
+``^entry-<journal entry id>`` that its receipts carry too. Debits are positive and credits
+negative, written from the stored integer minor units (never through a float). Every fund on an
+entry is a tag (``#fund-<fund reference>``, reduced to Beancount's tag characters) and every
+posting keeps its fund (by its reference, as people know it) and restriction as metadata.
 
 **Balance assertions.** After each month with postings, and after each closed accounting period,
 a ``balance`` for every account and currency used so far, dated the first day of the next month:
@@ -32,7 +34,9 @@ file still adds up to them (and so catches an edited or truncated file).
 
 **Documents.** The receipts of each approved expense report, decrypted, as ``document`` directives
 on the expense account of their line, dated like the report's journal entry, once per account and
-date; the paths are relative to the ``.beancount`` file, as Beancount resolves them.
+date, linked (``^entry-...``) to that entry's transaction; the paths are relative to the
+``.beancount`` file, as Beancount resolves them. A receipt's file is named, Beancount's way, by
+the date, the organisation, the report and the first line it supports.
 
 The same books always give the same bytes: nothing depends on the time or place of the export.
 """
@@ -89,6 +93,7 @@ class _Document:
     account: str
     relative_path: str
     expense_report_id: uuid.UUID
+    entry_id: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,7 @@ class _Books:
     currencies: list[str]
     assertion_dates: list[date]
     fund_tags: dict[uuid.UUID, str]
+    fund_references: dict[uuid.UUID, str]
 
 
 ReceiptReader = Callable[[str], tuple[Receipt, bytes]]
@@ -234,13 +240,16 @@ def _books(organisation_id: uuid.UUID) -> _Books:
     assertion_dates = {_next_month(day) for day in entry_dates} | {
         _next_month(date(year, month, 1)) for year, month in closed
     }
-    funds = db.session.execute(select(Fund.id, Fund.reference).where(Fund.organisation_id == organisation_id))
+    funds = list(
+        db.session.execute(select(Fund.id, Fund.reference).where(Fund.organisation_id == organisation_id))
+    )
     return _Books(
         accounts=accounts,
         opens=_opens(first_date, used, accounts, chart_accounts),
         currencies=sorted({c for currencies in used.values() for c in currencies}) or ["CNY"],
         assertion_dates=sorted(assertion_dates),
         fund_tags={fund_id: fund_tag(reference) for fund_id, reference in funds},
+        fund_references={fund_id: reference for fund_id, reference in funds},
     )
 
 
@@ -279,7 +288,12 @@ def _entries(organisation_id: uuid.UUID) -> Iterable[JournalEntry]:
 def _transaction(entry: JournalEntry, books: _Books, totals: dict[tuple[str, str], int]) -> str:
     """The entry as a Beancount transaction; adds its postings to ``totals``."""
     tags = sorted({books.fund_tags[p.fund_id] for p in entry.postings if p.fund_id is not None})
-    lines = [" ".join([f"{entry.entry_date} * {quote(entry.description)}", *(f"#{t}" for t in tags)])]
+    head = [
+        f"{entry.entry_date} * {quote(entry.description)}",
+        *(f"#{t}" for t in tags),
+        entry_link(entry.id),
+    ]
+    lines = [" ".join(head)]
     lines += [f"  journal_entry: {quote(str(entry.id))}", f"  source: {quote(entry.source)}"]
     if entry.source_id is not None:
         lines.append(f"  source_id: {quote(entry.source_id)}")
@@ -290,7 +304,8 @@ def _transaction(entry: JournalEntry, books: _Books, totals: dict[tuple[str, str
         totals[(account, posting.currency)] = totals.get((account, posting.currency), 0) + amount.minor
         lines.append(f"  {account}  {amount} {posting.currency}")
         if posting.fund_id is not None:
-            lines.append(f"    fund: {quote(str(posting.fund_id))}")
+            reference = books.fund_references.get(posting.fund_id, str(posting.fund_id))
+            lines.append(f"    fund: {quote(reference)}")
         if posting.restriction is not None:
             lines.append(f"    restriction: {quote(posting.restriction)}")
     return "\n".join(lines) + "\n\n"
@@ -307,9 +322,14 @@ def _balances(day: date, totals: dict[tuple[str, str], int]) -> str:
     return "\n".join(lines) + "\n\n"
 
 
+def entry_link(entry_id: uuid.UUID) -> str:
+    """The link between a journal entry's transaction and its receipts."""
+    return f"^entry-{entry_id}"
+
+
 def _document(day: date, document: _Document) -> str:
     return (
-        f"{day} document {document.account} {quote(document.relative_path)}\n"
+        f"{day} document {document.account} {quote(document.relative_path)} {entry_link(document.entry_id)}\n"
         f"  expense_report: {quote(str(document.expense_report_id))}\n\n"
     )
 
@@ -344,12 +364,13 @@ def _write_receipts(
             if line.receipt_sha256 is None:
                 continue
             if line.receipt_sha256 not in written:
+                readable = f"{entry.entry_date}.{name}.report-{str(report.id)[:8]}.line-{line.number}"
                 written[line.receipt_sha256] = _write_receipt(
-                    read_receipt, line.receipt_sha256, directory, name
+                    read_receipt, line.receipt_sha256, directory, name, readable
                 )
             code = categories[list_version][line.category_code].account_code
             document = _Document(
-                accounts[(entry.chart_version, code)], written[line.receipt_sha256], report.id
+                accounts[(entry.chart_version, code)], written[line.receipt_sha256], report.id, entry.id
             )
             if (entry.entry_date, document.account, document.relative_path) not in seen:
                 seen.add((entry.entry_date, document.account, document.relative_path))
@@ -357,10 +378,12 @@ def _write_receipts(
     return documents
 
 
-def _write_receipt(read_receipt: ReceiptReader, sha256: str, directory: Path, name: str) -> str:
-    """Decrypt one receipt into the documents folder; its path relative to ``directory``."""
+def _write_receipt(
+    read_receipt: ReceiptReader, sha256: str, directory: Path, name: str, readable: str
+) -> str:
+    """Decrypt one receipt into the documents folder as ``readable``; its path relative to ``directory``."""
     receipt, data = read_receipt(sha256)
-    relative = f"documents/{name}/{safe_name(sha256)}.{_EXTENSIONS.get(receipt.media_type, 'bin')}"
+    relative = f"documents/{name}/{safe_name(readable)}.{_EXTENSIONS.get(receipt.media_type, 'bin')}"
     target = directory / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)

@@ -11,8 +11,8 @@ Credit Code (scheme ``CN-USCI``); nothing about the service's users is published
 
 from __future__ import annotations
 
-import hashlib
 import re
+import uuid
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -29,6 +29,8 @@ from ledger.money import Money
 
 CHINA = timezone(timedelta(hours=8))
 OCDS_VERSION = "1.1"
+FUNDER_NAMESPACE = uuid.UUID("6f1d0c2e-6a43-5a3e-9d0b-6c0f3c1e2a40")
+"""Funders without a credit code are named by a name-based UUID in this namespace (fixed forever)."""
 
 
 def _amount(minor: int, currency: str) -> dict[str, Any]:
@@ -44,21 +46,26 @@ def _moment(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def party_id(name: str, credit_code: str | None, local_key: str | None = None) -> str:
-    """``CN-USCI-<code>`` when the code is known; otherwise a stable id under the ``XI-CFL`` prefix
-    (a digest of ``local_key`` when there is one, else of the name)."""
+def party_id(settings: Settings, credit_code: str | None, local_kind: str, local_key: str) -> str:
+    """``CN-USCI-<code>`` (the org-id.guide list of Unified Social Credit Codes) when the code is
+    known; otherwise an id under the publisher's own identifier,
+    ``<LEDGER_PUBLISHER_ID>-<local_kind>-<local_key>``, which names no registered list."""
     if credit_code:
         return f"CN-USCI-{credit_code}"
-    return "XI-CFL-" + hashlib.sha256((local_key or name).encode("utf-8")).hexdigest()[:12]
+    return f"{settings.publisher_identifier}-{local_kind}-{local_key}"
 
 
-def organisation_party_id(organisation: Organisation) -> str:
+def organisation_party_id(settings: Settings, organisation: Organisation) -> str:
     """An organisation's party id: by its credit code; a filed (备案) one has none and is named
-    by its filing (office and number, unique together), which survives a change of name."""
-    filing = None
-    if organisation.filing_number is not None:
-        filing = f"filing:{organisation.filing_office_code}:{organisation.filing_number}"
-    return party_id(organisation.name, organisation.credit_code, filing)
+    by its id in this service, which survives a change of name or a new filing."""
+    return party_id(settings, organisation.credit_code, "org", str(organisation.id))
+
+
+def funder_party_id(settings: Settings, fund: Fund) -> str:
+    """A funder's party id: by its credit code; without one, by its name (funders are not
+    records of their own here), so that every fund of the same funder names the same party."""
+    key = uuid.uuid5(FUNDER_NAMESPACE, fund.funder_name.strip())
+    return party_id(settings, fund.funder_credit_code, "funder", str(key))
 
 
 def identifier_part(reference: str) -> str:
@@ -71,10 +78,10 @@ def _ocid(settings: Settings, fund: Fund) -> str:
 
 
 def _parties(
-    fund: Fund, organisation: Organisation
+    settings: Settings, fund: Fund, organisation: Organisation
 ) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
-    buyer_id = party_id(fund.funder_name, fund.funder_credit_code)
-    supplier_id = organisation_party_id(organisation)
+    buyer_id = funder_party_id(settings, fund)
+    supplier_id = organisation_party_id(settings, organisation)
     buyer: dict[str, Any] = {
         "id": buyer_id,
         "name": fund.funder_name,
@@ -106,7 +113,7 @@ def contracting_process(settings: Settings, published: PublishedContract) -> dic
     organisation = db.session.get(Organisation, fund.organisation_id)
     assert organisation is not None
     ocid = _ocid(settings, fund)
-    buyer, supplier, parties = _parties(fund, organisation)
+    buyer, supplier, parties = _parties(settings, fund, organisation)
     value = _amount(fund.award_minor, fund.currency)
     period = {"startDate": _day(fund.period_start), "endDate": _day(fund.period_end)}
     paid = published.paid
@@ -224,11 +231,14 @@ def contracting_process(settings: Settings, published: PublishedContract) -> dic
 
 
 def _package_meta(settings: Settings, kind: str) -> dict[str, Any]:
+    # The uri is where the public can open the package (the first page of the public
+    # publication, served by /public and by the files of `ledger export public`).
     return {
-        "uri": f"{settings.public_url}/api/v1/exports/ocds{'' if kind == 'releases' else '/records'}",
-        "publisher": {"name": settings.publisher_name},
+        "uri": f"{settings.public_url}/public/ocds/{kind}.json",
+        "publisher": {"name": settings.publisher_name, "uid": settings.publisher_identifier},
         "publishedDate": _moment(datetime.now(UTC)),
         "version": OCDS_VERSION,
+        "license": settings.licence_url,
     }
 
 
@@ -248,7 +258,7 @@ def record_package(settings: Settings, contracts: list[PublishedContract]) -> di
                 "ocid": process["ocid"],
                 "releases": [
                     {
-                        "url": f"{settings.public_url}/api/v1/exports/ocds#{r['id']}",
+                        "url": f"{settings.public_url}/public/ocds/releases.json#{r['id']}",
                         "date": r["date"],
                         "tag": r["tag"],
                     }

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 
+from ledger.models.community import Community
 from ledger.models.disbursement import Disbursement
 from ledger.models.fund import Fund
 from ledger.models.reference import ExpenseCategory
@@ -24,9 +26,13 @@ class PublishedContract:
 
 @dataclass(frozen=True)
 class PublishedGrant:
-    """A grant, its paid disbursements (by payment date), what it received and its category names."""
+    """A grant, its paid disbursements (by payment date), what it received and its category names,
+    where its organisation works, when it was awarded and when it last changed."""
 
     fund: Fund
     paid: list[Disbursement]
     received_minor: int
     category_names: Mapping[str, ExpenseCategory]
+    community: Community
+    awarded_on: date
+    modified_at: datetime

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ledger.config import Settings
-from ledger.exports.ocds import identifier_part, organisation_party_id, party_id
+from ledger.exports.ocds import funder_party_id, identifier_part, organisation_party_id
 from ledger.exports.published import PublishedGrant
 from ledger.extensions import db
 from ledger.models.fund import BudgetEntry
@@ -50,6 +50,9 @@ def grant(settings: Settings, published: PublishedGrant) -> dict[str, Any]:
         .order_by(BudgetEntry.category_code)
     ).all()
     zh, en = KINDS[fund.kind]
+    # The organisation's community, by its administrative division code (统计用区划代码). The
+    # 360Giving geoCodeType codelist names only UK (ONS) code types, so no type is given.
+    location = {"name": published.community.name, "countryCode": "CN", "geoCode": published.community.code}
     names = published.category_names
     record: dict[str, Any] = {
         "id": f"{settings.grant_id_prefix}-{identifier_part(fund.reference)}",
@@ -58,7 +61,7 @@ def grant(settings: Settings, published: PublishedGrant) -> dict[str, Any]:
         "currency": fund.currency,
         "amountAwarded": _decimal(fund.award_minor, fund.currency),
         "amountDisbursed": _decimal(published.received_minor, fund.currency),
-        "awardDate": fund.created_at.astimezone(UTC).date().isoformat(),
+        "awardDate": published.awarded_on.isoformat(),
         "plannedDates": [
             {
                 "startDate": fund.period_start.isoformat(),
@@ -66,10 +69,15 @@ def grant(settings: Settings, published: PublishedGrant) -> dict[str, Any]:
                 "duration": _months(fund.period_start, fund.period_end),
             }
         ],
-        "recipientOrganization": [{"id": organisation_party_id(organisation), "name": organisation.name}],
-        "fundingOrganization": [
-            {"id": party_id(fund.funder_name, fund.funder_credit_code), "name": fund.funder_name}
+        "recipientOrganization": [
+            {
+                "id": organisation_party_id(settings, organisation),
+                "name": organisation.name,
+                "location": [location],
+            }
         ],
+        "beneficiaryLocation": [location],
+        "fundingOrganization": [{"id": funder_party_id(settings, fund), "name": fund.funder_name}],
         "grantProgramme": [{"code": fund.kind, "title": f"{zh} {en}"}],
         "classifications": [
             {"vocabulary": "community-fund-ledger:fund-kind", "code": fund.kind, "title": f"{zh} {en}"}
@@ -92,16 +100,23 @@ def grant(settings: Settings, published: PublishedGrant) -> dict[str, Any]:
             }
             for d in paid
         ],
-        "dateModified": datetime.now(UTC).isoformat(timespec="seconds"),
+        "dateModified": _moment(published.modified_at),
     }
     return record
 
 
+def _moment(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def grants_package(settings: Settings, grants: list[PublishedGrant]) -> dict[str, Any]:
+    """The grants as one package; it was last modified when its latest grant changed."""
+    changed = max((published.modified_at for published in grants), default=None)
     return {
         "grants": [grant(settings, published) for published in grants],
         "version": "1.4",
         "title": f"{settings.publisher_name}: grants",
-        "publisher": {"name": settings.publisher_name},
-        "issued": datetime.now(UTC).isoformat(timespec="seconds"),
+        "publisher": {"name": settings.publisher_name, "identifier": settings.publisher_identifier},
+        "license": settings.licence_url,
+        **({"issued": _moment(changed), "modified": _moment(changed)} if changed else {}),
     }

@@ -1,30 +1,55 @@
 """Open data: which funds a caller may publish, as OCDS packages and 360Giving grants.
 
-Everything published is about organisations and money, never about the service's users. An
-organisation member gets their own organisation's contracts and grants only; others get all.
-Draft funds are not published.
+Everything published is about organisations and money, never about the service's users: every
+package passes the publication policy (``publication_policy``). An organisation member gets their
+own organisation's contracts and grants only; others get all. Draft funds are not published.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 
-from ledger.config import current_settings
+from ledger.audit.canonical import parse_timestamp
+from ledger.business_dates import CHINA
+from ledger.config import Settings, current_settings
+from ledger.errors import NotConfigured
 from ledger.exports import ocds, threesixtygiving
 from ledger.exports.published import PublishedContract, PublishedGrant
 from ledger.extensions import db
+from ledger.messages import translatable
+from ledger.models.audit import AuditEntry
+from ledger.models.community import Community
 from ledger.models.fund import Fund, FundKind, FundStatus
+from ledger.models.organisation import Organisation
 from ledger.services.access import Actor, Permission, authorize, visible_organisation_ids
 from ledger.services.disbursements import paid_disbursements
 from ledger.services.fund_figures import figures_of
 from ledger.services.funds import categories_of, get_fund
+from ledger.services.publication_policy import GRANTS, OCDS_RECORDS, OCDS_RELEASES, enforce
 
 CONTRACT_KINDS = (FundKind.PROCUREMENT_CONTRACT,)
 GRANT_KINDS = (FundKind.INCUBATION_FUND, FundKind.LOTTERY_GRANT)
+
+
+def publication_settings() -> Settings:
+    """The settings, if they let the service publish: in production every publication setting
+    must be set (the placeholders stand in elsewhere); the refusal names each one missing."""
+    settings = current_settings()
+    if settings.is_production and settings.unset_publication:
+        raise NotConfigured(
+            translatable(
+                "Open data is not published until these settings are set: %(names)s",
+                names=", ".join(settings.unset_publication),
+            ),
+            errors={name: [translatable("must be set in production")] for name in settings.unset_publication},
+            code="publication.not_configured",
+        )
+    return settings
 
 
 def _published_funds(actor: Actor, kinds: Iterable[FundKind], fund_id: uuid.UUID | None) -> list[Fund]:
@@ -50,28 +75,83 @@ def _contracts(actor: Actor, fund_id: uuid.UUID | None) -> list[PublishedContrac
     ]
 
 
-def _grants(actor: Actor, fund_id: uuid.UUID | None) -> list[PublishedGrant]:
-    return [
-        PublishedGrant(
-            fund,
-            paid_disbursements(fund.id),
-            figures_of(fund).received,
-            categories_of(fund.category_list_version),
+def _awarded_on(fund: Fund) -> date:
+    """The day the fund was activated (in China), from the audit trail; its start if it has no
+    such entry. TODO: use the fund's own award date once funds record when they were awarded."""
+    ts = db.session.scalar(
+        select(AuditEntry.ts)
+        .where(
+            AuditEntry.subject_type == "fund",
+            AuditEntry.subject_id == str(fund.id),
+            AuditEntry.action == "fund.activated",
         )
-        for fund in _published_funds(actor, GRANT_KINDS, fund_id)
-    ]
+        .order_by(AuditEntry.seq)
+        .limit(1)
+    )
+    return parse_timestamp(ts).astimezone(CHINA).date() if ts else fund.period_start
+
+
+def _modified_at(fund: Fund, paid: Iterable[Any]) -> datetime:
+    """When the grant last changed: the latest audit entry about the fund or one of its payments."""
+    about_payments = and_(
+        AuditEntry.subject_type == "disbursement", AuditEntry.subject_id.in_([str(d.id) for d in paid])
+    )
+    ts = db.session.scalar(
+        select(func.max(AuditEntry.ts)).where(
+            or_(
+                and_(AuditEntry.subject_type == "fund", AuditEntry.subject_id == str(fund.id)), about_payments
+            )
+        )
+    )
+    return parse_timestamp(ts) if ts else fund.created_at
+
+
+def _grant(fund: Fund) -> PublishedGrant:
+    paid = paid_disbursements(fund.id)
+    community = db.session.scalar(
+        select(Community)
+        .join(Organisation, Organisation.community_id == Community.id)
+        .where(Organisation.id == fund.organisation_id)
+    )
+    assert community is not None
+    return PublishedGrant(
+        fund,
+        paid,
+        figures_of(fund).received,
+        categories_of(fund.category_list_version),
+        community,
+        _awarded_on(fund),
+        _modified_at(fund, paid),
+    )
+
+
+def _grants(actor: Actor, fund_id: uuid.UUID | None) -> list[PublishedGrant]:
+    return [_grant(fund) for fund in _published_funds(actor, GRANT_KINDS, fund_id)]
 
 
 def ocds_release_package(actor: Actor, fund_id: uuid.UUID | None = None) -> dict[str, Any]:
     """Every change of the procurement contracts the caller may see, as an OCDS release package."""
-    return ocds.release_package(current_settings(), _contracts(actor, fund_id))
+    return enforce(OCDS_RELEASES, ocds.release_package(publication_settings(), _contracts(actor, fund_id)))
 
 
 def ocds_record_package(actor: Actor, fund_id: uuid.UUID | None = None) -> dict[str, Any]:
     """Each contract's compiled record (its state now) and the releases it was compiled from."""
-    return ocds.record_package(current_settings(), _contracts(actor, fund_id))
+    return enforce(OCDS_RECORDS, ocds.record_package(publication_settings(), _contracts(actor, fund_id)))
 
 
 def grants_package(actor: Actor, fund_id: uuid.UUID | None = None) -> dict[str, Any]:
     """The incubation funds and lottery grants the caller may see, as a 360Giving package."""
-    return threesixtygiving.grants_package(current_settings(), _grants(actor, fund_id))
+    return enforce(GRANTS, threesixtygiving.grants_package(publication_settings(), _grants(actor, fund_id)))
+
+
+def public_contracts(offset: int, limit: int) -> tuple[list[PublishedContract], int]:
+    """One slice of every published procurement contract (by reference), and how many there are."""
+    funds = _published_funds(Actor.operator(), CONTRACT_KINDS, None)
+    return [PublishedContract(f, paid_disbursements(f.id)) for f in funds[offset : offset + limit]], len(
+        funds
+    )
+
+
+def public_grants() -> list[PublishedGrant]:
+    """Every published grant."""
+    return _grants(Actor.operator(), None)

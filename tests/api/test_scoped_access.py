@@ -58,7 +58,7 @@ def test_lists_hold_only_the_area_of_a_street_finance_officer(
         for disbursement in _all(client, f"/api/v1/funds/{fund['id']}/disbursements", houhu):
             assert disbursement["organisation_id"] != huangpi
     grants = client.get("/api/v1/exports/360giving", headers=houhu).get_json()["grants"]
-    assert [g["id"] for g in grants] == ["360G-cfl-FC-WH-2026-017"]
+    assert [g["id"] for g in grants] == ["360G-EXAMPLEDEV-FC-WH-2026-017"]
     releases = client.get("/api/v1/exports/ocds", headers=houhu).get_json()["releases"]
     assert releases
     assert {r["ocid"].endswith("JA-ZFCG-2026-0088") for r in releases} == {True}

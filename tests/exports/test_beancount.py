@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import subprocess
 import sys
@@ -249,12 +248,17 @@ def test_receipts_are_documents_with_their_original_bytes(
         (date(2026, 3, 10), "Expenses:5201-ManagementAndAdministrativeExpenses"),
     ]
     code = _credit_code(app, books["organisation"])
-    for document, original in zip(documents, (ACTIVITY_PDF, OFFICE_PDF), strict=True):
+    report = books["report"]["id"]
+    (approval,) = [t for t in _transactions(entries).values() if t.meta["source"] == "expense_approved"]
+    for line, document, original in zip((1, 2), documents, (ACTIVITY_PDF, OFFICE_PDF), strict=True):
         path = Path(document.filename)
         assert path.parent == tmp_path / "books" / "documents" / code
-        assert path.name == f"{hashlib.sha256(original).hexdigest()}.pdf"
+        # Named by date, organisation, report and line, as people look for them.
+        assert path.name == f"2026-03-10.{code}.report-{report[:8]}.line-{line}.pdf"
         assert path.read_bytes() == original
-        assert document.meta["expense_report"] == books["report"]["id"]
+        assert document.meta["expense_report"] == report
+        # Linked to the transaction that recorded the expenses they support.
+        assert document.links == approval.links == {f"entry-{approval.meta['journal_entry']}"}
     # The directive names the file relative to the .beancount file, so the folder can move.
     text = result.files[0].read_text(encoding="utf-8")
     assert f'document Expenses:5201-ManagementAndAdministrativeExpenses "documents/{code}/' in text
@@ -275,17 +279,17 @@ def test_restricted_revenue_and_its_release_carry_fund_and_restriction(
     revenue = {p.account: p for p in paid.postings}["Income:4401-GovernmentGrantRevenue"]
     assert revenue.units.number == Decimal("-40000.00")
     assert revenue.meta["restriction"] == "restricted"
-    assert revenue.meta["fund"] == fund["id"]
+    assert revenue.meta["fund"] == fund["reference"]
     (release,) = by_source["restricted_release"]
     assert tag in release.tags
     assert release.meta["source_id"] == books["report"]["id"]
     assert {(p.account, p.units.number, p.meta["restriction"], p.meta["fund"]) for p in release.postings} == {
         # Released in the year the grant was received: reclassified within the revenue account.
-        ("Income:4401-GovernmentGrantRevenue", Decimal("3500.00"), "restricted", fund["id"]),
-        ("Income:4401-GovernmentGrantRevenue", Decimal("-3500.00"), "unrestricted", fund["id"]),
+        ("Income:4401-GovernmentGrantRevenue", Decimal("3500.00"), "restricted", fund["reference"]),
+        ("Income:4401-GovernmentGrantRevenue", Decimal("-3500.00"), "unrestricted", fund["reference"]),
     }
     (spent,) = by_source["expense_approved"]
-    assert all("restriction" not in p.meta and p.meta["fund"] == fund["id"] for p in spent.postings)
+    assert all("restriction" not in p.meta and p.meta["fund"] == fund["reference"] for p in spent.postings)
 
 
 def test_reversals_and_adjustments_keep_their_signs(

@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from ledger.config import current_settings
 from ledger.exports.ocds import organisation_party_id
 from ledger.extensions import db
 from ledger.models import Organisation, User
@@ -130,16 +131,18 @@ def _party_id(app: Flask, organisation_id: str) -> str:
     with app.app_context():
         filed = db.session.get(Organisation, uuid.UUID(organisation_id))
         assert filed is not None
-        return organisation_party_id(filed)
+        return organisation_party_id(current_settings(), filed)
 
 
-def test_exports_name_a_filed_organisation_by_its_filing(
+def test_exports_name_a_filed_organisation_under_the_publishers_identifier(
     app: Flask, client: FlaskClient, world: DemoWorld
 ) -> None:
     organisation, _fund = _funded_and_paid(client, world)
     party = _party_id(app, organisation["id"])
-    assert party.startswith("XI-CFL-")
-    # Renaming keeps the id: it is the filing's, not the name's.
+    # A filed organisation is on no register of organisation ids: it is named under the
+    # publisher's own identifier (the development placeholder here), by its id in the service.
+    assert party == f"example-publisher-development-org-{organisation['id']}"
+    # Renaming keeps the id: it is the organisation's, not the name's.
     renamed = client.patch(
         f"/api/v1/organisations/{organisation['id']}",
         json={"name": "三德里社区文体协会"},

@@ -63,3 +63,25 @@ def test_weak_password_hashing_is_refused_in_production(tmp_path: Path) -> None:
                 "LEDGER_INSTANCE_PATH": str(tmp_path),
             }
         )
+
+
+def test_publication_settings_left_unset_are_named_and_checked(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "LEDGER_INSTANCE_PATH": str(tmp_path),
+            "LEDGER_PUBLISHER_NAME": "江岸区社会组织服务中心",
+            "LEDGER_OCDS_PREFIX": "ocds-ab12cd",
+        }
+    )
+    assert settings.unset_publication == (
+        "LEDGER_PUBLISHER_ID",
+        "LEDGER_360G_PREFIX",
+        "LEDGER_DATA_LICENCE",
+        "LEDGER_PUBLIC_URL",
+    )
+    assert (settings.publisher_name, settings.ocds_prefix) == ("江岸区社会组织服务中心", "ocds-ab12cd")
+    assert settings.grant_id_prefix == "360G-EXAMPLEDEV"
+    with pytest.raises(ConfigError, match="LEDGER_DATA_LICENCE"):
+        load_settings({"LEDGER_INSTANCE_PATH": str(tmp_path), "LEDGER_DATA_LICENCE": "CC-BY-4.0"})
+    with pytest.raises(ConfigError, match="LEDGER_PUBLISHER_ID"):
+        load_settings({"LEDGER_INSTANCE_PATH": str(tmp_path), "LEDGER_PUBLISHER_ID": "CN USCI"})

@@ -20,7 +20,10 @@ def _web_routes(app: Flask, method: str) -> list[str]:
     return sorted(
         rule.rule
         for rule in app.url_map.iter_rules()
-        if not rule.rule.startswith("/api/") and method in (rule.methods or set()) and rule.rule not in PUBLIC
+        # /public is the open-data publication, for everyone (tests/exports/test_publication.py).
+        if not rule.rule.startswith(("/api/", "/public/"))
+        and method in (rule.methods or set())
+        and rule.rule not in PUBLIC
     )
 
 
