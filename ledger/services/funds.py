@@ -14,7 +14,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -534,6 +534,8 @@ def change_fund_status(actor: Actor, fund_id: uuid.UUID, action: str, expected_v
         raise refusal
     _allowed_from, target = TRANSITIONS[action]
     fund.status = target.value
+    if action == "close":
+        fund.closed_at = datetime.now(UTC)  # the termination's date in the open data
     db.session.flush()
     if action == "activate":
         # What the fund owes from now on: written before the entry, so it carries the rows.

@@ -18,6 +18,7 @@ from ledger.exports import ocds, threesixtygiving
 from ledger.exports.published import PublishedContract, PublishedGrant
 from ledger.extensions import db
 from ledger.models.fund import Fund, FundKind, FundStatus
+from ledger.services import ocds_publication
 from ledger.services.access import Actor, Permission, authorize, visible_organisation_ids
 from ledger.services.disbursements import paid_disbursements
 from ledger.services.fund_figures import figures_of
@@ -63,13 +64,16 @@ def _grants(actor: Actor, fund_id: uuid.UUID | None) -> list[PublishedGrant]:
 
 
 def ocds_release_package(actor: Actor, fund_id: uuid.UUID | None = None) -> dict[str, Any]:
-    """Every change of the procurement contracts the caller may see, as an OCDS release package."""
-    return ocds.release_package(current_settings(), _contracts(actor, fund_id))
+    """The published releases of the procurement contracts the caller may see, exactly as
+    published (``ocds_publication.publish_ocds`` publishes them)."""
+    processes = ocds_publication.stored_releases([c.fund.id for c in _contracts(actor, fund_id)])
+    return ocds.release_package(current_settings(), [r for releases in processes for r in releases])
 
 
 def ocds_record_package(actor: Actor, fund_id: uuid.UUID | None = None) -> dict[str, Any]:
-    """Each contract's compiled record (its state now) and the releases it was compiled from."""
-    return ocds.record_package(current_settings(), _contracts(actor, fund_id))
+    """Each contract's published releases and the record compiled from them."""
+    processes = ocds_publication.stored_releases([c.fund.id for c in _contracts(actor, fund_id)])
+    return ocds.record_package(current_settings(), processes)
 
 
 def grants_package(actor: Actor, fund_id: uuid.UUID | None = None) -> dict[str, Any]:
