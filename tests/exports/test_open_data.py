@@ -82,8 +82,6 @@ def demo(app: Flask) -> dict[str, dict[str, str]]:
     with app.app_context():
         with unit_of_work():
             create_demo(with_funds=True)
-        with unit_of_work():
-            publish_ocds(Actor.operator())
         headers = {}
         with unit_of_work():
             for user in db.session.scalars(select(User)):
@@ -126,7 +124,9 @@ def test_amounts_are_exact_numbers_and_no_user_is_named(
             assert user_id not in text
 
 
-def test_a_procurement_contract_from_award_to_payment(app: Flask, client: FlaskClient, world: DemoWorld) -> None:
+def test_a_procurement_contract_from_award_to_payment(
+    app: Flask, client: FlaskClient, world: DemoWorld
+) -> None:
     fund = fund_with_schedule(client, world)  # a lottery grant
     contract = draft_fund(
         client, world, kind="procurement_contract", reference="GP-2026-007", funder_credit_code=None

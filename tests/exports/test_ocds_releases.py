@@ -1,0 +1,164 @@
+"""OCDS releases are facts published once: stored, never rebuilt, dated by business events."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from ledger.database import unit_of_work
+from ledger.services.access import Actor
+from ledger.services.ocds_publication import publish_ocds
+from tests.builders import approve_and_pay_tranche, draft_fund
+from tests.conftest import DemoWorld
+
+
+def _contract(client: FlaskClient, world: DemoWorld) -> dict[str, Any]:
+    """An active procurement contract of 100,000.00 in two tranches (60,000.00 and 40,000.00)."""
+    contract = draft_fund(client, world, kind="procurement_contract", reference="GP-2026-009")
+    admin = world.auth("admin")
+    url = f"/api/v1/funds/{contract['id']}"
+    assert (
+        client.put(f"{url}/budget", json={"lines": {"ACTIVITY": "100000.00"}}, headers=admin).status_code
+        == 200
+    )
+    schedule = {
+        "tranches": [
+            {"amount": "60000.00", "due_date": "2026-03-01"},
+            {"amount": "40000.00", "due_date": "2026-09-01"},
+        ]
+    }
+    contract["tranches"] = client.put(f"{url}/tranches", json=schedule, headers=admin).get_json()
+    assert client.post(f"{url}/activate", headers={**admin, "If-Match": "*"}).status_code == 200
+    return contract
+
+
+def _publish(app: Flask) -> None:
+    with app.app_context(), unit_of_work():
+        publish_ocds(Actor.operator())
+
+
+def _releases(client: FlaskClient, world: DemoWorld, contract: dict[str, Any]) -> list[dict[str, Any]]:
+    response = client.get(f"/api/v1/exports/ocds?fund_id={contract['id']}", headers=world.auth("auditor"))
+    assert response.status_code == 200
+    return list(json.loads(response.get_data(as_text=True), parse_float=Decimal)["releases"])
+
+
+def _text(release: dict[str, Any]) -> str:
+    return json.dumps(release, ensure_ascii=False, default=str)
+
+
+def test_published_releases_never_change_and_changes_are_new_releases(
+    app: Flask, client: FlaskClient, world: DemoWorld
+) -> None:
+    contract = _contract(client, world)
+    approve_and_pay_tranche(client, world, contract, contract["tranches"][0], "gp9-1", "2026-03-02")
+    _publish(app)
+    first = _releases(client, world, contract)
+    assert [r["id"] for r in first] == [
+        "ocds-cfl000-GP-2026-009-contract",
+        f"ocds-cfl000-GP-2026-009-payment-{first[1]['contracts'][0]['implementation']['transactions'][0]['id']}",
+    ]
+    _publish(app)  # nothing new: nothing is published twice
+    assert [_text(r) for r in _releases(client, world, contract)] == [_text(r) for r in first]
+
+    # A second tranche paid, back-dated before the first: earlier releases keep their ids and text.
+    approve_and_pay_tranche(client, world, contract, contract["tranches"][1], "gp9-2", "2026-03-01")
+    admin = world.auth("admin")
+    refunded = client.post(
+        f"/api/v1/funds/{contract['id']}/refund",
+        json={"amount": "100000.00", "refunded_on": "2026-03-03", "bank_reference": "GP9-REFUND"},
+        headers={**world.auth("finance1"), "Idempotency-Key": "gp9-refund"},
+    )
+    assert refunded.status_code == 201, refunded.get_json()
+    closed = client.post(f"/api/v1/funds/{contract['id']}/close", headers={**admin, "If-Match": "*"})
+    assert closed.status_code == 200, closed.get_json()
+    _publish(app)
+    second = _releases(client, world, contract)
+    by_id = {r["id"]: r for r in second}
+    for release in first:
+        assert _text(by_id[release["id"]]) == _text(release)
+    added = [r for r in second if r["id"] not in {f["id"] for f in first}]
+    assert sorted(tuple(r["tag"]) for r in added) == [("contractTermination",), ("implementation",)]
+    back_dated = next(r for r in added if r["tag"] == ["implementation"])
+    assert back_dated["date"] == "2026-03-01T00:00:00+08:00"
+    assert back_dated["contracts"][0]["implementation"]["milestones"] == [
+        {"id": "tranche-2", "status": "met", "dateMet": "2026-03-01T00:00:00+08:00"}
+    ]
+    # Served in the order of their dates, as instants.
+    assert [r["date"] for r in second] == sorted(r["date"] for r in second)
+
+
+def test_dates_are_business_dates_in_china(app: Flask, client: FlaskClient, world: DemoWorld) -> None:
+    contract = _contract(client, world)
+    approve_and_pay_tranche(client, world, contract, contract["tranches"][0], "gp9-1", "2026-03-02")
+    _publish(app)
+    contract_release, payment = _releases(client, world, contract)
+    award = contract_release["awards"][0]
+    signed = contract_release["contracts"][0]
+    # The award and signing default to the period's start; never after the first payment.
+    assert award["date"] == "2026-01-01T00:00:00+08:00"
+    assert signed["dateSigned"] == "2026-01-01T00:00:00+08:00"
+    assert award["date"] <= signed["dateSigned"] <= payment["date"] == "2026-03-02T00:00:00+08:00"
+    assert signed["period"] == {
+        "startDate": "2026-01-01T00:00:00+08:00",
+        "endDate": "2026-12-31T23:59:59+08:00",
+    }
+    assert contract_release["tender"]["procuringEntity"] == contract_release["buyer"]
+    milestones = signed["implementation"]["milestones"]
+    assert milestones[0] == {
+        "id": "tranche-1",
+        "title": "第1期拨付",
+        "title_en": "Tranche 1",
+        "type": "financing",
+        "dueDate": "2026-03-01T23:59:59+08:00",
+        "status": "scheduled",
+    }
+    assert "milestones" not in signed
+    assert all("value" not in m for m in milestones)
+
+
+def test_ocdskit_compiles_the_record_we_serve(app: Flask, client: FlaskClient, world: DemoWorld) -> None:
+    ocdsmerge = pytest.importorskip("ocdsmerge")
+    from tests.exports.schemas import ocds_release_schema
+
+    contract = _contract(client, world)
+    approve_and_pay_tranche(client, world, contract, contract["tranches"][0], "gp9-1", "2026-03-02")
+    approve_and_pay_tranche(client, world, contract, contract["tranches"][1], "gp9-2", "2026-03-01")
+    _publish(app)
+    releases = _releases(client, world, contract)
+    record = client.get(
+        f"/api/v1/exports/ocds?records=true&fund_id={contract['id']}", headers=world.auth("auditor")
+    )
+    ours = json.loads(record.get_data(as_text=True), parse_float=Decimal)["records"][0]["compiledRelease"]
+    theirs = ocdsmerge.Merger(schema=ocds_release_schema()).create_compiled_release(releases)
+    assert ours == theirs
+    milestones = ours["contracts"][0]["implementation"]["milestones"]
+    assert [(m["id"], m["status"], m["dateMet"]) for m in milestones] == [
+        ("tranche-1", "met", "2026-03-02T00:00:00+08:00"),
+        ("tranche-2", "met", "2026-03-01T00:00:00+08:00"),
+    ]
+    assert ours["date"] == "2026-03-02T00:00:00+08:00"
+
+
+def test_the_official_validator_finds_no_errors_and_no_additional_fields(
+    app: Flask, client: FlaskClient, world: DemoWorld
+) -> None:
+    api = pytest.importorskip("libcoveocds.api")
+    contract = _contract(client, world)
+    approve_and_pay_tranche(client, world, contract, contract["tranches"][0], "gp9-1", "2026-03-02")
+    _publish(app)
+    for query in ("", "&records=true"):
+        response = client.get(
+            f"/api/v1/exports/ocds?fund_id={contract['id']}{query}", headers=world.auth("auditor")
+        )
+        try:
+            result = api.ocds_json_output(json_data=json.loads(response.get_data(as_text=True)))
+        except OSError as error:  # the validator fetches the schema and codelists from the standard's site
+            pytest.skip(f"the OCDS schema could not be fetched: {error}")
+        assert result["validation_errors"] == []
+        assert result.get("additional_fields", {}) == {}
