@@ -79,6 +79,8 @@ FIELD_NAMES: dict[str, Message] = {
     "banned_categories": translatable("Categories not allowed"),
     "category_list_version": translatable("Category list"),
     "disclosure_deadline": translatable("Disclosure due"),
+    "awarded_on": translatable("Award decided on"),
+    "signed_on": translatable("Signed on"),
     "label_required": translatable("Lottery label required"),
     "milestones": translatable("Milestones"),
     "restricted": translatable("Restricted"),

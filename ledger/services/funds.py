@@ -80,6 +80,8 @@ class FundTerms:
     milestones: tuple[Mapping[str, Any], ...] = ()
     disclosure_deadline: date | None = None
     label_required: bool | None = None
+    awarded_on: date | None = None
+    signed_on: date | None = None
     category_list_version: str = DEFAULT_CATEGORY_LIST
     # The funding body's node; the drafting admin's own node when omitted (see _funding_node).
     funding_division_code: str | None = None
@@ -154,6 +156,12 @@ def _checked_terms(actor: Actor, terms: FundTerms, fund_id: uuid.UUID | None = N
         problems.add("award", translatable("must be more than zero"))
     if terms.period_end < terms.period_start:
         problems.add("period_end", translatable("must not be before period_start"))
+    # The open data dates the award, the signing and the payments: they come in that order.
+    if terms.awarded_on is not None and terms.signed_on is not None and terms.signed_on < terms.awarded_on:
+        problems.add("signed_on", translatable("must not be before awarded_on"))
+    for name, day in (("awarded_on", terms.awarded_on), ("signed_on", terms.signed_on)):
+        if day is not None and day > terms.period_end:
+            problems.add(name, translatable("must not be after period_end"))
     code = normalise(terms.funder_credit_code) if terms.funder_credit_code else None
     if code is not None and (problem := credit_code_problem(code)) is not None:
         problems.add("funder_credit_code", problem.message)
@@ -247,6 +255,8 @@ def _apply_terms(fund: Fund, terms: FundTerms) -> None:
     fund.milestones = [dict(m) for m in terms.milestones]
     fund.disclosure_deadline = terms.disclosure_deadline
     fund.label_required = bool(terms.label_required)
+    fund.awarded_on = terms.awarded_on
+    fund.signed_on = terms.signed_on
     fund.funding_division_code = terms.funding_division_code
 
 
@@ -271,6 +281,8 @@ def terms_of(fund: Fund) -> FundTerms:
         milestones=tuple(fund.milestones),
         disclosure_deadline=fund.disclosure_deadline,
         label_required=fund.label_required,
+        awarded_on=fund.awarded_on,
+        signed_on=fund.signed_on,
         category_list_version=fund.category_list_version,
         funding_division_code=fund.funding_division_code,
     )

@@ -13,13 +13,14 @@ from flask.testing import FlaskClient
 from ledger.database import unit_of_work
 from ledger.services.access import Actor
 from ledger.services.ocds_publication import publish_ocds
-from tests.builders import approve_and_pay_tranche, draft_fund
+from tests.builders import approve_and_pay_tranche, draft_fund, fund_terms
 from tests.conftest import DemoWorld
+from tests.helpers import assert_problem
 
 
-def _contract(client: FlaskClient, world: DemoWorld) -> dict[str, Any]:
+def _contract(client: FlaskClient, world: DemoWorld, **changes: Any) -> dict[str, Any]:
     """An active procurement contract of 100,000.00 in two tranches (60,000.00 and 40,000.00)."""
-    contract = draft_fund(client, world, kind="procurement_contract", reference="GP-2026-009")
+    contract = draft_fund(client, world, kind="procurement_contract", reference="GP-2026-009", **changes)
     admin = world.auth("admin")
     url = f"/api/v1/funds/{contract['id']}"
     assert (
@@ -162,3 +163,57 @@ def test_the_official_validator_finds_no_errors_and_no_additional_fields(
             pytest.skip(f"the OCDS schema could not be fetched: {error}")
         assert result["validation_errors"] == []
         assert result.get("additional_fields", {}) == {}
+
+
+def test_award_and_signing_days_are_kept_in_order(app: Flask, client: FlaskClient, world: DemoWorld) -> None:
+    refused = client.post(
+        "/api/v1/funds",
+        json=fund_terms(
+            world,
+            kind="procurement_contract",
+            reference="GP-2026-010",
+            awarded_on="2026-02-10",
+            signed_on="2026-02-09",
+        ),
+        headers=world.keyed("admin"),
+    )
+    problem = assert_problem(refused, 422)
+    assert list(problem["errors"]) == ["signed_on"]
+    assert client.get("/api/v1/funds?page_size=100", headers=world.auth("admin")).get_json() == []
+
+    contract = _contract(client, world, awarded_on="2025-12-20", signed_on="2026-01-05")
+    assert (contract["awarded_on"], contract["signed_on"]) == ("2025-12-20", "2026-01-05")
+    tranche = contract["tranches"][0]
+    body = {
+        "kind": "tranche_advance",
+        "amount": tranche["amount"],
+        "memo": "early",
+        "tranche_id": tranche["id"],
+    }
+    prepared = client.post(
+        f"/api/v1/funds/{contract['id']}/disbursements", json=body, headers=world.keyed("finance1")
+    ).get_json()
+    assert (
+        client.post(
+            f"/api/v1/disbursements/{prepared['id']}/approve", headers=world.auth("finance2")
+        ).status_code
+        == 200
+    )
+    early = client.post(
+        f"/api/v1/disbursements/{prepared['id']}/pay",
+        json={"bank_reference": "EARLY", "paid_on": "2026-01-04"},
+        headers=world.auth("finance1"),
+    )
+    assert list(assert_problem(early, 422)["errors"]) == ["paid_on"]
+    paid = client.post(
+        f"/api/v1/disbursements/{prepared['id']}/pay",
+        json={"bank_reference": "ON-TIME", "paid_on": "2026-01-05"},
+        headers=world.auth("finance1"),
+    )
+    assert paid.status_code == 200, paid.get_json()
+    _publish(app)
+    contract_release, payment = _releases(client, world, contract)
+    assert contract_release["date"] == "2026-01-05T00:00:00+08:00"
+    assert contract_release["awards"][0]["date"] == "2025-12-20T00:00:00+08:00"
+    assert contract_release["contracts"][0]["dateSigned"] == "2026-01-05T00:00:00+08:00"
+    assert payment["date"] == "2026-01-05T00:00:00+08:00"
