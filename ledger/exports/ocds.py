@@ -6,7 +6,8 @@ business event, each carrying only what that event changed (OCDS merges releases
 the objects in them): the award and contract when it was signed (its payment tranches and its
 deliverables as ``implementation.milestones``), one ``implementation`` release per payment made
 (the transaction, and the tranche's milestone met), and a ``contractTermination`` release when
-the fund was closed. Each is dated by its business event, in China's time (+08:00). Publishing
+the fund was closed. Each is dated by its business event, in the deployment's time zone
+(``LEDGER_TIME_ZONE``; +08:00 in China). Publishing
 them (``ledger.services.ocds_publication``) stores each once; nothing here is rebuilt for a
 release already out. Parties are identified by their Unified Social Credit Code (scheme
 ``CN-USCI``); nothing about the service's users is published.
@@ -17,13 +18,13 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
-from ledger.business_dates import CHINA
+from ledger.business_dates import business_zone, end_of_day, start_of_day
 from ledger.config import Settings
 from ledger.exports.ocds_merge import compile_releases
 from ledger.exports.published import PublishedContract
@@ -40,19 +41,14 @@ def _amount(minor: int, currency: str) -> dict[str, Any]:
     return {"amount": Decimal(str(Money(currency, minor))), "currency": currency}
 
 
-def start_of(day: date) -> datetime:
-    """The first moment of a calendar day in China."""
-    return datetime.combine(day, time.min, tzinfo=CHINA)
-
-
-def end_of(day: date) -> datetime:
-    """The last second of a calendar day in China (a period ends at the end of its last day)."""
-    return datetime.combine(day, time(23, 59, 59), tzinfo=CHINA)
+# A day's release is dated at its start; a period ends at the end of its last day.
+start_of = start_of_day
+end_of = end_of_day
 
 
 def moment_text(moment: datetime) -> str:
-    """An OCDS date-time in China's time, to the second: ``2026-03-02T07:30:00+08:00``."""
-    return moment.astimezone(CHINA).isoformat(timespec="seconds")
+    """An OCDS date-time in the business time zone, to the second: ``2026-03-02T07:30:00+08:00``."""
+    return moment.astimezone(business_zone()).isoformat(timespec="seconds")
 
 
 def _moment(moment: datetime) -> str:

@@ -14,13 +14,13 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
-from ledger.business_dates import CHINA
+from ledger.business_dates import start_of_day
 from ledger.credit_code import credit_code_problem, normalise
 from ledger.errors import Conflict, LedgerError, NotFound, ValidationFailed, listed
 from ledger.extensions import db
@@ -375,7 +375,7 @@ def budget_in_force(fund: Fund, as_of: date) -> ColumnElement[bool]:
     The agreed (draft) budget holds from the first day of the fund's period, whenever it was
     typed in; a revision holds from the moment it was approved (by the calendar in China).
     """
-    cutoff = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=CHINA)
+    cutoff = start_of_day(as_of + timedelta(days=1))
     revised = and_(BudgetEntry.source == "revision", BudgetEntry.effective_at < cutoff)
     if fund.period_start <= as_of:
         return or_(BudgetEntry.source == "draft", revised)

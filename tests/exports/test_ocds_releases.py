@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from ledger.business_dates import business_today
 from ledger.database import unit_of_work
+from ledger.exports.ocds import end_of, moment_text, start_of
 from ledger.services.access import Actor
 from ledger.services.ocds_publication import publish_ocds
 from tests.builders import approve_and_pay_tranche, draft_fund, fund_terms
@@ -217,3 +220,12 @@ def test_award_and_signing_days_are_kept_in_order(app: Flask, client: FlaskClien
     assert contract_release["awards"][0]["date"] == "2025-12-20T00:00:00+08:00"
     assert contract_release["contracts"][0]["dateSigned"] == "2026-01-05T00:00:00+08:00"
     assert payment["date"] == "2026-01-05T00:00:00+08:00"
+
+
+def test_a_payment_at_half_past_seven_in_beijing_is_dated_that_day() -> None:
+    # 07:30 on 2 March in Beijing is still 1 March in UTC.
+    paid = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+    assert business_today(paid) == date(2026, 3, 2)
+    assert moment_text(paid) == "2026-03-02T07:30:00+08:00"
+    assert moment_text(start_of(business_today(paid))) == "2026-03-02T00:00:00+08:00"
+    assert moment_text(end_of(date(2026, 12, 31))) == "2026-12-31T23:59:59+08:00"
