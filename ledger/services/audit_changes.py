@@ -81,6 +81,7 @@ FIELD_NAMES: dict[str, Message] = {
     "disclosure_deadline": translatable("Disclosure due"),
     "awarded_on": translatable("Award decided on"),
     "signed_on": translatable("Signed on"),
+    "releases": translatable("Releases"),
     "label_required": translatable("Lottery label required"),
     "milestones": translatable("Milestones"),
     "restricted": translatable("Restricted"),

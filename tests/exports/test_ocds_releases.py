@@ -10,10 +10,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import DBAPIError
 
 from ledger.business_dates import business_today
 from ledger.database import unit_of_work
 from ledger.exports.ocds import end_of, moment_text, start_of
+from ledger.extensions import db
+from ledger.models import PublishedRelease
 from ledger.services.access import Actor
 from ledger.services.ocds_publication import publish_ocds
 from tests.builders import approve_and_pay_tranche, draft_fund, fund_terms
@@ -229,3 +233,16 @@ def test_a_payment_at_half_past_seven_in_beijing_is_dated_that_day() -> None:
     assert moment_text(paid) == "2026-03-02T07:30:00+08:00"
     assert moment_text(start_of(business_today(paid))) == "2026-03-02T00:00:00+08:00"
     assert moment_text(end_of(date(2026, 12, 31))) == "2026-12-31T23:59:59+08:00"
+
+
+def test_the_database_refuses_to_change_a_published_release(
+    app: Flask, client: FlaskClient, world: DemoWorld
+) -> None:
+    _contract(client, world)
+    _publish(app)
+    with app.app_context():
+        for statement in (update(PublishedRelease).values(body="{}"), delete(PublishedRelease)):
+            with pytest.raises(DBAPIError, match="append-only"):
+                db.session.execute(statement)
+            db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(PublishedRelease)) == 1
