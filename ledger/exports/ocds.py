@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -124,6 +124,8 @@ class ImpliedRelease:
     tags: tuple[str, ...]
     amendment_tags: tuple[str, ...]
     content: dict[str, Any]
+    # What a change of is a new release; the whole content when None.
+    facts: dict[str, Any] | None = None
 
 
 def contract_dates(fund: Fund, paid: list[Disbursement]) -> tuple[datetime, datetime]:
@@ -168,6 +170,17 @@ def _milestones(fund: Fund, tranches: list[Tranche]) -> list[dict[str, Any]]:
     return payments + deliveries
 
 
+def _ids_only(value: Any) -> Any:
+    """``value`` with the parties' names left out (references keep their ids)."""
+    if isinstance(value, dict):
+        if set(value) == {"id", "name"}:
+            return {"id": value["id"]}
+        return {k: _ids_only(v) for k, v in value.items() if k != "parties"}
+    if isinstance(value, list):
+        return [_ids_only(item) for item in value]
+    return value
+
+
 def implied_releases(settings: Settings, published: PublishedContract) -> list[ImpliedRelease]:
     """The releases the contract's current state implies, in the order of their events."""
     fund = published.fund
@@ -184,15 +197,11 @@ def implied_releases(settings: Settings, published: PublishedContract) -> list[I
     award_id = f"{ocid}-award"
     contract_id = f"{ocid}-contract"
 
-    def content(**fields: Any) -> dict[str, Any]:
-        return {
-            "ocid": ocid,
-            "initiationType": "tender",
-            "language": "zh",
-            "parties": parties,
-            "buyer": buyer,
-            **fields,
-        }
+    def content(*, with_parties: bool = False, **fields: Any) -> dict[str, Any]:
+        # The parties are named once, in the contract's release; later releases refer to them by
+        # id, so that a party's new name does not restate every payment.
+        named = {"parties": parties, "buyer": buyer} if with_parties else {}
+        return {"ocid": ocid, "initiationType": "tender", "language": "zh", **named, **fields}
 
     period = {
         "startDate": moment_text(start_of(fund.period_start)),
@@ -206,6 +215,7 @@ def implied_releases(settings: Settings, published: PublishedContract) -> list[I
             ("award", "contract"),
             ("awardUpdate", "contractAmendment"),
             content(
+                with_parties=True,
                 tender={
                     "id": f"{ocid}-tender",
                     "title": fund.title,
@@ -239,6 +249,8 @@ def implied_releases(settings: Settings, published: PublishedContract) -> list[I
             ),
         )
     ]
+    # A party's new name is not a change of the contract: the release keeps the names it had.
+    releases[0] = replace(releases[0], facts=_ids_only(releases[0].content))
     for disbursement in paid:
         assert disbursement.paid_on is not None
         when = start_of(disbursement.paid_on)
@@ -270,6 +282,14 @@ def implied_releases(settings: Settings, published: PublishedContract) -> list[I
                 content(
                     contracts=[{"id": contract_id, "awardID": award_id, "implementation": implementation}]
                 ),
+                # What the payment was (not the names it goes by): a change of it is an amendment.
+                facts={
+                    "transaction": str(disbursement.id),
+                    "date": disbursement.paid_on.isoformat(),
+                    "amount": disbursement.amount_minor,
+                    "currency": disbursement.currency,
+                    "milestones": implementation.get("milestones", []),
+                },
             )
         )
     if fund.status == FundStatus.CLOSED.value:

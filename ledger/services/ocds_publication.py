@@ -82,7 +82,7 @@ def publish_ocds(actor: Actor, now: datetime | None = None) -> list[PublishedRel
             earlier[row.event].append(row)
         contract = PublishedContract(fund, paid_disbursements(fund.id))
         for implied in ocds.implied_releases(settings, contract):
-            digest = _digest(implied.content)
+            digest = _digest(implied.content if implied.facts is None else implied.facts)
             previous = earlier[implied.event]
             if previous and previous[-1].digest == digest:
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,8 +19,9 @@ from ledger.business_dates import business_today
 from ledger.database import unit_of_work
 from ledger.exports.ocds import end_of, moment_text, start_of
 from ledger.extensions import db
-from ledger.models import PublishedRelease
+from ledger.models import Fund, PublishedRelease
 from ledger.services.access import Actor
+from ledger.services.audit_subjects import record_state
 from ledger.services.ocds_publication import publish_ocds
 from tests.builders import approve_and_pay_tranche, draft_fund, fund_terms
 from tests.conftest import DemoWorld
@@ -76,6 +78,15 @@ def test_published_releases_never_change_and_changes_are_new_releases(
         f"ocds-cfl000-GP-2026-009-payment-{first[1]['contracts'][0]['implementation']['transactions'][0]['id']}",
     ]
     _publish(app)  # nothing new: nothing is published twice
+    assert [_text(r) for r in _releases(client, world, contract)] == [_text(r) for r in first]
+    # The supplier's new name is not a change of the contract or its payments: nothing new either.
+    renamed = client.patch(
+        f"/api/v1/organisations/{contract['organisation_id']}",
+        json={"name": "改名后的服务中心"},
+        headers={**world.auth("admin"), "If-Match": "*"},
+    )
+    assert renamed.status_code == 200, renamed.get_json()
+    _publish(app)
     assert [_text(r) for r in _releases(client, world, contract)] == [_text(r) for r in first]
 
     # A second tranche paid, back-dated before the first: earlier releases keep their ids and text.
@@ -269,3 +280,35 @@ def test_the_database_refuses_to_change_a_published_release(
                 db.session.execute(statement)
             db.session.rollback()
         assert db.session.scalar(select(func.count()).select_from(PublishedRelease)) == 1
+
+
+def test_a_changed_contract_is_a_new_release_that_keeps_the_payments_progress(
+    app: Flask, client: FlaskClient, world: DemoWorld
+) -> None:
+    contract = _contract(client, world)
+    approve_and_pay_tranche(client, world, contract, contract["tranches"][0], "gp9-1", "2026-03-02")
+    _publish(app)
+    first = _releases(client, world, contract)
+    # The contract's title corrected in the database (no page changes an active contract's terms).
+    with app.app_context(), unit_of_work():
+        fund = db.session.get(Fund, uuid.UUID(contract["id"]))
+        assert fund is not None
+        fund.title = "社区居家养老服务合同（更正）"
+        db.session.flush()
+        record_state(Actor.operator(), "fund.updated", "fund", fund)
+    with app.app_context(), unit_of_work():
+        published = publish_ocds(Actor.operator(), datetime(2026, 4, 1, 2, 0, tzinfo=UTC))
+        assert [r.id for r in published] == ["ocds-cfl000-GP-2026-009-contract-amendment-1"]
+    second = _releases(client, world, contract)
+    assert [_text(r) for r in second[:2]] == [_text(r) for r in first]
+    amendment = second[2]
+    assert amendment["tag"] == ["awardUpdate", "contractAmendment"]
+    assert amendment["date"] == "2026-04-01T10:00:00+08:00"
+    assert amendment["contracts"][0]["title"] == "社区居家养老服务合同（更正）"
+    record = client.get(
+        f"/api/v1/exports/ocds?records=true&fund_id={contract['id']}", headers=world.auth("auditor")
+    ).get_json()
+    compiled = record["records"][0]["compiledRelease"]
+    assert compiled["contracts"][0]["title"] == "社区居家养老服务合同（更正）"
+    milestones = compiled["contracts"][0]["implementation"]["milestones"]
+    assert [(m["id"], m["status"]) for m in milestones] == [("tranche-1", "met"), ("tranche-2", "scheduled")]
