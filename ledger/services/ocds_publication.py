@@ -26,7 +26,7 @@ from ledger.exports.published import PublishedContract
 from ledger.extensions import db
 from ledger.models.fund import Fund, FundKind, FundStatus
 from ledger.models.ocds_release import PublishedRelease
-from ledger.services.access import Actor, Permission, authorize
+from ledger.services.access import Actor, Permission, authorize, visible_organisation_ids
 from ledger.services.audit_subjects import record_event
 from ledger.services.disbursements import paid_disbursements
 
@@ -66,11 +66,15 @@ def publish_ocds(actor: Actor, now: datetime | None = None) -> list[PublishedRel
     authorize(actor, Permission.MANAGE_FUNDS)
     now = now or datetime.now(UTC)
     settings = current_settings()
-    funds = db.session.scalars(
+    statement = (
         select(Fund)
         .where(Fund.kind == FundKind.PROCUREMENT_CONTRACT.value, Fund.status != FundStatus.DRAFT.value)
         .order_by(Fund.reference)
     )
+    visible = visible_organisation_ids(actor)  # an admin of one area publishes that area's contracts
+    if visible is not None:
+        statement = statement.where(Fund.organisation_id.in_(visible))
+    funds = list(db.session.scalars(statement))
     written: list[PublishedRelease] = []
     for fund in funds:
         earlier: dict[str, list[PublishedRelease]] = defaultdict(list)
