@@ -42,6 +42,8 @@ GRANT SELECT, INSERT, UPDATE ON audit_signing_key TO ledger_app;
 GRANT SELECT, INSERT ON audit_entry, merkle_node, audit_checkpoint, journal_entry, posting, budget_entry, period_balance TO ledger_app;
 -- Witness cosignatures of checkpoints, as the witnesses sent them (append-only too).
 GRANT SELECT, INSERT ON witness_cosignature TO ledger_app;
+-- Published OCDS releases, exactly as published (append-only too).
+GRANT SELECT, INSERT ON ocds_release TO ledger_app;
 -- Organisations' status history: added to, never changed; its triggers refuse removing the rows
 -- of an organisation that exists (they go only with an organisation removed as entered by mistake).
 GRANT SELECT, INSERT, DELETE ON organisation_status_change TO ledger_app;

@@ -9,10 +9,11 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from ledger.database import unit_of_work
 from ledger.errors import LedgerError
 from ledger.exports.json_numbers import dumps_exact
 from ledger.models.user import Role
-from ledger.services import open_data
+from ledger.services import ocds_publication, open_data
 from ledger.services.access import Actor
 
 export_group = AppGroup("export", help="Export open data (OCDS, 360Giving) and the books (Beancount).")
@@ -29,6 +30,10 @@ def export_ocds_command(directory: Path) -> None:
     """Write DIRECTORY/release-package.json and record-package.json for every procurement contract."""
     directory.mkdir(parents=True, exist_ok=True)
     try:
+        # What the contracts' state implies and is not yet out is published (stored, in the
+        # audit trail) first; the files then hold exactly what has been published.
+        with unit_of_work():
+            published = ocds_publication.publish_ocds(Actor.operator())
         releases = open_data.ocds_release_package(Actor.operator())
         records = open_data.ocds_record_package(Actor.operator())
     except LedgerError as error:
@@ -37,7 +42,7 @@ def export_ocds_command(directory: Path) -> None:
     (directory / "release-package.json").write_text(dumps_exact(releases) + "\n", encoding="utf-8")
     (directory / "record-package.json").write_text(dumps_exact(records) + "\n", encoding="utf-8")
     click.echo(
-        f"wrote {len(releases['releases'])} releases of {len(records['records'])} contracts to {directory}"
+        f"published {len(published)} new releases; wrote {len(releases['releases'])} releases of {len(records['records'])} contracts to {directory}"
     )
 
 

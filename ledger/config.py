@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ledger.audit.cosignature import CosignatureVerifier
 from ledger.audit.note import KeyFormatError
@@ -83,6 +84,8 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str = "Community Fund Ledger <ledger@localhost>"
     notify_worker: str = "off"
+    # The deployment's business time zone (an IANA name): what day it is for the books and the open data.
+    time_zone: str = "Asia/Shanghai"
 
     @property
     def is_production(self) -> bool:
@@ -150,6 +153,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             ("thread", "off"),
             "thread" if environment is Environment.DEVELOPMENT else "off",
         ),
+        time_zone=_time_zone(env.get("LEDGER_TIME_ZONE") or "Asia/Shanghai"),
     )
 
 
@@ -185,6 +189,17 @@ def _http_url(name: str, value: str) -> str:
     if address.scheme not in ("http", "https") or not address.netloc:
         raise ConfigError(f"{name} must be an http(s) URL, not {value!r}")
     return value
+
+
+def _time_zone(name: str) -> str:
+    """``LEDGER_TIME_ZONE``: an IANA time zone name the system knows (``Asia/Shanghai``)."""
+    try:
+        ZoneInfo(name.strip())
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConfigError(
+            f"LEDGER_TIME_ZONE must be an IANA time zone such as Asia/Shanghai, not {name!r}"
+        ) from None
+    return name.strip()
 
 
 def _smtp_url(raw: str | None) -> str | None:

@@ -37,6 +37,7 @@ from ledger.services import (
     webhooks,
 )
 from ledger.services.access import Actor
+from ledger.services.ocds_publication import publish_ocds
 from ledger.services.periods import set_period_status
 from ledger.services.receipts import upload_receipt
 
@@ -331,6 +332,8 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
         ),
     )
     choose_demo_notifications()
+    # The hub publishes its procurement contract's OCDS releases, as a deployment would.
+    publish_ocds(admin)
     return DemoFunds(funds=3, reports=7, disbursements=5)
 
 

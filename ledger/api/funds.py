@@ -78,6 +78,8 @@ class FundSchema(ResponseSchema):
     category_list_version = ma.fields.String()
     milestones = ma.fields.List(ma.fields.Dict())
     disclosure_deadline = ma.fields.Date(allow_none=True)
+    awarded_on = ma.fields.Date(allow_none=True)
+    signed_on = ma.fields.Date(allow_none=True)
     label_required = ma.fields.Boolean()
     status = enum_value_field(FundStatus)
     version = ma.fields.Integer()

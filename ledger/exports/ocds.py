@@ -1,33 +1,39 @@
-"""OCDS 1.1 release packages for government procurement-of-services contracts (政府购买服务).
+"""OCDS 1.1 releases for government procurement-of-services contracts (政府购买服务).
 
 Each procurement contract fund is one contracting process, ``ocid = <LEDGER_OCDS_PREFIX>-<fund
-reference>``. It publishes one release per change: the award and contract when the fund was set
-up (with its payment tranches as ``payment`` milestones and its deliverables as ``delivery``
-milestones), one ``implementation`` release per payment made (a transaction from the buyer to
-the supplier), and a ``contractTermination`` release when the fund is closed. The compiled
-record of each contract is its current state. Parties are identified by their Unified Social
-Credit Code (scheme ``CN-USCI``); nothing about the service's users is published.
+reference>``. ``implied_releases`` says which releases the contract's state implies, one per
+business event, each carrying only what that event changed (OCDS merges releases by the ids of
+the objects in them): the award and contract when it was signed (its payment tranches and its
+deliverables as ``implementation.milestones``), one ``implementation`` release per payment made
+(the transaction, and the tranche's milestone met), and a ``contractTermination`` release when
+the fund was closed. Each is dated by its business event, in the deployment's time zone
+(``LEDGER_TIME_ZONE``; +08:00 in China). Publishing
+them (``ledger.services.ocds_publication``) stores each once; nothing here is rebuilt for a
+release already out. Parties are identified by their Unified Social Credit Code (scheme
+``CN-USCI``); nothing about the service's users is published.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
+from ledger.business_dates import business_zone, end_of_day, start_of_day
 from ledger.config import Settings
+from ledger.exports.ocds_merge import compile_releases
 from ledger.exports.published import PublishedContract
 from ledger.extensions import db
-from ledger.models.disbursement import Tranche
+from ledger.models.disbursement import Disbursement, Tranche
 from ledger.models.fund import Fund, FundStatus
 from ledger.models.organisation import Organisation
 from ledger.money import Money
 
-CHINA = timezone(timedelta(hours=8))
 OCDS_VERSION = "1.1"
 FUNDER_NAMESPACE = uuid.UUID("6f1d0c2e-6a43-5a3e-9d0b-6c0f3c1e2a40")
 """Funders without a credit code are named by a name-based UUID in this namespace (fixed forever)."""
@@ -37,9 +43,14 @@ def _amount(minor: int, currency: str) -> dict[str, Any]:
     return {"amount": Decimal(str(Money(currency, minor))), "currency": currency}
 
 
-def _day(day: date) -> str:
-    """A calendar day as an OCDS date-time: midnight in China."""
-    return datetime.combine(day, time.min, tzinfo=CHINA).isoformat()
+# A day's release is dated at its start; a period ends at the end of its last day.
+start_of = start_of_day
+end_of = end_of_day
+
+
+def moment_text(moment: datetime) -> str:
+    """An OCDS date-time in the business time zone, to the second: ``2026-03-02T07:30:00+08:00``."""
+    return moment.astimezone(business_zone()).isoformat(timespec="seconds")
 
 
 def _moment(moment: datetime) -> str:
@@ -107,127 +118,207 @@ def _parties(
     )
 
 
-def contracting_process(settings: Settings, published: PublishedContract) -> dict[str, Any]:
-    """The releases of one contract and its compiled record."""
-    fund = published.fund
-    organisation = db.session.get(Organisation, fund.organisation_id)
-    assert organisation is not None
-    ocid = _ocid(settings, fund)
-    buyer, supplier, parties = _parties(settings, fund, organisation)
-    value = _amount(fund.award_minor, fund.currency)
-    period = {"startDate": _day(fund.period_start), "endDate": _day(fund.period_end)}
-    paid = published.paid
-    paid_by_tranche = {d.tranche_id for d in paid if d.tranche_id}
-    tranches = list(
-        db.session.scalars(select(Tranche).where(Tranche.fund_id == fund.id).order_by(Tranche.number))
-    )
-    milestones = [
+@dataclass(frozen=True)
+class ImpliedRelease:
+    """A release the contract's state implies: the event it reports, when, and what it says.
+
+    ``content`` is the release without its ``id``, ``date`` and ``tag``, which publication
+    gives it (a first release or an amendment of the same event).
+    """
+
+    event: str
+    moment: datetime
+    tags: tuple[str, ...]
+    amendment_tags: tuple[str, ...]
+    content: dict[str, Any]
+    # What a change of is a new release; the whole content when None.
+    facts: dict[str, Any] | None = None
+
+
+def contract_dates(fund: Fund, paid: list[Disbursement]) -> tuple[datetime, datetime]:
+    """When the award was decided and the contract signed: the days recorded on the fund (the
+    period's start when not recorded), never after the first payment."""
+    first_paid = min((start_of(d.paid_on) for d in paid if d.paid_on), default=None)
+    awarded = start_of(fund.awarded_on or fund.period_start)
+    signed = start_of(fund.signed_on or fund.awarded_on or fund.period_start)
+    if first_paid is not None:
+        signed = min(signed, first_paid)
+        awarded = min(awarded, signed)
+    return awarded, signed
+
+
+def _milestones(fund: Fund, tranches: list[Tranche]) -> list[dict[str, Any]]:
+    """The contract's milestones as signed: payment tranches (``financing``) and deliverables."""
+    payments = [
         {
-            "id": f"payment-{t.number}",
-            "title": f"第{t.number}期拨付 Tranche {t.number}",
-            "type": "payment",
-            "dueDate": _day(t.due_date),
-            "status": "met" if t.id in paid_by_tranche else "scheduled",
-            "value": _amount(t.amount_minor, fund.currency),
+            "id": f"tranche-{t.number}",
+            "title": f"第{t.number}期拨付",
+            "title_en": f"Tranche {t.number}",
+            "type": "financing",
+            "dueDate": moment_text(end_of(t.due_date)),
+            "status": "scheduled",
         }
         for t in tranches
-    ] + [
+    ]
+    deliveries = [
         {
             "id": f"delivery-{n}",
             "title": str(m.get("title") or m.get("name") or f"Milestone {n}"),
             "type": "delivery",
-            **({"dueDate": _day(date.fromisoformat(str(m["due_date"])))} if m.get("due_date") else {}),
+            **(
+                {"dueDate": moment_text(end_of(date.fromisoformat(str(m["due_date"]))))}
+                if m.get("due_date")
+                else {}
+            ),
             "status": "scheduled",
         }
         for n, m in enumerate(fund.milestones or [], start=1)
     ]
-    award = {
-        "id": f"{ocid}-award",
-        "title": fund.title,
-        "status": "active",
-        "date": _moment(fund.created_at),
-        "value": value,
-        "suppliers": [supplier],
-        "contractPeriod": period,
-    }
-    terminated = fund.status == FundStatus.CLOSED.value
+    return payments + deliveries
+
+
+def _ids_only(value: Any) -> Any:
+    """``value`` with the parties' names left out (references keep their ids)."""
+    if isinstance(value, dict):
+        if set(value) == {"id", "name"}:
+            return {"id": value["id"]}
+        return {k: _ids_only(v) for k, v in value.items() if k != "parties"}
+    if isinstance(value, list):
+        return [_ids_only(item) for item in value]
+    return value
+
+
+def implied_releases(
+    settings: Settings, published: PublishedContract, ocid: str | None = None
+) -> list[ImpliedRelease]:
+    """The releases the contract's current state implies, in the order of their events, under
+    ``ocid`` (the one it was first published with; by the settings' prefix when it is new)."""
+    fund = published.fund
+    organisation = db.session.get(Organisation, fund.organisation_id)
+    assert organisation is not None
+    ocid = ocid or ocid_of(settings, fund)
+    buyer, supplier, parties = _parties(settings, fund, organisation)
+    paid = published.paid
+    tranches = list(
+        db.session.scalars(select(Tranche).where(Tranche.fund_id == fund.id).order_by(Tranche.number))
+    )
+    number_of = {t.id: t.number for t in tranches}
+    awarded, signed = contract_dates(fund, paid)
+    award_id = f"{ocid}-award"
     contract_id = f"{ocid}-contract"
 
-    def contract(**extra: Any) -> dict[str, Any]:
-        return {"id": contract_id, "awardID": award["id"], **extra}
+    def content(*, with_parties: bool = False, **fields: Any) -> dict[str, Any]:
+        # The parties are named once, in the contract's release; later releases refer to them by
+        # id, so that a party's new name does not restate every payment.
+        named = {"parties": parties, "buyer": buyer} if with_parties else {}
+        return {"ocid": ocid, "initiationType": "tender", "language": "zh", **named, **fields}
 
-    def release(suffix: str, when: str, tags: list[str], **fields: Any) -> dict[str, Any]:
-        return {
-            "ocid": ocid,
-            "id": f"{ocid}-{suffix}",
-            "date": when,
-            "tag": tags,
-            "initiationType": "tender",
-            "language": "zh",
-            "parties": parties,
-            "buyer": buyer,
-            **fields,
-        }
-
-    full_contract = contract(
-        title=fund.title,
-        status="terminated" if terminated else "active",
-        period=period,
-        value=value,
-        dateSigned=_day(fund.period_start),
-        milestones=milestones,
-    )
-    tender = {"id": f"{ocid}-tender", "title": fund.title, "mainProcurementCategory": "services"}
+    period = {
+        "startDate": moment_text(start_of(fund.period_start)),
+        "endDate": moment_text(end_of(fund.period_end)),
+    }
+    value = _amount(fund.award_minor, fund.currency)
     releases = [
-        release(
+        ImpliedRelease(
             "contract",
-            _moment(fund.created_at),
-            ["award", "contract"],
-            tender=tender,
-            awards=[award],
-            contracts=[full_contract],
+            signed,
+            ("award", "contract"),
+            ("awardUpdate", "contractAmendment"),
+            content(
+                with_parties=True,
+                tender={
+                    "id": f"{ocid}-tender",
+                    "title": fund.title,
+                    "status": "complete",
+                    "procuringEntity": buyer,
+                    "mainProcurementCategory": "services",
+                },
+                awards=[
+                    {
+                        "id": award_id,
+                        "title": fund.title,
+                        "status": "active",
+                        "date": moment_text(awarded),
+                        "value": value,
+                        "suppliers": [supplier],
+                        "contractPeriod": period,
+                    }
+                ],
+                contracts=[
+                    {
+                        "id": contract_id,
+                        "awardID": award_id,
+                        "title": fund.title,
+                        "status": "active",
+                        "period": period,
+                        "value": value,
+                        "dateSigned": moment_text(signed),
+                        "implementation": {"milestones": _milestones(fund, tranches)},
+                    }
+                ],
+            ),
         )
     ]
-    transactions: list[dict[str, Any]] = []
+    # A party's new name is not a change of the contract: the release keeps the names it had.
+    releases[0] = replace(releases[0], facts=_ids_only(releases[0].content))
     for disbursement in paid:
         assert disbursement.paid_on is not None
-        transactions.append(
-            {
-                "id": str(disbursement.id),
-                "date": _day(disbursement.paid_on),
-                "value": _amount(disbursement.amount_minor, disbursement.currency),
-                "payer": buyer,
-                "payee": supplier,
-            }
-        )
+        when = start_of(disbursement.paid_on)
+        implementation: dict[str, Any] = {
+            "transactions": [
+                {
+                    "id": str(disbursement.id),
+                    "date": moment_text(when),
+                    "value": _amount(disbursement.amount_minor, disbursement.currency),
+                    "payer": buyer,
+                    "payee": supplier,
+                }
+            ]
+        }
+        if disbursement.tranche_id in number_of:
+            implementation["milestones"] = [
+                {
+                    "id": f"tranche-{number_of[disbursement.tranche_id]}",
+                    "status": "met",
+                    "dateMet": moment_text(when),
+                }
+            ]
         releases.append(
-            release(
-                f"payment-{len(transactions)}",
-                _day(disbursement.paid_on),
-                ["implementation"],
-                contracts=[contract(implementation={"transactions": list(transactions)})],
+            ImpliedRelease(
+                f"payment-{disbursement.id}",
+                when,
+                ("implementation",),
+                ("implementationUpdate",),
+                content(
+                    contracts=[{"id": contract_id, "awardID": award_id, "implementation": implementation}]
+                ),
+                # What the payment was (not the names it goes by): a change of it is an amendment.
+                facts={
+                    "transaction": str(disbursement.id),
+                    "date": disbursement.paid_on.isoformat(),
+                    "amount": disbursement.amount_minor,
+                    "currency": disbursement.currency,
+                    "milestones": implementation.get("milestones", []),
+                },
             )
         )
-    if terminated:
-        # The fund keeps no closing date of its own; the last payment (or the start) dates it.
-        last_day = max([d.paid_on for d in paid if d.paid_on] + [fund.period_start])
+    if fund.status == FundStatus.CLOSED.value:
+        # Funds closed before the closing moment was kept are dated by their last payment.
+        closed = fund.closed_at or max([start_of(d.paid_on) for d in paid if d.paid_on] + [signed])
         releases.append(
-            release(
+            ImpliedRelease(
                 "termination",
-                _day(last_day),
-                ["contractTermination"],
-                contracts=[contract(status="terminated")],
+                closed,
+                ("contractTermination",),
+                ("contractTermination",),
+                content(contracts=[{"id": contract_id, "awardID": award_id, "status": "terminated"}]),
             )
         )
-    compiled = release(
-        "compiled",
-        max(r["date"] for r in releases),
-        ["compiled"],
-        tender=tender,
-        awards=[award],
-        contracts=[{**full_contract, "implementation": {"transactions": transactions}}],
-    )
-    return {"ocid": ocid, "releases": releases, "compiledRelease": compiled}
+    return releases
+
+
+def ocid_of(settings: Settings, fund: Fund) -> str:
+    return _ocid(settings, fund)
 
 
 def _package_meta(settings: Settings, kind: str) -> dict[str, Any]:
@@ -242,29 +333,28 @@ def _package_meta(settings: Settings, kind: str) -> dict[str, Any]:
     }
 
 
-def release_package(settings: Settings, contracts: list[PublishedContract]) -> dict[str, Any]:
-    processes = [contracting_process(settings, published) for published in contracts]
-    releases = [r for process in processes for r in process["releases"]]
+def release_package(settings: Settings, releases: list[dict[str, Any]]) -> dict[str, Any]:
+    """The releases exactly as they were published."""
     return {**_package_meta(settings, "releases"), "releases": releases}
 
 
-def record_package(settings: Settings, contracts: list[PublishedContract]) -> dict[str, Any]:
-    meta = _package_meta(settings, "records")
+def record_package(settings: Settings, processes: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    """One record per contracting process: its published releases (linked) and the release
+    compiled from them."""
     records = []
-    for published in contracts:
-        process = contracting_process(settings, published)
+    for releases in processes:
         records.append(
             {
-                "ocid": process["ocid"],
+                "ocid": releases[0]["ocid"],
                 "releases": [
                     {
                         "url": f"{settings.public_url}/public/ocds/releases.json#{r['id']}",
                         "date": r["date"],
                         "tag": r["tag"],
                     }
-                    for r in process["releases"]
+                    for r in releases
                 ],
-                "compiledRelease": process["compiledRelease"],
+                "compiledRelease": compile_releases(releases),
             }
         )
-    return {**meta, "records": records}
+    return {**_package_meta(settings, "records"), "records": records}

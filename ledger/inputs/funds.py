@@ -65,6 +65,20 @@ class FundCreateSchema(StrictSchema):
         ma.fields.Nested(MilestoneSchema), load_default=list, validate=ma.validate.Length(max=100)
     )
     disclosure_deadline = ma.fields.Date(load_default=None, allow_none=True)
+    awarded_on = ma.fields.Date(
+        load_default=None,
+        allow_none=True,
+        validate=date_in_range,
+        metadata={"description": "the day the award was decided; the period's start when omitted"},
+    )
+    signed_on = ma.fields.Date(
+        load_default=None,
+        allow_none=True,
+        validate=date_in_range,
+        metadata={
+            "description": "the day the agreement was signed (not before the award); the award's day when omitted"
+        },
+    )
     label_required = ma.fields.Boolean(load_default=None, allow_none=True)
 
     @ma.pre_load

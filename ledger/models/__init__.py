@@ -38,6 +38,7 @@ from ledger.models.notification import (
     OutboxMail,
     WebhookEndpoint,
 )
+from ledger.models.ocds_release import PublishedRelease
 from ledger.models.organisation import (
     FilingCategory,
     Organisation,
@@ -98,6 +99,7 @@ __all__ = [
     "PeriodBalance",
     "PeriodStatus",
     "Posting",
+    "PublishedRelease",
     "Receipt",
     "RegistrationType",
     "ReportStatus",

@@ -99,6 +99,11 @@ class Fund(UUIDPrimaryKey, Versioned, Base):
     label_required: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default=FundStatus.DRAFT.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Business dates the open data publishes (the day the award was decided and the contract
+    # signed; the moment the fund was closed). NULL for the award and signing: the period's start.
+    awarded_on: Mapped[date | None] = mapped_column(Date)
+    signed_on: Mapped[date | None] = mapped_column(Date)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class BudgetEntry(Base):

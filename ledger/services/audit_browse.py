@@ -94,6 +94,7 @@ ACTION_WORDS: dict[str, Message] = {
     "receipt.restored": translatable("restored a receipt file"),
     "statement.issued": translatable("issued a statement"),
     "export.downloaded": translatable("downloaded figures as a spreadsheet"),
+    "ocds.published": translatable("published OCDS releases of procurement contracts"),
     "import.committed": translatable("imported rows from a spreadsheet"),
     "reference_data.loaded": translatable("loaded a reference list"),
     "replay.baseline": translatable("recorded the tables' starting state"),
@@ -116,6 +117,7 @@ _KIND_OF_FAMILY = {
     "journal_entry": "books",
     "statement": "books",
     "export": "books",
+    "ocds": "fund",
 }
 
 KIND_NAMES: dict[str, Message] = {

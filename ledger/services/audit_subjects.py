@@ -104,6 +104,8 @@ def fund_state(fund: Fund) -> State:
         "category_list_version": fund.category_list_version,
         "milestones": list(fund.milestones),
         "disclosure_deadline": fund.disclosure_deadline.isoformat() if fund.disclosure_deadline else None,
+        "awarded_on": fund.awarded_on.isoformat() if fund.awarded_on else None,
+        "signed_on": fund.signed_on.isoformat() if fund.signed_on else None,
         "label_required": fund.label_required,
         "status": fund.status,
         "version": fund.version,

@@ -430,6 +430,12 @@ def mark_paid(actor: Actor, disbursement_id: uuid.UUID, bank_reference: str, pai
         )
     fund = db.session.get(Fund, disbursement.fund_id)
     assert fund is not None
+    signed = fund.signed_on or fund.awarded_on
+    if signed is not None and paid_on < signed:
+        raise ValidationFailed.field(
+            "paid_on",
+            translatable("must not be before the agreement was signed (%(day)s)", day=signed.isoformat()),
+        )
     amount = Money(disbursement.currency, disbursement.amount_minor)
     restriction = "restricted" if fund.restricted else "unrestricted"
     entry = books.post_journal_entry(

@@ -14,13 +14,13 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
-from ledger.business_dates import CHINA
+from ledger.business_dates import start_of_day
 from ledger.credit_code import credit_code_problem, normalise
 from ledger.errors import Conflict, LedgerError, NotFound, ValidationFailed, listed
 from ledger.extensions import db
@@ -80,6 +80,8 @@ class FundTerms:
     milestones: tuple[Mapping[str, Any], ...] = ()
     disclosure_deadline: date | None = None
     label_required: bool | None = None
+    awarded_on: date | None = None
+    signed_on: date | None = None
     category_list_version: str = DEFAULT_CATEGORY_LIST
     # The funding body's node; the drafting admin's own node when omitted (see _funding_node).
     funding_division_code: str | None = None
@@ -154,6 +156,12 @@ def _checked_terms(actor: Actor, terms: FundTerms, fund_id: uuid.UUID | None = N
         problems.add("award", translatable("must be more than zero"))
     if terms.period_end < terms.period_start:
         problems.add("period_end", translatable("must not be before period_start"))
+    # The open data dates the award, the signing and the payments: they come in that order.
+    if terms.awarded_on is not None and terms.signed_on is not None and terms.signed_on < terms.awarded_on:
+        problems.add("signed_on", translatable("must not be before awarded_on"))
+    for name, day in (("awarded_on", terms.awarded_on), ("signed_on", terms.signed_on)):
+        if day is not None and day > terms.period_end:
+            problems.add(name, translatable("must not be after period_end"))
     code = normalise(terms.funder_credit_code) if terms.funder_credit_code else None
     if code is not None and (problem := credit_code_problem(code)) is not None:
         problems.add("funder_credit_code", problem.message)
@@ -247,6 +255,8 @@ def _apply_terms(fund: Fund, terms: FundTerms) -> None:
     fund.milestones = [dict(m) for m in terms.milestones]
     fund.disclosure_deadline = terms.disclosure_deadline
     fund.label_required = bool(terms.label_required)
+    fund.awarded_on = terms.awarded_on
+    fund.signed_on = terms.signed_on
     fund.funding_division_code = terms.funding_division_code
 
 
@@ -271,6 +281,8 @@ def terms_of(fund: Fund) -> FundTerms:
         milestones=tuple(fund.milestones),
         disclosure_deadline=fund.disclosure_deadline,
         label_required=fund.label_required,
+        awarded_on=fund.awarded_on,
+        signed_on=fund.signed_on,
         category_list_version=fund.category_list_version,
         funding_division_code=fund.funding_division_code,
     )
@@ -363,7 +375,7 @@ def budget_in_force(fund: Fund, as_of: date) -> ColumnElement[bool]:
     The agreed (draft) budget holds from the first day of the fund's period, whenever it was
     typed in; a revision holds from the moment it was approved (by the calendar in China).
     """
-    cutoff = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=CHINA)
+    cutoff = start_of_day(as_of + timedelta(days=1))
     revised = and_(BudgetEntry.source == "revision", BudgetEntry.effective_at < cutoff)
     if fund.period_start <= as_of:
         return or_(BudgetEntry.source == "draft", revised)
@@ -534,6 +546,8 @@ def change_fund_status(actor: Actor, fund_id: uuid.UUID, action: str, expected_v
         raise refusal
     _allowed_from, target = TRANSITIONS[action]
     fund.status = target.value
+    if action == "close":
+        fund.closed_at = datetime.now(UTC)  # the termination's date in the open data
     db.session.flush()
     if action == "activate":
         # What the fund owes from now on: written before the entry, so it carries the rows.

@@ -16,40 +16,23 @@ from sqlalchemy import and_, func, or_, select
 
 from ledger.audit.canonical import parse_timestamp
 from ledger.business_dates import CHINA
-from ledger.config import Settings, current_settings
-from ledger.errors import NotConfigured
 from ledger.exports import ocds, threesixtygiving
 from ledger.exports.published import PublishedContract, PublishedGrant
 from ledger.extensions import db
-from ledger.messages import translatable
 from ledger.models.audit import AuditEntry
 from ledger.models.community import Community
 from ledger.models.fund import Fund, FundKind, FundStatus
 from ledger.models.organisation import Organisation
+from ledger.services import ocds_publication
 from ledger.services.access import Actor, Permission, authorize, visible_organisation_ids
 from ledger.services.disbursements import paid_disbursements
 from ledger.services.fund_figures import figures_of
 from ledger.services.funds import categories_of, get_fund
 from ledger.services.publication_policy import GRANTS, OCDS_RECORDS, OCDS_RELEASES, enforce
+from ledger.services.publication_settings import publication_settings
 
 CONTRACT_KINDS = (FundKind.PROCUREMENT_CONTRACT,)
 GRANT_KINDS = (FundKind.INCUBATION_FUND, FundKind.LOTTERY_GRANT)
-
-
-def publication_settings() -> Settings:
-    """The settings, if they let the service publish: in production every publication setting
-    must be set (the placeholders stand in elsewhere); the refusal names each one missing."""
-    settings = current_settings()
-    if settings.is_production and settings.unset_publication:
-        raise NotConfigured(
-            translatable(
-                "Open data is not published until these settings are set: %(names)s",
-                names=", ".join(settings.unset_publication),
-            ),
-            errors={name: [translatable("must be set in production")] for name in settings.unset_publication},
-            code="publication.not_configured",
-        )
-    return settings
 
 
 def _published_funds(actor: Actor, kinds: Iterable[FundKind], fund_id: uuid.UUID | None) -> list[Fund]:
@@ -130,13 +113,17 @@ def _grants(actor: Actor, fund_id: uuid.UUID | None) -> list[PublishedGrant]:
 
 
 def ocds_release_package(actor: Actor, fund_id: uuid.UUID | None = None) -> dict[str, Any]:
-    """Every change of the procurement contracts the caller may see, as an OCDS release package."""
-    return enforce(OCDS_RELEASES, ocds.release_package(publication_settings(), _contracts(actor, fund_id)))
+    """The published releases of the procurement contracts the caller may see, exactly as
+    published (``ocds_publication.publish_ocds`` publishes them)."""
+    processes = ocds_publication.stored_releases([c.fund.id for c in _contracts(actor, fund_id)])
+    releases = [r for published in processes for r in published]
+    return enforce(OCDS_RELEASES, ocds.release_package(publication_settings(), releases))
 
 
 def ocds_record_package(actor: Actor, fund_id: uuid.UUID | None = None) -> dict[str, Any]:
-    """Each contract's compiled record (its state now) and the releases it was compiled from."""
-    return enforce(OCDS_RECORDS, ocds.record_package(publication_settings(), _contracts(actor, fund_id)))
+    """Each contract's published releases and the record compiled from them."""
+    processes = ocds_publication.stored_releases([c.fund.id for c in _contracts(actor, fund_id)])
+    return enforce(OCDS_RECORDS, ocds.record_package(publication_settings(), processes))
 
 
 def grants_package(actor: Actor, fund_id: uuid.UUID | None = None) -> dict[str, Any]:

@@ -35,8 +35,9 @@ from ledger.exports.json_numbers import dumps_exact
 from ledger.extensions import db
 from ledger.messages import translatable
 from ledger.models.audit import AuditEntry
-from ledger.services import open_data
+from ledger.services import ocds_publication, open_data
 from ledger.services.publication_policy import GRANTS, OCDS_RECORDS, OCDS_RELEASES, enforce
+from ledger.services.publication_settings import publication_settings
 
 OCDS_KINDS = {"releases": OCDS_RELEASES, "records": OCDS_RECORDS}
 
@@ -78,8 +79,11 @@ def _ocds_page(settings: Settings, kind: str, page: int) -> tuple[PublicDocument
     pages = max(1, math.ceil(total / size))
     if page < 1 or page > pages:
         raise NotFound(translatable("There is no page %(page)s.", page=page))
-    build = ocds.release_package if kind == "releases" else ocds.record_package
-    package = build(settings, contracts)
+    processes = ocds_publication.stored_releases([c.fund.id for c in contracts])
+    if kind == "releases":
+        package = ocds.release_package(settings, [r for published in processes for r in published])
+    else:
+        package = ocds.record_package(settings, processes)
     base = f"{settings.public_url}/public/"
     package["uri"] = base + _page_path(kind, page)
     # A page of records and the page of releases with the same number hold the same contracts.
@@ -101,12 +105,12 @@ def _ocds_page(settings: Settings, kind: str, page: int) -> tuple[PublicDocument
 
 def ocds_page(kind: str, page: int) -> PublicDocument:
     """Page ``page`` (from 1) of the OCDS release or record packages (``kind``)."""
-    return _ocds_page(open_data.publication_settings(), kind, page)[0]
+    return _ocds_page(publication_settings(), kind, page)[0]
 
 
 def grants_document() -> PublicDocument:
     """Every published grant as one 360Giving package (none published yet: not found)."""
-    settings = open_data.publication_settings()
+    settings = publication_settings()
     grants = open_data.public_grants()
     if not grants:
         # A 360Giving package holds at least one grant.
@@ -116,7 +120,7 @@ def grants_document() -> PublicDocument:
 
 def every_document() -> Iterator[PublicDocument]:
     """Every public document, as ``ledger export public`` writes them."""
-    settings = open_data.publication_settings()
+    settings = publication_settings()
     for kind in OCDS_KINDS:
         first, pages = _ocds_page(settings, kind, 1)
         yield first

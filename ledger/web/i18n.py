@@ -19,7 +19,7 @@ from flask import Flask, request, session
 from flask_babel import Babel
 
 from ledger import vocabulary
-from ledger.business_dates import CHINA
+from ledger.business_dates import business_zone
 from ledger.models.notification import Notification
 from ledger.services.notifications.texts import message_of
 from ledger.web.translated import in_reader_language
@@ -120,5 +120,5 @@ def notification_text(notification: Notification) -> str:
 
 
 def local_time(moment: datetime) -> str:
-    """A UTC timestamp as a reader in China reads it: ``2026-11-29 13:05``."""
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    """A UTC timestamp as a reader in the business time zone reads it: ``2026-11-29 13:05``."""
+    return moment.astimezone(business_zone()).strftime("%Y-%m-%d %H:%M")

@@ -17,6 +17,7 @@ from ledger.database import unit_of_work
 from ledger.extensions import db
 from ledger.models import User
 from ledger.services.access import Actor
+from ledger.services.ocds_publication import publish_ocds
 from ledger.services.tokens import issue_token
 from tests.builders import draft_fund, first_tranche, fund_with_schedule, prepare_disbursement
 from tests.conftest import DemoWorld
@@ -81,7 +82,9 @@ def test_amounts_are_exact_numbers_and_no_user_is_named(
             assert user_id not in text
 
 
-def test_a_procurement_contract_from_award_to_payment(client: FlaskClient, world: DemoWorld) -> None:
+def test_a_procurement_contract_from_award_to_payment(
+    app: Flask, client: FlaskClient, world: DemoWorld
+) -> None:
     fund = fund_with_schedule(client, world)  # a lottery grant
     contract = draft_fund(
         client, world, kind="procurement_contract", reference="GP-2026-007", funder_credit_code=None
@@ -112,6 +115,8 @@ def test_a_procurement_contract_from_award_to_payment(client: FlaskClient, world
         json={"bank_reference": "GP-PAY-1", "paid_on": "2026-02-03"},
         headers=world.auth("finance1"),
     )
+    with app.app_context(), unit_of_work():
+        publish_ocds(Actor.operator())
     package = client.get(
         f"/api/v1/exports/ocds?fund_id={contract['id']}", headers=world.auth("finance1")
     ).get_json()
@@ -126,8 +131,11 @@ def test_a_procurement_contract_from_award_to_payment(client: FlaskClient, world
     record = client.get(
         f"/api/v1/exports/ocds?records=true&fund_id={contract['id']}", headers=world.auth("auditor")
     ).get_json()
-    milestones = record["records"][0]["compiledRelease"]["contracts"][0]["milestones"]
-    assert [(m["id"], m["status"]) for m in milestones] == [("payment-1", "met"), ("payment-2", "scheduled")]
+    milestones = record["records"][0]["compiledRelease"]["contracts"][0]["implementation"]["milestones"]
+    assert [(m["id"], m["status"], m.get("dateMet")) for m in milestones] == [
+        ("tranche-1", "met", "2026-02-03T00:00:00+08:00"),
+        ("tranche-2", "scheduled", None),
+    ]
     assert ocds_release_errors(record["records"][0]["compiledRelease"]) == []
     grants = client.get("/api/v1/exports/360giving", headers=world.auth("finance1")).get_json()
     assert grant_package_errors(grants) == []

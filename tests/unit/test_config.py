@@ -34,6 +34,7 @@ def test_a_short_secret_is_refused(tmp_path: Path) -> None:
         ("LEDGER_TOKEN_TTL_HOURS", "0", "LEDGER_TOKEN_TTL_HOURS must be between"),
         ("LEDGER_DATABASE_URL", "mysql://x/y", "LEDGER_DATABASE_URL must be a postgresql"),
         ("LEDGER_LOG_ORIGIN", "has space", "LEDGER_LOG_ORIGIN must be"),
+        ("LEDGER_TIME_ZONE", "Mars/Olympus", "LEDGER_TIME_ZONE must be an IANA time zone"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path: Path, name: str, value: str, message: str) -> None:

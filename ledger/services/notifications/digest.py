@@ -8,11 +8,11 @@ again. The delivery's key holds the day, so a day never gets two digests.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 
 from sqlalchemy import func, select
 
-from ledger.business_dates import CHINA, business_today
+from ledger.business_dates import business_today, start_of_day
 from ledger.extensions import db
 from ledger.models.notification import (
     Delivery,
@@ -29,7 +29,7 @@ DIGEST_LIMIT = 50
 def queue_digests(now: datetime, public_url: str) -> int:
     """Queue today's digest for each person who chose it and has something new; returns how many."""
     today = business_today(now)
-    day_start = datetime.combine(today, time(0), tzinfo=CHINA)
+    day_start = start_of_day(today)
     preferences = db.session.scalars(
         select(NotificationPreference).where(
             NotificationPreference.email_mode == EmailMode.DIGEST.value,
@@ -59,9 +59,7 @@ def queue_digests(now: datetime, public_url: str) -> int:
         )
         since = None
         if last is not None:
-            since = datetime.combine(
-                datetime.fromisoformat(last.removeprefix(prefix)).date(), time(0), tzinfo=CHINA
-            )
+            since = start_of_day(datetime.fromisoformat(last.removeprefix(prefix)).date())
         if not waiting or (since is not None and all(n.created_at < since for n in waiting)):
             continue
         items = [(message_of(n), absolute(public_url, n.link)) for n in waiting]
