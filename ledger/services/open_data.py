@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 
 from ledger.audit.canonical import parse_timestamp
-from ledger.business_dates import CHINA
 from ledger.exports import ocds, threesixtygiving
 from ledger.exports.published import PublishedContract, PublishedGrant
 from ledger.extensions import db
@@ -59,19 +58,9 @@ def _contracts(actor: Actor, fund_id: uuid.UUID | None) -> list[PublishedContrac
 
 
 def _awarded_on(fund: Fund) -> date:
-    """The day the fund was activated (in China), from the audit trail; its start if it has no
-    such entry. TODO: use the fund's own award date once funds record when they were awarded."""
-    ts = db.session.scalar(
-        select(AuditEntry.ts)
-        .where(
-            AuditEntry.subject_type == "fund",
-            AuditEntry.subject_id == str(fund.id),
-            AuditEntry.action == "fund.activated",
-        )
-        .order_by(AuditEntry.seq)
-        .limit(1)
-    )
-    return parse_timestamp(ts).astimezone(CHINA).date() if ts else fund.period_start
+    """The day the grant was awarded: as recorded on the fund, else its period's start (as the
+    OCDS releases date an award, ``ocds.contract_dates``), never the day it was typed in."""
+    return fund.awarded_on or fund.period_start
 
 
 def _modified_at(fund: Fund, paid: Iterable[Any]) -> datetime:
