@@ -26,7 +26,7 @@ from ledger.services.publication_policy import (
     enforce,
     violations,
 )
-from tests.builders import draft_fund
+from tests.builders import activated_fund, draft_fund
 from tests.conftest import DemoWorld, settings_for_tests
 from tests.helpers import assert_problem, grant_package_errors, ocds_package_errors, ocds_release_errors
 
@@ -267,3 +267,18 @@ def test_grants_say_where_and_when(app: Flask, client: FlaskClient, funded_world
         assert len(community.code) == 12
     # The dates come from the trail, not the clock: a second look gives the same bytes.
     assert _public_documents(client)["360giving.json"] == _public_documents(client)["360giving.json"]
+
+
+def test_a_grant_is_dated_the_day_it_was_awarded(client: FlaskClient, world: DemoWorld) -> None:
+    """``awardDate`` is the award day recorded on the fund, else the start of its period; never
+    the day the fund was activated in the system (here: today, long after both)."""
+    awarded = activated_fund(client, world, reference="FC-2026-201", awarded_on="2025-12-20")
+    unrecorded = activated_fund(client, world, reference="FC-2026-202")
+    dates = {}
+    for fund in (awarded, unrecorded):
+        package = client.get(
+            f"/api/v1/exports/360giving?fund_id={fund['id']}", headers=world.auth("auditor")
+        ).get_json()
+        (grant,) = package["grants"]
+        dates[fund["reference"]] = grant["awardDate"]
+    assert dates == {"FC-2026-201": "2025-12-20", "FC-2026-202": "2026-01-01"}
