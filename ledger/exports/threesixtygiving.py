@@ -23,9 +23,11 @@ from ledger.models.fund import BudgetEntry
 from ledger.models.organisation import Organisation
 from ledger.money import Money
 
+# 360Giving has no language variants, so each text is given once, in Chinese, the language the
+# grants are made and reported in (OCDS, which has variants, carries the English as ``title_en``).
 KINDS = {
-    "incubation_fund": ("公益创投孵化资金", "Incubation fund"),
-    "lottery_grant": ("彩票公益金资助", "Welfare-lottery public-welfare grant"),
+    "incubation_fund": "公益创投孵化资金",
+    "lottery_grant": "彩票公益金资助",
 }
 
 
@@ -49,7 +51,7 @@ def grant(settings: Settings, published: PublishedGrant) -> dict[str, Any]:
         .group_by(BudgetEntry.category_code)
         .order_by(BudgetEntry.category_code)
     ).all()
-    zh, en = KINDS[fund.kind]
+    programme = KINDS[fund.kind]
     # The organisation's community, by its administrative division code (统计用区划代码). The
     # 360Giving geoCodeType codelist names only UK (ONS) code types, so no type is given.
     location = {"name": published.community.name, "countryCode": "CN", "geoCode": published.community.code}
@@ -78,15 +80,15 @@ def grant(settings: Settings, published: PublishedGrant) -> dict[str, Any]:
         ],
         "beneficiaryLocation": [location],
         "fundingOrganization": [{"id": funder_party_id(settings, fund), "name": fund.funder_name}],
-        "grantProgramme": [{"code": fund.kind, "title": f"{zh} {en}"}],
+        "grantProgramme": [{"code": fund.kind, "title": programme}],
         "classifications": [
-            {"vocabulary": "community-fund-ledger:fund-kind", "code": fund.kind, "title": f"{zh} {en}"}
+            {"vocabulary": "community-fund-ledger:fund-kind", "code": fund.kind, "title": programme}
         ]
         + [
             {
                 "vocabulary": "community-fund-ledger:expense-category",
                 "code": code,
-                "title": f"{names[code].name_zh} {names[code].name_en}" if code in names else code,
+                "title": names[code].name_zh if code in names else code,
             }
             for code, total in budgeted
             if int(total or 0) > 0

@@ -4,6 +4,7 @@ files, only what the publication policy allows, registered identifiers, 360Givin
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -282,3 +283,32 @@ def test_a_grant_is_dated_the_day_it_was_awarded(client: FlaskClient, world: Dem
         (grant,) = package["grants"]
         dates[fund["reference"]] = grant["awardDate"]
     assert dates == {"FC-2026-201": "2025-12-20", "FC-2026-202": "2026-01-01"}
+
+
+def _texts(value: object) -> Iterator[str]:
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def test_grants_give_each_text_once_in_chinese(client: FlaskClient, funded_world: DemoWorld) -> None:
+    """360Giving has no language variants: what the service names itself (programmes, categories)
+    is Chinese, never "中文 English" run together. Titles people typed are published as typed."""
+    grants = json.loads(_public_documents(client)["360giving.json"])["grants"]
+    programmes = {g["grantProgramme"][0]["code"]: g["grantProgramme"][0]["title"] for g in grants}
+    assert programmes == {"incubation_fund": "公益创投孵化资金", "lottery_grant": "彩票公益金资助"}
+    categories = {
+        c["code"]: c["title"]
+        for g in grants
+        for c in g["classifications"]
+        if c["vocabulary"] == "community-fund-ledger:expense-category"
+    }
+    assert categories["ACTIVITY"] == "直接服务活动费"
+    run_together = re.compile(r"[\u4e00-\u9fff][^\u4e00-\u9fff]*\b[A-Za-z]{3,} [A-Za-z]{3,}")
+    named = [[g["grantProgramme"], g["classifications"]] for g in grants]
+    assert [t for t in _texts(named) if run_together.search(t)] == []
