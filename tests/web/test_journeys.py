@@ -283,6 +283,7 @@ def test_an_admin_sets_up_a_fund_in_the_browser(
     page.fill("#f-award", "50000.00")
     page.fill("#f-start", "2026-01-01")
     page.fill("#f-end", "2026-12-31")
+    page.fill("#f-awarded", "2025-12-20")
     page.fill("#f-cap", "10")
     page.fill("#f-purpose", "社区服务 community services")
     page.get_by_role("button", name=re.compile("^(创建|Create)$")).last.click()
@@ -308,6 +309,7 @@ def test_an_admin_sets_up_a_fund_in_the_browser(
     made = [f for f in funds if f["reference"] == "WEB-2026-001"]
     assert len(made) == 1
     assert made[0]["status"] == "active"
+    assert made[0]["awarded_on"] == "2025-12-20"
     admin.close()
 
 

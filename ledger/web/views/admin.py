@@ -82,6 +82,8 @@ FIELD_NAMES = {
     "award": translatable("Award"),
     "period_start": translatable("Starts"),
     "period_end": translatable("Ends"),
+    "awarded_on": translatable("Awarded on"),
+    "signed_on": translatable("Agreement signed on"),
     "admin_cost_cap_percent": translatable("Admin-cost cap"),
     "restriction_purpose": translatable("Restriction purpose"),
 }
