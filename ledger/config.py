@@ -84,6 +84,9 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str = "Community Fund Ledger <ledger@localhost>"
     notify_worker: str = "off"
+    # "auto": the background worker publishes the OCDS releases a change implies (production's
+    # default); "manual": only `ledger export ocds` does (elsewhere, so tests and demos decide).
+    publish_ocds: str = "manual"
     # The deployment's business time zone (an IANA name): what day it is for the books and the open data.
     time_zone: str = "Asia/Shanghai"
 
@@ -154,6 +157,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "thread" if environment is Environment.DEVELOPMENT else "off",
         ),
         time_zone=_time_zone(env.get("LEDGER_TIME_ZONE") or "Asia/Shanghai"),
+        publish_ocds=_choice(
+            env,
+            "LEDGER_PUBLISH_OCDS",
+            ("auto", "manual"),
+            "auto" if environment is Environment.PRODUCTION else "manual",
+        ),
     )
 
 

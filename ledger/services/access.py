@@ -150,6 +150,11 @@ class Actor:
         """The person at the server's command line (``ledger ...``): acts as an admin of everything."""
         return cls(None, "operator", Role.ADMIN)
 
+    @classmethod
+    def publisher(cls) -> Actor:
+        """The background worker publishing open data after a change (``LEDGER_PUBLISH_OCDS=auto``)."""
+        return cls(None, "publisher", Role.ADMIN)
+
     @property
     def reaches_everything(self) -> bool:
         """Staff whose role is held at the top of the tree: no organisation is outside their reach."""

@@ -18,7 +18,8 @@ from sqlalchemy import select
 from ledger import create_app
 from ledger.config import Settings
 from ledger.extensions import db
-from ledger.models import Community, NotificationPreference, Organisation, Receipt, User
+from ledger.models import Community, NotificationPreference, Organisation, PublishedRelease, Receipt, User
+from ledger.services.notifications.worker import run_once
 from ledger.services.publication_policy import (
     GRANTS,
     OCDS_RECORDS,
@@ -312,3 +313,33 @@ def test_grants_give_each_text_once_in_chinese(client: FlaskClient, funded_world
     run_together = re.compile(r"[\u4e00-\u9fff][^\u4e00-\u9fff]*\b[A-Za-z]{3,} [A-Za-z]{3,}")
     named = [[g["grantProgramme"], g["classifications"]] for g in grants]
     assert [t for t in _texts(named) if run_together.search(t)] == []
+
+
+def test_the_worker_publishes_what_a_change_implies(
+    client: FlaskClient, funded_world: DemoWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """In production the background pass publishes after a change, once; without the settings it
+    publishes nothing, says why in the log, and does its other work."""
+    world = funded_world
+    _second_contract(client, world)
+
+    def published() -> list[str]:
+        with world.app.app_context():
+            return list(db.session.scalars(select(PublishedRelease.id).order_by(PublishedRelease.id)))
+
+    before = published()
+    some = {name: PUBLICATION[name] for name in ("LEDGER_PUBLISHER_NAME", "LEDGER_PUBLIC_URL")}
+    with another_app(world, **PRODUCTION, **some) as app, app.app_context():
+        assert run_once().published == 0
+    assert "LEDGER_OCDS_PREFIX" in caplog.text
+    assert published() == before
+    with another_app(world, **PRODUCTION, **PUBLICATION) as app, app.app_context():
+        first = run_once().published
+        assert run_once().published == 0  # nothing changed since: nothing twice
+        package = app.test_client().get("/public/ocds/releases.json").get_json()
+    assert [r["id"] for r in package["releases"] if r["ocid"] == "ocds-ab12cd-GP-2026-101"] == [
+        "ocds-ab12cd-GP-2026-101-contract"
+    ]
+    added = sorted(set(published()) - set(before))
+    assert len(added) == first
+    assert "ocds-ab12cd-GP-2026-101-contract" in added

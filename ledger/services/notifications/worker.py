@@ -3,7 +3,8 @@
 A pass reads the audit trail after its cursor and stores the notifications the new entries give,
 with their mail and webhook calls (one transaction per batch, the cursor row locked first so that
 two workers never read the same entries); adds the calendar's reminders; queues the day's digests;
-then sends everything due. ``ledger notify run`` loops; in development the pages' first request
+then sends everything due; and, with ``LEDGER_PUBLISH_OCDS=auto``, publishes the OCDS releases the
+new entries imply. ``ledger notify run`` loops; in development the pages' first request
 starts the same loop in a thread (``start_thread``), so ``make run`` shows notifications.
 """
 
@@ -20,19 +21,23 @@ from sqlalchemy import func, select
 
 from ledger.business_dates import business_today
 from ledger.config import current_settings
+from ledger.errors import NotConfigured
 from ledger.extensions import db
 from ledger.models.audit import AuditEntry
 from ledger.models.notification import DeliveryChannel, NotifierCursor
+from ledger.services.access import Actor
 from ledger.services.notifications import reminders
 from ledger.services.notifications.channels import Channel, EmailChannel, OutboxChannel, WebhookChannel
 from ledger.services.notifications.deliveries import deliver_due
 from ledger.services.notifications.digest import queue_digests
 from ledger.services.notifications.events import People, notices_for
 from ledger.services.notifications.store import queue_webhooks, store_notices
+from ledger.services.ocds_publication import publish_ocds
 
 log = logging.getLogger(__name__)
 
 CURSOR = "audit"
+PUBLISHED_CURSOR = "ocds"
 BATCH = 200
 EVERY_SECONDS = 5.0
 EXTENSION = "ledger.notifier"
@@ -47,6 +52,7 @@ class PassReport:
     digests: int
     sent: int
     failed_tries: int
+    published: int = 0
 
 
 def default_channels() -> dict[str, Channel]:
@@ -57,11 +63,16 @@ def default_channels() -> dict[str, Channel]:
     return {DeliveryChannel.EMAIL.value: mail, DeliveryChannel.WEBHOOK.value: WebhookChannel()}
 
 
-def _locked_cursor() -> NotifierCursor:
-    cursor = db.session.scalar(select(NotifierCursor).where(NotifierCursor.name == CURSOR).with_for_update())
-    if cursor is None:  # a database made without the migrations (a rebuilt one): start at the head
-        start = db.session.scalar(select(func.coalesce(func.max(AuditEntry.seq), 0))) or 0
-        cursor = NotifierCursor(name=CURSOR, seq=start)
+def _head_seq() -> int:
+    return db.session.scalar(select(func.coalesce(func.max(AuditEntry.seq), 0))) or 0
+
+
+def _locked_cursor(name: str = CURSOR, start: int | None = None) -> NotifierCursor:
+    """Reader ``name``'s cursor, locked so that two workers never do the same pass; a missing one
+    (a database rebuilt without the migrations, or a new reader) starts at ``start`` or the head."""
+    cursor = db.session.scalar(select(NotifierCursor).where(NotifierCursor.name == name).with_for_update())
+    if cursor is None:
+        cursor = NotifierCursor(name=name, seq=_head_seq() if start is None else start)
         db.session.add(cursor)
         db.session.flush()
     return cursor
@@ -122,15 +133,43 @@ def digests(now: datetime, public_url: str) -> int:
     return queued
 
 
+def publish(now: datetime) -> int:
+    """With ``LEDGER_PUBLISH_OCDS=auto``: when the trail has moved since the last look, publish
+    the releases the contracts' state now implies (none twice); returns how many went out.
+
+    In production without the publication settings nothing is published: the pass logs why and
+    goes on with its other work, as ``ledger export ocds`` would refuse."""
+    if current_settings().publish_ocds != "auto":
+        return 0
+    try:
+        cursor = _locked_cursor(PUBLISHED_CURSOR, start=0)  # a first look publishes what is due
+        head = _head_seq()
+        if head <= cursor.seq:
+            db.session.commit()
+            return 0
+        written = publish_ocds(Actor.publisher(), now)
+        cursor.seq = head
+        db.session.commit()
+    except NotConfigured as refusal:
+        db.session.rollback()
+        log.warning("open data is not published automatically: %s", refusal.errors)
+        return 0
+    except Exception:
+        db.session.rollback()
+        raise
+    return len(written)
+
+
 def run_once(now: datetime | None = None, channels: dict[str, Channel] | None = None) -> PassReport:
-    """One pass: derive from the trail, remind, queue digests, send what is due at ``now``."""
+    """One pass: derive from the trail, remind, queue digests, send what is due at ``now``, publish."""
     now = now or datetime.now(UTC)
     public_url = current_settings().public_url
     read, added = derive_from_trail(now, public_url)
     reminded = remind(now, public_url)
     queued = digests(now, public_url)
     sent, failed = deliver_due(now, channels if channels is not None else default_channels())
-    return PassReport(read, added, reminded, queued, sent, failed)
+    published = publish(now)
+    return PassReport(read, added, reminded, queued, sent, failed, published)
 
 
 def run_forever(app: Any, every: float = EVERY_SECONDS, stopping: threading.Event | None = None) -> None:
@@ -140,7 +179,7 @@ def run_forever(app: Any, every: float = EVERY_SECONDS, stopping: threading.Even
         with app.app_context():
             try:
                 report = run_once()
-                if report.notifications or report.sent or report.failed_tries:
+                if report.notifications or report.sent or report.failed_tries or report.published:
                     log.info("notifier: %s", report)
             except Exception:
                 log.exception("the notifier's pass failed; it runs again shortly")
