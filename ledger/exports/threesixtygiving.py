@@ -93,7 +93,10 @@ def grant(settings: Settings, published: PublishedGrant) -> dict[str, Any]:
             for code, total in budgeted
             if int(total or 0) > 0
         ],
-        "disbursementTransaction": [
+        "dateModified": _moment(published.modified_at),
+    }
+    if paid:  # a grant with nothing paid yet has no transactions, not an empty list
+        record["disbursementTransaction"] = [
             {
                 "id": str(d.id),
                 "transactionDate": d.paid_on.isoformat() if d.paid_on else None,
@@ -101,9 +104,7 @@ def grant(settings: Settings, published: PublishedGrant) -> dict[str, Any]:
                 "value": _decimal(d.amount_minor, d.currency),
             }
             for d in paid
-        ],
-        "dateModified": _moment(published.modified_at),
-    }
+        ]
     return record
 
 
