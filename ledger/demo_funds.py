@@ -25,7 +25,7 @@ from ledger.extensions import db
 from ledger.models.books import PeriodStatus
 from ledger.models.disbursement import DisbursementKind, TrancheCondition
 from ledger.models.fund import FundKind
-from ledger.models.requirement import RequirementKind
+from ledger.models.requirement import Requirement, RequirementKind
 from ledger.models.user import User
 from ledger.money import Money
 from ledger.services import (
@@ -307,6 +307,14 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
         ),
     )
     pay_tranche(rehabilitation, 1, date(2026, 2, 3), "demo-rehab-1")
+    # The first deliverable was accepted; the interim assessment is overdue, the last one upcoming.
+    signed = db.session.scalar(
+        select(Requirement.id)
+        .where(Requirement.fund_id == rehabilitation, Requirement.kind == RequirementKind.DELIVERABLE.value)
+        .order_by(Requirement.milestone_number)
+    )
+    assert signed is not None
+    requirements.mark_requirement_done(finance1, signed, "合同已签订并报区财政局备案")
     rehab_report = file_report(
         "member04",
         rehabilitation,

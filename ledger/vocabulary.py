@@ -73,6 +73,7 @@ REQUIREMENT_KIND: dict[str, Message] = {
     "lottery_disclosure": translatable("lottery-fund disclosure"),
     "tranche_condition": translatable("tranche condition"),
     "annual_report": translatable("annual report"),
+    "deliverable": translatable("deliverable"),
 }
 REQUIREMENT_STATE: dict[str, Message] = {
     "upcoming": translatable("upcoming"),

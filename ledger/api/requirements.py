@@ -47,10 +47,18 @@ class RequirementSchema(ResponseSchema):
     )
     organisation_id = ma.fields.UUID()
     kind = enum_value_field(RequirementKind)
-    title = ma.fields.String()
+    title = ma.fields.String(metadata={"description": "as typed, or the kind's own title in Chinese"})
+    title_en = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "the English of a title the service wrote; null for a typed one"},
+    )
     due_on = ma.fields.Date()
     covers_year = ma.fields.Integer(allow_none=True)
     tranche_id = ma.fields.UUID(allow_none=True)
+    milestone_number = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "a deliverable's place among the contract's milestones, from 1"},
+    )
     responsible_role = enum_value_field(ResponsibleRole)
     responsible_user_id = ma.fields.UUID(allow_none=True)
     state = ma.fields.Function(

@@ -5,8 +5,9 @@ reference>``. ``implied_releases`` says which releases the contract's state impl
 business event, each carrying only what that event changed (OCDS merges releases by the ids of
 the objects in them): the award and contract when it was signed (its payment tranches and its
 deliverables as ``implementation.milestones``), one ``implementation`` release per payment made
-(the transaction, and the tranche's milestone met), and a ``contractTermination`` release when
-the fund was closed. Each is dated by its business event, in the deployment's time zone
+(the transaction, and the tranche's milestone met), one per deliverable an officer marked done
+(its milestone met on that day), and a ``contractTermination`` release when the fund was closed
+(deliverables still open then ``notMet``). Each is dated by its business event, in the deployment's time zone
 (``LEDGER_TIME_ZONE``; +08:00 in China). Publishing
 them (``ledger.services.ocds_publication``) stores each once; nothing here is rebuilt for a
 release already out. Parties are identified by their Unified Social Credit Code (scheme
@@ -32,6 +33,7 @@ from ledger.extensions import db
 from ledger.models.disbursement import Disbursement, Tranche
 from ledger.models.fund import Fund, FundStatus
 from ledger.models.organisation import Organisation
+from ledger.models.requirement import Requirement, RequirementKind
 from ledger.money import Money
 
 OCDS_VERSION = "1.1"
@@ -302,16 +304,53 @@ def implied_releases(
                 },
             )
         )
+    deliverables = list(
+        db.session.scalars(
+            select(Requirement)
+            .where(Requirement.fund_id == fund.id, Requirement.kind == RequirementKind.DELIVERABLE.value)
+            .order_by(Requirement.milestone_number)
+        )
+    )
+    for deliverable in deliverables:
+        if deliverable.done_at is None:
+            continue
+        met = {
+            "id": f"delivery-{deliverable.milestone_number}",
+            "status": "met",
+            "dateMet": moment_text(deliverable.done_at),
+        }
+        releases.append(
+            ImpliedRelease(
+                f"delivery-{deliverable.milestone_number}",
+                deliverable.done_at,
+                ("implementation",),
+                ("implementationUpdate",),
+                content(
+                    contracts=[
+                        {"id": contract_id, "awardID": award_id, "implementation": {"milestones": [met]}}
+                    ]
+                ),
+            )
+        )
     if fund.status == FundStatus.CLOSED.value:
         # Funds closed before the closing moment was kept are dated by their last payment.
         closed = fund.closed_at or max([start_of(d.paid_on) for d in paid if d.paid_on] + [signed])
+        terminated: dict[str, Any] = {"id": contract_id, "awardID": award_id, "status": "terminated"}
+        # A deliverable still open when the contract ends was not met (one withdrawn was waived).
+        not_met = [
+            {"id": f"delivery-{d.milestone_number}", "status": "notMet"}
+            for d in deliverables
+            if d.done_at is None and d.withdrawn_at is None
+        ]
+        if not_met:
+            terminated["implementation"] = {"milestones": not_met}
         releases.append(
             ImpliedRelease(
                 "termination",
                 closed,
                 ("contractTermination",),
                 ("contractTermination",),
-                content(contracts=[{"id": contract_id, "awardID": award_id, "status": "terminated"}]),
+                content(contracts=[terminated]),
             )
         )
     return releases

@@ -48,6 +48,7 @@ RESPONSIBLE_BY_KIND = {
     RequirementKind.TRANCHE_CONDITION: ResponsibleRole.MEMBER,
     RequirementKind.ANNUAL_REPORT: ResponsibleRole.MEMBER,
     RequirementKind.LOTTERY_DISCLOSURE: ResponsibleRole.OFFICER,
+    RequirementKind.DELIVERABLE: ResponsibleRole.MEMBER,
 }
 
 
@@ -66,19 +67,25 @@ def year_due(year: int, month_day: tuple[int, int]) -> date:
 
 def default_title(
     kind: RequirementKind, *, year: int | None = None, tranche_number: int | None = None
-) -> str:
-    """A stored title, Chinese first as the organisations write it, then English."""
+) -> tuple[str, str]:
+    """The kind's own title, (Chinese, English): stored as ``title`` and ``title_en``."""
     if kind is RequirementKind.INTERIM_REPORT:
-        return "中期报告 Interim report"
+        return "中期报告", "Interim report"
     if kind is RequirementKind.FINAL_REPORT:
-        return "结项报告 Final report"
+        return "结项报告", "Final report"
     if kind is RequirementKind.TRANCHE_CONDITION:
         return (
-            f"第{tranche_number}期拨款条件：中期报告获批 Tranche {tranche_number}: an approved interim report"
+            f"第{tranche_number}期拨款条件：中期报告获批",
+            f"Tranche {tranche_number}: an approved interim report",
         )
     if kind is RequirementKind.LOTTERY_DISCLOSURE:
-        return f"{year}年度彩票公益金使用情况公告 Lottery-fund usage disclosure for {year}"
-    return f"{year}年度工作报告（年报）Annual report for {year}"
+        return f"{year}年度彩票公益金使用情况公告", f"Lottery-fund usage disclosure for {year}"
+    return f"{year}年度工作报告（年报）", f"Annual report for {year}"
+
+
+def _titled(kind: RequirementKind, **details: int | None) -> dict[str, str]:
+    zh, en = default_title(kind, **details)
+    return {"title": zh, "title_en": en}
 
 
 def schedule_for(fund: Fund, tranches: Iterable[Tranche], created_by: str) -> list[Requirement]:
@@ -101,15 +108,13 @@ def schedule_for(fund: Fund, tranches: Iterable[Tranche], created_by: str) -> li
     if fund.period_end >= add_months(fund.period_start, INTERIM_AFTER_MONTHS):
         midpoint = fund.period_start + timedelta(days=(fund.period_end - fund.period_start).days // 2)
         found.append(
-            made(
-                RequirementKind.INTERIM_REPORT, midpoint, title=default_title(RequirementKind.INTERIM_REPORT)
-            )
+            made(RequirementKind.INTERIM_REPORT, midpoint, **_titled(RequirementKind.INTERIM_REPORT))
         )
     found.append(
         made(
             RequirementKind.FINAL_REPORT,
             fund.period_end + FINAL_REPORT_AFTER,
-            title=default_title(RequirementKind.FINAL_REPORT),
+            **_titled(RequirementKind.FINAL_REPORT),
         )
     )
     for tranche in sorted(tranches, key=lambda t: t.number):
@@ -119,7 +124,19 @@ def schedule_for(fund: Fund, tranches: Iterable[Tranche], created_by: str) -> li
                     RequirementKind.TRANCHE_CONDITION,
                     tranche.due_date,
                     tranche_id=tranche.id,
-                    title=default_title(RequirementKind.TRANCHE_CONDITION, tranche_number=tranche.number),
+                    **_titled(RequirementKind.TRANCHE_CONDITION, tranche_number=tranche.number),
+                )
+            )
+    if fund.kind == FundKind.PROCUREMENT_CONTRACT.value:
+        # Each milestone of the contract is a deliverable the organisation owes by its day, titled
+        # as the contract names it; an officer marks it done when the delivery is accepted.
+        for number, milestone in enumerate(fund.milestones or [], start=1):
+            found.append(
+                made(
+                    RequirementKind.DELIVERABLE,
+                    date.fromisoformat(str(milestone["due_date"])),
+                    milestone_number=number,
+                    title=str(milestone["name"])[:200],
                 )
             )
     if fund.kind == FundKind.LOTTERY_GRANT.value:
@@ -129,7 +146,7 @@ def schedule_for(fund: Fund, tranches: Iterable[Tranche], created_by: str) -> li
                     RequirementKind.LOTTERY_DISCLOSURE,
                     year_due(year, LOTTERY_DUE),
                     covers_year=year,
-                    title=default_title(RequirementKind.LOTTERY_DISCLOSURE, year=year),
+                    **_titled(RequirementKind.LOTTERY_DISCLOSURE, year=year),
                 )
             )
     return found

@@ -280,6 +280,8 @@ def add_requirement(actor: Actor, fund_id: uuid.UUID, wanted: RequirementInput) 
         errors["covers_year"] = [translatable("only a disclosure or an annual report covers a year")]
     if kind is RequirementKind.LOTTERY_DISCLOSURE and fund.kind != FundKind.LOTTERY_GRANT.value:
         errors["kind"] = [translatable("only a lottery grant owes a lottery disclosure")]
+    if kind is RequirementKind.DELIVERABLE:
+        errors["kind"] = [translatable("a contract's deliverables come from its milestones")]
     if kind is RequirementKind.TRANCHE_CONDITION:
         tranche = db.session.get(Tranche, wanted.tranche_id) if wanted.tranche_id else None
         if tranche is None or tranche.fund_id != fund.id:
@@ -293,8 +295,12 @@ def add_requirement(actor: Actor, fund_id: uuid.UUID, wanted: RequirementInput) 
         problem = _responsible_problem(fund.organisation_id, role, wanted.responsible_user_id)
         if problem is not None:
             errors["responsible_user_id"] = [problem]
-    title = (wanted.title or "").strip() or default_title(
-        kind, year=year, tranche_number=tranche.number if tranche is not None else None
+    typed = (wanted.title or "").strip()
+    # A typed title is kept as typed; otherwise the kind's own, in both languages.
+    title, title_en = (
+        (typed, None)
+        if typed
+        else default_title(kind, year=year, tranche_number=tranche.number if tranche is not None else None)
     )
     if errors:
         raise ValidationFailed(translatable("The requirement is not valid."), errors=errors)
@@ -307,6 +313,7 @@ def add_requirement(actor: Actor, fund_id: uuid.UUID, wanted: RequirementInput) 
         organisation_id=fund.organisation_id,
         kind=kind.value,
         title=title,
+        title_en=title_en,
         due_on=due_on,
         covers_year=year,
         tranche_id=tranche.id if tranche is not None else None,
@@ -374,6 +381,7 @@ def change_requirement(
         requirement.due_on = changes["due_on"]
     if "title" in changes:
         requirement.title = changes["title"].strip()
+        requirement.title_en = None  # typed now: one text for every reader
     requirement.responsible_role = role.value
     requirement.responsible_user_id = user_id
     db.session.flush()

@@ -207,8 +207,18 @@ def test_the_official_validator_finds_no_errors_and_no_additional_fields(
     # The standard's schema and codelists at 1.1.5, from the repository (the validator would
     # download them otherwise).
     config = LibCoveOCDSConfig({"standard_zip": STANDARD_ZIP.as_uri(), "context": "api"})
-    contract = _contract(client, world)
+    milestone = {"name": "需求评估报告", "due_date": "2026-04-30", "amount": "30000.00"}
+    contract = _contract(client, world, milestones=[milestone])
     approve_and_pay_tranche(client, world, contract, contract["tranches"][0], "gp9-1", "2026-03-02")
+    # A deliverable accepted: its own implementation release, the milestone met.
+    owed = client.get(f"/api/v1/funds/{contract['id']}/requirements", headers=world.auth("finance1"))
+    (deliverable,) = [r for r in owed.get_json() if r["kind"] == "deliverable"]
+    done = client.post(
+        f"/api/v1/requirements/{deliverable['id']}/done",
+        json={"note": "已验收"},
+        headers=world.auth("finance1"),
+    )
+    assert done.status_code == 200, done.get_json()
     _publish(app)
     response = client.get(
         f"/api/v1/exports/ocds?fund_id={contract['id']}{query}", headers=world.auth("auditor")
@@ -334,3 +344,71 @@ def test_a_changed_contract_is_a_new_release_that_keeps_the_payments_progress(
     assert compiled["contracts"][0]["title"] == "社区居家养老服务合同（更正）"
     milestones = compiled["contracts"][0]["implementation"]["milestones"]
     assert [(m["id"], m["status"]) for m in milestones] == [("tranche-1", "met"), ("tranche-2", "scheduled")]
+
+
+def test_a_deliverable_is_met_when_an_officer_accepts_it_and_not_met_if_the_contract_ends_first(
+    app: Flask, client: FlaskClient, world: DemoWorld
+) -> None:
+    milestones = [
+        {"name": "需求评估报告", "due_date": "2026-04-30", "amount": "30000.00"},
+        {"name": "服务总结报告", "due_date": "2026-12-15", "amount": "70000.00"},
+    ]
+    contract = _contract(client, world, milestones=milestones)
+    owed = client.get(
+        f"/api/v1/funds/{contract['id']}/requirements", headers=world.auth("finance1")
+    ).get_json()
+    deliverables = sorted(
+        (r for r in owed if r["kind"] == "deliverable"), key=lambda r: r["milestone_number"]
+    )
+    assert [
+        (r["milestone_number"], r["title"], r["due_on"], r["responsible_role"]) for r in deliverables
+    ] == [
+        (1, "需求评估报告", "2026-04-30", "member"),
+        (2, "服务总结报告", "2026-12-15", "member"),
+    ]
+    first = deliverables[0]["id"]
+    # The organisation does not accept its own delivery; an officer of the area does.
+    assert_problem(
+        client.post(
+            f"/api/v1/requirements/{first}/done", json={"note": "已交付"}, headers=world.auth("member01")
+        ),
+        409,
+    )
+    accepted = client.post(
+        f"/api/v1/requirements/{first}/done", json={"note": "报告已验收"}, headers=world.auth("finance1")
+    )
+    assert accepted.status_code == 200, accepted.get_json()
+    # Deliverables come from the contract's milestones, never added by hand.
+    assert_problem(
+        client.post(
+            f"/api/v1/funds/{contract['id']}/requirements",
+            json={"kind": "deliverable", "due_on": "2026-09-30"},
+            headers=world.auth("finance1"),
+        ),
+        422,
+        "kind",
+    )
+    _publish(app)
+    releases = {r["id"]: r for r in _releases(client, world, contract)}
+    signed = releases["ocds-xxxxxx-GP-2026-009-contract"]["contracts"][0]["implementation"]["milestones"]
+    assert [(m["id"], m["type"], m["status"]) for m in signed if m["type"] == "delivery"] == [
+        ("delivery-1", "delivery", "scheduled"),
+        ("delivery-2", "delivery", "scheduled"),
+    ]
+    delivered = releases["ocds-xxxxxx-GP-2026-009-delivery-1"]
+    assert delivered["tag"] == ["implementation"]
+    (met,) = delivered["contracts"][0]["implementation"]["milestones"]
+    assert (met["id"], met["status"]) == ("delivery-1", "met")
+    accepted_at = datetime.fromisoformat(accepted.get_json()["done_at"])
+    assert datetime.fromisoformat(met["dateMet"]) == accepted_at.replace(microsecond=0)  # to the second
+    assert met["dateMet"].endswith("+08:00")
+    assert delivered["date"] == met["dateMet"]
+    # The contract ends with the second deliverable still open: it was not met.
+    admin = world.auth("admin")
+    assert (
+        client.post(f"/api/v1/funds/{contract['id']}/close", headers={**admin, "If-Match": "*"}).status_code
+        == 200
+    )
+    _publish(app)
+    ended = {r["id"]: r for r in _releases(client, world, contract)}["ocds-xxxxxx-GP-2026-009-termination"]
+    assert ended["contracts"][0]["implementation"]["milestones"] == [{"id": "delivery-2", "status": "notMet"}]

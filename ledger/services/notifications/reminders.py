@@ -82,6 +82,7 @@ class RequirementsDue:
                 organisation_id=requirement.organisation_id,
                 params={
                     "title": requirement.title,
+                    **({"title_en": requirement.title_en} if requirement.title_en else {}),
                     "organisation": people.organisation_name(requirement.organisation_id),
                     "due": requirement.due_on.isoformat(),
                 },

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from ledger.messages import Message, in_language, translatable
+from ledger.messages import Bilingual, Message, in_language, translatable
 from ledger.models.notification import Notification
 
 Params = Mapping[str, str]
+
+
+def _titled(params: Params) -> dict[str, object]:
+    """A requirement's title in the reader's language, where the service wrote it in both."""
+    return {**params, "title": Bilingual(params["title"], params.get("title_en") or params["title"])}
+
 
 TEXTS: dict[str, Callable[[Params], Message]] = {
     "report_submitted": lambda p: translatable(
@@ -44,9 +50,11 @@ TEXTS: dict[str, Callable[[Params], Message]] = {
     "tranche_overdue": lambda p: translatable(
         "Tranche %(number)s of fund %(fund)s (%(amount)s) was due on %(due)s and is overdue.", **p
     ),
-    "requirement_due": lambda p: translatable("%(organisation)s: “%(title)s” is due on %(due)s.", **p),
+    "requirement_due": lambda p: translatable(
+        "%(organisation)s: “%(title)s” is due on %(due)s.", **_titled(p)
+    ),
     "requirement_overdue": lambda p: translatable(
-        "%(organisation)s: “%(title)s” was due on %(due)s and is overdue.", **p
+        "%(organisation)s: “%(title)s” was due on %(due)s and is overdue.", **_titled(p)
     ),
 }
 
