@@ -117,7 +117,12 @@ USERS = ImportKind(
         ImportColumn("display_name", translatable("Display name"), True, sample="示例用户"),
         ImportColumn("role", translatable("Role"), True, choices=_values(Role), sample="finance_officer"),
         ImportColumn("password", translatable("Initial password"), True, sample="change-me-at-once-2026"),
-        ImportColumn("organisation_ids", translatable("Organisation IDs"), several=True, width=38),
+        ImportColumn(
+            "organisation_codes",
+            translatable("Organisations (credit code or filing number)"),
+            several=True,
+            width=38,
+        ),
         ImportColumn("scopes", translatable("Areas (division codes)"), several=True, sample="420199001000"),
     ),
     unique=("username",),

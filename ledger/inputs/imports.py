@@ -26,7 +26,7 @@ from ledger.inputs.communities import CommunityCreateSchema
 from ledger.inputs.disbursements import TrancheCreateSchema
 from ledger.inputs.funds import BudgetSetSchema
 from ledger.inputs.organisations import OrganisationRowSchema
-from ledger.inputs.users import UserCreateSchema
+from ledger.inputs.users import UserRowSchema
 from ledger.messages import Message, recognised, translatable
 from ledger.problems import flatten_field_errors
 from ledger.services.imports import LoadedRow, ParsedUpload
@@ -106,7 +106,7 @@ def _schema_row(schema: ma.Schema) -> Callable[[dict[str, Any]], tuple[dict[str,
 _LOADERS: dict[str, Callable[[dict[str, Any]], tuple[dict[str, Any], dict[str, list[str]]]]] = {
     "communities": _schema_row(CommunityCreateSchema()),
     "organisations": _schema_row(OrganisationRowSchema()),
-    "users": _schema_row(UserCreateSchema()),
+    "users": _schema_row(UserRowSchema()),
     "budget": _budget_row,
     "tranches": _schema_row(TrancheCreateSchema()),
 }

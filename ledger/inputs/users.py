@@ -48,6 +48,22 @@ class UserCreateSchema(StrictSchema):
     scopes = scope_list(load_default=list)
 
 
+class UserRowSchema(UserCreateSchema):
+    """A user as a spreadsheet row names them: their organisations by the codes people know (the
+    Unified Social Credit Code, or a filed organisation's filing number), not by internal ids
+    (``services.import_rows`` finds each, in the importer's area)."""
+
+    organisation_codes = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=64)),
+        load_default=list,
+        validate=ma.validate.Length(max=100),
+        metadata={"example": ["51420102MJH200395N"]},
+    )
+
+    class Meta(UserCreateSchema.Meta):
+        exclude = ("organisation_ids",)
+
+
 class UserUpdateSchema(StrictSchema):
     display_name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
     role = ma.fields.Enum(Role, by_value=True)

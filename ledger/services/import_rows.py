@@ -109,12 +109,21 @@ def _organisation(actor: Actor, data: dict[str, Any]) -> object:
 
 
 def _user(actor: Actor, data: dict[str, Any]) -> object:
+    found = []
+    for code in data["organisation_codes"]:
+        organisation = organisations.organisation_with_code(actor, code)
+        if organisation is None:
+            raise ValidationFailed.field(
+                "organisation_codes",
+                translatable("there is no organisation %(code)s in your area", code=code),
+            )
+        found.append(organisation.id)
     new = users.NewUser(
         username=data["username"],
         display_name=data["display_name"],
         role=data["role"],
         password=data["password"],
-        organisation_ids=tuple(data["organisation_ids"]),
+        organisation_ids=tuple(found),
         scopes=tuple(data["scopes"]),
     )
     return users.create_user(actor, new, uuid.uuid4().hex)

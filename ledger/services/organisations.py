@@ -391,3 +391,17 @@ def filing_figures(organisation: Organisation) -> dict[str, str | None]:
         "filing_office": office_name,
         "filed_on": organisation.filed_on.isoformat() if organisation.filed_on else None,
     }
+
+
+def organisation_with_code(actor: Actor, code: str) -> Organisation | None:
+    """The organisation ``actor`` reaches whose Unified Social Credit Code, or else filing number
+    (a filed organisation may have no credit code), is ``code``; None when there is none there."""
+    wanted = code.strip()
+    found = db.session.scalars(
+        select(Organisation).where(
+            or_(Organisation.credit_code == normalise(wanted), Organisation.filing_number == wanted)
+        )
+    ).all()
+    visible = visible_organisation_ids(actor)
+    reached = [o for o in found if visible is None or o.id in visible]
+    return reached[0] if len(reached) == 1 else None

@@ -6,7 +6,6 @@ not import is refused before the file is read."""
 from __future__ import annotations
 
 import io
-import time
 import zipfile
 from typing import Any
 
@@ -180,18 +179,18 @@ def test_no_rows(client: FlaskClient, world: DemoWorld, app: Flask) -> None:
     _refused(client, world, app, _saved(_table([])), "import.empty")
 
 
-def test_a_hundred_thousand_rows_are_refused_quickly(
+def test_a_hundred_thousand_rows_are_refused_without_reading_them_all(
     client: FlaskClient, world: DemoWorld, app: Flask
 ) -> None:
+    """The reader stops at the first row past the limit: a formula far below it, which a full read
+    would refuse (``import.formula``), is never reached. (How long it takes is bench's business.)"""
     book = Workbook(write_only=True)
     sheet = book.create_sheet()
     sheet.append(["code"])
     for n in range(100_000):
-        sheet.append([f"4201{n:08d}"])
+        sheet.append(["=1+1" if n == 60_000 else f"4201{n:08d}"])
     content = _saved(book)
-    started = time.monotonic()
     (error,) = _refused(client, world, app, content, "import.too_many_rows")
-    assert time.monotonic() - started < 5
     assert error["detail"] == (
         "The file holds more than 10000 rows; one import takes at most 10000: split it into several files."
     )

@@ -176,12 +176,27 @@ def test_an_organisations_community_is_named_by_a_code_of_the_importers_area(
 def test_users_round_trip_with_several_organisations_in_one_cell(
     client: FlaskClient, world: DemoWorld, app: Flask
 ) -> None:
+    """A member's organisations are named as people know them: by credit code, or a filed
+    organisation (which may have none) by its filing number."""
     admin = world.auth("admin")
     url = "/api/v1/imports/users"
-    first, second = world.organisation_ids[:2]
+    organisations = client.get("/api/v1/organisations?page_size=500", headers=admin).get_json()
+    registered = next(o for o in organisations if o["credit_code"])
+    filed = next(o for o in organisations if o["filing_number"] and not o["credit_code"])
+    first, second = registered["id"], filed["id"]
+    codes = f"{registered['credit_code'].lower()}, {filed['filing_number']}"
     rows = [
-        ["import.member", "导入成员", "org_member", "a-long-enough-password-1", f"{first}, {second}", None],
+        ["import.member", "导入成员", "org_member", "a-long-enough-password-1", codes, None],
         ["import.officer", "导入财务", "finance_officer", "a-long-enough-password-2", None, "420199001000"],
+    ]
+    unknown = [
+        ["import.nobody", "无组织", "org_member", "a-long-enough-password-3", "51420102MJH2003950", None]
+    ]
+    refused = _upload(
+        client, url, _filled(_template(client, f"{url}/template", admin), unknown), admin, dry_run=True
+    )
+    assert [(e["row"], e["column"], e["field"], e["detail"]) for e in refused.get_json()["errors"]] == [
+        (3, "E", "organisation_codes", "您的辖区内没有组织 51420102MJH2003950")
     ]
     created_before = _actions(app, "user.created")
     committed = _upload(
