@@ -16,15 +16,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import jinja2
 import rfc8785
 
+from ledger.business_dates import business_today
+
 LANGUAGES = ("zh", "en")
-CHINA = timezone(timedelta(hours=8), "CST")
 
 _environment = jinja2.Environment(
     loader=jinja2.PackageLoader("ledger", "templates/statements"),
@@ -102,14 +103,14 @@ def statement_html(
     """The statement as the HTML WeasyPrint lays out (templates see plain dicts only)."""
     if lang not in LANGUAGES:
         raise ValueError(f"lang must be one of {LANGUAGES}")
-    issued = checkpoint.signed_at.astimezone(CHINA)
     context = {
         "figures": figures,
         "checkpoint": checkpoint.as_dict(),
         "lang": lang,
         "title_zh": title_zh,
         "title_en": title_en,
-        "issued_on": issued.date().isoformat(),
+        # The day the checkpoint was signed where the hub is (LEDGER_TIME_ZONE), not in UTC.
+        "issued_on": business_today(checkpoint.signed_at).isoformat(),
         "created": checkpoint.signed_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     return _environment.get_template(template).render(context)
