@@ -77,6 +77,13 @@ class TrialBalance:
             )
         return sums
 
+    def is_balanced(self, currency: str) -> bool:
+        """Whether ``currency``'s debits equal its credits, both as movements and as balances:
+        the one answer to "do the books balance", which the pages show and never work out."""
+        debits, credits = self.totals()[currency]
+        debit_balances, credit_balances = self.balance_totals()[currency]
+        return debits == credits and debit_balances == credit_balances
+
 
 def _closed_months(organisation_id: uuid.UUID, as_of: date) -> list[AccountingPeriod]:
     """Closed months that end on or before ``as_of``, oldest first; their balances are final."""

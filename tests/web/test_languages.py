@@ -152,6 +152,7 @@ def test_why_a_year_cannot_close_reads_in_the_pages_language(app: Flask, funded_
     books = f"/organisations/{funded_world.member_organisation['member01']}/books"
     chinese = officer.get(books).get_data(as_text=True)
     assert "尚未结账，2026 年不能结转：请先结清本年各月。" in chinese
+    assert "✓ 借贷平衡" in chinese  # the demo's books balance, as TrialBalance.is_balanced says
     assert "cannot be closed while" not in chinese
     assert officer.get("/language/en").status_code == 302
     assert "The year 2026 cannot be closed while" in officer.get(books).get_data(as_text=True)
