@@ -35,12 +35,13 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import aliased
 
 from ledger.cash_flow import CASH_ACCOUNTS
@@ -156,8 +157,7 @@ def approved_spending(fund: Fund) -> tuple[dict[str, int], int]:
 
     What the checks at submission and approval need, in one query: they read no postings.
     """
-    by_category = _counted(_spending_by_category([fund.id], None).get(fund.id, {}))
-    return by_category, _admin_costs(by_category, _management(fund.category_list_version))
+    return approved_spending_from(fund, _spending_by_category([fund.id], None))
 
 
 def _counted(by_category: dict[str, int]) -> dict[str, int]:
@@ -223,6 +223,17 @@ def _spending_by_category(
     fund_ids: Collection[uuid.UUID], as_of: date | None
 ) -> dict[uuid.UUID, dict[str, int]]:
     """Per fund and category: lines of reports approved by ``as_of``, less those voided by then."""
+    return spending_from(db.session.execute(spending_statement(fund_ids, as_of)))
+
+
+def spending_statement(
+    fund_ids: Collection[uuid.UUID], as_of: date | None
+) -> Select[uuid.UUID, str, Any, Any]:
+    """The query of approved spending: (fund, category, approved, voided) rows.
+
+    Read through :func:`spending_from`; apart from this module, only by a caller that sends it
+    together with other queries (the checks of a report).
+    """
     approval = aliased(JournalEntry)
     void = aliased(JournalEntry)
     counted: ColumnElement[int]
@@ -235,7 +246,7 @@ def _spending_by_category(
         voided = case(
             (and_(void.id.is_not(None), void.entry_date <= as_of), ExpenseLine.amount_minor), else_=0
         )
-    rows = db.session.execute(
+    return (
         select(ExpenseReport.fund_id, ExpenseLine.category_code, func.sum(counted), func.sum(voided))
         .join(ExpenseReport, ExpenseReport.id == ExpenseLine.report_id)
         .join(approval, approval.id == ExpenseReport.journal_entry_id)
@@ -243,7 +254,20 @@ def _spending_by_category(
         .where(ExpenseReport.fund_id.in_(fund_ids))
         .group_by(ExpenseReport.fund_id, ExpenseLine.category_code)
     )
+
+
+def spending_from(
+    rows: Iterable[tuple[uuid.UUID, str, int | None, int | None]],
+) -> dict[uuid.UUID, dict[str, int]]:
     spending: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
     for fund_id, code, approved, voided_total in rows:
         spending[fund_id][code] = int(approved or 0) - int(voided_total or 0)
     return spending
+
+
+def approved_spending_from(
+    fund: Fund, spending: Mapping[uuid.UUID, dict[str, int]]
+) -> tuple[dict[str, int], int]:
+    """:func:`approved_spending` from the rows of :func:`spending_statement` read by the caller."""
+    by_category = _counted(dict(spending.get(fund.id, {})))
+    return by_category, _admin_costs(by_category, _management(fund.category_list_version))
