@@ -152,6 +152,11 @@ def figures_of(fund: Fund, as_of: date | None = None) -> FundFigures:
     return fund_figures([fund], as_of)[fund.id]
 
 
+def restricted_net_assets(fund: Fund, as_of: date) -> int:
+    """``figures_of(fund, as_of).restricted_net_assets``, from the postings alone (one query)."""
+    return _posting_totals([fund.id], as_of).get(fund.id, {}).get("restricted_net_assets", 0)
+
+
 def approved_spending(fund: Fund) -> tuple[dict[str, int], int]:
     """``fund``'s spending per category now, and its admin costs, as :func:`fund_figures` has them.
 

@@ -24,9 +24,10 @@ BEGIN = 0 if is_postgres() else 1
 # The token with its user and the trail's row for it; the fund locked; the report with its lines.
 LINES_SET = 6  # ... and the receipts; the new version; the lines; the audit entry
 SUBMITTED = 6  # ... and the checks' figures in one query; the report; the audit entry
-APPROVED_AROUND_POSTINGS = 9  # as submitted, and the three of the restriction's release
-POSTING = 8
-"""A journal entry with its audit entry, as ``books.post_journal_entry`` sends it (counted apart)."""
+APPROVED_AROUND_POSTINGS = 8  # as submitted, and two for the restriction's release (what it holds)
+POSTING = 8 if is_postgres() else 9
+"""A two-leg journal entry with its audit entry, as ``books.post_journal_entry`` sends it now
+(counted apart: issue 21's work on postings lowers it; SQLite inserts the legs one by one)."""
 
 
 def _report(client: FlaskClient, world: DemoWorld, lines: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -77,10 +78,17 @@ def test_submitting_and_approving_send_a_bounded_number_of_statements(
 ) -> None:
     """However many lines: the checks are one query, not one per line and rule."""
     fund = activated_fund(client, world)
-    report = draft_report(
-        client, world, fund, [report_line(client, world, "ACTIVITY", "10.00") for _ in range(lines)]
-    )
-    url = f"/api/v1/expense-reports/{report['id']}"
+    reports = [
+        draft_report(
+            client, world, fund, [report_line(client, world, "ACTIVITY", "10.00") for _ in range(lines)]
+        )
+        for _ in range(2)
+    ]
+    # The month's first posting opens its accounting period: not what is counted here.
+    first = f"/api/v1/expense-reports/{reports[0]['id']}"
+    assert client.post(f"{first}/submit", headers=world.auth("member01")).status_code == 200
+    assert client.post(f"{first}/approve", headers=world.auth("finance1")).status_code == 200
+    url = f"/api/v1/expense-reports/{reports[1]['id']}"
     with app.app_context(), counting_statements() as submitting:
         submitted = client.post(f"{url}/submit", headers=world.auth("member01"))
     assert submitted.status_code == 200, submitted.get_json()
