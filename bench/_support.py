@@ -29,6 +29,8 @@ from ledger.services.audit_keys import ensure_signing_key
 from ledger.services.tokens import issue_token
 
 SERVER_URL = os.environ.get("LEDGER_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# Benchmarks run side by side on one server name their databases apart.
+DATABASE_PREFIX = os.environ.get("LEDGER_BENCH_DATABASE_PREFIX", "cfl_bench")
 
 
 def _admin() -> psycopg.Connection[tuple[object, ...]]:
@@ -42,7 +44,7 @@ def fresh_app(*, empty_log: bool = False, **settings: str) -> Iterator[Flask]:
 
     ``empty_log`` registers the key without recording it, so that the log starts empty.
     """
-    name = f"cfl_bench_{uuid.uuid4().hex[:8]}"
+    name = f"{DATABASE_PREFIX}_{uuid.uuid4().hex[:8]}"
     with _admin() as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)

@@ -11,7 +11,8 @@ The demo is loaded into a fresh database and served by gunicorn (``BENCH_HTTP_WO
   indexed read and one insert, in the same run.
 
 Each phase has a bounded duration (``BENCH_HTTP_SECONDS``, default 20 s). Targets: reads p99
-<= 50 ms in the mix at 16 users; write throughput >= 0.5 x the floor's; zero errors.
+<= 50 ms in the mix at 16 users; write throughput >= 0.35 x the floor's (issue 21; stretch 0.5);
+zero errors. ``bench/_profile.py`` shows the statements each write sends.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ WORKERS = int(os.environ.get("BENCH_HTTP_WORKERS", "4"))
 ROOT = Path(__file__).resolve().parents[1]
 CHART = ROOT / "docs" / "http_load.png"
 READ_P99_TARGET_MS = 50.0
-WRITE_RATIO_TARGET = 0.5
+WRITE_RATIO_TARGET = 0.35
+WRITE_RATIO_STRETCH = 0.5
 
 
 def _locust(
@@ -239,7 +241,7 @@ def run() -> list[Result]:
             "write capacity /s, 16 users back to back",
             write_rps,
             "/s",
-            f">= {WRITE_RATIO_TARGET} x floor",
+            f">= {WRITE_RATIO_TARGET} x floor (stretch {WRITE_RATIO_STRETCH})",
             ratio,
             ratio >= WRITE_RATIO_TARGET,
         )

@@ -30,6 +30,8 @@ from ledger.models.user import User
 from ledger.money import Money
 from ledger.services import (
     disbursements,
+    expense_decisions,
+    expense_lines,
     expense_reports,
     funds,
     notification_preferences,
@@ -149,7 +151,7 @@ def file_report(
             actor, report.organisation_id, receipt_pdf(f"{title} #{index + 1} {amount} CNY")
         )
         inputs.append(
-            expense_reports.LineInput(
+            expense_lines.LineInput(
                 category,
                 cny(amount),
                 incurred,
@@ -159,7 +161,7 @@ def file_report(
                 **(invoices or {}).get(index, {}),
             )
         )
-    expense_reports.set_lines(actor, report.id, inputs, None)
+    expense_lines.set_lines(actor, report.id, inputs, None)
     return report.id
 
 
@@ -223,8 +225,8 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
             },
         },
     )
-    expense_reports.submit_report(actor_named("member01"), approved, None)
-    expense_reports.approve_report(finance1, approved, None)
+    expense_decisions.submit_report(actor_named("member01"), approved, None)
+    expense_decisions.approve_report(finance1, approved, None)
     pay_tranche(elders, 2, date(2026, 6, 18), "demo-elders-2")
     submitted = file_report(
         "member01",
@@ -232,23 +234,23 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
         "四月报销 April report",
         [("ACTIVITY", "2600.00", april, "武汉康乐家政服务有限公司", "四月助浴 bathing, April")],
     )
-    expense_reports.submit_report(actor_named("member01"), submitted, None)
+    expense_decisions.submit_report(actor_named("member01"), submitted, None)
     returned = file_report(
         "member01",
         elders,
         "四月餐费 April meals",
         [("ACTIVITY", "820.00", april, "百步亭社区食堂", "助餐 meals for elders")],
     )
-    expense_reports.submit_report(actor_named("member01"), returned, None)
-    expense_reports.return_report(finance1, returned, "请补充签到表 please attach the sign-in sheet", None)
+    expense_decisions.submit_report(actor_named("member01"), returned, None)
+    expense_decisions.return_report(finance1, returned, "请补充签到表 please attach the sign-in sheet", None)
     rejected = file_report(
         "member01",
         elders,
         "节日慰问品 festival gifts",
         [("ACTIVITY", "1500.00", april, "超市", "节日礼品 festival gifts")],
     )
-    expense_reports.submit_report(actor_named("member01"), rejected, None)
-    expense_reports.reject_report(
+    expense_decisions.submit_report(actor_named("member01"), rejected, None)
+    expense_decisions.reject_report(
         finance1, rejected, "礼品不在资助范围 gifts are outside the grant's purpose", None
     )
     file_report(
@@ -329,8 +331,8 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
             )
         ],
     )
-    expense_reports.submit_report(actor_named("member04"), rehab_report, None)
-    expense_reports.approve_report(actor_named("finance2"), rehab_report, None)
+    expense_decisions.submit_report(actor_named("member04"), rehab_report, None)
+    expense_decisions.approve_report(actor_named("finance2"), rehab_report, None)
     # Two weeks from the day the demo is made, so that `make run` always shows something due soon.
     requirements.add_requirement(
         finance1,

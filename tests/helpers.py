@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from jsonschema import Draft4Validator, Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4, DRAFT202012
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from werkzeug.test import TestResponse
 
 from ledger.demo import DEMO_PASSWORD
@@ -37,6 +37,33 @@ PROBLEM = "application/problem+json"
 def keyed(headers: dict[str, str]) -> dict[str, str]:
     """``headers`` plus a fresh Idempotency-Key, for a request that creates something."""
     return {**headers, "Idempotency-Key": uuid.uuid4().hex}
+
+
+@contextmanager
+def counting_statements() -> Iterator[Callable[[], int]]:
+    """The SQL statements sent inside the block up to its first commit, counted.
+
+    Around one request: what the request itself sends (its final flush included), not what the
+    audit sequencer appends after the commit. Call inside an app context.
+    """
+    statements: list[str] = []
+    committed: list[bool] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if not committed:
+            statements.append(statement)
+
+    def commit(_conn: object) -> None:
+        committed.append(True)
+
+    # The connection's commit, not the session's: releasing a savepoint is no commit.
+    event.listen(db.engine, "before_cursor_execute", count)
+    event.listen(db.engine, "commit", commit)
+    try:
+        yield lambda: len(statements)
+    finally:
+        event.remove(db.engine, "commit", commit)
+        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def count_rows(app: Flask, model: Any) -> int:

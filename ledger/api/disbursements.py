@@ -142,10 +142,10 @@ class Disbursements(MethodView):
     def post(self, data: dict[str, Any], fund_id: uuid.UUID) -> Any:
         """Prepare a disbursement (finance officers; Idempotency-Key required)"""
         actor = current_actor()
-        currency = get_fund(actor, fund_id).currency
+        fund = get_fund(actor, fund_id)  # held: the service and the answer find it in the session
         order = service.DisbursementRequest(
             kind=data["kind"],
-            amount=parse_amount(data["amount"], currency, "amount"),
+            amount=parse_amount(data["amount"], fund.currency, "amount"),
             memo=data["memo"],
             tranche_id=data["tranche_id"],
         )

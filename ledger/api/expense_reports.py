@@ -31,8 +31,8 @@ from ledger.inputs.expense_reports import CommentSchema, LinesSetSchema, ReportC
 from ledger.models.expense_report import ExpenseReport, Receipt, ReportStatus
 from ledger.models.fund import Fund
 from ledger.money import Money
+from ledger.services import expense_decisions, expense_lines, idempotency, invoices, receipts, spreadsheets
 from ledger.services import expense_reports as service
-from ledger.services import idempotency, invoices, receipts, spreadsheets
 from ledger.services.amounts import parse_amount
 from ledger.services.funds import get_fund
 
@@ -238,7 +238,7 @@ class ReportLines(MethodView):
         report = service.get_report(actor, report_id)
         currency = get_fund(actor, report.fund_id).currency
         lines = [
-            service.LineInput(
+            expense_lines.LineInput(
                 category_code=line["category_code"],
                 amount=parse_amount(line["amount"], currency, f"lines.{index}.amount"),
                 incurred_on=line["incurred_on"],
@@ -259,7 +259,7 @@ class ReportLines(MethodView):
             )
             for index, line in enumerate(data["lines"])
         ]
-        return _with_etag(service.set_lines(actor, report_id, lines, if_match_version()))
+        return _with_etag(expense_lines.set_lines(actor, report_id, lines, if_match_version()))
 
 
 @blp.route("/expense-reports/<uuid:report_id>/lines/<int:number>/invoice-verification")
@@ -270,7 +270,7 @@ class LineInvoiceVerification(MethodView):
 
         The official check is the tax administration's online service; this records who checked and when.
         """
-        return _with_etag(service.verify_invoice(current_actor(), report_id, number))
+        return _with_etag(expense_lines.verify_invoice(current_actor(), report_id, number))
 
 
 @blp.route("/invoices/parse")
@@ -301,7 +301,7 @@ class SubmitReport(MethodView):
     @blp.response(200, ReportSchema)
     def post(self, report_id: uuid.UUID) -> Any:
         """Submit a report for review; every rule is checked and each problem names its line"""
-        return _with_etag(service.submit_report(current_actor(), report_id, _optional_if_match()))
+        return _with_etag(expense_decisions.submit_report(current_actor(), report_id, _optional_if_match()))
 
 
 @blp.route("/expense-reports/<uuid:report_id>/approve")
@@ -309,7 +309,7 @@ class ApproveReport(MethodView):
     @blp.response(200, ReportSchema)
     def post(self, report_id: uuid.UUID) -> Any:
         """Approve and book a submitted report (finance officers); the rules are checked again"""
-        return _with_etag(service.approve_report(current_actor(), report_id, _optional_if_match()))
+        return _with_etag(expense_decisions.approve_report(current_actor(), report_id, _optional_if_match()))
 
 
 @blp.route("/expense-reports/<uuid:report_id>/void")
@@ -322,7 +322,7 @@ class VoidReport(MethodView):
         Finance officers who did not file it; the reason is kept with the report.
         """
         return _with_etag(
-            service.void_report(
+            expense_decisions.void_report(
                 current_actor(), report_id, data["entry_date"], data["reason"], _optional_if_match()
             )
         )
@@ -335,7 +335,7 @@ class ReturnReport(MethodView):
     def post(self, data: dict[str, Any], report_id: uuid.UUID) -> Any:
         """Return a submitted report with a comment; it can be fixed and submitted again"""
         return _with_etag(
-            service.return_report(current_actor(), report_id, data["comment"], _optional_if_match())
+            expense_decisions.return_report(current_actor(), report_id, data["comment"], _optional_if_match())
         )
 
 
@@ -346,7 +346,7 @@ class RejectReport(MethodView):
     def post(self, data: dict[str, Any], report_id: uuid.UUID) -> Any:
         """Reject a submitted report with a comment"""
         return _with_etag(
-            service.reject_report(current_actor(), report_id, data["comment"], _optional_if_match())
+            expense_decisions.reject_report(current_actor(), report_id, data["comment"], _optional_if_match())
         )
 
 

@@ -9,8 +9,7 @@ import marshmallow as ma
 from ledger.inputs.common import MONEY, StrictSchema, date_in_range, refuse_money_numbers_at
 from ledger.messages import Message
 from ledger.models.expense_report import ReceiptKind
-from ledger.services import expense_reports as service
-from ledger.services import invoices
+from ledger.services import expense_lines, invoices
 
 
 class ReportCreateSchema(StrictSchema):
@@ -94,7 +93,9 @@ class LineCreateSchema(StrictSchema):
 
 class LinesSetSchema(StrictSchema):
     lines = ma.fields.List(
-        ma.fields.Nested(LineCreateSchema), required=True, validate=ma.validate.Length(max=service.MAX_LINES)
+        ma.fields.Nested(LineCreateSchema),
+        required=True,
+        validate=ma.validate.Length(max=expense_lines.MAX_LINES),
     )
 
     @ma.pre_load

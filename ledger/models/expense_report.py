@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -33,6 +33,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ledger.models.base import Base, UTCDateTime, UUIDPrimaryKey, Versioned, utcnow
+
+if TYPE_CHECKING:
+    from ledger.models.fund import Fund
 
 
 class ReportStatus(enum.StrEnum):
@@ -117,6 +120,9 @@ class ExpenseReport(UUIDPrimaryKey, Versioned, Base):
     lines: Mapped[list[ExpenseLine]] = relationship(
         back_populates="report", order_by="ExpenseLine.number", lazy="selectin", cascade="all, delete-orphan"
     )
+    # Read only: a report loaded with its fund keeps that fund in the session for the rest of
+    # the request, so that looking the fund up again costs no query.
+    fund: Mapped[Fund] = relationship(viewonly=True)
 
 
 class ExpenseLine(UUIDPrimaryKey, Base):

@@ -4,7 +4,7 @@ Pages show an action only when it is in ``available_actions(actor, thing)``, and
 themselves. Every answer is the services' own: ``may`` for the permission (``access.POLICY``),
 and for the thing's state and separation of duties the very refusal functions the services
 raise from (``funds.status_change_refusal``, ``disbursements.approval_refusal``,
-``expense_reports.decision_refusal``, ``periods.period_change_refusal``, ...). So an action is
+``expense_decisions.decision_refusal``, ``periods.period_change_refusal``, ...). So an action is
 offered exactly when calling the service now would not refuse it, whatever the form then says
 (an amount, a date, a reason) aside.
 """
@@ -22,7 +22,16 @@ from ledger.models.expense_report import ExpenseReport
 from ledger.models.fund import BudgetRevision, Fund
 from ledger.models.organisation import Organisation
 from ledger.models.requirement import Requirement
-from ledger.services import disbursements, expense_reports, funds, organisation_status, periods, requirements
+from ledger.services import (
+    disbursements,
+    expense_decisions,
+    expense_lines,
+    expense_reports,
+    funds,
+    organisation_status,
+    periods,
+    requirements,
+)
 from ledger.services.access import Actor, Permission, may
 from ledger.services.year_end import YearState
 
@@ -151,17 +160,17 @@ def _disbursement(disbursement: Disbursement, actor: Actor) -> Actions:
 def _expense_report(report: ExpenseReport, actor: Actor) -> Actions:
     offered: set[Action] = set()
     files = may(actor, Permission.FILE_EXPENSE_REPORTS, report.organisation_id)
-    if files and expense_reports.editing_refusal(report) is None:
+    if files and expense_lines.editing_refusal(report) is None:
         offered.add(Action.EDIT_LINES)
         # Only an editable report is submitted: its problems are looked for only then.
-        if expense_reports.submission_refusal(report, _fund_of(report)) is None:
+        if expense_decisions.submission_refusal(report, _fund_of(report)) is None:
             offered.add(Action.SUBMIT)
     if may(actor, Permission.REVIEW_EXPENSE_REPORTS, report.organisation_id):
         fund = _fund_of(report)
         for action in (Action.APPROVE, Action.RETURN, Action.REJECT):
-            if expense_reports.decision_refusal(actor, report, fund, action.value) is None:
+            if expense_decisions.decision_refusal(actor, report, fund, action.value) is None:
                 offered.add(action)
-        if expense_reports.void_refusal(actor, report) is None:
+        if expense_decisions.void_refusal(actor, report) is None:
             offered.add(Action.VOID)
     return frozenset(offered)
 

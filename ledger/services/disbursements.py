@@ -156,7 +156,10 @@ def _committed_total(fund: Fund, excluding: uuid.UUID | None = None) -> int:
 
 
 def _lock_fund(fund_id: uuid.UUID) -> Fund:
-    fund = db.session.scalar(select(Fund).where(Fund.id == fund_id).with_for_update())
+    # populate_existing: a fund already in the session takes the row as it is once locked.
+    fund = db.session.scalar(
+        select(Fund).where(Fund.id == fund_id).with_for_update().execution_options(populate_existing=True)
+    )
     if fund is None:
         raise NotFound.thing("fund", fund_id)
     return fund
@@ -182,11 +185,9 @@ def prepare_disbursement(
     fund = get_fund(actor, fund_id)
     authorize(actor, Permission.MANAGE_DISBURSEMENTS, fund.organisation_id)
     claim = claim_key(key, request.fingerprinted_fields(), "disbursement")
-    existing = _existing_for_key(actor, claim.key)
-    if existing is not None:
-        return _replay(existing, claim)
+    # The fund's row is locked before the key is looked up: a retry racing the first request
+    # waits for it to commit, then finds what it made and answers as it did, in one look.
     fund = _lock_fund(fund_id)
-    # A retry that raced us to the lock committed meanwhile: answer as the first one did.
     existing = _existing_for_key(actor, claim.key)
     if existing is not None:
         return _replay(existing, claim)
@@ -229,14 +230,15 @@ def _paying_refusal(fund: Fund) -> Conflict | None:
     return None
 
 
-def preparation_refusal(fund: Fund) -> Conflict | None:
+def preparation_refusal(fund: Fund, committed: int | None = None) -> Conflict | None:
     """Why nothing can be prepared for payment from ``fund`` now, or None when it can.
 
-    The fund is active and some of its award is not yet committed to a disbursement.
+    The fund is active and some of its award is not yet committed to a disbursement
+    (``committed``, when the caller has already summed it).
     """
     if (refusal := _paying_refusal(fund)) is not None:
         return refusal
-    if _committed_total(fund) >= fund.award_minor:
+    if (_committed_total(fund) if committed is None else committed) >= fund.award_minor:
         return Conflict(
             translatable("The whole award is already paid or being paid: nothing is left to prepare."),
             code="disbursement.award_committed",
@@ -245,7 +247,8 @@ def preparation_refusal(fund: Fund) -> Conflict | None:
 
 
 def _check_request(fund: Fund, request: DisbursementRequest) -> None:
-    if (refusal := preparation_refusal(fund)) is not None:
+    committed = _committed_total(fund)
+    if (refusal := preparation_refusal(fund, committed)) is not None:
         raise refusal
     errors: dict[str, list[str]] = {}
     if request.amount.currency != fund.currency:
@@ -292,7 +295,6 @@ def _check_request(fund: Fund, request: DisbursementRequest) -> None:
         errors["tranche_id"] = [translatable("only a tranche advance names a tranche")]
     if errors:
         raise ValidationFailed(translatable("The disbursement is not valid."), errors=errors)
-    committed = _committed_total(fund)
     if committed + request.amount.minor > fund.award_minor:
         left = Money(fund.currency, fund.award_minor - committed)
         raise Conflict(

@@ -35,12 +35,13 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import aliased
 
 from ledger.cash_flow import CASH_ACCOUNTS
@@ -151,13 +152,17 @@ def figures_of(fund: Fund, as_of: date | None = None) -> FundFigures:
     return fund_figures([fund], as_of)[fund.id]
 
 
+def restricted_net_assets(fund: Fund, as_of: date) -> int:
+    """``figures_of(fund, as_of).restricted_net_assets``, from the postings alone (one query)."""
+    return _posting_totals([fund.id], as_of).get(fund.id, {}).get("restricted_net_assets", 0)
+
+
 def approved_spending(fund: Fund) -> tuple[dict[str, int], int]:
     """``fund``'s spending per category now, and its admin costs, as :func:`fund_figures` has them.
 
     What the checks at submission and approval need, in one query: they read no postings.
     """
-    by_category = _counted(_spending_by_category([fund.id], None).get(fund.id, {}))
-    return by_category, _admin_costs(by_category, _management(fund.category_list_version))
+    return approved_spending_from(fund, _spending_by_category([fund.id], None))
 
 
 def _counted(by_category: dict[str, int]) -> dict[str, int]:
@@ -223,6 +228,17 @@ def _spending_by_category(
     fund_ids: Collection[uuid.UUID], as_of: date | None
 ) -> dict[uuid.UUID, dict[str, int]]:
     """Per fund and category: lines of reports approved by ``as_of``, less those voided by then."""
+    return spending_from(db.session.execute(spending_statement(fund_ids, as_of)))
+
+
+def spending_statement(
+    fund_ids: Collection[uuid.UUID], as_of: date | None
+) -> Select[uuid.UUID, str, Any, Any]:
+    """The query of approved spending: (fund, category, approved, voided) rows.
+
+    Read through :func:`spending_from`; apart from this module, only by a caller that sends it
+    together with other queries (the checks of a report).
+    """
     approval = aliased(JournalEntry)
     void = aliased(JournalEntry)
     counted: ColumnElement[int]
@@ -235,7 +251,7 @@ def _spending_by_category(
         voided = case(
             (and_(void.id.is_not(None), void.entry_date <= as_of), ExpenseLine.amount_minor), else_=0
         )
-    rows = db.session.execute(
+    return (
         select(ExpenseReport.fund_id, ExpenseLine.category_code, func.sum(counted), func.sum(voided))
         .join(ExpenseReport, ExpenseReport.id == ExpenseLine.report_id)
         .join(approval, approval.id == ExpenseReport.journal_entry_id)
@@ -243,7 +259,20 @@ def _spending_by_category(
         .where(ExpenseReport.fund_id.in_(fund_ids))
         .group_by(ExpenseReport.fund_id, ExpenseLine.category_code)
     )
+
+
+def spending_from(
+    rows: Iterable[tuple[uuid.UUID, str, int | None, int | None]],
+) -> dict[uuid.UUID, dict[str, int]]:
     spending: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
     for fund_id, code, approved, voided_total in rows:
         spending[fund_id][code] = int(approved or 0) - int(voided_total or 0)
     return spending
+
+
+def approved_spending_from(
+    fund: Fund, spending: Mapping[uuid.UUID, dict[str, int]]
+) -> tuple[dict[str, int], int]:
+    """:func:`approved_spending` from the rows of :func:`spending_statement` read by the caller."""
+    by_category = _counted(dict(spending.get(fund.id, {})))
+    return by_category, _admin_costs(by_category, _management(fund.category_list_version))

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from ledger.business_dates import start_of_day
 from ledger.credit_code import credit_code_problem, normalise
@@ -103,12 +103,28 @@ class _Problems:
 
 
 def categories_of(list_version: str) -> dict[str, ExpenseCategory]:
-    return {
-        c.code: c
-        for c in db.session.scalars(
-            select(ExpenseCategory).where(ExpenseCategory.list_version == list_version)
-        )
-    }
+    """The categories of a list version by code, read once per process and database.
+
+    A version once loaded never changes (``reference_data``), so a copy read once stays true.
+    The copies are transient objects of no session, for reading; each call gets its own dict.
+    """
+    key = (db.engine.url.render_as_string(hide_password=True), list_version)
+    known = _CATEGORIES.get(key)
+    if known is None:
+        columns = [column.key for column in ExpenseCategory.__mapper__.column_attrs]
+        known = {
+            c.code: ExpenseCategory(**{name: getattr(c, name) for name in columns})
+            for c in db.session.scalars(
+                select(ExpenseCategory).where(ExpenseCategory.list_version == list_version)
+            )
+        }
+        if not known:
+            return {}  # not loaded (yet): nothing to remember
+        _CATEGORIES[key] = known
+    return dict(known)
+
+
+_CATEGORIES: dict[tuple[str, str], dict[str, ExpenseCategory]] = {}
 
 
 def _funding_node(actor: Actor, code: str | None) -> str | None:
@@ -384,17 +400,25 @@ def budget_in_force(fund: Fund, as_of: date) -> ColumnElement[bool]:
 
 def budget_of(fund: Fund, as_of: date | None = None) -> dict[str, Money]:
     """The budget per category, as it stood at the end of the day ``as_of`` (default: now)."""
+    statement = budget_statement(fund, as_of).order_by(BudgetEntry.category_code)
+    return budget_from(fund, db.session.execute(statement))
+
+
+def budget_statement(fund: Fund, as_of: date | None = None) -> Select[str, int]:
+    """The query :func:`budget_of` reads: (category, total) rows (for a caller that combines queries)."""
     statement = (
         select(BudgetEntry.category_code, func.sum(BudgetEntry.amount_delta_minor))
         .where(BudgetEntry.fund_id == fund.id)
         .group_by(BudgetEntry.category_code)
-        .order_by(BudgetEntry.category_code)
     )
     if as_of is not None:
         statement = statement.where(budget_in_force(fund, as_of))
-    return {
-        code: Money(fund.currency, int(total)) for code, total in db.session.execute(statement) if int(total)
-    }
+    return statement
+
+
+def budget_from(fund: Fund, rows: Iterable[tuple[str, int]]) -> dict[str, Money]:
+    """The budget per category from the rows of :func:`budget_statement` (categories left at zero drop out)."""
+    return {code: Money(fund.currency, int(total)) for code, total in rows if int(total)}
 
 
 def read_budget(actor: Actor, fund_id: uuid.UUID, as_of: date | None = None) -> tuple[Fund, dict[str, Money]]:

@@ -25,7 +25,7 @@ from ledger.models.books import JournalEntry, Posting, Side
 from ledger.models.fund import Fund
 from ledger.money import Money
 from ledger.services.books import RESTRICTED_NET_ASSETS, UNRESTRICTED_NET_ASSETS, PostingLine
-from ledger.services.fund_figures import figures_of
+from ledger.services.fund_figures import figures_of, restricted_net_assets
 from ledger.services.posting_events import is_year_end_closing, with_events
 
 MANAGEMENT_EXPENSES = "5201"
@@ -44,9 +44,11 @@ def earlier_years_money(fund: Fund, on: date) -> int:
     money at the end of the previous year, less this year's spending and refunds.
     """
     year_end = date(on.year - 1, 12, 31)
-    before = figures_of(fund, year_end)
     if fund.restricted:
-        return max(0, before.restricted_net_assets - _drawn_from_net_assets(fund, date(on.year, 1, 1), on))
+        # The postings alone say it: no need for the report lines figures_of also sums.
+        held = restricted_net_assets(fund, year_end)
+        return max(0, held - _drawn_from_net_assets(fund, date(on.year, 1, 1), on))
+    before = figures_of(fund, year_end)
     now = figures_of(fund, on)
     drawn = (now.spent - before.spent) + (now.refunded - before.refunded)
     return max(0, before.unspent - drawn)

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import ColumnElement, ScalarSelect, String, Table, func, select
+from sqlalchemy import cast as cast_to
 from sqlalchemy.orm import joinedload
 
 from ledger.audit.canonical import format_timestamp
@@ -79,21 +80,28 @@ def user_for_token(secret: str) -> tuple[User, ApiToken] | None:
     """The active user a valid, unexpired, unrevoked token belongs to, else None."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 128:
         return None
-    # Token, user and memberships in one round trip: every authenticated request starts here.
-    token = (
+    # Every authenticated request starts here, so it is one round trip: the token, its user with
+    # memberships and scopes, and the latest row the trail recorded for it (queued or appended).
+    found = (
         db.session.execute(
-            select(ApiToken)
+            select(ApiToken, _latest_queued(), _latest_appended())
             .where(ApiToken.token_hash == digest(secret))
-            .options(joinedload(ApiToken.user).joinedload(User.memberships))
+            .options(
+                joinedload(ApiToken.user).joinedload(User.memberships),
+                joinedload(ApiToken.user).joinedload(User.scopes),
+            )
         )
         .unique()
-        .scalar_one_or_none()
+        .one_or_none()
     )
-    if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
+    if found is None:
+        return None
+    token, queued, appended = found
+    if token.revoked_at is not None or token.expires_at <= utcnow():
         return None
     if not token.user.is_active:
         return None
-    if not _matches_its_trail_entry(token):
+    if not _matches_its_trail_entry(token, queued, appended):
         log.warning("token %s refused: its row differs from what the audit trail recorded", token.id)
         return None
     return token.user, token
@@ -102,36 +110,66 @@ def user_for_token(secret: str) -> tuple[User, ApiToken] | None:
 _TOKEN_TABLE = cast(Table, ApiToken.__table__)
 
 
-def _matches_its_trail_entry(token: ApiToken) -> bool:
+def _token_subject_id() -> ColumnElement[str]:
+    """The token's id as the trail writes it (``str(uuid)``), computed in the query.
+
+    PostgreSQL keeps a native uuid, whose text form is that; SQLite keeps the 32 hex digits,
+    which get their hyphens back here.
+    """
+    if db.session.get_bind().dialect.name != "sqlite":
+        return cast_to(ApiToken.id, String)
+    hexadecimal = cast_to(ApiToken.id, String)
+    parts = [func.substr(hexadecimal, start, length) for start, length in _UUID_GROUPS]
+    joined: ColumnElement[str] = parts[0]
+    for part in parts[1:]:
+        joined = joined + "-" + part
+    return joined
+
+
+_UUID_GROUPS = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+
+
+def _latest_queued() -> ScalarSelect[bytes]:
+    """The data of the token's latest entry still queued for the log (None when none is)."""
+    return (
+        select(AuditQueueItem.data)
+        .where(AuditQueueItem.subject_type == "token", AuditQueueItem.subject_id == _token_subject_id())
+        .order_by(AuditQueueItem.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _latest_appended() -> ScalarSelect[bytes]:
+    """The canonical bytes of the token's latest entry in the log (None when none is)."""
+    return (
+        select(AuditEntry.canonical)
+        .where(AuditEntry.subject_type == "token", AuditEntry.subject_id == _token_subject_id())
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _matches_its_trail_entry(token: ApiToken, queued: bytes | None, appended: bytes | None) -> bool:
     """The token's row equals the row its latest ``token.*`` audit entry carries.
 
     Checked on every request, not cached: a revoked token revived in the table must stop
-    working in every process at once, and one indexed read is cheap beside the request.
+    working in every process at once, and the trail's row comes with the token's own read.
+    A queued entry is newer than any appended one.
     """
     values = {c.name: getattr(token, c.key) for c in _TOKEN_TABLE.columns}
     image = row_image(_TOKEN_TABLE, values, current_settings().secret_key)
-    return _latest_recorded_row(str(token.id)) == image
+    return _recorded_row(str(token.id), queued, appended) == image
 
 
-def _latest_recorded_row(token_id: str) -> Mapping[str, Any] | None:
-    queued = db.session.scalar(
-        select(AuditQueueItem.data)
-        .where(AuditQueueItem.subject_type == "token", AuditQueueItem.subject_id == token_id)
-        .order_by(AuditQueueItem.id.desc())
-        .limit(1)
-    )
+def _recorded_row(token_id: str, queued: bytes | None, appended: bytes | None) -> Mapping[str, Any] | None:
     if queued is not None:
         entry = {"data": json.loads(bytes(queued))}  # a queued entry is its data alone
+    elif appended is not None:
+        entry = json.loads(bytes(appended))
     else:
-        canonical = db.session.scalar(
-            select(AuditEntry.canonical)
-            .where(AuditEntry.subject_type == "token", AuditEntry.subject_id == token_id)
-            .order_by(AuditEntry.seq.desc())
-            .limit(1)
-        )
-        if canonical is None:
-            return None
-        entry = json.loads(bytes(canonical))
+        return None
     return row_in(entry, "api_token", [token_id])
 
 

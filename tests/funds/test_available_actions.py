@@ -28,6 +28,8 @@ from ledger.models.requirement import Requirement, RequirementKind
 from ledger.money import Money
 from ledger.services import (
     disbursements,
+    expense_decisions,
+    expense_lines,
     expense_reports,
     funds,
     periods,
@@ -44,9 +46,9 @@ from tests.helpers import add_decisions_to_the_demo
 TODAY = date.today()
 
 
-def _line_inputs(report: ExpenseReport) -> list[expense_reports.LineInput]:
+def _line_inputs(report: ExpenseReport) -> list[expense_lines.LineInput]:
     return [
-        expense_reports.LineInput(
+        expense_lines.LineInput(
             line.category_code,
             Money("CNY", line.amount_minor),  # every demo fund is in CNY
             line.incurred_on,
@@ -119,12 +121,12 @@ def _report_attempts(report: ExpenseReport) -> dict[Action, Callable[[Actor], ob
     found = report.id
     lines = _line_inputs(report)
     return {
-        Action.EDIT_LINES: lambda actor: expense_reports.set_lines(actor, found, lines, None),
-        Action.SUBMIT: lambda actor: expense_reports.submit_report(actor, found, None),
-        Action.APPROVE: lambda actor: expense_reports.approve_report(actor, found, None),
-        Action.RETURN: lambda actor: expense_reports.return_report(actor, found, "a test", None),
-        Action.REJECT: lambda actor: expense_reports.reject_report(actor, found, "a test", None),
-        Action.VOID: lambda actor: expense_reports.void_report(actor, found, TODAY, "a test", None),
+        Action.EDIT_LINES: lambda actor: expense_lines.set_lines(actor, found, lines, None),
+        Action.SUBMIT: lambda actor: expense_decisions.submit_report(actor, found, None),
+        Action.APPROVE: lambda actor: expense_decisions.approve_report(actor, found, None),
+        Action.RETURN: lambda actor: expense_decisions.return_report(actor, found, "a test", None),
+        Action.REJECT: lambda actor: expense_decisions.reject_report(actor, found, "a test", None),
+        Action.VOID: lambda actor: expense_decisions.void_report(actor, found, TODAY, "a test", None),
     }
 
 

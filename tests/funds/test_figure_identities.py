@@ -39,7 +39,7 @@ from ledger.models.books import EntrySource, JournalEntry
 from ledger.models.disbursement import TrancheCondition
 from ledger.models.fund import Fund, FundKind
 from ledger.money import Money
-from ledger.services import disbursements, expense_reports, periods
+from ledger.services import disbursements, expense_decisions, periods
 from ledger.services.fund_figures import figures_of
 from ledger.services.statement_figures.organisation import organisation_statement_figures
 from tests.conftest import DemoWorld
@@ -123,8 +123,8 @@ def test_random_fund_lives_keep_the_identities(app: Flask, world: DemoWorld) -> 
                 report = file_report(
                     "member02", self.funds[restricted], title, [(category, amount, self.day, "p", "d")]
                 )
-                expense_reports.submit_report(actor_named("member02"), report, None)
-                expense_reports.approve_report(actor_named("finance1"), report, None)
+                expense_decisions.submit_report(actor_named("member02"), report, None)
+                expense_decisions.approve_report(actor_named("finance1"), report, None)
                 made.append(report)
 
             if self._try(file_and_approve):
@@ -135,7 +135,7 @@ def test_random_fund_lives_keep_the_identities(app: Flask, world: DemoWorld) -> 
         def void(self, pick: int) -> None:
             report = self.approved[pick % len(self.approved)]
             if self._try(
-                lambda: expense_reports.void_report(
+                lambda: expense_decisions.void_report(
                     actor_named("finance2"), report, self.day, "random void", None
                 )
             ):

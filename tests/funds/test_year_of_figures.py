@@ -47,7 +47,7 @@ from ledger.demo_funds import active_fund, actor_named, cny, file_report, pay_tr
 from ledger.models.books import PeriodStatus
 from ledger.models.disbursement import TrancheCondition
 from ledger.models.fund import FundKind
-from ledger.services import disbursements, expense_reports, funds, periods
+from ledger.services import disbursements, expense_decisions, expense_reports, funds, periods
 from ledger.services.audit_verification import verify_database
 from ledger.services.pagination import PageRequest
 from tests.conftest import DemoWorld
@@ -84,8 +84,8 @@ def _fund(
 
 
 def _approve(member: str, report: uuid.UUID) -> None:
-    expense_reports.submit_report(actor_named(member), report, None)
-    expense_reports.approve_report(actor_named("finance1"), report, None)
+    expense_decisions.submit_report(actor_named(member), report, None)
+    expense_decisions.approve_report(actor_named("finance1"), report, None)
 
 
 def _live_the_year(app: Flask, world: DemoWorld) -> Year:
@@ -137,14 +137,14 @@ def _live_the_year(app: Flask, world: DemoWorld) -> Year:
                 ("OFFICE", "300.00", april, "晨光文具", "表格"),
             ],
         )
-        expense_reports.submit_report(actor_named("member01"), r1, None)
-        expense_reports.return_report(actor_named("finance1"), r1, "请补充签到表", None)
+        expense_decisions.submit_report(actor_named("member01"), r1, None)
+        expense_decisions.return_report(actor_named("finance1"), r1, "请补充签到表", None)
         _approve("member01", r1)
         r2 = file_report(
             "member01", lottery, "R2", [("PERSONNEL", "800.00", date(2025, 5, 20), "社工", "劳务")]
         )
         _approve("member01", r2)
-        expense_reports.void_report(
+        expense_decisions.void_report(
             actor_named("finance2"), r2, date(2025, 6, 15), "重复报销 claimed twice", None
         )
         r3 = file_report(
@@ -453,7 +453,7 @@ def test_the_next_year_opens_from_the_closed_one(app: Flask, client: FlaskClient
                 actor_named("finance1"), PageRequest(1, 50), fund_id=year.incubation
             ).items
         )
-        expense_reports.void_report(
+        expense_decisions.void_report(
             actor_named("finance2"), r3, date(2026, 4, 1), "场地未使用 venue not used", None
         )
 

@@ -23,7 +23,7 @@ from ledger.models.books import AccountingPeriod
 from ledger.models.disbursement import Disbursement
 from ledger.models.fund import BudgetRevision, Fund
 from ledger.models.requirement import Requirement
-from ledger.services import expense_reports, year_end
+from ledger.services import expense_lines, year_end
 from ledger.services.actions import Action, available_actions, navigation
 from tests.conftest import DemoWorld
 from tests.helpers import DEMO_PEOPLE as PEOPLE
@@ -106,7 +106,7 @@ def _report_offers(username: str, report: ExpenseReport) -> set[Offer]:
     offers: set[Offer] = {
         (f"{at}/lines/{line.number}/invoice-verification", None)
         for line in report.lines
-        if expense_reports.may_verify_invoice(actor, report, line)
+        if expense_lines.may_verify_invoice(actor, report, line)
     }
     if Action.EDIT_LINES in actions:
         offers.add((f"{at}/lines", None))

@@ -25,7 +25,7 @@ from ledger.models.fund import BudgetRevision, Fund, RevisionStatus
 from ledger.models.organisation import Organisation
 from ledger.models.user import Membership, Role, User
 from ledger.money import Money
-from ledger.services import disbursements, expense_reports, funds
+from ledger.services import disbursements, expense_decisions, funds
 from ledger.services.access import Actor, Permission, may
 from ledger.statements.render import money as with_separators
 
@@ -149,7 +149,7 @@ def _report(entry: AuditEntry, people: People) -> Notice | None:
             else people.officers_who(
                 Permission.REVIEW_EXPENSE_REPORTS,
                 report.organisation_id,
-                lambda a: expense_reports.decision_refusal(a, report, fund, "return") is None,
+                lambda a: expense_decisions.decision_refusal(a, report, fund, "return") is None,
             )
         )
     else:

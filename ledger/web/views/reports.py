@@ -18,6 +18,9 @@ from ledger.inputs.expense_reports import CommentSchema, LineCreateSchema
 from ledger.messages import translatable
 from ledger.models.expense_report import ExpenseReport, ReceiptKind, ReportStatus
 from ledger.services import (
+    expense_checks,
+    expense_decisions,
+    expense_lines,
     expense_reports,
     fund_reports,
     funds,
@@ -30,7 +33,7 @@ from ledger.services import (
 from ledger.services.access import Permission, may
 from ledger.services.actions import Action, available_actions, navigation
 from ledger.services.amounts import parse_amount
-from ledger.services.expense_reports import LineInput
+from ledger.services.expense_lines import LineInput
 from ledger.services.pagination import PageRequest
 from ledger.web.forms import form_version, load_form
 from ledger.web.i18n import money_minor
@@ -125,7 +128,7 @@ def _report_page(report_id: uuid.UUID, status: int = 200, **context: Any) -> tup
     heading = context.pop("heading", None)
     if status == 200 and report.status in ("draft", "returned", "submitted") and report.lines:
         # What would stop the report at submission (or approval), shown where the button would be.
-        problems = expense_reports.report_problems(report, fund)
+        problems = expense_checks.report_problems(report, fund)
         heading = gettext("Before this report can be approved, these need fixing:")
     form = context.pop("form", {})
     _fund, executions = fund_reports.budget_vs_actual(actor, fund.id)
@@ -169,7 +172,7 @@ def _report_page(report_id: uuid.UUID, status: int = 200, **context: Any) -> tup
             else {}
         ),
         verifiable={
-            line.number for line in report.lines if expense_reports.may_verify_invoice(actor, report, line)
+            line.number for line in report.lines if expense_lines.may_verify_invoice(actor, report, line)
         },
         verifiers=users.names_of(
             [line.invoice_verified_by for line in report.lines if line.invoice_verified_by]
@@ -234,7 +237,7 @@ def add_line(report_id: uuid.UUID) -> tuple[str, int] | Response:
     line = LineInput(**data)
     number = len(report.lines) + 1
     try:
-        expense_reports.set_lines(actor, report_id, [*_line_inputs(report, fund.currency), line], version)
+        expense_lines.set_lines(actor, report_id, [*_line_inputs(report, fund.currency), line], version)
     except ValidationFailed as error:
         # The service names the new line as lines.N.field: show it against the form's field.
         index = f"lines.{len(report.lines)}."
@@ -275,7 +278,7 @@ def _filled_from_xml(report_id: uuid.UUID, form: dict[str, str], content: bytes)
 @signed_in
 def verify_invoice(report_id: uuid.UUID, number: int) -> Response:
     """A finance officer records a line's invoice as verified (the API's rules)."""
-    expense_reports.verify_invoice(current_web_actor(), report_id, number)
+    expense_lines.verify_invoice(current_web_actor(), report_id, number)
     flash(gettext("The invoice of line %(number)s is recorded as verified.", number=number))
     return redirect(url_for("web.report", report_id=report_id, _anchor="lines"))
 
@@ -302,7 +305,7 @@ def remove_line(report_id: uuid.UUID, number: int) -> Response:
         for line, row in zip(_line_inputs(report, fund.currency), report.lines, strict=True)
         if row.number != number
     ]
-    expense_reports.set_lines(actor, report_id, kept, form_version("report"))
+    expense_lines.set_lines(actor, report_id, kept, form_version("report"))
     flash(gettext("Line %(number)s is removed.", number=number))
     return redirect(url_for("web.report", report_id=report_id, _anchor="lines"))
 
@@ -311,7 +314,7 @@ def remove_line(report_id: uuid.UUID, number: int) -> Response:
 @signed_in
 def submit_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
     try:
-        expense_reports.submit_report(current_web_actor(), report_id, form_version("report"))
+        expense_decisions.submit_report(current_web_actor(), report_id, form_version("report"))
     except ValidationFailed as error:
         heading = gettext("The report is not submitted. Please fix these first:")
         return _report_page(
@@ -330,10 +333,12 @@ def decide_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
     try:
         version = form_version("decision")
         if decision == "approve":
-            expense_reports.approve_report(actor, report_id, version)
+            expense_decisions.approve_report(actor, report_id, version)
         elif decision in ("return", "reject"):
             comment = load_form(CommentSchema())["comment"]
-            decide = expense_reports.return_report if decision == "return" else expense_reports.reject_report
+            decide = (
+                expense_decisions.return_report if decision == "return" else expense_decisions.reject_report
+            )
             decide(actor, report_id, comment, version)
         else:
             raise ValidationFailed.field("decision", translatable("choose approve, return or reject"))
@@ -362,7 +367,7 @@ def void_report(report_id: uuid.UUID) -> tuple[str, int] | Response:
     try:
         version = form_version("report")
         data = load_form(DatedReasonSchema())
-        expense_reports.void_report(
+        expense_decisions.void_report(
             current_web_actor(), report_id, data["entry_date"], data["reason"], version
         )
     except ValidationFailed as error:
