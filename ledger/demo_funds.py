@@ -29,6 +29,7 @@ from ledger.models.requirement import Requirement, RequirementKind
 from ledger.models.user import User
 from ledger.money import Money
 from ledger.services import (
+    budget_revisions,
     disbursements,
     expense_decisions,
     expense_lines,
@@ -277,7 +278,7 @@ def create_demo_funds(organisation_by_member: dict[str, uuid.UUID]) -> DemoFunds
     )
     pay_tranche(after_school, 1, None, "demo-after-school-1")  # approved, not yet paid
     # More than 10 % of the award moved between lines: waits for a finance officer's decision.
-    funds.propose_budget_revision(
+    budget_revisions.propose_budget_revision(
         actor_named("member08"),
         after_school,
         {"ACTIVITY": Money.parse("-6000.00", "CNY"), "SUPPLIES": Money.parse("6000.00", "CNY")},

@@ -24,6 +24,7 @@ from werkzeug.test import TestResponse
 
 from ledger.demo import DEMO_PASSWORD
 from ledger.extensions import db
+from ledger.services import budget_revisions
 from ledger.services.statement_figures.organisation import organisation_statement_figures
 from ledger.statements.render import CheckpointStamp
 from tests.conftest import is_postgres
@@ -262,7 +263,7 @@ def add_decisions_to_the_demo(world: DemoWorld) -> None:
             ),
             "test-prepared",
         )
-        funds.propose_budget_revision(
+        budget_revisions.propose_budget_revision(
             finance1,
             elders.id,
             {"ACTIVITY": cny("-20000.00"), "PERSONNEL": cny("20000.00")},

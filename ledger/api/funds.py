@@ -41,7 +41,7 @@ from ledger.inputs.funds import (
 )
 from ledger.models.fund import BudgetRevision, Fund, FundKind, FundStatus, RevisionStatus
 from ledger.money import Money
-from ledger.services import fund_reports, idempotency, spreadsheets
+from ledger.services import budget_revisions, fund_reports, idempotency, spreadsheets
 from ledger.services import funds as service
 from ledger.services.amounts import parse_amount
 
@@ -235,7 +235,9 @@ class BudgetRevisions(MethodView):
     @blp.paginate(page_size=50, max_page_size=500)
     def get(self, fund_id: uuid.UUID, pagination_parameters: PaginationParameters) -> list[BudgetRevision]:
         """A fund's budget revisions, newest first"""
-        page = service.list_budget_revisions(current_actor(), fund_id, page_request(pagination_parameters))
+        page = budget_revisions.list_budget_revisions(
+            current_actor(), fund_id, page_request(pagination_parameters)
+        )
         pagination_parameters.item_count = page.total
         return page.items
 
@@ -259,7 +261,9 @@ class BudgetRevisions(MethodView):
             code: parse_amount(text, fund.currency, f"changes.{code}")
             for code, text in data["changes"].items()
         }
-        made = service.propose_budget_revision(actor, fund_id, changes, data["reason"], idempotency_key())
+        made = budget_revisions.propose_budget_revision(
+            actor, fund_id, changes, data["reason"], idempotency_key()
+        )
         return made.thing, 201 if made.created else 200
 
 
@@ -269,7 +273,7 @@ class ApproveRevision(MethodView):
     @blp.response(200, RevisionSchema)
     def post(self, data: dict[str, Any], revision_id: uuid.UUID) -> BudgetRevision:
         """Approve a revision someone else proposed (finance officers)"""
-        return service.decide_budget_revision(
+        return budget_revisions.decide_budget_revision(
             current_actor(), revision_id, approve=True, note=data["note"], expected_version=None
         )
 
@@ -280,7 +284,7 @@ class RejectRevision(MethodView):
     @blp.response(200, RevisionSchema)
     def post(self, data: dict[str, Any], revision_id: uuid.UUID) -> BudgetRevision:
         """Reject a revision someone else proposed (finance officers)"""
-        return service.decide_budget_revision(
+        return budget_revisions.decide_budget_revision(
             current_actor(), revision_id, approve=False, note=data["note"], expected_version=None
         )
 

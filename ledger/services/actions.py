@@ -23,6 +23,7 @@ from ledger.models.fund import BudgetRevision, Fund
 from ledger.models.organisation import Organisation
 from ledger.models.requirement import Requirement
 from ledger.services import (
+    budget_revisions,
     disbursements,
     expense_decisions,
     expense_lines,
@@ -119,7 +120,7 @@ def _fund(fund: Fund, actor: Actor) -> Actions:
         offered.add(Action.PREPARE_DISBURSEMENT)
     if (
         may(actor, Permission.PROPOSE_BUDGET_REVISIONS, organisation)
-        and funds.revision_proposal_refusal(fund) is None
+        and budget_revisions.revision_proposal_refusal(fund) is None
     ):
         offered.add(Action.PROPOSE_REVISION)
     if (
@@ -183,7 +184,7 @@ def _budget_revision(revision: BudgetRevision, actor: Actor) -> Actions:
     return frozenset(
         action
         for action, approve in ((Action.APPROVE, True), (Action.REJECT, False))
-        if funds.revision_decision_refusal(actor, revision, fund, approve=approve) is None
+        if budget_revisions.revision_decision_refusal(actor, revision, fund, approve=approve) is None
     )
 
 

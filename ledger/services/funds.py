@@ -2,9 +2,7 @@
 
 A fund is drafted by an admin (terms and an initial budget that adds up to the award), then
 activated; from then on its terms are fixed and its budget changes only by revisions.
-Reallocations between categories must net to zero; one that moves more than the threshold
-(``REVISION_APPROVAL_SHARE`` of the award), counting every earlier move applied without
-approval, waits for a finance officer who did not propose it.
+Reallocations between categories (``budget_revisions``) must net to zero.
 A fund is closed only when no cash is left on it (spent, or refunded to the funder).
 """
 
@@ -22,7 +20,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from ledger.business_dates import start_of_day
 from ledger.credit_code import credit_code_problem, normalise
-from ledger.errors import Conflict, LedgerError, NotFound, ValidationFailed, listed
+from ledger.errors import Conflict, NotFound, ValidationFailed, listed
 from ledger.extensions import db
 from ledger.messages import Message, translatable
 from ledger.models.base import utcnow
@@ -33,7 +31,6 @@ from ledger.models.fund import (
     Fund,
     FundKind,
     FundStatus,
-    RevisionStatus,
 )
 from ledger.models.organisation import Organisation
 from ledger.models.reference import ExpenseCategory
@@ -44,7 +41,6 @@ from ledger.services.access import (
     Actor,
     Permission,
     authorize,
-    different_person_refusal,
     may,
     visible_organisation_ids,
 )
@@ -55,7 +51,6 @@ from ledger.services.pagination import Page, PageRequest, fetch_page
 
 DEFAULT_CATEGORY_LIST = "CFL-EC-2026"
 # Reallocations moving more than this share of the award need a finance officer's approval.
-REVISION_APPROVAL_SHARE = Decimal("0.10")
 DEFAULT_REVENUE_ACCOUNT = "4401"
 
 
@@ -88,7 +83,7 @@ class FundTerms:
 
 
 @dataclass
-class _Problems:
+class Problems:
     errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def add(self, name: str, message: str) -> None:
@@ -150,7 +145,7 @@ def _funding_node(actor: Actor, code: str | None) -> str | None:
 
 
 def _checked_terms(actor: Actor, terms: FundTerms, fund_id: uuid.UUID | None = None) -> FundTerms:
-    problems = _Problems()
+    problems = Problems()
     for name in ("title", "reference", "funder_name"):
         if not str(getattr(terms, name)).strip():
             problems.add(name, translatable("must not be blank"))
@@ -426,7 +421,7 @@ def read_budget(actor: Actor, fund_id: uuid.UUID, as_of: date | None = None) -> 
     return fund, budget_of(fund, as_of)
 
 
-def _write_budget_changes(
+def write_budget_changes(
     actor: Actor, fund: Fund, deltas: Mapping[str, int], source: str, revision: BudgetRevision | None = None
 ) -> None:
     now = utcnow()
@@ -457,7 +452,7 @@ def _write_budget_changes(
     )
 
 
-def _check_categories(fund: Fund, codes: set[str], problems: _Problems, field_name: str) -> None:
+def check_categories(fund: Fund, codes: set[str], problems: Problems, field_name: str) -> None:
     categories = categories_of(fund.category_list_version)
     for code in sorted(codes):
         if code not in categories:
@@ -484,8 +479,8 @@ def set_draft_budget(actor: Actor, fund_id: uuid.UUID, lines: Mapping[str, Money
     fund = get_fund(actor, fund_id)
     if (refusal := budget_setting_refusal(fund)) is not None:
         raise refusal
-    problems = _Problems()
-    _check_categories(fund, set(lines), problems, "lines")
+    problems = Problems()
+    check_categories(fund, set(lines), problems, "lines")
     for code, amount in lines.items():
         if amount.currency != fund.currency:
             problems.add(f"lines.{code}", translatable("must be in %(currency)s", currency=fund.currency))
@@ -505,7 +500,7 @@ def set_draft_budget(actor: Actor, fund_id: uuid.UUID, lines: Mapping[str, Money
         code: (lines[code].minor if code in lines else 0) - (current[code].minor if code in current else 0)
         for code in set(lines) | set(current)
     }
-    _write_budget_changes(actor, fund, deltas, "draft")
+    write_budget_changes(actor, fund, deltas, "draft")
     return budget_of(fund)
 
 
@@ -578,177 +573,6 @@ def change_fund_status(actor: Actor, fund_id: uuid.UUID, action: str, expected_v
         requirement_filing.write_schedule(actor, fund)
     record_state(actor, f"fund.{action}d" if action.endswith("e") else f"fund.{action}ed", "fund", fund)
     return fund
-
-
-def _moved_amount(changes: Mapping[str, int]) -> int:
-    return sum(delta for delta in changes.values() if delta > 0)
-
-
-def _moved_without_approval(fund: Fund) -> int:
-    """What earlier revisions of ``fund`` moved without a second person: applied at once.
-
-    The threshold holds for these together, so that a large move cannot be split into small
-    ones that each pass alone.
-    """
-    moved = 0
-    for revision in db.session.scalars(
-        select(BudgetRevision).where(
-            BudgetRevision.fund_id == fund.id,
-            BudgetRevision.status == RevisionStatus.APPROVED.value,
-            BudgetRevision.decided_by == BudgetRevision.proposed_by,
-        )
-    ):
-        moved += _moved_amount(
-            {c["category"]: Money.parse(c["amount"], fund.currency).minor for c in revision.changes}
-        )
-    return moved
-
-
-def revision_proposal_refusal(fund: Fund) -> Conflict | None:
-    """Why no revision of ``fund``'s budget can be proposed now, or None when one can."""
-    if fund.status != FundStatus.ACTIVE.value:
-        return Conflict(
-            translatable("Only an active fund's budget is revised; this fund is not active."),
-            code="fund.not_active",
-        )
-    return None
-
-
-def propose_budget_revision(
-    actor: Actor, fund_id: uuid.UUID, changes: Mapping[str, Money], reason: str, key: str | None
-) -> Created[BudgetRevision]:
-    """Propose moving budget between categories; small moves apply at once, large ones wait.
-
-    Idempotent by ``key`` (Idempotency-Key): a retry returns the first revision as it now stands.
-    """
-    fund = get_fund(actor, fund_id)
-    authorize(actor, Permission.PROPOSE_BUDGET_REVISIONS, fund.organisation_id)
-    claim = claim_create(
-        key, "budget_revision", {"fund_id": fund.id, "changes": dict(changes), "reason": reason}
-    )
-    reservation = reserve_key(actor.audit_identity["id"], claim, "budget_revision", BudgetRevision)
-    if reservation.earlier is not None:
-        return Created(reservation.earlier, created=False)
-    if (refusal := revision_proposal_refusal(fund)) is not None:
-        raise refusal
-    problems = _Problems()
-    if not reason.strip():
-        problems.add("reason", translatable("say why the budget changes"))
-    if not changes:
-        problems.add("changes", translatable("name at least one category to change"))
-    increases = {code for code, amount in changes.items() if amount.minor > 0}
-    _check_categories(fund, increases, problems, "changes")
-    current = budget_of(fund)
-    for code, amount in changes.items():
-        if amount.currency != fund.currency:
-            problems.add(f"changes.{code}", translatable("must be in %(currency)s", currency=fund.currency))
-        elif amount.minor == 0:
-            problems.add(f"changes.{code}", translatable("a change of zero changes nothing"))
-        elif (current[code].minor if code in current else 0) + amount.minor < 0:
-            problems.add(f"changes.{code}", translatable("would make the line negative"))
-    if sum(a.minor for a in changes.values()) != 0:
-        problems.add("changes", translatable("a reallocation must net to zero"))
-    problems.raise_if_any(translatable("The revision is not valid"))
-    deltas = {code: amount.minor for code, amount in changes.items()}
-    revision = BudgetRevision(
-        id=reservation.id,
-        fund_id=fund.id,
-        changes=[{"category": code, "amount": str(changes[code])} for code in sorted(changes)],
-        reason=reason.strip(),
-        proposed_by=actor.audit_identity["id"],
-        status=RevisionStatus.PROPOSED.value,
-    )
-    db.session.add(revision)
-    db.session.flush()
-    record_state(actor, "budget_revision.proposed", "budget_revision", revision)
-    threshold = (Decimal(fund.award_minor) * REVISION_APPROVAL_SHARE).to_integral_value()
-    if _moved_without_approval(fund) + _moved_amount(deltas) <= threshold:
-        _decide(actor, fund, revision, approve=True, note="within the threshold: no approval needed")
-    return Created(revision, created=True)
-
-
-def _decide(actor: Actor, fund: Fund, revision: BudgetRevision, *, approve: bool, note: str | None) -> None:
-    revision.status = (RevisionStatus.APPROVED if approve else RevisionStatus.REJECTED).value
-    revision.decided_by = actor.audit_identity["id"]
-    revision.decided_at = utcnow()
-    revision.decision_note = note
-    db.session.flush()
-    record_state(actor, f"budget_revision.{revision.status}", "budget_revision", revision)
-    if approve:
-        deltas = {c["category"]: Money.parse(c["amount"], fund.currency).minor for c in revision.changes}
-        _write_budget_changes(actor, fund, deltas, "revision", revision)
-
-
-def revision_decision_refusal(
-    actor: Actor, revision: BudgetRevision, fund: Fund, *, approve: bool
-) -> LedgerError | None:
-    """Why ``actor`` cannot approve (or reject) ``revision`` of ``fund`` now, or None when they can.
-
-    The permission aside: the one who proposed it never decides it, only a proposed revision of
-    an active fund is decided, and an approval may not make a budget line negative.
-    """
-    refusal = different_person_refusal(
-        actor, [revision.proposed_by], translatable("approve or reject a budget revision")
-    )
-    if refusal is not None:
-        return refusal
-    if revision.status != RevisionStatus.PROPOSED.value:
-        return Conflict(
-            translatable("This revision has already been decided."), code="budget_revision.decided"
-        )
-    if fund.status != FundStatus.ACTIVE.value:
-        return Conflict(
-            translatable("The fund is no longer active; its budget cannot change."), code="fund.not_active"
-        )
-    if approve:
-        current = budget_of(fund)
-        for change in revision.changes:
-            code, amount = change["category"], Money.parse(change["amount"], fund.currency)
-            if (current[code].minor if code in current else 0) + amount.minor < 0:
-                return Conflict(
-                    translatable(
-                        "The budget has changed since: %(category)s would become negative.", category=code
-                    ),
-                    code="budget_revision.negative",
-                )
-    return None
-
-
-def get_budget_revision(actor: Actor, revision_id: uuid.UUID) -> BudgetRevision:
-    """A budget revision of a fund ``actor`` may read (a missing one and another's look alike)."""
-    revision = db.session.get(BudgetRevision, revision_id)
-    if revision is None:
-        authorize(actor, Permission.READ_FUNDS)
-        raise NotFound.thing("budget revision", revision_id)
-    get_fund(actor, revision.fund_id)
-    return revision
-
-
-def decide_budget_revision(
-    actor: Actor, revision_id: uuid.UUID, *, approve: bool, note: str | None, expected_version: int | None
-) -> BudgetRevision:
-    """A finance officer who did not propose it approves or rejects a revision over the threshold."""
-    revision = db.session.get(BudgetRevision, revision_id)
-    if revision is None:
-        authorize(actor, Permission.DECIDE_BUDGET_REVISIONS)
-        raise NotFound.thing("budget revision", revision_id)
-    fund = get_fund(actor, revision.fund_id)
-    authorize(actor, Permission.DECIDE_BUDGET_REVISIONS, fund.organisation_id)
-    check_version(revision, expected_version)
-    if (refusal := revision_decision_refusal(actor, revision, fund, approve=approve)) is not None:
-        raise refusal
-    _decide(actor, fund, revision, approve=approve, note=(note or "").strip() or None)
-    return revision
-
-
-def list_budget_revisions(actor: Actor, fund_id: uuid.UUID, request: PageRequest) -> Page[BudgetRevision]:
-    fund = get_fund(actor, fund_id)
-    statement = (
-        select(BudgetRevision)
-        .where(BudgetRevision.fund_id == fund.id)
-        .order_by(BudgetRevision.proposed_at.desc())
-    )
-    return fetch_page(statement, request)
 
 
 def parse_percent(text: str | None, field_name: str) -> Decimal | None:

@@ -27,6 +27,7 @@ from ledger.models.fund import BudgetRevision, Fund
 from ledger.models.requirement import Requirement, RequirementKind
 from ledger.money import Money
 from ledger.services import (
+    budget_revisions,
     disbursements,
     expense_decisions,
     expense_lines,
@@ -78,7 +79,7 @@ def _fund_attempts(fund: Fund) -> dict[Action, Callable[[Actor], object]]:
             disbursements.DisbursementRequest(DisbursementKind.REIMBURSEMENT, cny("1.00"), "test payment"),
             uuid.uuid4().hex,
         ),
-        Action.PROPOSE_REVISION: lambda actor: funds.propose_budget_revision(
+        Action.PROPOSE_REVISION: lambda actor: budget_revisions.propose_budget_revision(
             actor, fund_id, move, "a test", uuid.uuid4().hex
         ),
         Action.START_REPORT: lambda actor: expense_reports.create_report(
@@ -133,10 +134,10 @@ def _report_attempts(report: ExpenseReport) -> dict[Action, Callable[[Actor], ob
 def _revision_attempts(revision: BudgetRevision) -> dict[Action, Callable[[Actor], object]]:
     found = revision.id
     return {
-        Action.APPROVE: lambda actor: funds.decide_budget_revision(
+        Action.APPROVE: lambda actor: budget_revisions.decide_budget_revision(
             actor, found, approve=True, note=None, expected_version=None
         ),
-        Action.REJECT: lambda actor: funds.decide_budget_revision(
+        Action.REJECT: lambda actor: budget_revisions.decide_budget_revision(
             actor, found, approve=False, note=None, expected_version=None
         ),
     }

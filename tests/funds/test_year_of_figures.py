@@ -47,7 +47,13 @@ from ledger.demo_funds import active_fund, actor_named, cny, file_report, pay_tr
 from ledger.models.books import PeriodStatus
 from ledger.models.disbursement import TrancheCondition
 from ledger.models.fund import FundKind
-from ledger.services import disbursements, expense_decisions, expense_reports, funds, periods
+from ledger.services import (
+    budget_revisions,
+    disbursements,
+    expense_decisions,
+    expense_reports,
+    periods,
+)
 from ledger.services.audit_verification import verify_database
 from ledger.services.pagination import PageRequest
 from tests.conftest import DemoWorld
@@ -151,7 +157,7 @@ def _live_the_year(app: Flask, world: DemoWorld) -> Year:
             "member01", incubation, "R3", [("ACTIVITY", "2000.00", date(2025, 6, 1), "场地", "活动")]
         )
         _approve("member01", r3)
-        funds.propose_budget_revision(
+        budget_revisions.propose_budget_revision(
             actor_named("member01"),
             incubation,
             {"SUPPLIES": cny("-500.00"), "ACTIVITY": cny("500.00")},

@@ -25,7 +25,7 @@ from ledger.models.fund import BudgetRevision, Fund, RevisionStatus
 from ledger.models.organisation import Organisation
 from ledger.models.user import Membership, Role, User
 from ledger.money import Money
-from ledger.services import disbursements, expense_decisions, funds
+from ledger.services import budget_revisions, disbursements, expense_decisions
 from ledger.services.access import Actor, Permission, may
 from ledger.statements.render import money as with_separators
 
@@ -229,7 +229,9 @@ def _revision(entry: AuditEntry, people: People) -> Notice | None:
             else people.officers_who(
                 Permission.DECIDE_BUDGET_REVISIONS,
                 fund.organisation_id,
-                lambda a: funds.revision_decision_refusal(a, revision, fund, approve=False) is None,
+                lambda a: (
+                    budget_revisions.revision_decision_refusal(a, revision, fund, approve=False) is None
+                ),
             )
         )
     else:

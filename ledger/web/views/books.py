@@ -14,7 +14,7 @@ from ledger.inputs.books import PeriodCloseSchema, PeriodReopenSchema, YearReope
 from ledger.inputs.funds import RevisionCreateSchema, RevisionDecisionSchema
 from ledger.messages import translatable
 from ledger.models.books import PeriodStatus
-from ledger.services import funds, periods, trial_balance, year_end
+from ledger.services import budget_revisions, funds, periods, trial_balance, year_end
 from ledger.services.access import Permission, may
 from ledger.services.actions import available_actions
 from ledger.services.amounts import parse_amount
@@ -39,7 +39,7 @@ def propose_revision(fund_id: uuid.UUID) -> tuple[str, int] | Response:
         source, target = form.get("from", ""), form.get("to", "")
         if not source or not target or source == target:
             raise ValidationFailed.field("to", translatable("choose two different categories"))
-        funds.propose_budget_revision(
+        budget_revisions.propose_budget_revision(
             actor,
             fund_id,
             {source: -amount, target: amount},
@@ -60,9 +60,9 @@ def decide_revision(revision_id: uuid.UUID) -> tuple[str, int] | Response:
         note = load_form(RevisionDecisionSchema())["note"]
     except ValidationFailed as error:
         # Shown at the revision's own row on the fund page, as every other refused field is.
-        fund_id = funds.get_budget_revision(actor, revision_id).fund_id
+        fund_id = budget_revisions.get_budget_revision(actor, revision_id).fund_id
         return fund_page(fund_id, 422, decision={str(revision_id): error.errors})
-    revision = funds.decide_budget_revision(
+    revision = budget_revisions.decide_budget_revision(
         actor,
         revision_id,
         approve=request.form.get("decision") == "approve",

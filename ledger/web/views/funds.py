@@ -17,6 +17,7 @@ from ledger.inputs.expense_reports import ReportCreateSchema
 from ledger.inputs.statements import StatementCreateSchema
 from ledger.services import (
     areas,
+    budget_revisions,
     disbursements,
     expense_reports,
     fund_reports,
@@ -52,7 +53,7 @@ def fund_page(
     reports = expense_reports.list_reports(actor, PageRequest(1, 200), fund_id=fund.id)
     paid_out = disbursements.list_disbursements(actor, fund.id, PageRequest(1, 200))
     tranches = disbursements.list_tranches(actor, fund.id)
-    revisions = funds.list_budget_revisions(actor, fund.id, PageRequest(1, 50)).items
+    revisions = budget_revisions.list_budget_revisions(actor, fund.id, PageRequest(1, 50)).items
     names = funds.categories_of(fund.category_list_version)
     due = requirements.fund_requirements(actor, fund.id, PageRequest(1, 200)).items
     today = business_today()
