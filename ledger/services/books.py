@@ -274,6 +274,9 @@ def post_journal_entry(
     """
     if source is EntrySource.ADJUSTMENT:
         authorize(actor, Permission.POST_ADJUSTMENTS, organisation_id)
+    # What the caller changed goes first (the statements below run on the connection, which
+    # does not flush the session): a fund it created is then there to be checked and referred to.
+    db.session.flush()
     status, funds = _period_and_funds(organisation_id, entry_date, lines)
     if status is None:  # the month's first posting: the slow way, which opens the month
         existing_organisation(organisation_id)
