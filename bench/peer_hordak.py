@@ -43,6 +43,7 @@ from ledger.services.access import Actor, Permission, may
 from ledger.services.books import PostingLine, post_adjustment
 
 TARGET = 1.0
+STATEMENTS = 5  # in a posting's transaction, its audit entry included
 STRETCH = 1.5
 AMOUNT_MINOR = 125000
 LINES = [
@@ -223,7 +224,16 @@ def run() -> list[Result]:
             f"+ {ours_sequencer:.2f} from the sequencer; hordak {peer_statements:.2f}"
         )
         say(f"client CPU per posting (1 process): ours {ours_cpu:.2f} ms, hordak {peer_cpu:.2f} ms")
-        results.append(Result("peer_hordak", "statements per posting, ours", ours_statements, "", "<= 5"))
+        results.append(
+            Result(
+                "peer_hordak",
+                "statements per posting, ours",
+                ours_statements,
+                "",
+                f"<= {STATEMENTS}",
+                met=ours_statements <= STATEMENTS,
+            )
+        )
         results.append(Result("peer_hordak", "statements per posting, hordak", peer_statements, "", "-"))
 
         for writers, operations in per_writer.items():
