@@ -1,20 +1,26 @@
-"""audit_append: chained audit appends per second against raw durable inserts, same run.
+"""audit_append: chained audit appends per second against the physical limit, same run.
 
-The baseline inserts the same payload as one row into a plain table and commits (durably), per
-operation. A chained append is ``record()`` plus the commit that appends it to the log
-(sequencing, Merkle nodes, head). Both run through the same application stack on PostgreSQL,
-with 1 and 16 concurrent writers. Target: chained >= 0.6 x raw with 16 writers.
+The baseline is plain psycopg: each writer process has its own connection and inserts the same
+payload as one row into a plain table, committing (durably) after each row; nothing of the
+application runs. A chained append is ``record()`` plus the commit, through the application
+stack, with the production sequencing mode (``background``: one leader process appends what
+every process queued, with its Merkle nodes and head); the clock stops only when every entry is
+chained into the log. Both on PostgreSQL, with 1 and 16 concurrent writers, rounds alternating.
+Target: chained >= 0.5 x plain inserts with 16 writers.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import time
 
+import psycopg
 from sqlalchemy import text
 
 from bench.__main__ import Result
-from bench._support import fresh_app, run_writers, say
+from bench._support import fresh_app, median, run_writers, say
 from ledger.audit.sequencer import stop_sequencer
 from ledger.audit.trail import record, sequence_pending
 from ledger.database import commit
@@ -22,11 +28,41 @@ from ledger.extensions import db
 from ledger.services.audit_verification import verify_database
 
 ACTOR = {"id": "bench-writer", "role": "admin"}
-TARGET = 0.6
+TARGET = 0.5
+RAW_INSERT = (
+    "INSERT INTO bench_raw (ts, actor_id, action, subject_type, subject_id, data) "
+    "VALUES ('2026-11-27T10:00:00.000000Z', %s, 'bench.append', 'bench', %s, %s)"
+)
 
 
 def _payload(writer: int, i: int) -> dict[str, object]:
     return {"state": {"name": f"writer {writer} operation {i}", "amount": "1250.00", "version": 1}}
+
+
+def _plain_inserts(url: str, writers: int, operations: int) -> float:
+    """Durable single-row inserts through psycopg, one connection per writer process; rows/s."""
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(writers + 1)
+
+    def writer(number: int) -> None:
+        with psycopg.connect(url) as connection:
+            start.wait()
+            for i in range(operations):
+                payload = json.dumps(_payload(number, i)).encode()
+                connection.execute(RAW_INSERT, (ACTOR["id"], f"{number}-{i}", payload))
+                connection.commit()
+
+    children = [context.Process(target=writer, args=(n,)) for n in range(writers)]
+    for child in children:
+        child.start()
+    start.wait()
+    began = time.perf_counter()
+    for child in children:
+        child.join()
+    elapsed = time.perf_counter() - began
+    if any(c.exitcode != 0 for c in children):
+        raise RuntimeError("a plain-insert writer failed")
+    return writers * operations / elapsed
 
 
 def run() -> list[Result]:
@@ -34,6 +70,7 @@ def run() -> list[Result]:
         1: int(os.environ.get("BENCH_APPEND_OPS_1", "600")),
         16: int(os.environ.get("BENCH_APPEND_OPS_16", "200")),
     }
+    rounds = int(os.environ.get("BENCH_APPEND_ROUNDS", "3"))
     results: list[Result] = []
     with fresh_app(LEDGER_AUDIT_SEQUENCING=os.environ.get("BENCH_AUDIT_SEQUENCING", "background")) as app:
         with app.app_context():
@@ -44,16 +81,7 @@ def run() -> list[Result]:
                 )
             )
             db.session.commit()
-
-        def raw_insert(writer: int, i: int) -> None:
-            db.session.execute(
-                text(
-                    "INSERT INTO bench_raw (ts, actor_id, action, subject_type, subject_id, data) "
-                    "VALUES ('2026-11-27T10:00:00.000000Z', :a, 'bench.append', 'bench', :s, :d)"
-                ),
-                {"a": ACTOR["id"], "s": f"{writer}-{i}", "d": json.dumps(_payload(writer, i)).encode()},
-            )
-            db.session.commit()
+            url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
         def chained_append(writer: int, i: int) -> None:
             record(ACTOR, "bench.append", "bench", f"{writer}-{i}", _payload(writer, i))
@@ -66,14 +94,22 @@ def run() -> list[Result]:
                 sequence_pending()
 
         for writers, operations in per_writer.items():
-            say(f"{writers} writer(s) x {operations}: raw inserts ...")
-            raw = run_writers(app, writers, operations, raw_insert)
-            say(f"{writers} writer(s) x {operations}: chained appends ...")
-            chained = run_writers(app, writers, operations, chained_append, all_in_the_log)
+            raw_runs: list[float] = []
+            chained_runs: list[float] = []
+            for number in range(rounds):
+                raw_runs.append(_plain_inserts(url, writers, operations))
+                chained_runs.append(run_writers(app, writers, operations, chained_append, all_in_the_log))
+                say(
+                    f"{writers} writer(s) x {operations}, round {number + 1}: plain inserts "
+                    f"{raw_runs[-1]:,.0f}/s, chained appends {chained_runs[-1]:,.0f}/s"
+                )
+            raw, chained = median(raw_runs), median(chained_runs)
             ratio = chained / raw
-            say(f"{writers} writer(s): raw {raw:,.0f}/s, chained {chained:,.0f}/s, ratio {ratio:.2f}")
+            say(
+                f"{writers} writer(s): plain inserts {raw:,.0f}/s, chained {chained:,.0f}/s, ratio {ratio:.2f}"
+            )
             results.append(
-                Result("audit_append", f"raw inserts/s, {writers} writer(s)", raw, "/s", "baseline")
+                Result("audit_append", f"plain psycopg inserts/s, {writers} writer(s)", raw, "/s", "baseline")
             )
             results.append(
                 Result(
@@ -81,7 +117,7 @@ def run() -> list[Result]:
                     f"chained appends/s, {writers} writer(s)",
                     chained,
                     "/s",
-                    f">= {TARGET} x raw" if writers == 16 else "-",
+                    f">= {TARGET} x plain" if writers == 16 else "-",
                     ratio,
                     ratio >= TARGET if writers == 16 else None,
                 )

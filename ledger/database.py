@@ -8,6 +8,7 @@ nothing. CLI commands use ``unit_of_work`` for the same guarantee.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from flask import Flask, Response, current_app
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 
 from ledger.audit.sequencer import entries_committed
 from ledger.audit.trail import has_pending_records
@@ -27,13 +29,46 @@ def configure_database(app: Flask) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = app.extensions["ledger.settings"].database_url
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     db.init_app(app)
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            _ping_when_idle(db.engine)
     app.after_request(finish_request)
 
 
 def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    return {"pool_size": 10, "max_overflow": 10}
+
+
+# A pooled connection unused this long is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 2.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection before use only when it has been idle (SQLAlchemy's pre-ping
+    pings on every checkout: a round trip per request, a sixth of a posting's statements).
+
+    A database restarted while the pool sat idle is found here and the pool refills; one that
+    restarts under load fails the requests then in flight (as any outage does), and SQLAlchemy
+    then replaces the pool's connections.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        idle = time.monotonic() - record.info.get("checked_in_at", 0.0)
+        if idle < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise DisconnectionError("the pooled connection is gone") from error
+        if not alive:
+            raise DisconnectionError("the pooled connection is gone")
 
 
 @event.listens_for(Engine, "connect")

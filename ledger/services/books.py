@@ -11,31 +11,32 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, bindparam, select
 
 from ledger.cash_flow import CASH_ACCOUNTS, CASH_FLOW_KEYS
-from ledger.errors import Conflict, NotFound, ValidationFailed
+from ledger.errors import Conflict, LedgerError, NotFound, ValidationFailed
 from ledger.extensions import db
 from ledger.messages import translatable
 from ledger.models.books import (
+    AccountingPeriod,
     EntrySource,
     JournalEntry,
-    Posting,
+    PeriodStatus,
     Side,
 )
 from ledger.models.fund import Fund
-from ledger.models.reference import Account
 from ledger.money import Money
 from ledger.services.access import Actor, Permission, authorize
 from ledger.services.audit_subjects import record_event
 from ledger.services.idempotency import IdempotencyClaim, claim_key, require_same_request
 from ledger.services.pagination import Page, PageRequest, fetch_page
 from ledger.services.periods import existing_organisation, open_period, require_open_period
+from ledger.services.posting_rows import insert_entry
+from ledger.services.reference_data import chart_account_codes
 
 BOOKS_CHART_VERSION = "NPO-2005"
 # The two net-asset accounts of the chart: 非限定性净资产 and 限定性净资产.
@@ -74,7 +75,7 @@ class EntryProblem:
     message: str
 
 
-def entry_problems(lines: list[PostingLine], accounts: set[str]) -> list[EntryProblem]:
+def entry_problems(lines: list[PostingLine], accounts: Set[str]) -> list[EntryProblem]:
     """Everything wrong with ``lines`` as a balanced entry on a chart with ``accounts``."""
     problems: list[EntryProblem] = []
     if len(lines) < 2:
@@ -114,26 +115,29 @@ def entry_problems(lines: list[PostingLine], accounts: set[str]) -> list[EntryPr
 RESTRICTIONS = ("restricted", "unrestricted")
 
 
+def _funds_of(organisation_id: uuid.UUID, lines: list[PostingLine]) -> dict[uuid.UUID, bool]:
+    """Whether each of the lines' funds that is the organisation's is restricted (no query without one)."""
+    wanted = {line.fund_id for line in lines if line.fund_id is not None}
+    if not wanted:
+        return {}
+    statement = select(Fund.id, Fund.restricted).where(
+        Fund.id.in_(wanted), Fund.organisation_id == organisation_id
+    )
+    return {fund_id: restricted for fund_id, restricted in db.session.execute(statement)}
+
+
 def _fund_problems(
-    organisation_id: uuid.UUID, lines: list[PostingLine], *, by_hand: bool
+    restricted_funds: dict[uuid.UUID, bool], lines: list[PostingLine], *, by_hand: bool
 ) -> list[EntryProblem]:
     """A posting's fund must be one of the organisation's funds, and its restriction the fund's.
 
-    Only a restricted fund's money is restricted: a line marked restricted needs a restricted
-    fund. (A restricted fund's line may be unrestricted: that is how a restriction is released.)
-    A finance officer's line on a restricted fund's revenue (``by_hand``) must say which it is;
-    the events always do, and what they reverse or close carries what was booked.
+    ``restricted_funds`` are the lines' funds that are the organisation's, each with whether it
+    is restricted. Only a restricted fund's money is restricted: a line marked restricted needs
+    a restricted fund. (A restricted fund's line may be unrestricted: that is how a restriction
+    is released.) A finance officer's line on a restricted fund's revenue (``by_hand``) must say
+    which it is; the events always do, and what they reverse or close carries what was booked.
     """
     problems: list[EntryProblem] = []
-    wanted = {line.fund_id for line in lines if line.fund_id is not None}
-    restricted_funds = {
-        fund_id: restricted
-        for fund_id, restricted in db.session.execute(
-            select(Fund.id, Fund.restricted).where(
-                Fund.id.in_(wanted), Fund.organisation_id == organisation_id
-            )
-        )
-    }
     for number, line in enumerate(lines):
         if line.fund_id is not None and line.fund_id not in restricted_funds:
             problems.append(
@@ -193,8 +197,59 @@ def _cash_flow_problems(lines: list[PostingLine], cash_flow_line: str | None) ->
     return []
 
 
-def _chart_accounts() -> set[str]:
-    return set(db.session.scalars(select(Account.code).where(Account.chart_version == BOOKS_CHART_VERSION)))
+_THE_MONTH = (
+    AccountingPeriod.organisation_id == bindparam("organisation_id"),
+    AccountingPeriod.year == bindparam("year"),
+    AccountingPeriod.month == bindparam("month"),
+)
+# Built once: constructing a statement costs more than the database takes to run it.
+_MONTH_STATUS = select(AccountingPeriod.status).where(*_THE_MONTH).with_for_update(read=True)
+_MONTH_STATUS_AND_FUNDS = (
+    select(AccountingPeriod.status, Fund.id, Fund.restricted)
+    .outerjoin(
+        Fund,
+        and_(
+            Fund.organisation_id == AccountingPeriod.organisation_id,
+            Fund.id.in_(bindparam("funds", expanding=True)),
+        ),
+    )
+    .where(*_THE_MONTH)
+    .with_for_update(read=True, of=AccountingPeriod)
+)
+
+
+def _period_and_funds(
+    organisation_id: uuid.UUID, on: date, lines: list[PostingLine]
+) -> tuple[str | None, dict[uuid.UUID, bool]]:
+    """The status of ``on``'s month (None: not opened yet), share-locked, and the lines' funds.
+
+    One statement: the month's row ``FOR SHARE`` (posting waits while the month is being
+    closed, and closing waits for postings in flight, see ``periods._find_period``), joined to
+    the lines' funds of the organisation. The row's foreign key also shows that the organisation
+    exists, so it is not loaded. Without the row (the month's first posting), the funds are
+    read on their own.
+    """
+    wanted = {line.fund_id for line in lines if line.fund_id is not None}
+    month = {"organisation_id": organisation_id, "year": on.year, "month": on.month}
+    connection = db.session.connection()
+    if not wanted:
+        return connection.execute(_MONTH_STATUS, month).scalar(), {}
+    rows = connection.execute(_MONTH_STATUS_AND_FUNDS, {**month, "funds": sorted(wanted)}).all()
+    if not rows:
+        return None, {}
+    return rows[0][0], {fund_id: restricted for _, fund_id, restricted in rows if fund_id is not None}
+
+
+class KeyAlreadyUsed(Exception):
+    """The entry's idempotency key posted ``entry`` already, for the same request."""
+
+    def __init__(self, entry: JournalEntry) -> None:
+        super().__init__(entry.id)
+        self.entry = entry
+
+
+# The keys that posted an entry in the current call of ``post_journal_entry_once``.
+_POSTED_KEYS = "ledger.books.posted_keys"
 
 
 def post_journal_entry(
@@ -219,14 +274,21 @@ def post_journal_entry(
     """
     if source is EntrySource.ADJUSTMENT:
         authorize(actor, Permission.POST_ADJUSTMENTS, organisation_id)
-    existing_organisation(organisation_id)
+    # What the caller changed goes first (the statements below run on the connection, which
+    # does not flush the session): a fund it created is then there to be checked and referred to.
+    db.session.flush()
+    status, funds = _period_and_funds(organisation_id, entry_date, lines)
+    if status is None:  # the month's first posting: the slow way, which opens the month
+        existing_organisation(organisation_id)
+        funds = _funds_of(organisation_id, lines)
     by_hand = source is EntrySource.ADJUSTMENT
-    problems = entry_problems(lines, _chart_accounts()) + _fund_problems(
-        organisation_id, lines, by_hand=by_hand
+    problems = entry_problems(lines, chart_account_codes(BOOKS_CHART_VERSION)) + _fund_problems(
+        funds, lines, by_hand=by_hand
     )
     if by_hand:
         problems += _cash_flow_problems(lines, cash_flow_line)
     if problems:
+        existing_organisation(organisation_id)  # an unknown organisation is a 404 first
         errors: dict[str, list[str]] = defaultdict(list)
         for problem in problems:
             errors[problem.field].append(problem.message)
@@ -235,42 +297,45 @@ def post_journal_entry(
         )
     if not description.strip():
         raise ValidationFailed.field("description", translatable("must not be blank"))
-    if into_closed_period:
+    if status is None and into_closed_period:
         open_period(actor, organisation_id, entry_date.year, entry_date.month)
-    else:
+    elif status is None or (status == PeriodStatus.CLOSED.value and not into_closed_period):
         require_open_period(actor, organisation_id, entry_date, "date")
-    entry = JournalEntry(
-        organisation_id=organisation_id,
-        entry_date=entry_date,
-        description=description.strip(),
-        source=source.value,
-        source_id=source_id,
-        reverses_id=reverses.id if reverses is not None else None,
-        chart_version=BOOKS_CHART_VERSION,
-        posting_count=len(lines),
-        created_by=actor.audit_identity["id"],
-        idempotency_key=idempotency.key if idempotency else None,
-        request_hash=idempotency.fingerprint if idempotency else None,
-        cash_flow_line=cash_flow_line,
+    entry = insert_entry(
+        {
+            "organisation_id": organisation_id,
+            "entry_date": entry_date,
+            "description": description.strip(),
+            "source": source.value,
+            "source_id": source_id,
+            "reverses_id": reverses.id if reverses is not None else None,
+            "chart_version": BOOKS_CHART_VERSION,
+            "posting_count": len(lines),
+            "created_by": actor.audit_identity["id"],
+            "idempotency_key": idempotency.key if idempotency else None,
+            "request_hash": idempotency.fingerprint if idempotency else None,
+            "cash_flow_line": cash_flow_line,
+        },
+        [
+            {
+                "account_code": line.account_code,
+                "side": line.side.value,
+                "amount_minor": line.amount.minor,
+                "currency": line.amount.currency,
+                "fund_id": line.fund_id,
+                "restriction": line.restriction,
+            }
+            for line in lines
+        ],
     )
-    db.session.add(entry)
-    db.session.flush()
-    for number, line in enumerate(lines, start=1):
-        db.session.add(
-            Posting(
-                journal_entry_id=entry.id,
-                line=number,
-                organisation_id=organisation_id,
-                entry_date=entry_date,
-                account_code=line.account_code,
-                side=line.side.value,
-                amount_minor=line.amount.minor,
-                currency=line.amount.currency,
-                fund_id=line.fund_id,
-                restriction=line.restriction,
-            )
-        )
-    db.session.flush()
+    if entry is None:
+        assert idempotency is not None  # only a keyed entry is written "once"
+        existing = _entry_for_key(actor, idempotency)
+        if existing is None:  # the key's entry vanished between the two statements: entries are never removed
+            raise RuntimeError("an idempotency key conflicted but names no entry")
+        raise KeyAlreadyUsed(existing)
+    if idempotency is not None:
+        db.session.info.setdefault(_POSTED_KEYS, set()).add(idempotency.key)
     record_event(
         actor,
         "journal_entry.posted",
@@ -307,22 +372,28 @@ def post_journal_entry_once(
 ) -> tuple[JournalEntry, bool]:
     """Run ``post`` unless ``claim``'s key already posted an entry; (entry, whether it is new).
 
-    ``post`` must pass ``claim`` on to :func:`post_journal_entry`. When two attempts with one key
-    race, the loser's insert fails on the unique key after the winner commits; its work is rolled
-    back to the savepoint (audit entry included) and it answers with the winner's entry.
+    ``post`` must pass ``claim`` on to :func:`post_journal_entry` and write nothing before it.
+    The key is not looked up first: the entry's insert finds it (``KeyAlreadyUsed``), and when
+    two attempts with one key race, the second waits at the key for the first to commit. A
+    retry whose checks fail now because the first attempt went through (a refund of what is no
+    longer unspent) is answered with the first attempt's entry, and a different request with
+    the key is refused, as before the checks.
     """
-    existing = _entry_for_key(actor, claim)
-    if existing is not None:
-        return existing, False
+    posted: set[str] = db.session.info.setdefault(_POSTED_KEYS, set())
+    posted.discard(claim.key)
     try:
-        with db.session.begin_nested():
-            entry = post()
-    except IntegrityError:
+        return post(), True
+    except KeyAlreadyUsed as used:
+        return used.entry, False
+    except LedgerError:
+        if claim.key in posted:
+            raise  # this call posted the key's entry: the refusal is about what came after
         existing = _entry_for_key(actor, claim)
         if existing is None:
             raise
         return existing, False
-    return entry, True
+    finally:
+        posted.discard(claim.key)
 
 
 def post_adjustment(

@@ -25,20 +25,31 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
 
 from ledger.audit.canonical import canonical_bytes
 from ledger.errors import Conflict, ValidationFailed
 from ledger.extensions import db
 from ledger.messages import translatable
-from ledger.models.base import UUIDPrimaryKey
+from ledger.models.base import UUIDPrimaryKey, utcnow
 from ledger.models.idempotency import IdempotentCreate
 from ledger.money import Money
+from ledger.replay.capture import note_rows
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
+
+_created = cast(Table, IdempotentCreate.__table__)
+_CLAIM = {
+    dialect: insert_of(_created)
+    .on_conflict_do_nothing(index_elements=["created_by", "idempotency_key"])
+    .returning(_created.c.created_by)
+    for dialect, insert_of in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 
 
 @dataclass(frozen=True)
@@ -150,28 +161,27 @@ def reserve_key(
     unique code or name instead of getting the first's thing. A request refused after this
     rolls back, key included.
     """
-    earlier = earlier_create(actor_id, claim, model)
-    if earlier is not None:
-        return Reservation(earlier.id, earlier)
-    new_id = uuid.uuid4()
-    try:
-        with db.session.begin_nested():
-            db.session.add(
-                IdempotentCreate(
-                    created_by=actor_id,
-                    idempotency_key=claim.key,
-                    request_hash=claim.fingerprint,
-                    subject_type=subject_type,
-                    subject_id=new_id,
-                )
-            )
-            db.session.flush()
-    except IntegrityError:
+    row = IdempotentCreate(
+        created_by=actor_id,
+        idempotency_key=claim.key,
+        request_hash=claim.fingerprint,
+        subject_type=subject_type,
+        subject_id=uuid.uuid4(),
+        created_at=utcnow(),
+    )
+    # One statement claims the key or finds it taken (and waits, on PostgreSQL, for a request
+    # that took it and has not ended); the earlier thing is looked up only then.
+    connection = db.session.connection()
+    values = {column.key: getattr(row, column.key) for column in _created.columns}
+    if connection.execute(_CLAIM[connection.dialect.name], values).first() is None:
         earlier = earlier_create(actor_id, claim, model)
-        if earlier is None:
-            raise
+        if earlier is None:  # a key's row is never removed; its thing was (refused above)
+            raise RuntimeError("an idempotency key conflicted but names nothing")
         return Reservation(earlier.id, earlier)
-    return Reservation(new_id, None)
+    make_transient_to_detached(row)
+    db.session.add(row)  # as written: no flush writes it again
+    note_rows(db.session, row)  # carried by the create's audit entry, as the ORM's insert would be
+    return Reservation(row.subject_id, None)
 
 
 def _described(subject_type: str) -> str:

@@ -1,0 +1,93 @@
+"""What one posting costs the database, counted in statements (never timed: speed is in bench/).
+
+A two-leg entry with its audit entry sends at most five statements in its transaction, on both
+databases: the month's row (share-locked; on SQLite the transaction's ``BEGIN IMMEDIATE``
+instead stands in the count), the entry with its idempotency key, its postings, and its queued
+audit entry. Appending the entry to the log is the sequencer's work, after the commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+
+from flask import Flask
+from sqlalchemy import event, select
+
+from ledger.audit.trail import has_pending_records, sequence_pending
+from ledger.extensions import db
+from ledger.models import User
+from ledger.models.books import JournalEntry, Side
+from ledger.money import Money
+from ledger.services.access import Actor
+from ledger.services.audit_verification import verify_database
+from ledger.services.books import PostingLine, post_adjustment
+from tests.conftest import DemoWorld
+
+LIMIT = 5
+
+
+@contextmanager
+def _statements() -> Iterator[list[str]]:
+    sent: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+LINES = [
+    PostingLine("1002", Side.DEBIT, Money("CNY", 125000)),
+    PostingLine("4401", Side.CREDIT, Money("CNY", 125000)),
+]
+
+
+def _post(actor: Actor, organisation_id: uuid.UUID, key: str) -> tuple[JournalEntry, bool]:
+    """Post and commit the transaction (its queued entry is appended to the log afterwards)."""
+    posted = post_adjustment(
+        actor,
+        organisation_id,
+        date(2026, 3, 15),
+        "政府补助到账 Grant received",
+        LINES,
+        key,
+        "grants_received",
+    )
+    db.session.commit()
+    return posted
+
+
+def test_a_two_leg_posting_with_its_audit_entry_sends_at_most_five_statements(
+    app: Flask, world: DemoWorld
+) -> None:
+    organisation_id = uuid.UUID(world.member_organisation["member01"])
+    with app.app_context():
+        actor = Actor.of(db.session.scalars(select(User).where(User.username == "finance1")).one())
+        db.session.rollback()
+        _post(actor, organisation_id, "opens-the-month")  # the month's first posting opens it
+        has_pending_records()
+        sequence_pending()
+        with _statements() as sent:
+            entry, created = _post(actor, organisation_id, "counted")
+        assert created
+        assert len(sent) <= LIMIT, "\n".join(sent)
+        assert [(p.line, p.account_code, p.amount_minor) for p in entry.postings] == [
+            (1, "1002", 125000),
+            (2, "4401", 125000),
+        ]
+        assert has_pending_records()
+        assert sequence_pending() == 1
+
+        # The same key and request: the first entry, and nothing written.
+        again, created = _post(actor, organisation_id, "counted")
+        assert (again.id, created) == (entry.id, False)
+        assert not has_pending_records()
+        result = verify_database(receipts=False)
+        assert result.ok, result.lines()
