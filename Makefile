@@ -62,7 +62,9 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy ledger
 
+# The benchmarks measure posting against django-hordak in the same run: the optional [peer] extra.
 bench: setup
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,peer]'
 	$(BIN)/python -m bench
 
 openapi: setup
