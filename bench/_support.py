@@ -42,7 +42,8 @@ def fresh_app(*, empty_log: bool = False, **settings: str) -> Iterator[Flask]:
 
     ``empty_log`` registers the key without recording it, so that the log starts empty.
     """
-    name = f"cfl_bench_{uuid.uuid4().hex[:8]}"
+    # LEDGER_BENCH_DB_PREFIX keeps the databases of runs sharing one server apart.
+    name = f"{os.environ.get('LEDGER_BENCH_DB_PREFIX', 'cfl_bench')}_{uuid.uuid4().hex[:8]}"
     with _admin() as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
