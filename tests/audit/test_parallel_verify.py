@@ -22,7 +22,7 @@ from ledger.audit.log_verifier import LogRecord, TrustedCheckpoint, verify_log
 from ledger.audit.note import NoteSigner, generate_signer
 from ledger.audit.parallel_verifier import Parallelism, verify_log_in_ranges
 from ledger.audit.report import VerificationReport
-from ledger.audit.verify import verify_bundle
+from ledger.audit.verify import main, verify_bundle
 
 from .bundle_factory import ORIGIN, make_bundle, make_entries, sign_checkpoints
 
@@ -247,3 +247,15 @@ def test_a_bundle_verified_in_ranges(
     assert verify_bundle(broken, [signer.verifier], workers=2) == verify_bundle(
         broken, [signer.verifier], workers=1
     )
+
+
+def test_the_offline_command_takes_a_worker_count(
+    tmp_path: Path, signer: NoteSigner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEDGER_VERIFY_RANGE", "4")
+    monkeypatch.setenv("LEDGER_VERIFY_PARALLEL_FROM", "2")
+    bundle = make_bundle(tmp_path / "b", COUNT, SIZES[1:], signer)
+    assert main([str(bundle.directory), "--key", signer.vkey, "--workers", "2", "--quiet"]) == 0
+    with pytest.raises(SystemExit) as usage:
+        main([str(bundle.directory), "--workers", "0"])
+    assert usage.value.code == 2
