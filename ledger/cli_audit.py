@@ -168,6 +168,13 @@ def export_command(directory: Path) -> None:
     "(default: all given keys).",
 )
 @click.option("--no-receipts", is_flag=True, help="Skip checking the stored receipt files.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes verifying ranges of a large log in parallel (default: the cores available; "
+    "1: this process only).",
+)
 def verify_command(
     bundle: Path | None,
     keys: tuple[str, ...],
@@ -175,6 +182,7 @@ def verify_command(
     witness_keys: tuple[str, ...],
     witness_quorum: int | None,
     no_receipts: bool,
+    workers: int | None,
 ) -> None:
     """Verify the log (and replay it against the tables), or an export bundle; exit 1 on failure."""
     from ledger.audit.verify import read_trusted_checkpoints, verify_bundle, witness_options
@@ -194,7 +202,9 @@ def verify_command(
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--trusted-checkpoint") from None
     if bundle is not None:
-        report = verify_bundle(bundle, anchors, trusted=trusted, witnesses=witnesses, witness_quorum=quorum)
+        report = verify_bundle(
+            bundle, anchors, trusted=trusted, witnesses=witnesses, witness_quorum=quorum, workers=workers
+        )
         lines = [report.failure_line()] if not report.ok else list(report.summary_lines())
         click.echo("\n".join(lines))
         sys.exit(0 if report.ok else 1)
@@ -209,6 +219,7 @@ def verify_command(
         receipt_progress=receipt_progress,
         witnesses=witnesses,
         witness_quorum=quorum,
+        workers=workers,
     )
     progress.done()
     if receipt_progress is not None:

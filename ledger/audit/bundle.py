@@ -152,6 +152,44 @@ def iter_entry_records(lines: BinaryIO) -> Iterator[LogRecord]:
         yield LogRecord(seq=position, canonical=line[:-1])
 
 
+@dataclass(frozen=True)
+class EntriesFileRanges:
+    """``entries.jsonl`` read by ranges of seq, for verification in parallel processes.
+
+    ``starts`` maps the first seq of each range to the byte offset where its line begins.
+    """
+
+    path: Path
+    starts: Mapping[int, int]
+
+    def records(self, first: int, last: int) -> Iterator[LogRecord]:
+        """Lines ``first`` .. ``last`` as records, newline removed; stops at a line without one."""
+        end = self.starts.get(last + 1)
+        with self.path.open("rb") as lines:
+            lines.seek(self.starts[first])
+            data = lines.read() if end is None else lines.read(end - self.starts[first])
+        pieces = data.split(b"\n")
+        for seq, line in enumerate(pieces[:-1], start=first):
+            yield LogRecord(seq=seq, canonical=line)
+
+
+def entries_file_ranges(path: Path, range_size: int) -> tuple[EntriesFileRanges, int] | None:
+    """``path`` cut into ranges of ``range_size`` lines, and its line count; None when its last
+    line has no newline (the one-process verifier names that problem)."""
+    starts: dict[int, int] = {}
+    offset = 0
+    count = 0
+    line = b"\n"
+    with path.open("rb") as lines:
+        for count, line in enumerate(lines, start=1):  # count and line are read after the loop
+            if count % range_size == 1 or range_size == 1:
+                starts[count] = offset
+            offset += len(line)
+    if not line.endswith(b"\n"):
+        return None
+    return EntriesFileRanges(path, starts), count
+
+
 def read_verifier_keys(path: Path) -> tuple[NoteVerifier, ...]:
     """Verifier keys from a ``keys.txt`` (blank lines and ``#`` comments skipped)."""
     verifiers: list[NoteVerifier] = []

@@ -454,10 +454,33 @@ class MerkleFrontier:
         self._peaks: list[bytes] = []
         self._size = 0
 
+    @classmethod
+    def from_peaks(cls, size: int, peaks: Sequence[bytes]) -> MerkleFrontier:
+        """The frontier of a tree of ``size`` leaves whose perfect subtrees' roots are ``peaks``.
+
+        ``peaks`` run from the largest subtree to the smallest, one per set bit of ``size``: the
+        frontier of leaves ``[0, a)`` followed by that of ``[a, size)`` when ``a`` is a multiple
+        of a power of two above ``size - a`` (how ranges verified apart are joined).
+        """
+        _require_size("size", size)
+        if len(peaks) != size.bit_count():
+            raise ValueError(f"a tree of {size} leaves has {size.bit_count()} peaks, got {len(peaks)}")
+        for peak in peaks:
+            _require_digest("peak", peak)
+        frontier = cls()
+        frontier._peaks = list(peaks)
+        frontier._size = size
+        return frontier
+
     @property
     def size(self) -> int:
         """Number of leaves appended so far."""
         return self._size
+
+    @property
+    def peaks(self) -> tuple[bytes, ...]:
+        """Roots of the perfect subtrees covering the leaves so far, largest first."""
+        return tuple(self._peaks)
 
     def append(self, leaf_hash: bytes) -> None:
         """Add the next leaf hash."""

@@ -4,7 +4,7 @@ Usage::
 
     python -m ledger.audit.verify DIR [--key VKEY ...] [--trusted-checkpoint FILE ...]
                                       [--witness-key VKEY ... [--witness-quorum N]]
-                                      [--quiet] [--progress] [--books]
+                                      [--workers N] [--quiet] [--progress] [--books]
 
 Checks, streaming and in this order: every line of ``entries.jsonl`` is
 canonical JCS and a valid entry; ``seq`` runs 1..n without gaps; every
@@ -57,7 +57,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -70,6 +70,7 @@ from ledger.audit.bundle import (
     BundleError,
     CheckpointFiles,
     Manifest,
+    entries_file_ranges,
     iter_entry_records,
     proof_file_name,
     read_consistency_proof,
@@ -88,6 +89,7 @@ from ledger.audit.log_verifier import (
 )
 from ledger.audit.merkle import EMPTY_ROOT, ProofError, verify_consistency
 from ledger.audit.note import NoteError, NoteVerifier, split_note
+from ledger.audit.parallel_verifier import Parallelism, verify_log_in_ranges
 from ledger.audit.report import Reason, Trust, VerificationReport
 
 __all__ = [
@@ -141,6 +143,7 @@ def verify_bundle(
     trusted: Sequence[TrustedCheckpoint] = (),
     witnesses: Sequence[CosignatureVerifier] = (),
     witness_quorum: int = 0,
+    workers: int | None = None,
 ) -> VerificationReport:
     """Verify the export bundle in ``directory``.
 
@@ -148,6 +151,8 @@ def verify_bundle(
     ``keys.txt`` is used instead and the report's trust is ``bundle keys``.
     ``trusted`` are checkpoints saved earlier that the bundle's log must contain.
     ``witnesses`` and ``witness_quorum``: see :func:`ledger.audit.log_verifier.verify_log`.
+    ``workers``: processes verifying ranges of a large log in parallel (default: the cores this
+    process may use; 1 verifies in this process only).
     Raises only for an unreadable directory; every finding is in the report.
     """
     trust = Trust.ANCHORED if anchors else Trust.BUNDLE_KEYS
@@ -160,19 +165,29 @@ def verify_bundle(
         verifiers = tuple(anchors) if anchors else read_verifier_keys(directory / KEYS_FILE)
     except BundleError as error:
         return _bundle_failure(Reason.MANIFEST_MISMATCH, str(error), "", trust)
-    with (directory / ENTRIES_FILE).open("rb") as lines:
-        report = verify_log(
-            iter_entry_records(lines),
-            checkpoints,
-            verifiers,
-            manifest.origin,
-            trust=trust,
-            progress=progress,
-            progress_interval=progress_interval,
-            trusted=trusted,
-            witnesses=witnesses,
-            witness_quorum=witness_quorum,
-        )
+    entries = directory / ENTRIES_FILE
+    parallelism = Parallelism.from_environment(workers)
+    ranges = entries_file_ranges(entries, parallelism.range_size) if parallelism.workers > 1 else None
+
+    def records() -> Iterator[LogRecord]:
+        with entries.open("rb") as lines:
+            yield from iter_entry_records(lines)
+
+    report = verify_log_in_ranges(
+        ranges[0] if ranges else None,
+        ranges[1] if ranges else None,
+        records,
+        checkpoints,
+        verifiers,
+        manifest.origin,
+        parallelism=parallelism,
+        trust=trust,
+        progress=progress,
+        progress_interval=progress_interval,
+        trusted=trusted,
+        witnesses=witnesses,
+        witness_quorum=witness_quorum,
+    )
     if not report.ok:
         return report
     problem = _manifest_problem(manifest, report, list(checkpoints))
@@ -284,6 +299,14 @@ def _argument_parser() -> argparse.ArgumentParser:
         help="valid cosignatures from distinct --witness-key keys the newest checkpoint needs "
         "(default: all given keys; 0 without --witness-key)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes verifying ranges of a large log in parallel (default: the cores available; "
+        "1: this process only)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing when the bundle is sound")
     parser.add_argument(
         "--books",
@@ -364,6 +387,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     directory: Path = arguments.directory
     if arguments.progress_interval < 1:
         parser.error("--progress-interval must be at least 1")
+    if arguments.workers is not None and arguments.workers < 1:
+        parser.error("--workers must be at least 1")
     try:
         anchors = [NoteVerifier.from_vkey(vkey) for vkey in arguments.key]
     except NoteError as error:
@@ -393,6 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             trusted=trusted,
             witnesses=witnesses,
             witness_quorum=witness_quorum,
+            workers=arguments.workers,
         )
     except OSError as error:
         print(f"error: cannot read the bundle: {error}", file=sys.stderr)

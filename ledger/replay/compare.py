@@ -81,6 +81,12 @@ class TrailTables:
     # receipt -> SHA-256 of its stored file, as recorded when the file was written
     receipt_files: dict[str, str] = field(default_factory=dict)
 
+    def clear(self) -> None:
+        """Forget every entry added (verification in ranges gave up and starts over in one process)."""
+        self.rows.clear()
+        self.problems.clear()
+        self.receipt_files.clear()
+
     def add(self, entry: Mapping[str, Any]) -> None:
         seq = int(entry.get("seq") or 0)
         for row in rows_of(entry):
@@ -103,14 +109,24 @@ class TrailTables:
         self._note_receipt_file(entry)
 
     def _note_receipt_file(self, entry: Mapping[str, Any]) -> None:
-        subject, data = entry.get("subject"), entry.get("data")
-        if (
-            entry.get("action") in ("receipt.uploaded", "receipt.restored")
-            and isinstance(data, Mapping)
-            and isinstance(subject, Mapping)
-            and isinstance(data.get("stored_sha256"), str)
-        ):
-            self.receipt_files[str(subject.get("id"))] = str(data["stored_sha256"])
+        if _records_a_receipt_file(entry):
+            self.receipt_files[str(entry["subject"].get("id"))] = str(entry["data"]["stored_sha256"])
+
+
+def _records_a_receipt_file(entry: Mapping[str, Any]) -> bool:
+    subject, data = entry.get("subject"), entry.get("data")
+    return (
+        entry.get("action") in ("receipt.uploaded", "receipt.restored")
+        and isinstance(data, Mapping)
+        and isinstance(subject, Mapping)
+        and isinstance(data.get("stored_sha256"), str)
+    )
+
+
+def changes_replay(entry: Mapping[str, Any]) -> bool:
+    """Whether :meth:`TrailTables.add` does anything with ``entry`` (it carries rows or records a
+    receipt file): a verifier working in ranges sends only these back to be replayed."""
+    return bool(rows_of(entry)) or _records_a_receipt_file(entry)
 
 
 def row_in(entry: Mapping[str, Any], table: str, key: list[str]) -> Mapping[str, Any] | None:

@@ -16,15 +16,17 @@ from sqlalchemy import func, select
 
 from ledger.audit import store
 from ledger.audit.cosignature import CosignatureVerifier
-from ledger.audit.log_verifier import TrustedCheckpoint, verify_log
+from ledger.audit.log_verifier import TrustedCheckpoint
 from ledger.audit.merkle import root_from_nodes, root_keys
 from ledger.audit.note import NoteVerifier
+from ledger.audit.parallel_verifier import Parallelism, verify_log_in_ranges
 from ledger.audit.report import Trust, VerificationReport
+from ledger.audit.row_ranges import StoredRows
 from ledger.audit.trail import load_nodes, read_head
 from ledger.config import current_settings
 from ledger.extensions import db
 from ledger.models.audit import AuditEntry, AuditQueueItem
-from ledger.replay.compare import RowDifference, TrailTables, table_differences
+from ledger.replay.compare import RowDifference, TrailTables, changes_replay, table_differences
 from ledger.services.periods import period_balance_problems
 from ledger.services.receipts import receipt_file_problems
 from ledger.services.witnessing import cosigned_checkpoint_notes
@@ -70,13 +72,21 @@ def verify_database(
     receipt_progress: Callable[[int], None] | None = None,
     witnesses: Sequence[CosignatureVerifier] = (),
     witness_quorum: int = 0,
+    workers: int | None = None,
 ) -> DatabaseVerification:
     """Verify the log, replay it against the tables and (unless ``receipts`` is False) check every
-    stored receipt file against the digest the trail recorded when it was written."""
+    stored receipt file against the digest the trail recorded when it was written. ``workers``:
+    see :func:`verify_log_only`."""
     settings = current_settings()
     replay = TrailTables()
     report = verify_log_only(
-        replay, anchors, progress, trusted, witnesses=witnesses, witness_quorum=witness_quorum
+        replay,
+        anchors,
+        progress,
+        trusted,
+        witnesses=witnesses,
+        witness_quorum=witness_quorum,
+        workers=workers,
     )
     if not report.ok:
         return DatabaseVerification(report)
@@ -98,24 +108,47 @@ def verify_log_only(
     *,
     witnesses: Sequence[CosignatureVerifier] = (),
     witness_quorum: int = 0,
+    workers: int | None = None,
 ) -> VerificationReport:
-    """Verify the stored log as the offline verifier would, feeding each entry to ``replay``."""
+    """Verify the stored log as the offline verifier would, feeding each entry to ``replay``.
+
+    A large log is verified in ranges by ``workers`` processes (default: the cores available),
+    each reading its rows over its own connection; only the entries the replay uses come back.
+    """
     settings = current_settings()
     trust = Trust.ANCHORED if anchors else Trust.BUNDLE_KEYS
     verifiers = anchors or [NoteVerifier.from_vkey(key.vkey) for key in store.signing_keys()]
-    return verify_log(
-        store.iter_entries(),
+    return verify_log_in_ranges(
+        *_row_ranges(),
+        store.iter_entries,
         # With witness keys, the checkpoints as served: each with its stored cosignature lines.
         cosigned_checkpoint_notes() if witnesses else store.checkpoint_notes(),
         verifiers,
         settings.log_origin,
+        parallelism=Parallelism.from_environment(workers),
         trust=trust,
         progress=progress,
         on_entry=replay.add,
+        wanted=changes_replay,
+        on_restart=replay.clear,
         trusted=trusted,
         witnesses=witnesses,
         witness_quorum=witness_quorum,
     )
+
+
+def _row_ranges() -> tuple[StoredRows | None, int | None]:
+    """The log's rows for worker processes, and how many there are, when they are exactly seq
+    1..n of a database other processes can open (not an in-memory SQLite)."""
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return None, None
+    count, first, last = db.session.execute(
+        select(func.count(), func.min(AuditEntry.seq), func.max(AuditEntry.seq))
+    ).one()
+    if count and (first != 1 or last != count):
+        return None, None  # a gap or a stray seq: the one-process run names it
+    return StoredRows(url.render_as_string(hide_password=False)), int(count)
 
 
 def _head_and_node_problems(report: VerificationReport) -> list[str]:

@@ -1,0 +1,41 @@
+"""The audit log's rows read by ranges of seq, each worker process with its own connection.
+
+Used by ``ledger audit verify`` to verify the database's log in parallel
+(:mod:`ledger.audit.parallel_verifier`). Plain SQLAlchemy Core on the database URL: a worker
+process has no application, and the parent's pooled connections must not cross a process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
+
+from ledger.audit.log_verifier import LogRecord
+
+_ENTRIES_IN_RANGE = text(
+    "SELECT seq, canonical, leaf_hash FROM audit_entry WHERE seq >= :first AND seq <= :last ORDER BY seq"
+)
+_engines: dict[str, Engine] = {}
+
+
+@dataclass(frozen=True)
+class StoredRows:
+    """The ``audit_entry`` rows of the database at ``url`` (with its password: it crosses to a
+    worker process of this machine, never to a log)."""
+
+    url: str
+
+    def records(self, first: int, last: int) -> Iterator[LogRecord]:
+        engine = _engines.get(self.url)
+        if engine is None:
+            engine = _engines[self.url] = create_engine(self.url, poolclass=NullPool)
+        with engine.connect() as connection:
+            rows = connection.execute(_ENTRIES_IN_RANGE, {"first": first, "last": last})
+            for seq, canonical, stored in rows:
+                yield LogRecord(int(seq), bytes(canonical), bytes(stored))
+
+    def __repr__(self) -> str:
+        return "StoredRows(<database url>)"
