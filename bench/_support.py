@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 import psycopg
@@ -89,12 +90,10 @@ def run_writers(
     Processes, not threads: production runs the app as several worker processes (gunicorn), and
     threads in one process would measure the interpreter lock rather than the database.
     """
-    context = multiprocessing.get_context("fork")
-    start = context.Barrier(writers + 1)
     with app.app_context():
         db.engine.dispose()  # children must open their own connections
 
-    def writer(number: int) -> None:
+    def writer(number: int, start: Barrier) -> None:
         with app.app_context():
             db.engine.dispose(close=False)
             start.wait()
@@ -104,21 +103,40 @@ def run_writers(
         if finish is not None:
             finish()
 
-    children = [context.Process(target=writer, args=(n,)) for n in range(writers)]
+    def finish_in_parent() -> None:
+        if finish is not None:
+            with app.app_context():
+                finish()
+
+    return writers * operations / timed_processes(writers, writer, before_stop=finish_in_parent)
+
+
+def timed_processes(
+    writers: int,
+    writer: Callable[[int, Barrier], None],
+    *,
+    what: str = "writer",
+    before_stop: Callable[[], None] | None = None,
+) -> float:
+    """Seconds that ``writers`` forked processes running ``writer(number, start)`` take, from the
+    moment all of them are ready (each waits at the barrier ``start`` after its own set-up) until
+    the last has exited and ``before_stop`` has run; a process that fails is an error."""
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(writers + 1)
+    children = [context.Process(target=writer, args=(n, start)) for n in range(writers)]
     for child in children:
         child.start()
     start.wait()
     began = time.perf_counter()
     for child in children:
         child.join()
-    if finish is not None:
-        with app.app_context():
-            finish()
+    if before_stop is not None:
+        before_stop()
     elapsed = time.perf_counter() - began
     failed = [c.exitcode for c in children if c.exitcode != 0]
     if failed:
-        raise RuntimeError(f"{len(failed)} writer process(es) failed")
-    return writers * operations / elapsed
+        raise RuntimeError(f"{len(failed)} {what} process(es) failed")
+    return elapsed
 
 
 def say(text: str) -> None:

@@ -12,15 +12,14 @@ Target: chained >= 0.5 x plain inserts with 16 writers.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-import time
+from multiprocessing.synchronize import Barrier
 
 import psycopg
 from sqlalchemy import text
 
 from bench.__main__ import Result
-from bench._support import fresh_app, median, run_writers, say
+from bench._support import fresh_app, median, run_writers, say, timed_processes
 from ledger.audit.sequencer import stop_sequencer
 from ledger.audit.trail import record, sequence_pending
 from ledger.database import commit
@@ -41,10 +40,8 @@ def _payload(writer: int, i: int) -> dict[str, object]:
 
 def _plain_inserts(url: str, writers: int, operations: int) -> float:
     """Durable single-row inserts through psycopg, one connection per writer process; rows/s."""
-    context = multiprocessing.get_context("fork")
-    start = context.Barrier(writers + 1)
 
-    def writer(number: int) -> None:
+    def writer(number: int, start: Barrier) -> None:
         with psycopg.connect(url) as connection:
             start.wait()
             for i in range(operations):
@@ -52,17 +49,7 @@ def _plain_inserts(url: str, writers: int, operations: int) -> float:
                 connection.execute(RAW_INSERT, (ACTOR["id"], f"{number}-{i}", payload))
                 connection.commit()
 
-    children = [context.Process(target=writer, args=(n,)) for n in range(writers)]
-    for child in children:
-        child.start()
-    start.wait()
-    began = time.perf_counter()
-    for child in children:
-        child.join()
-    elapsed = time.perf_counter() - began
-    if any(c.exitcode != 0 for c in children):
-        raise RuntimeError("a plain-insert writer failed")
-    return writers * operations / elapsed
+    return writers * operations / timed_processes(writers, writer, what="plain-insert writer")
 
 
 def run() -> list[Result]:

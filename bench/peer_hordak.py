@@ -16,7 +16,6 @@ Also printed: the statements each side sends per posting, and its client CPU tim
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 import time
@@ -24,6 +23,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from multiprocessing.synchronize import Barrier
 from typing import Any
 
 import psycopg
@@ -31,7 +31,7 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 
 from bench.__main__ import Result
-from bench._support import SERVER_URL, fresh_app, median, run_writers, say
+from bench._support import SERVER_URL, fresh_app, median, run_writers, say, timed_processes
 from ledger.audit.sequencer import stop_sequencer
 from ledger.audit.trail import sequence_pending
 from ledger.database import commit, unit_of_work
@@ -147,27 +147,15 @@ class Peer:
 
 def _run_processes(writers: int, operations: int, operation: Callable[[int, int], None]) -> float:
     """``operation(writer, i)`` ``operations`` times in each of ``writers`` forked processes; ops/s."""
-    context = multiprocessing.get_context("fork")
-    start = context.Barrier(writers + 1)
     Peer.close_connections()  # each child opens its own
 
-    def writer(number: int) -> None:
+    def writer(number: int, start: Barrier) -> None:
         start.wait()
         for i in range(operations):
             operation(number, i)
         Peer.close_connections()
 
-    children = [context.Process(target=writer, args=(n,)) for n in range(writers)]
-    for child in children:
-        child.start()
-    start.wait()
-    began = time.perf_counter()
-    for child in children:
-        child.join()
-    elapsed = time.perf_counter() - began
-    if any(c.exitcode != 0 for c in children):
-        raise RuntimeError("a peer writer process failed")
-    return writers * operations / elapsed
+    return writers * operations / timed_processes(writers, writer, what="peer writer")
 
 
 def run() -> list[Result]:

@@ -335,6 +335,24 @@ def restricted_grant(
     return fund
 
 
+def active_contract(
+    client: FlaskClient, world: DemoWorld, tranches: list[tuple[str, str]], **changes: Any
+) -> dict[str, Any]:
+    """An active procurement contract of 100,000.00 (ACTIVITY) paid in ``tranches`` of
+    (amount, due date); ``contract['tranches']`` holds them as the API returned them."""
+    contract = draft_fund(client, world, kind="procurement_contract", **changes)
+    admin = world.auth("admin")
+    url = f"/api/v1/funds/{contract['id']}"
+    assert (
+        client.put(f"{url}/budget", json={"lines": {"ACTIVITY": "100000.00"}}, headers=admin).status_code
+        == 200
+    )
+    schedule = {"tranches": [{"amount": amount, "due_date": due} for amount, due in tranches]}
+    contract["tranches"] = client.put(f"{url}/tranches", json=schedule, headers=admin).get_json()
+    assert client.post(f"{url}/activate", headers={**admin, "If-Match": "*"}).status_code == 200
+    return contract
+
+
 def pay_first_tranche(client: FlaskClient, world: DemoWorld, fund: dict[str, Any], paid_on: str) -> str:
     """Pay the fund's first tranche; returns the disbursement's id."""
     tranche = fund["tranches"][0]

@@ -365,6 +365,18 @@ class _LogVerification:
             )
 
 
+def _check_arguments(
+    progress_interval: int, witness_quorum: int, witnesses: Sequence[CosignatureVerifier]
+) -> None:
+    """Refuse arguments no verification could honour (both the one-process and the range runs)."""
+    if progress_interval < 1:
+        raise ValueError("progress_interval must be at least 1")
+    if not 0 <= witness_quorum <= len(set(witnesses)):
+        raise ValueError(
+            f"a quorum of {witness_quorum} cannot be met with {len(set(witnesses))} witness key(s)"
+        )
+
+
 def verify_log(
     records: Iterable[LogRecord | tuple[int, bytes]],
     checkpoints: Mapping[int, str],
@@ -392,12 +404,7 @@ def verify_log(
     ``witnesses`` are witness keys whose cosignatures must verify wherever they appear, and the
     newest checkpoint must carry valid cosignatures from ``witness_quorum`` distinct ones.
     """
-    if progress_interval < 1:
-        raise ValueError("progress_interval must be at least 1")
-    if not 0 <= witness_quorum <= len(set(witnesses)):
-        raise ValueError(
-            f"a quorum of {witness_quorum} cannot be met with {len(set(witnesses))} witness key(s)"
-        )
+    _check_arguments(progress_interval, witness_quorum, witnesses)
     run = _LogVerification(checkpoints, verifiers, origin, trusted, witnesses, witness_quorum)
     try:
         run.check_due_checkpoints()  # a checkpoint of the empty tree, if any

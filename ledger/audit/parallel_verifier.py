@@ -36,6 +36,7 @@ from ledger.audit.log_verifier import (
     LogRecord,
     ProgressCallback,
     TrustedCheckpoint,
+    _check_arguments,
     _Failure,
     _LogVerification,
     _report,
@@ -262,12 +263,7 @@ def verify_log_in_ranges(
         or (on_entry is not None and wanted is None)
     ):
         return one_process()
-    if progress_interval < 1:
-        raise ValueError("progress_interval must be at least 1")
-    if not 0 <= witness_quorum <= len(set(witnesses)):
-        raise ValueError(
-            f"a quorum of {witness_quorum} cannot be met with {len(set(witnesses))} witness key(s)"
-        )
+    _check_arguments(progress_interval, witness_quorum, witnesses)
     run = _LogVerification(checkpoints, verifiers, origin, trusted, witnesses, witness_quorum)
     try:
         run.check_due_checkpoints()  # a checkpoint of the empty tree, if any

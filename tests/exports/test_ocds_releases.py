@@ -24,7 +24,7 @@ from ledger.models import Fund, PublishedRelease
 from ledger.services.access import Actor
 from ledger.services.audit_subjects import record_state
 from ledger.services.ocds_publication import publish_ocds
-from tests.builders import approve_and_pay_tranche, draft_fund, fund_terms
+from tests.builders import active_contract, approve_and_pay_tranche, fund_terms
 from tests.conftest import DemoWorld
 from tests.helpers import assert_problem
 
@@ -34,22 +34,8 @@ STANDARD_ZIP = Path(__file__).resolve().parents[1] / "data" / "ocds-standard-1__
 
 def _contract(client: FlaskClient, world: DemoWorld, **changes: Any) -> dict[str, Any]:
     """An active procurement contract of 100,000.00 in two tranches (60,000.00 and 40,000.00)."""
-    contract = draft_fund(client, world, kind="procurement_contract", reference="GP-2026-009", **changes)
-    admin = world.auth("admin")
-    url = f"/api/v1/funds/{contract['id']}"
-    assert (
-        client.put(f"{url}/budget", json={"lines": {"ACTIVITY": "100000.00"}}, headers=admin).status_code
-        == 200
-    )
-    schedule = {
-        "tranches": [
-            {"amount": "60000.00", "due_date": "2026-03-01"},
-            {"amount": "40000.00", "due_date": "2026-09-01"},
-        ]
-    }
-    contract["tranches"] = client.put(f"{url}/tranches", json=schedule, headers=admin).get_json()
-    assert client.post(f"{url}/activate", headers={**admin, "If-Match": "*"}).status_code == 200
-    return contract
+    tranches = [("60000.00", "2026-03-01"), ("40000.00", "2026-09-01")]
+    return active_contract(client, world, tranches, **{"reference": "GP-2026-009", **changes})
 
 
 def _publish(app: Flask) -> None:

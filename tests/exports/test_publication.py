@@ -28,7 +28,7 @@ from ledger.services.publication_policy import (
     enforce,
     violations,
 )
-from tests.builders import activated_fund, draft_fund
+from tests.builders import activated_fund, active_contract
 from tests.conftest import DemoWorld, settings_for_tests
 from tests.helpers import assert_problem, grant_package_errors, ocds_package_errors, ocds_release_errors
 
@@ -110,18 +110,9 @@ def test_development_publishes_marked_placeholders(client: FlaskClient, funded_w
 
 
 def _second_contract(client: FlaskClient, world: DemoWorld) -> None:
-    contract = draft_fund(
-        client, world, kind="procurement_contract", reference="GP-2026-101", funder_credit_code=None
+    active_contract(
+        client, world, [("100000.00", "2026-03-01")], reference="GP-2026-101", funder_credit_code=None
     )
-    admin = world.auth("admin")
-    url = f"/api/v1/funds/{contract['id']}"
-    assert (
-        client.put(f"{url}/budget", json={"lines": {"ACTIVITY": "100000.00"}}, headers=admin).status_code
-        == 200
-    )
-    tranches = {"tranches": [{"amount": "100000.00", "due_date": "2026-03-01"}]}
-    assert client.put(f"{url}/tranches", json=tranches, headers=admin).status_code == 200
-    assert client.post(f"{url}/activate", headers={**admin, "If-Match": "*"}).status_code == 200
 
 
 def _public_documents(client: FlaskClient) -> dict[str, bytes]:
