@@ -77,13 +77,13 @@ def test_the_whole_journey(
     _add_line(page, "ACTIVITY", "3200.00", "康乐家政", "上门助浴服务 bathing visits", receipts[0])
     # A mistake gets a message that says exactly what is wrong, at the field.
     _add_line(page, "OFFICE", "12.345", "晨光文具", "打印纸 paper", None)
-    assert page.locator("#error-amount").is_visible()
+    expect(page.locator("#error-amount")).to_be_visible()
     assert "12.345" in page.input_value("#amount")
     member.shot("member-report-inline-error")
     page.fill("#amount", "300.00")
     page.set_input_files("#receipt", str(receipts[1]))
     page.get_by_role("button", name=re.compile("^(添加明细|Add a line)$")).click()
-    assert page.locator("#lines table >> text=3,200.00").count() == 1
+    expect(page.locator("#lines table >> text=3,200.00")).to_have_count(1)
     member.shot("member-report-draft")
     page.get_by_role("button", name=re.compile("提交审核|Submit for approval")).click()
     expect(page.locator("body")).to_contain_text("待审核")
@@ -119,7 +119,7 @@ def test_the_whole_journey(
     officer.page.fill("#d-amount", "40000.00")
     officer.page.fill("#d-memo", "第一期拨款 first tranche")
     officer.page.get_by_role("button", name=re.compile("准备拨付|Prepare")).click()
-    assert officer.page.locator("text=待批准").count() >= 1
+    expect(officer.page.locator("#disbursements")).to_contain_text("待批准")
     # The preparer is offered no Approve button: separation of duties.
     assert (
         officer.page.locator("#disbursements")
@@ -133,7 +133,7 @@ def test_the_whole_journey(
     officer.go(f"/funds/{fund['id']}")
     officer.page.fill("input[name=bank_reference]", "ICBC-20260316-001")
     officer.page.get_by_role("button", name=re.compile("登记已付款|Mark paid")).click()
-    assert "已付款" in officer.page.content()
+    expect(officer.page.locator("#disbursements")).to_contain_text("已付款")
     officer.shot("finance-fund")
 
     # The member's dashboard shows the money received and the budget used.
@@ -146,7 +146,7 @@ def test_the_whole_journey(
     auditor = Person(browser, live_server, "auditor", screenshots)
     auditor.go("/audit")
     auditor.page.get_by_role("button", name=re.compile("立即验证|Verify now")).click()
-    assert "验证通过" in auditor.page.content()
+    expect(auditor.page.locator("body")).to_contain_text("验证通过")
     auditor.shot("auditor-verified")
     with auditor.page.expect_download() as download:
         auditor.page.get_by_role("button", name=re.compile("下载验证证明|attestation")).click()
@@ -158,7 +158,7 @@ def test_the_whole_journey(
     statement = Path(download.value.path()).read_bytes()
     assert statement.startswith(b"%PDF-")
     auditor.go("/audit/entries?kind=expense_report")
-    assert "审核通过了报销单" in auditor.page.content()
+    expect(auditor.page.locator("body")).to_contain_text("审核通过了报销单")
     auditor.shot("auditor-entries")
     auditor.page.locator("details.raw summary").first.click()
     auditor.page.get_by_role("link", name=re.compile("包含证明|Inclusion proof")).first.click()
@@ -205,7 +205,7 @@ def test_a_form_without_its_csrf_token_is_refused(
     )
     member.page.fill("#report-title", "伪造 forged")
     member.page.get_by_role("button", name=re.compile("^(创建|Create)$")).click()
-    assert "400" in member.page.content()
+    expect(member.page.locator("body")).to_contain_text("400")
     member.shot("error-csrf")
     after = client.get(
         f"/api/v1/funds/{fund['id']}/expense-reports", headers=world.auth("member01")
@@ -218,15 +218,15 @@ def test_the_language_switch(browser: Any, live_server: str, world: DemoWorld, s
     member = Person(browser, live_server, "member01", screenshots)
     assert member.page.locator("nav >> text=首页").count() == 1
     member.page.get_by_role("link", name="English").click()
-    assert member.page.locator("nav >> text=Home").count() == 1
-    assert member.page.locator("html").get_attribute("lang") == "en"
+    expect(member.page.locator("nav >> text=Home")).to_have_count(1)
+    expect(member.page.locator("html")).to_have_attribute("lang", "en")
     member.go("/coverage")
     assert "Community coverage" in member.page.content()
     member.shot("coverage-en")
     member.page.set_viewport_size({"width": 390, "height": 844})
     member.shot("coverage-narrow")
     member.page.get_by_role("link", name="中文").click()
-    assert member.page.locator("html").get_attribute("lang") == "zh-Hans"
+    expect(member.page.locator("html")).to_have_attribute("lang", "zh-Hans")
     member.close()
 
 
@@ -242,11 +242,11 @@ def test_a_budget_revision_and_a_month_closed_in_the_browser(
     member.page.fill("#r-amount", "20000.00")
     member.page.fill("#r-reason", "增加社工人手 more social workers")
     member.page.get_by_role("button", name=re.compile("提出调整|Propose")).click()
-    assert member.page.locator("#revisions >> text=待批准").count() == 1
+    expect(member.page.locator("#revisions >> text=待批准")).to_have_count(1)
     officer = Person(browser, live_server, "finance1", screenshots)
     officer.go(f"/funds/{fund['id']}")
     officer.page.locator("#revisions").get_by_role("button", name=re.compile("^(批准|Approve)$")).click()
-    assert officer.page.locator("#revisions >> text=已批准").count() == 1
+    expect(officer.page.locator("#revisions >> text=已批准")).to_have_count(1)
     officer.shot("finance-revision-approved")
     budget = client.get(f"/api/v1/funds/{fund['id']}/budget", headers=world.auth("auditor")).get_json()
     assert budget["lines"]["PERSONNEL"] == "50000.00"
@@ -264,8 +264,8 @@ def test_a_budget_revision_and_a_month_closed_in_the_browser(
     officer.page.get_by_role("link", name=re.compile("^(结账|Close)…$")).first.click()
     officer.shot("finance-month-close-confirm")
     officer.page.get_by_role("button", name=re.compile("^(结账|Close) ")).click()
-    assert "已结账" in officer.page.content()
-    assert "借贷平衡" in officer.page.content()
+    expect(officer.page.locator("body")).to_contain_text("已结账")
+    expect(officer.page.locator("body")).to_contain_text("借贷平衡")
     officer.shot("finance-books")
     member.close()
     officer.close()
@@ -303,7 +303,7 @@ def test_an_admin_sets_up_a_fund_in_the_browser(
     page.fill("#o-name", "测试组织 Test organisation")
     page.fill("#o-code", "51420000MJH200395X")
     page.get_by_role("button", name=re.compile("^(创建|Create)$")).first.click()
-    assert page.locator("#error-credit_code").is_visible()
+    expect(page.locator("#error-credit_code")).to_be_visible()
     admin.shot("admin-credit-code-error")
     funds = client.get("/api/v1/funds?page_size=100", headers=world.auth("admin")).get_json()
     made = [f for f in funds if f["reference"] == "WEB-2026-001"]
@@ -328,7 +328,7 @@ def test_coverage_drilled_down_in_the_browser(
     expect(page.locator("body")).to_contain_text("33.3%")
     page.locator("table.coverage").get_by_role("link", name="木兰乡").click()
     page.wait_for_url(re.compile(r"node=420116200000"))
-    assert page.locator("svg.coverage-chart line.target").count() == 2
+    expect(page.locator("svg.coverage-chart line.target")).to_have_count(2)
     assert "✓" in page.locator("table.coverage").inner_text()
     admin.shot("coverage-township-zh")
     with page.expect_download() as download:

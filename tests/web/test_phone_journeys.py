@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.builders import receipt_pdf
 from tests.conftest import DemoWorld
@@ -56,18 +57,18 @@ def test_a_member_files_and_an_officer_approves_on_a_phone(
         member.fill("#report-title", "五月报销 phone")
         member.get_by_role("button", name="创建").click()
         member.wait_for_url(re.compile(r"/reports/"))
-        assert member.get_by_role("status").inner_text().startswith("✓ 报销单已创建")
+        expect(member.get_by_role("status")).to_contain_text("✓ 报销单已创建")
 
         # The amount typed as the app shows amounts is taken as it is meant.
         _fill_line(member, "1,250.50", "百步亭社区食堂", receipt)
-        assert member.get_by_role("status").inner_text() == "✓ 第1行已保存。"
+        expect(member.get_by_role("status")).to_have_text("✓ 第1行已保存。")
         assert member.locator("#lines tbody td.n").first.inner_text() == "¥1,250.50"
         _fits(member, "a line added")
 
         # A refused line keeps what was typed and the receipt, and says why, in Chinese.
         _fill_line(member, "12.345", "晨光文具店", stationery)
+        expect(member.locator("#error-amount")).to_have_text("金额最多保留 2 位小数")
         assert "金额" in member.locator("#problems").inner_text()
-        assert member.locator("#error-amount").inner_text() == "金额最多保留 2 位小数"
         assert member.input_value("#amount") == "12.345"
         assert member.input_value("#payee") == "晨光文具店"
         assert member.input_value("#incurred_on") == "2026-04-10"
@@ -78,11 +79,11 @@ def test_a_member_files_and_an_officer_approves_on_a_phone(
         # Corrected, without attaching the receipt again: it was kept.
         member.fill("#amount", "12.30")
         member.get_by_role("button", name="添加明细").click()
-        assert member.get_by_role("status").inner_text() == "✓ 第2行已保存。"
+        expect(member.get_by_role("status")).to_have_text("✓ 第2行已保存。")
         assert member.locator("#lines tbody a[href^='/receipts/']").count() == 2
         assert member.locator("#lines tfoot td.n").inner_text() == "¥1,262.80"
         member.get_by_role("button", name="提交审核").click()
-        assert member.get_by_role("status").inner_text().startswith("✓ 报销单已提交")
+        expect(member.get_by_role("status")).to_contain_text("✓ 报销单已提交")
         member.screenshot(path=str(screenshots / "phone-member-submitted-zh.png"), full_page=True)
         _fits(member, "submitted")
         report_address = member.url.split("#")[0]
@@ -98,7 +99,7 @@ def test_a_member_files_and_an_officer_approves_on_a_phone(
         _fits(officer, "the report to decide")
         officer.get_by_role("button", name="审核通过").click()
         officer.wait_for_url(re.compile("/queue"))
-        assert officer.get_by_role("status").inner_text() == "✓ 报销单已审核通过并记账。"
+        expect(officer.get_by_role("status")).to_have_text("✓ 报销单已审核通过并记账。")
         assert officer.locator("tr", has_text="五月报销 phone").count() == 0
         officer.screenshot(path=str(screenshots / "phone-officer-approved-zh.png"), full_page=True)
     finally:
