@@ -34,7 +34,12 @@ from ledger.services.access import Actor, Permission, authorize
 from ledger.services.audit_subjects import record_event
 from ledger.services.idempotency import IdempotencyClaim, claim_key, require_same_request
 from ledger.services.pagination import Page, PageRequest, fetch_page
-from ledger.services.periods import existing_organisation, open_period, require_open_period
+from ledger.services.periods import (
+    existing_organisation,
+    months_held_open,
+    open_period,
+    require_open_period,
+)
 from ledger.services.posting_rows import insert_entry
 from ledger.services.reference_data import chart_account_codes
 
@@ -227,17 +232,29 @@ def _period_and_funds(
     closed, and closing waits for postings in flight, see ``periods._find_period``), joined to
     the lines' funds of the organisation. The row's foreign key also shows that the organisation
     exists, so it is not loaded. Without the row (the month's first posting), the funds are
-    read on their own.
+    read on their own. A month this transaction already holds open, with these funds read, is
+    not asked again.
     """
     wanted = {line.fund_id for line in lines if line.fund_id is not None}
+    key = (organisation_id, on.year, on.month)
+    held = months_held_open()
+    known = held.get(key)
+    if known is not None and wanted <= known.keys():
+        return PeriodStatus.OPEN.value, {fund_id: known[fund_id] for fund_id in wanted}
     month = {"organisation_id": organisation_id, "year": on.year, "month": on.month}
     connection = db.session.connection()
     if not wanted:
-        return connection.execute(_MONTH_STATUS, month).scalar(), {}
-    rows = connection.execute(_MONTH_STATUS_AND_FUNDS, {**month, "funds": sorted(wanted)}).all()
-    if not rows:
-        return None, {}
-    return rows[0][0], {fund_id: restricted for _, fund_id, restricted in rows if fund_id is not None}
+        status = connection.execute(_MONTH_STATUS, month).scalar()
+        funds: dict[uuid.UUID, bool] = {}
+    else:
+        rows = connection.execute(_MONTH_STATUS_AND_FUNDS, {**month, "funds": sorted(wanted)}).all()
+        if not rows:
+            return None, {}
+        status = rows[0][0]
+        funds = {fund_id: restricted for _, fund_id, restricted in rows if fund_id is not None}
+    if status == PeriodStatus.OPEN.value:
+        held[key] = {**(known or {}), **funds}
+    return status, funds
 
 
 class KeyAlreadyUsed(Exception):

@@ -14,8 +14,9 @@ import calendar
 import uuid
 from datetime import date
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, event, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ledger.business_dates import has_ended
 from ledger.errors import Conflict, LedgerError, NotFound, ValidationFailed
@@ -105,6 +106,27 @@ def list_periods(actor: Actor, organisation_id: uuid.UUID, request: PageRequest)
     return fetch_page(statement, request)
 
 
+# The months this transaction holds share-locked and open, with the funds read with them
+# (``books._period_and_funds``): {(organisation_id, year, month): {fund_id: restricted}}. The lock
+# lasts until the transaction ends and keeps the month open, so a second posting into the month
+# (an approval books the expense, then releases the restriction) needs neither again.
+_OPEN_MONTHS = "ledger.periods.open_months"
+
+
+def months_held_open() -> dict[tuple[uuid.UUID, int, int], dict[uuid.UUID, bool]]:
+    held: dict[tuple[uuid.UUID, int, int], dict[uuid.UUID, bool]] = db.session.info.setdefault(
+        _OPEN_MONTHS, {}
+    )
+    return held
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_open_months(session: Session, transaction: SessionTransaction) -> None:
+    """Every transaction's end, a savepoint's included, forgets them: a savepoint rolled back
+    releases the locks taken inside it."""
+    session.info.pop(_OPEN_MONTHS, None)
+
+
 def set_period_status(
     actor: Actor,
     organisation_id: uuid.UUID,
@@ -145,6 +167,7 @@ def set_period_status(
         raise refusal
     open_before = _open_before(period) if force else []
     period.status = status.value
+    db.session.info.pop(_OPEN_MONTHS, None)
     period.changed_at = utcnow()
     db.session.flush()
     if status is PeriodStatus.CLOSED:

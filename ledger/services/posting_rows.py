@@ -9,7 +9,9 @@ on when the first rolled back). The postings go in as one multi-row ``INSERT ...
 
 The rows written are then the session's objects as if it had loaded them (callers read
 ``entry.postings`` and the ids), and they are held for the next audit entry
-(``ledger.replay.capture.note_rows``), as the ORM's own inserts would have been.
+(``ledger.replay.capture.note_rows``), as the ORM's own inserts would have been. A savepoint
+rolled back takes them out of the session again, as the ORM does with what it inserted there:
+the rows are gone, and SQLite may give a later posting the same id.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from __future__ import annotations
 import uuid
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, event, insert
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ledger.extensions import db
@@ -38,6 +40,36 @@ _INSERT_ENTRY_ONCE = {
     .returning(_entries.c.id)
     for dialect, insert_of in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
 }
+
+
+# The objects ``insert_entry`` put in the session, in order, and where each open savepoint began.
+_ATTACHED = "ledger.posting_rows.attached"
+_MARKS = "ledger.posting_rows.marks"
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _savepoint_began(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_MARKS, {})[id(transaction)] = len(session.info.get(_ATTACHED, []))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    marks = session.info.get(_MARKS, {})
+    if previous_transaction.nested and id(previous_transaction) not in marks:
+        return
+    mark = marks.pop(id(previous_transaction)) if previous_transaction.nested else 0
+    attached = session.info.get(_ATTACHED, [])
+    for thing in attached[mark:]:
+        if thing in session:
+            session.expunge(thing)
+    del attached[mark:]
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    session.info.pop(_ATTACHED, None)
+    session.info.pop(_MARKS, None)
 
 
 def insert_entry(entry_values: dict[str, Any], lines: list[dict[str, Any]]) -> JournalEntry | None:
@@ -67,6 +99,7 @@ def insert_entry(entry_values: dict[str, Any], lines: list[dict[str, Any]]) -> J
     for thing in (entry, *postings):
         make_transient_to_detached(thing)
         db.session.add(thing)  # persistent as written: no flush writes it again
+    db.session.info.setdefault(_ATTACHED, []).extend((entry, *postings))
     set_committed_value(entry, "postings", postings)
     for posting in postings:
         set_committed_value(posting, "journal_entry", entry)

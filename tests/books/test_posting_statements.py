@@ -13,17 +13,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
+import pytest
 from flask import Flask
 from sqlalchemy import event, select
 
 from ledger.audit.trail import has_pending_records, sequence_pending
+from ledger.errors import ValidationFailed
 from ledger.extensions import db
 from ledger.models import User
-from ledger.models.books import JournalEntry, Side
+from ledger.models.books import JournalEntry, PeriodStatus, Posting, Side
 from ledger.money import Money
 from ledger.services.access import Actor
 from ledger.services.audit_verification import verify_database
 from ledger.services.books import PostingLine, post_adjustment
+from ledger.services.periods import set_period_status
 from tests.conftest import DemoWorld
 
 LIMIT = 5
@@ -89,5 +92,85 @@ def test_a_two_leg_posting_with_its_audit_entry_sends_at_most_five_statements(
         again, created = _post(actor, organisation_id, "counted")
         assert (again.id, created) == (entry.id, False)
         assert not has_pending_records()
+        result = verify_database(receipts=False)
+        assert result.ok, result.lines()
+
+
+def _post_uncommitted(actor: Actor, organisation_id: uuid.UUID, key: str) -> list[str]:
+    """Post without committing; the statements the posting sent."""
+    with _statements() as sent:
+        post_adjustment(
+            actor,
+            organisation_id,
+            date(2026, 3, 15),
+            "政府补助到账 Grant received",
+            LINES,
+            key,
+            "grants_received",
+        )
+    return sent
+
+
+def _asks_for_the_month(sent: list[str]) -> bool:
+    return any("FROM accounting_period" in statement for statement in sent)
+
+
+def test_a_second_posting_into_a_month_the_transaction_holds_open_does_not_lock_it_again(
+    app: Flask, world: DemoWorld
+) -> None:
+    organisation_id = uuid.UUID(world.member_organisation["member01"])
+    with app.app_context():
+        actor = Actor.of(db.session.scalars(select(User).where(User.username == "finance1")).one())
+        db.session.rollback()
+        _post(actor, organisation_id, "opens-the-month")
+        assert _asks_for_the_month(_post_uncommitted(actor, organisation_id, "first"))
+        assert not _asks_for_the_month(_post_uncommitted(actor, organisation_id, "second"))
+        db.session.commit()
+        # A new transaction holds no lock: it asks again.
+        assert _asks_for_the_month(_post_uncommitted(actor, organisation_id, "third"))
+        # A savepoint rolled back releases the locks taken inside it: the month is asked again.
+        db.session.commit()
+        with db.session.begin_nested() as savepoint:
+            _post_uncommitted(actor, organisation_id, "in-a-savepoint")
+            savepoint.rollback()
+        assert _asks_for_the_month(_post_uncommitted(actor, organisation_id, "after-the-savepoint"))
+        db.session.rollback()
+
+
+def test_a_month_closed_in_the_same_transaction_refuses_the_next_posting(
+    app: Flask, world: DemoWorld
+) -> None:
+    organisation_id = uuid.UUID(world.member_organisation["member01"])
+    with app.app_context():
+        actor = Actor.of(db.session.scalars(select(User).where(User.username == "finance1")).one())
+        db.session.rollback()
+        _post(actor, organisation_id, "opens-the-month")
+        _post_uncommitted(actor, organisation_id, "before-the-close")
+        set_period_status(actor, organisation_id, 2026, 3, PeriodStatus.CLOSED, None, None)
+        with pytest.raises(ValidationFailed) as refused:
+            _post_uncommitted(actor, organisation_id, "after-the-close")
+        assert refused.value.code == "period.closed"
+        db.session.rollback()
+
+
+def test_a_posting_rolled_back_leaves_no_object_behind(app: Flask, world: DemoWorld) -> None:
+    """Postings are written around the ORM: a rollback must still take them out of the session,
+    or SQLite, which gives a rolled-back row's id again, makes the next posting collide."""
+    organisation_id = uuid.UUID(world.member_organisation["member01"])
+    with app.app_context():
+        actor = Actor.of(db.session.scalars(select(User).where(User.username == "finance1")).one())
+        db.session.rollback()
+        _post(actor, organisation_id, "opens-the-month")
+        with db.session.begin_nested() as savepoint:
+            _post_uncommitted(actor, organisation_id, "rolled-back-savepoint")
+            savepoint.rollback()
+        assert not any(isinstance(thing, Posting) for thing in db.session)
+        _post_uncommitted(actor, organisation_id, "after-the-savepoint")
+        db.session.rollback()
+        assert not any(isinstance(thing, Posting) for thing in db.session)
+        entry, created = _post(actor, organisation_id, "after-the-rollback")
+        assert created
+        assert [p.line for p in entry.postings] == [1, 2]
+        sequence_pending()
         result = verify_database(receipts=False)
         assert result.ok, result.lines()
