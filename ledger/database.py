@@ -88,15 +88,22 @@ def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
+READ_ONLY = "read_only"
+"""An execution option: this connection only reads (see ``_begin_sqlite``)."""
+
+
 @event.listens_for(Engine, "begin")
 def _begin_sqlite(connection: Any) -> None:
     """SQLite: take the write lock when a transaction starts (waiting for it, up to the busy timeout).
 
     SQLite has one writer at a time anyway; taking the lock first makes every transaction see
-    a stable database and never fail half-way for a writer that committed in between.
+    a stable database and never fail half-way for a writer that committed in between. A
+    connection marked ``read_only`` (the verifier's range readers, beside a transaction of the
+    service that may hold the lock) begins a plain reading transaction instead.
     """
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def persist_even_if_request_fails() -> None:

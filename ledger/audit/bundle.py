@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from ledger.audit.log_verifier import LogRecord, RecordSourceError
+from ledger.audit.log_verifier import LogRecord, RecordSourceError, StoredRange
 from ledger.audit.note import NoteError, NoteVerifier
 from ledger.audit.report import Reason
 
@@ -162,15 +162,15 @@ class EntriesFileRanges:
     path: Path
     starts: Mapping[int, int]
 
-    def records(self, first: int, last: int) -> Iterator[LogRecord]:
-        """Lines ``first`` .. ``last`` as records, newline removed; stops at a line without one."""
+    def stored(self, first: int, last: int) -> StoredRange:
+        """Lines ``first`` .. ``last``, newline removed; stops at a line without one."""
         end = self.starts.get(last + 1)
         with self.path.open("rb") as lines:
             lines.seek(self.starts[first])
             data = lines.read() if end is None else lines.read(end - self.starts[first])
-        pieces = data.split(b"\n")
-        for seq, line in enumerate(pieces[:-1], start=first):
-            yield LogRecord(seq=seq, canonical=line)
+        pieces = data.split(b"\n")[:-1]
+        whole = data.endswith(b"\n")
+        return StoredRange(list(range(first, first + len(pieces))), pieces, block=data if whole else None)
 
 
 def entries_file_ranges(path: Path, range_size: int) -> tuple[EntriesFileRanges, int] | None:

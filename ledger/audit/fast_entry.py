@@ -45,19 +45,20 @@ _NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 _SafeSeq = Annotated[int, msgspec.Meta(ge=1, le=MAX_SAFE_INTEGER)]
 
 
-class _Actor(msgspec.Struct, forbid_unknown_fields=True):
+class _Actor(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     id: _NonEmpty
     role: _NonEmpty
 
 
-class _Subject(msgspec.Struct, forbid_unknown_fields=True):
+class _Subject(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     id: _NonEmpty
     type: _NonEmpty
 
 
-class _Entry(msgspec.Struct, forbid_unknown_fields=True):
+class _Entry(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     # An actor or subject with more keys than these (allowed by the entry format) fails the
-    # decode and takes the reference path: the service never writes one.
+    # decode and takes the reference path: the service never writes one. ``gc=False``: the
+    # collector need not track what holds no cycle (about a quarter of the decode's time).
     action: _NonEmpty
     actor: _Actor
     data: dict[str, Any]
@@ -127,8 +128,12 @@ def fast_entry(line: bytes) -> dict[str, JsonValue] | None:
         datetime.fromisoformat(ts[:-1])
     except (msgspec.MsgspecError, ValueError, RecursionError):
         return None
+    return as_dict(entry)
+
+
+def as_dict(entry: _Entry) -> dict[str, JsonValue]:
+    """An accepted entry as the reference's parse returns it (keys in canonical order)."""
     actor, subject = entry.actor, entry.subject
-    # Keys in canonical order, as the reference's parse returns them.
     return {
         "action": entry.action,
         "actor": {"id": actor.id, "role": actor.role},
@@ -139,3 +144,49 @@ def fast_entry(line: bytes) -> dict[str, JsonValue] | None:
         "ts": entry.ts,
         "v": entry.v,
     }
+
+
+def fast_entries(block: bytes, count: int, first_seq: int) -> list[_Entry] | None:
+    """The ``count`` entries of ``block`` (each line ending with a newline), numbered
+    ``first_seq``, ``first_seq + 1``, ..., when every one of them is surely canonical and well
+    formed, else None: :func:`fast_entry`'s checks, each done once over the whole block instead of
+    once per line (how a range of a large log is verified).
+
+    The guards search the block once, msgspec decodes it in one call and writes it back in one
+    call, and equal blocks prove every line canonical (a line holding a newline of its own, or an
+    empty one, changes the count or the bytes). The timestamps and ``prev`` hashes are checked
+    joined, after each one's length. None, as for one entry, says nothing: the caller checks
+    entry by entry.
+    """
+    if not ENABLED or count < 1:
+        return None
+    shapes = block.translate(_GUARD_SHAPES)
+    if _LONG_NUMBER in shapes or _LONG_NEGATIVE_NUMBER in shapes:
+        return None
+    if not block.isascii() and _ASTRAL_LEAD in shapes:
+        return None
+    try:
+        entries = _DECODER.decode_lines(block)
+        if len(entries) != count or _ENCODER.encode_lines(entries) != block:
+            return None
+        if [entry.seq for entry in entries] != list(range(first_seq, first_seq + count)):
+            return None
+        stamps = [entry.ts for entry in entries]
+        if set(map(len, stamps)) != {len(_TIMESTAMP_SHAPE)}:
+            return None
+        joined = "".join(stamps)
+        if not (joined.isascii() and joined.encode().translate(_DIGITS) == _TIMESTAMP_SHAPE * count):
+            return None
+        hashes = [entry.prev for entry in entries]
+        joined = "".join(hashes)
+        if (
+            set(map(len, hashes)) != {64}
+            or not joined.isascii()
+            or joined.encode().translate(None, _HEX_DIGITS)
+        ):
+            return None
+        for stamp in {stamp[:-1] for stamp in stamps}:  # the calendar check, once per distinct time
+            datetime.fromisoformat(stamp)
+    except (msgspec.MsgspecError, ValueError, RecursionError):
+        return None
+    return entries

@@ -46,7 +46,7 @@ serves the offline verifier (entries from ``entries.jsonl``) and the server's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from ledger.audit.canonical import (
@@ -82,6 +82,28 @@ class LogRecord:
     seq: int
     canonical: bytes
     stored_leaf_hash: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRange:
+    """A range of stored entries as its source hands them over, column by column and in order:
+    each one's ``seq``, stored bytes and, if the source keeps them, leaf hashes (a block read
+    at once, as a worker process verifies it; the columns of :class:`LogRecord`)."""
+
+    seqs: list[int]
+    lines: list[bytes]
+    leaf_hashes: list[bytes] | None = None
+    block: bytes | None = None
+    """The lines as read, each ending with a newline, when the source has them so."""
+
+    def joined(self) -> bytes:
+        """The lines as one block, each ending with a newline."""
+        return self.block if self.block is not None else b"\n".join(self.lines) + b"\n"
+
+    def records(self) -> Iterator[LogRecord]:
+        hashes = self.leaf_hashes
+        for index, (seq, line) in enumerate(zip(self.seqs, self.lines, strict=True)):
+            yield LogRecord(seq, line, None if hashes is None else hashes[index])
 
 
 class RecordSourceError(Exception):

@@ -504,6 +504,43 @@ class MerkleFrontier:
         return digest
 
 
+def leaf_hashes(items: Sequence[bytes]) -> list[bytes]:
+    """:func:`hash_leaf` of each item, in one comprehension (no call per item)."""
+    sha256, prefix = hashlib.sha256, LEAF_PREFIX
+    return [sha256(prefix + item).digest() for item in items]
+
+
+def perfect_levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """Every perfect node over ``leaves``, level by level: ``levels[L][i]`` covers leaves
+    ``[i * 2**L, (i + 1) * 2**L)``. A whole batch of leaves at once, one comprehension per level:
+    what :class:`MerkleFrontier` computes leaf by leaf, for a block of leaves in hand."""
+    sha256, prefix = hashlib.sha256, NODE_PREFIX
+    levels = [list(leaves)]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        levels.append(
+            [
+                sha256(prefix + left + right).digest()
+                for left, right in zip(below[::2], below[1::2], strict=False)
+            ]
+        )
+    return levels
+
+
+def peaks_of(levels: Sequence[Sequence[bytes]], size: int) -> tuple[bytes, ...]:
+    """The frontier's peaks (:attr:`MerkleFrontier.peaks`) after the first ``size`` leaves of
+    :func:`perfect_levels`: one perfect node per set bit of ``size``, largest first."""
+    if not 0 <= size <= (len(levels[0]) if levels else 0):
+        raise ValueError(f"size {size} is outside the {len(levels[0]) if levels else 0} leaves")
+    peaks: list[bytes] = []
+    start = 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            peaks.append(levels[level][start >> level])
+            start += 1 << level
+    return tuple(peaks)
+
+
 class MemoryTree:
     """An in-memory Merkle tree that stores perfect nodes as leaves arrive.
 

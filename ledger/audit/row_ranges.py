@@ -7,13 +7,12 @@ process has no application, and the parent's pooled connections must not cross a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from ledger.audit.log_verifier import LogRecord
+from ledger.audit.log_verifier import StoredRange
 
 _ENTRIES_IN_RANGE = text(
     "SELECT seq, canonical, leaf_hash FROM audit_entry WHERE seq >= :first AND seq <= :last ORDER BY seq"
@@ -28,14 +27,19 @@ class StoredRows:
 
     url: str
 
-    def records(self, first: int, last: int) -> Iterator[LogRecord]:
+    def stored(self, first: int, last: int) -> StoredRange:
         engine = _engines.get(self.url)
         if engine is None:
             engine = _engines[self.url] = create_engine(self.url, poolclass=NullPool)
-        with engine.connect() as connection:
-            rows = connection.execute(_ENTRIES_IN_RANGE, {"first": first, "last": last})
-            for seq, canonical, stored in rows:
-                yield LogRecord(int(seq), bytes(canonical), bytes(stored))
+        # Only reading (``ledger.database.READ_ONLY``; this module stays free of the app): on SQLite,
+        # not the write lock the service's transactions begin with.
+        with engine.connect().execution_options(read_only=True) as connection:
+            rows = connection.execute(_ENTRIES_IN_RANGE, {"first": first, "last": last}).all()
+        return StoredRange(
+            [int(seq) for seq, _, _ in rows],
+            [bytes(canonical) for _, canonical, _ in rows],
+            [bytes(stored) for _, _, stored in rows],
+        )
 
     def __repr__(self) -> str:
         return "StoredRows(<database url>)"

@@ -27,7 +27,7 @@ from ledger.audit.canonical import (
     parse_canonical,
     validate_entry,
 )
-from ledger.audit.fast_entry import fast_entry
+from ledger.audit.fast_entry import as_dict, fast_entries, fast_entry
 from ledger.audit.log_verifier import _Failure, parse_entry
 
 SAFE = 2**53 - 1
@@ -79,6 +79,12 @@ def assert_agree(line: bytes) -> None:
     accepted = fast_entry(line)
     if accepted is not None:
         assert expected == ("ok", tagged(accepted)), line[:200]
+    # The same line as a block of one, as a range is verified: accepted only with the reference.
+    seq = accepted["seq"] if accepted is not None else 1
+    assert isinstance(seq, int)
+    block = outcome(lambda text: (fast_entries(text + b"\n", 1, seq),), line)[0]
+    if isinstance(block, list):
+        assert expected == ("ok", tagged(as_dict(block[0]))), line[:200]
 
 
 # --- what gets generated -------------------------------------------------------------------------
@@ -426,3 +432,53 @@ def test_each_adversarial_field_value_gets_the_same_verdict(field: str) -> None:
 @pytest.mark.parametrize(("before", "after"), FRAMES)
 def test_each_framing_gets_the_same_verdict(before: bytes, after: bytes) -> None:
     assert_agree(before + canonical_bytes(SAMPLE_ENTRY) + after)
+
+
+def _numbered(entries: list[dict[str, Any]], first: int) -> list[bytes]:
+    """The entries as canonical lines, numbered from ``first`` (entries without one are left out)."""
+    lines = [canonical({**entry, "seq": first + n}) for n, entry in enumerate(entries)]
+    return [line for line in lines if line is not None]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    entries=st.lists(entry_objects(), min_size=1, max_size=5),
+    first=st.integers(1, 1000),
+    data=st.data(),
+)
+def test_a_block_is_accepted_only_when_every_line_is(
+    entries: list[dict[str, Any]], first: int, data: st.DataObject
+) -> None:
+    lines = _numbered(entries, first)
+    if not lines:
+        return
+    if data.draw(st.booleans()):  # one line changed, anywhere in the block
+        at = data.draw(st.integers(0, len(lines) - 1))
+        try:
+            lines[at] = data.draw(st.sampled_from(MUTATIONS))(lines[at], data)
+        except (ValueError, RecursionError):
+            return
+    block = outcome(lambda text: (fast_entries(text, len(lines), first),), b"\n".join(lines) + b"\n")[0]
+    one_by_one = [fast_entry(line) for line in lines]
+    if isinstance(block, list):
+        for n, (line, accepted) in enumerate(zip(lines, block, strict=True)):
+            assert reference(line) == ("ok", tagged(as_dict(accepted))), line[:200]
+            assert accepted.seq == first + n
+    elif all(accepted is not None for accepted in one_by_one):
+        # Every line taken one by one and numbered in order: the block takes them too, unless a
+        # line holds what only the block's framing sees (a newline inside the text).
+        assert [accepted["seq"] for accepted in one_by_one if accepted] != list(
+            range(first, first + len(lines))
+        )
+
+
+def test_a_block_numbered_out_of_order_or_miscounted_is_not_taken() -> None:
+    lines = _numbered([SAMPLE_ENTRY] * 3, 5)
+    block = b"\n".join(lines) + b"\n"
+    assert fast_entries(block, 3, 5) is not None
+    assert fast_entries(block, 3, 6) is None  # the first line is seq 5
+    assert fast_entries(block, 2, 5) is None  # three lines, not two
+    swapped = b"\n".join([lines[1], lines[0], lines[2]]) + b"\n"
+    assert fast_entries(swapped, 3, 5) is None
+    assert fast_entries(block.replace(b"\n", b"\n\n", 1), 3, 5) is None  # an empty line
+    assert fast_entries(block[:-1], 3, 5) is None  # the last line without its newline

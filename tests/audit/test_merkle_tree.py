@@ -23,7 +23,10 @@ from ledger.audit.merkle import (
     inclusion_proof,
     inclusion_proof_from_nodes,
     inclusion_proof_keys,
+    leaf_hashes,
     nodes_completed_by_append,
+    peaks_of,
+    perfect_levels,
     root,
     verify_consistency,
     verify_inclusion,
@@ -211,6 +214,26 @@ def test_frontier_matches_tree_at_every_size() -> None:
         frontier.append(leaf)
         assert frontier.size == size
         assert frontier.root() == naive_root(0, size)
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 7, 8, 37, MAX_SIZE])
+def test_levels_of_a_block_give_the_frontier_at_every_size(count: int) -> None:
+    """A block of leaves hashed a level at a time has, at every size inside it, the peaks the
+    frontier reaches leaf by leaf, and the frontier's peaks fold to the naive root."""
+    levels = perfect_levels(LEAVES[:count])
+    frontier = MerkleFrontier()
+    assert peaks_of(levels, 0) == ()
+    for size, leaf in enumerate(LEAVES[:count], start=1):
+        frontier.append(leaf)
+        assert peaks_of(levels, size) == frontier.peaks
+        assert MerkleFrontier.from_peaks(size, peaks_of(levels, size)).root() == naive_root(0, size)
+    with pytest.raises(ValueError, match="outside"):
+        peaks_of(levels, count + 1)
+
+
+def test_leaf_hashes_are_each_items_leaf_hash() -> None:
+    items = [b"", b"a", "账".encode()]
+    assert leaf_hashes(items) == [hash_leaf(item) for item in items]
 
 
 def test_memory_tree_proof_helpers(full_tree: MemoryTree) -> None:

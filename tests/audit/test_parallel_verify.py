@@ -9,7 +9,6 @@ tampering, where it gives up and the reference names the first problem. Ranges a
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 
 from ledger.audit import parallel_verifier
 from ledger.audit.canonical import leaf_hash
-from ledger.audit.log_verifier import LogRecord, TrustedCheckpoint, verify_log
+from ledger.audit.log_verifier import LogRecord, StoredRange, TrustedCheckpoint, verify_log
 from ledger.audit.note import NoteSigner, generate_signer
 from ledger.audit.parallel_verifier import Parallelism, verify_log_in_ranges
 from ledger.audit.report import VerificationReport
@@ -37,8 +36,14 @@ class ListedRows:
 
     rows: tuple[LogRecord, ...]
 
-    def records(self, first: int, last: int) -> Iterator[LogRecord]:
-        return iter(sorted((r for r in self.rows if first <= r.seq <= last), key=lambda r: r.seq))
+    def stored(self, first: int, last: int) -> StoredRange:
+        chosen = sorted((r for r in self.rows if first <= r.seq <= last), key=lambda r: r.seq)
+        hashes = [r.stored_leaf_hash for r in chosen]
+        return StoredRange(
+            [r.seq for r in chosen],
+            [r.canonical for r in chosen],
+            None if None in hashes else [h for h in hashes if h is not None],
+        )
 
 
 def wants_even(entry: dict[str, Any]) -> bool:
@@ -259,3 +264,26 @@ def test_the_offline_command_takes_a_worker_count(
     with pytest.raises(SystemExit) as usage:
         main([str(bundle.directory), "--workers", "0"])
     assert usage.value.code == 2
+
+
+@pytest.mark.parametrize(("first", "last"), [(1, 1), (1, 16), (17, 32), (33, 37), (1, 37)])
+def test_a_range_checked_as_one_block_sums_up_as_entry_by_entry(
+    entries: list[bytes], first: int, last: int
+) -> None:
+    """The block path (one decode for the range, Merkle a level at a time) against the
+    entry-by-entry checks as its oracle: the same summary, checkpoint peaks and kept entries."""
+    task = parallel_verifier._Range(first, last, frozenset({first, (first + last) // 2, last}), wants_even)
+    stored = ListedRows(tuple(rows(entries))).stored(first, last)
+    block = parallel_verifier._verify_block(stored, task)
+    assert block is not None
+    assert block == parallel_verifier._verify_entry_by_entry(stored, task)
+    assert len(block.kept) == sum(1 for seq in range(first, last + 1) if seq % 2 == 0)
+
+
+def test_a_range_with_anything_wrong_is_not_taken_as_a_block(entries: list[bytes]) -> None:
+    for case in CASES:  # at 9, inside the range: the chain inside it breaks, or a check fails
+        stored = ListedRows(tuple(_tampered(entries, case, 9))).stored(1, 16)
+        assert (
+            parallel_verifier._verify_block(stored, parallel_verifier._Range(1, 16, frozenset(), None))
+            is None
+        )

@@ -18,12 +18,14 @@ from ledger.audit.canonical import canonical_bytes, leaf_hash
 from ledger.audit.checkpoint import Checkpoint, sign_checkpoint
 from ledger.audit.merkle import MemoryTree
 from ledger.audit.note import NoteVerifier, generate_signer
+from ledger.audit.parallel_verifier import _Range, _verify_block
 from ledger.audit.report import Reason
 from ledger.audit.trail import sign_checkpoint_now
 from ledger.config import current_settings
 from ledger.extensions import db
 from ledger.models import AuditEntry, AuditSigningKey
-from ledger.services.audit_verification import DatabaseVerification, verify_database
+from ledger.replay.compare import changes_replay
+from ledger.services.audit_verification import DatabaseVerification, _row_ranges, verify_database
 from tests.conftest import DemoWorld
 from tests.helpers import tamper, triggers_bypassed
 
@@ -230,3 +232,32 @@ def test_a_tail_deleted_with_its_checkpoints_is_caught_by_a_saved_checkpoint(
     assert result.report.reason is Reason.TRUSTED_CHECKPOINT_BEYOND_LOG
     assert result.report.checkpoint_size == size
     assert str(saved) in result.report.message
+
+
+@pytest.mark.parametrize("tampered", [False, True])
+def test_the_database_verified_in_ranges_by_worker_processes(
+    signed: DemoWorld, monkeypatch: pytest.MonkeyPatch, tampered: bool
+) -> None:
+    """Worker processes reading the rows over their own connections, a range of 8 entries each,
+    reach the one-process verdict; the service's own entries are taken a range at a time."""
+    monkeypatch.setenv("LEDGER_VERIFY_PARALLEL_FROM", "2")
+    monkeypatch.setenv("LEDGER_VERIFY_RANGE", "8")
+    if tampered:
+        original = _canonical(signed.app, 12)
+        with triggers_bypassed(signed.app):
+            db.session.execute(
+                text("UPDATE audit_entry SET canonical = :c WHERE seq = 12"),
+                {"c": original.replace(b'"v":1', b'"v":2')},
+            )
+    with signed.app.app_context():
+        one = verify_database(workers=1)
+        ranges = verify_database(workers=2)
+        assert ranges.report == one.report
+        assert ranges.ok is (not tampered), ranges.lines()
+        source, size = _row_ranges()
+        if source is None or size is None:
+            pytest.skip("an in-memory database cannot be read by other processes")
+        stored = source.stored(1, size)
+        assert stored.seqs == list(range(1, size + 1))
+        block = _verify_block(stored, _Range(1, size, frozenset(), changes_replay))
+        assert (block is None) is tampered
