@@ -16,8 +16,10 @@ root, cosignatures), saved checkpoint, the end of the log and the witness quorum
 A run in ranges only ever confirms that a log is sound. Whatever goes wrong or looks unusual
 in it (a failing entry, a broken link, a bad checkpoint, a worker that could not read its rows)
 makes it give up, and the log is verified again by :func:`verify_log` in this process, whose
-report (the first bad ``seq``, the reason, the message) is then the answer. A small log, or one
-worker, goes straight to :func:`verify_log`: starting processes costs more than it saves.
+report (the first bad ``seq``, the reason, the message) is then the answer. A small log goes
+straight to :func:`verify_log`: starting processes costs more than it saves. With one worker the
+ranges are verified one after the other in this process: a range checked as one block (see
+:func:`_verify_block`) costs about half of checking its entries one by one.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
@@ -64,8 +67,8 @@ def _default_workers() -> int:
 
 @dataclass(frozen=True)
 class Parallelism:
-    """How a log is cut up: ``workers`` processes, ranges of ``range_size`` entries (a power of
-    two), and one process below ``parallel_from`` entries."""
+    """How a log is cut up: ``workers`` processes (1: the ranges in this process), ranges of
+    ``range_size`` entries (a power of two), and no ranges below ``parallel_from`` entries."""
 
     workers: int
     range_size: int = DEFAULT_RANGE_SIZE
@@ -91,7 +94,7 @@ class Parallelism:
         )
 
     def applies_to(self, size: int | None) -> bool:
-        return size is not None and self.workers > 1 and size >= max(self.parallel_from, 2)
+        return size is not None and size >= max(self.parallel_from, 2)
 
 
 class RangeSource(Protocol):
@@ -220,9 +223,13 @@ def _in_ranges(
     ranges_root = MerkleFrontier()  # over the roots of the full ranges so far: leaves of 2**k entries
     previous_hash = ZERO_HASH
     reported = 0
-    context = _pool_context()
-    with context.Pool(min(parallelism.workers, len(tasks))) as pool:
-        for task, summary in zip(tasks, pool.imap(partial(_verify_range, source), tasks), strict=True):
+    with ExitStack() as stack:
+        if parallelism.workers == 1:  # the ranges one after the other, in this process
+            summaries: Iterable[_Summary | None] = map(partial(_verify_range, source), tasks)
+        else:
+            pool = stack.enter_context(_pool_context().Pool(min(parallelism.workers, len(tasks))))
+            summaries = pool.imap(partial(_verify_range, source), tasks)
+        for task, summary in zip(tasks, summaries, strict=True):
             if summary is None or summary.first_prev != previous_hash.hex():
                 return False
             for checkpoint_size in sorted(task.sizes - {task.last}):  # the range's end: below

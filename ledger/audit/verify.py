@@ -152,7 +152,7 @@ def verify_bundle(
     ``trusted`` are checkpoints saved earlier that the bundle's log must contain.
     ``witnesses`` and ``witness_quorum``: see :func:`ledger.audit.log_verifier.verify_log`.
     ``workers``: processes verifying ranges of a large log in parallel (default: the cores this
-    process may use; 1 verifies in this process only).
+    process may use; 1 verifies the ranges in this process).
     Raises only for an unreadable directory; every finding is in the report.
     """
     trust = Trust.ANCHORED if anchors else Trust.BUNDLE_KEYS
@@ -167,7 +167,7 @@ def verify_bundle(
         return _bundle_failure(Reason.MANIFEST_MISMATCH, str(error), "", trust)
     entries = directory / ENTRIES_FILE
     parallelism = Parallelism.from_environment(workers)
-    ranges = entries_file_ranges(entries, parallelism.range_size) if parallelism.workers > 1 else None
+    ranges = entries_file_ranges(entries, parallelism.range_size)
 
     def records() -> Iterator[LogRecord]:
         with entries.open("rb") as lines:

@@ -212,21 +212,42 @@ def test_the_entries_wanted_reach_on_entry_in_order(
     assert one_process_calls == []
 
 
-def test_a_small_log_or_one_worker_stays_in_this_process(
+def test_a_small_log_stays_in_the_one_process_run(
     signer: NoteSigner, entries: list[bytes], one_process_calls: list[int]
 ) -> None:
-    for parallelism in (Parallelism(workers=1, range_size=4, parallel_from=2), Parallelism(workers=2)):
-        report = verify_log_in_ranges(
-            ListedRows(tuple(rows(entries))),
-            COUNT,
-            lambda: rows(entries),
-            {},
-            [signer.verifier],
-            ORIGIN,
-            parallelism=parallelism,
-        )
-        assert report.ok
-    assert one_process_calls == [1, 1]
+    report = verify_log_in_ranges(
+        ListedRows(tuple(rows(entries))),
+        COUNT,
+        lambda: rows(entries),
+        {},
+        [signer.verifier],
+        ORIGIN,
+        parallelism=Parallelism(workers=2),
+    )
+    assert report.ok
+    assert one_process_calls == [1]
+
+
+def test_one_worker_verifies_the_ranges_in_this_process(
+    signer: NoteSigner, entries: list[bytes], one_process_calls: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_pool() -> None:
+        raise AssertionError("one worker starts no process")
+
+    monkeypatch.setattr(parallel_verifier, "_pool_context", no_pool)
+    checkpoints = sign_checkpoints(entries, SIZES, signer)
+    records = rows(entries)
+    report = verify_log_in_ranges(
+        ListedRows(tuple(records)),
+        COUNT,
+        lambda: records,
+        checkpoints,
+        [signer.verifier],
+        ORIGIN,
+        parallelism=Parallelism(workers=1, range_size=8, parallel_from=2),
+    )
+    assert one_process_calls == []  # the pool would have failed, and the one-process run answered
+    assert report == verify_log(records, checkpoints, [signer.verifier], ORIGIN)
 
 
 def test_a_bundle_verified_in_ranges(
@@ -238,7 +259,7 @@ def test_a_bundle_verified_in_ranges(
     sound = verify_bundle(bundle.directory, [signer.verifier], workers=2)
     assert sound == verify_bundle(bundle.directory, [signer.verifier], workers=1)
     assert sound.ok
-    assert one_process_calls == [1]  # workers=1 only
+    assert one_process_calls == []  # one worker or two: ranges, never the one-process run
     # A line changed in the middle of a range, and the last line's newline removed.
     broken = tmp_path / "broken"
     shutil.copytree(bundle.directory, broken)
