@@ -27,10 +27,13 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import ExitStack
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from functools import partial
+from itertools import islice
+from multiprocessing.pool import AsyncResult
 from typing import Protocol
 
 from ledger.audit.canonical import ZERO_HASH, JsonValue
@@ -198,6 +201,27 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
+def _in_processes(source: RangeSource, tasks: Iterable[_Range], workers: int) -> Generator[_Summary | None]:
+    """The ranges' summaries in order, from ``workers`` processes, two ranges per worker handed
+    out ahead of the one being read (so that a run that gives up has little left running)."""
+    pool = _pool_context().Pool(workers)
+    try:
+        upcoming = iter(tasks)
+        ahead: deque[AsyncResult[_Summary | None]] = deque(
+            pool.apply_async(_verify_range, (source, task)) for task in islice(upcoming, 2 * workers)
+        )
+        while ahead:
+            summary = ahead.popleft().get()
+            ahead.extend(pool.apply_async(_verify_range, (source, task)) for task in islice(upcoming, 1))
+            yield summary
+    finally:
+        # Never terminate(): a worker killed while writing its result leaves the pool's result
+        # lock held, and the pool's threads then wait for it forever (seen in CI). Only the
+        # ranges already handed out are waited for.
+        pool.close()
+        pool.join()
+
+
 def _in_ranges(
     source: RangeSource,
     size: int,
@@ -227,8 +251,8 @@ def _in_ranges(
         if parallelism.workers == 1:  # the ranges one after the other, in this process
             summaries: Iterable[_Summary | None] = map(partial(_verify_range, source), tasks)
         else:
-            pool = stack.enter_context(_pool_context().Pool(min(parallelism.workers, len(tasks))))
-            summaries = pool.imap(partial(_verify_range, source), tasks)
+            workers = min(parallelism.workers, len(tasks))
+            summaries = stack.enter_context(closing(_in_processes(source, tasks, workers)))
         for task, summary in zip(tasks, summaries, strict=True):
             if summary is None or summary.first_prev != previous_hash.hex():
                 return False
