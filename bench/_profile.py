@@ -21,7 +21,8 @@ import io
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flask import Flask
@@ -104,7 +105,7 @@ def set_lines(client: FlaskClient, reports: _Reports) -> TestResponse:
     return response
 
 
-def _endpoints(fund: uuid.UUID, organisation: uuid.UUID, member: str, officer: str) -> list[Endpoint]:
+def hot_endpoints(fund: uuid.UUID, organisation: uuid.UUID, member: str, officer: str) -> list[Endpoint]:
     as_member = {"Authorization": f"Bearer {member}"}
     as_officer = {"Authorization": f"Bearer {officer}"}
     reports = _Reports(fund, organisation, member)
@@ -160,7 +161,7 @@ def _endpoints(fund: uuid.UUID, organisation: uuid.UUID, member: str, officer: s
 
 
 @dataclass
-class _Counted:
+class Counted:
     """Every statement sent, and how many had been sent at each commit."""
 
     statements: list[str] = field(default_factory=list)
@@ -172,7 +173,7 @@ class _Counted:
         return committed - before
 
 
-def _call(endpoint: Endpoint, client: FlaskClient, counted: _Counted) -> tuple[float, int, int]:
+def _call(endpoint: Endpoint, client: FlaskClient, counted: Counted) -> tuple[float, int, int]:
     """One measured call (its ``prepare`` first, unmeasured): seconds, the request's statements, all."""
     if endpoint.prepare is not None:
         endpoint.prepare(client)
@@ -188,19 +189,22 @@ def _call(endpoint: Endpoint, client: FlaskClient, counted: _Counted) -> tuple[f
     return elapsed, counted.request_part(before), len(counted.statements) - before
 
 
-def _measure(app: Flask, endpoint: Endpoint, counted: _Counted) -> tuple[float, float, float]:
+def measure(
+    app: Flask, endpoint: Endpoint, counted: Counted, calls: int = CALLS
+) -> tuple[float, float, float]:
+    """Milliseconds per call, statements up to its commit, and the sequencer's after it (means)."""
     client = app.test_client()
     _call(endpoint, client, counted)
     seconds = own = everything = 0.0
-    for _ in range(CALLS):
+    for _ in range(calls):
         elapsed, request_part, sent = _call(endpoint, client, counted)
         seconds += elapsed
         own += request_part
         everything += sent
-    return seconds / CALLS * 1000, own / CALLS, (everything - own) / CALLS
+    return seconds / calls * 1000, own / calls, (everything - own) / calls
 
 
-def _print_statements(app: Flask, endpoint: Endpoint, counted: _Counted) -> None:
+def _print_statements(app: Flask, endpoint: Endpoint, counted: Counted) -> None:
     client = app.test_client()
     _call(endpoint, client, counted)
     if endpoint.prepare is not None:
@@ -213,18 +217,20 @@ def _print_statements(app: Flask, endpoint: Endpoint, counted: _Counted) -> None
         print(f"{number:>3}{'.' if number <= own else '+'} {' '.join(statement.split())[:400]}")
 
 
-def main(argv: list[str]) -> int:
+@contextmanager
+def counted_demo() -> Iterator[tuple[Flask, list[Endpoint], Counted]]:
+    """The demo on a fresh PostgreSQL database, its hot endpoints, and every statement counted."""
     with fresh_app() as app:
         with app.app_context():
             load_demo()
             fund = db.session.scalar(select(Fund).where(Fund.kind == "lottery_grant"))
             assert fund is not None
-            endpoints = _endpoints(
+            endpoints = hot_endpoints(
                 fund.id, fund.organisation_id, bench_token("member01"), bench_token("finance1")
             )
             db.session.remove()
             engine = db.engine
-        counted = _Counted()
+        counted = Counted()
         event.listen(
             engine,
             "before_cursor_execute",
@@ -232,6 +238,11 @@ def main(argv: list[str]) -> int:
         )
         # The connection's commit, not the session's: releasing a savepoint is no commit.
         event.listen(engine, "commit", lambda _conn: counted.commits.append(len(counted.statements)))
+        yield app, endpoints, counted
+
+
+def main(argv: list[str]) -> int:
+    with counted_demo() as (app, endpoints, counted):
         if argv[:1] == ["--sql"]:
             for wanted in argv[1:]:
                 _print_statements(app, next(e for e in endpoints if e.name == wanted), counted)
@@ -241,7 +252,7 @@ def main(argv: list[str]) -> int:
             f"   (test client, {CALLS} calls each)"
         )
         for endpoint in endpoints:
-            milliseconds, queries, sequencer = _measure(app, endpoint, counted)
+            milliseconds, queries, sequencer = measure(app, endpoint, counted)
             print(f"{endpoint.name:<20} {milliseconds:>12.2f} {queries:>8.1f} {sequencer:>12.1f}")
         for wanted in argv:
             from pyinstrument import Profiler
