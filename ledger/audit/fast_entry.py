@@ -102,6 +102,15 @@ ENABLED = _escaping_agrees()
 """False if this msgspec escapes any character unlike RFC 8785: then every entry takes the reference."""
 
 
+def _may_read_unlike_the_reference(text: bytes) -> bool:
+    """Whether ``text`` holds what msgspec might read unlike the reference: a number of 16 digits or
+    more, or a character beyond U+FFFF (see the module's notes)."""
+    shapes = text.translate(_GUARD_SHAPES)
+    if _LONG_NUMBER in shapes or _LONG_NEGATIVE_NUMBER in shapes:
+        return True
+    return not text.isascii() and _ASTRAL_LEAD in shapes
+
+
 def fast_entry(line: bytes) -> dict[str, JsonValue] | None:
     """The entry in ``line`` when it is surely canonical and well formed, else None.
 
@@ -110,10 +119,7 @@ def fast_entry(line: bytes) -> dict[str, JsonValue] | None:
     """
     if not ENABLED:
         return None
-    shapes = line.translate(_GUARD_SHAPES)
-    if _LONG_NUMBER in shapes or _LONG_NEGATIVE_NUMBER in shapes:
-        return None
-    if not line.isascii() and _ASTRAL_LEAD in shapes:
+    if _may_read_unlike_the_reference(line):
         return None
     try:
         entry = _DECODER.decode(line)
@@ -160,10 +166,7 @@ def fast_entries(block: bytes, count: int, first_seq: int) -> list[_Entry] | Non
     """
     if not ENABLED or count < 1:
         return None
-    shapes = block.translate(_GUARD_SHAPES)
-    if _LONG_NUMBER in shapes or _LONG_NEGATIVE_NUMBER in shapes:
-        return None
-    if not block.isascii() and _ASTRAL_LEAD in shapes:
+    if _may_read_unlike_the_reference(block):
         return None
     try:
         entries = _DECODER.decode_lines(block)

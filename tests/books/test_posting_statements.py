@@ -96,6 +96,17 @@ def test_a_two_leg_posting_with_its_audit_entry_sends_at_most_five_statements(
         assert result.ok, result.lines()
 
 
+@contextmanager
+def _month_opened(app: Flask, world: DemoWorld) -> Iterator[tuple[Actor, uuid.UUID]]:
+    """A finance officer and a member organisation whose March 2026 has had its first posting."""
+    organisation_id = uuid.UUID(world.member_organisation["member01"])
+    with app.app_context():
+        actor = Actor.of(db.session.scalars(select(User).where(User.username == "finance1")).one())
+        db.session.rollback()
+        _post(actor, organisation_id, "opens-the-month")
+        yield actor, organisation_id
+
+
 def _post_uncommitted(actor: Actor, organisation_id: uuid.UUID, key: str) -> list[str]:
     """Post without committing; the statements the posting sent."""
     with _statements() as sent:
@@ -118,11 +129,7 @@ def _asks_for_the_month(sent: list[str]) -> bool:
 def test_a_second_posting_into_a_month_the_transaction_holds_open_does_not_lock_it_again(
     app: Flask, world: DemoWorld
 ) -> None:
-    organisation_id = uuid.UUID(world.member_organisation["member01"])
-    with app.app_context():
-        actor = Actor.of(db.session.scalars(select(User).where(User.username == "finance1")).one())
-        db.session.rollback()
-        _post(actor, organisation_id, "opens-the-month")
+    with _month_opened(app, world) as (actor, organisation_id):
         assert _asks_for_the_month(_post_uncommitted(actor, organisation_id, "first"))
         assert not _asks_for_the_month(_post_uncommitted(actor, organisation_id, "second"))
         db.session.commit()
@@ -140,11 +147,7 @@ def test_a_second_posting_into_a_month_the_transaction_holds_open_does_not_lock_
 def test_a_month_closed_in_the_same_transaction_refuses_the_next_posting(
     app: Flask, world: DemoWorld
 ) -> None:
-    organisation_id = uuid.UUID(world.member_organisation["member01"])
-    with app.app_context():
-        actor = Actor.of(db.session.scalars(select(User).where(User.username == "finance1")).one())
-        db.session.rollback()
-        _post(actor, organisation_id, "opens-the-month")
+    with _month_opened(app, world) as (actor, organisation_id):
         _post_uncommitted(actor, organisation_id, "before-the-close")
         set_period_status(actor, organisation_id, 2026, 3, PeriodStatus.CLOSED, None, None)
         with pytest.raises(ValidationFailed) as refused:
@@ -156,11 +159,7 @@ def test_a_month_closed_in_the_same_transaction_refuses_the_next_posting(
 def test_a_posting_rolled_back_leaves_no_object_behind(app: Flask, world: DemoWorld) -> None:
     """Postings are written around the ORM: a rollback must still take them out of the session,
     or SQLite, which gives a rolled-back row's id again, makes the next posting collide."""
-    organisation_id = uuid.UUID(world.member_organisation["member01"])
-    with app.app_context():
-        actor = Actor.of(db.session.scalars(select(User).where(User.username == "finance1")).one())
-        db.session.rollback()
-        _post(actor, organisation_id, "opens-the-month")
+    with _month_opened(app, world) as (actor, organisation_id):
         with db.session.begin_nested() as savepoint:
             _post_uncommitted(actor, organisation_id, "rolled-back-savepoint")
             savepoint.rollback()
