@@ -52,9 +52,9 @@ LINES = [
 ]
 
 
-def _post(actor: Actor, organisation_id: uuid.UUID, key: str) -> tuple[JournalEntry, bool]:
-    """Post and commit the transaction (its queued entry is appended to the log afterwards)."""
-    posted = post_adjustment(
+def _adjust(actor: Actor, organisation_id: uuid.UUID, key: str) -> tuple[JournalEntry, bool]:
+    """The grant received, posted in March 2026 under ``key`` (not committed)."""
+    return post_adjustment(
         actor,
         organisation_id,
         date(2026, 3, 15),
@@ -63,6 +63,11 @@ def _post(actor: Actor, organisation_id: uuid.UUID, key: str) -> tuple[JournalEn
         key,
         "grants_received",
     )
+
+
+def _post(actor: Actor, organisation_id: uuid.UUID, key: str) -> tuple[JournalEntry, bool]:
+    """Post and commit the transaction (its queued entry is appended to the log afterwards)."""
+    posted = _adjust(actor, organisation_id, key)
     db.session.commit()
     return posted
 
@@ -110,15 +115,7 @@ def _month_opened(app: Flask, world: DemoWorld) -> Iterator[tuple[Actor, uuid.UU
 def _post_uncommitted(actor: Actor, organisation_id: uuid.UUID, key: str) -> list[str]:
     """Post without committing; the statements the posting sent."""
     with _statements() as sent:
-        post_adjustment(
-            actor,
-            organisation_id,
-            date(2026, 3, 15),
-            "政府补助到账 Grant received",
-            LINES,
-            key,
-            "grants_received",
-        )
+        _adjust(actor, organisation_id, key)
     return sent
 
 
